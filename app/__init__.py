@@ -1,0 +1,1 @@
+"""TSUF desktop app (PySide6). A face on flasher's public API."""

@@ -1,0 +1,111 @@
+"""The commands that talk to one handset: getvar, flash, erase, set-active, reboot, fetch."""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..device import FastbootDevice
+from ..errors import FlasherError
+from .progress import ProgressBar
+
+
+class NoDeviceAddress(FlasherError):
+    hint = "Name the device with -s ADDRESS (for example -s tcp:127.0.0.1:5554) or set TSUF_DEVICE."
+
+
+class ImageNotFound(FlasherError):
+    hint = "Check the file name; the image must be a readable file."
+
+
+def run_device_command(args) -> int:
+    if not args.address:
+        raise NoDeviceAddress("no device address given")
+    with FastbootDevice.open(args.address, on_message=_print_device_message) as device:
+        return _COMMANDS[args.command](device, args)
+
+
+def _print_device_message(text: str) -> None:
+    print(f"(bootloader) {text}", file=sys.stderr)
+
+
+def _emit(args, data: dict, human: str) -> None:
+    print(json.dumps(data, indent=2) if args.json else human)
+
+
+def _getvar(device: FastbootDevice, args) -> int:
+    if args.name == "all":
+        values = device.getvar_all()
+        _emit(args, values, "\n".join(f"{key}: {value}" for key, value in values.items()))
+    else:
+        value = device.getvar(args.name)
+        _emit(args, {args.name: value}, f"{args.name}: {value}")
+    return 0
+
+
+def _flash(device: FastbootDevice, args) -> int:
+    image = Path(args.file)
+    if not image.is_file():
+        raise ImageNotFound(f"{image}: no such image file")
+    target = device.resolve_partition(args.partition, args.slot)
+    bar = ProgressBar(f"flash {target}")
+    started = time.monotonic()
+    try:
+        pieces = device.flash(target, image, progress=bar.update, use_fill=not args.no_fill)
+    except BaseException:
+        bar.finish("FAILED")
+        raise
+    bar.finish()
+    _emit(args, {"partition": target, "image": str(image), "bytes": image.stat().st_size,
+                 "pieces": pieces, "seconds": round(time.monotonic() - started, 3)},
+          f"wrote {image} to {target} in {pieces} piece{'s' if pieces != 1 else ''}")
+    return 0
+
+
+def _erase(device: FastbootDevice, args) -> int:
+    target = device.resolve_partition(args.partition, args.slot)
+    device.erase(target)
+    _emit(args, {"erased": target}, f"erased {target}")
+    return 0
+
+
+def _set_active(device: FastbootDevice, args) -> int:
+    device.set_active(args.slot)
+    _emit(args, {"active_slot": args.slot}, f"slot {args.slot} is active")
+    return 0
+
+
+def _reboot(device: FastbootDevice, args) -> int:
+    device.reboot(args.target)
+    where = args.target or "system"
+    _emit(args, {"rebooting": where}, f"rebooting to {where}")
+    return 0
+
+
+def _fetch(device: FastbootDevice, args) -> int:
+    target = device.resolve_partition(args.partition, args.slot)
+    out_path = Path(args.file)
+    bar = ProgressBar(f"fetch {target}")
+    started = time.monotonic()
+    try:
+        with open(out_path, "wb") as out:
+            size = device.fetch(target, out, progress=bar.update)
+    except BaseException:
+        bar.finish("FAILED")
+        out_path.unlink(missing_ok=True)
+        raise
+    bar.finish()
+    _emit(args, {"partition": target, "file": str(out_path), "bytes": size,
+                 "seconds": round(time.monotonic() - started, 3)},
+          f"read {target} into {out_path}")
+    return 0
+
+
+_COMMANDS = {
+    "getvar": _getvar,
+    "flash": _flash,
+    "erase": _erase,
+    "set-active": _set_active,
+    "reboot": _reboot,
+    "fetch": _fetch,
+}

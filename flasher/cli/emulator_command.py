@@ -1,0 +1,38 @@
+"""`tsuf emulator`: virtual handsets on TCP until Ctrl-C (or SIGTERM)."""
+
+import dataclasses
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+
+def run_emulator(args) -> int:
+    from ..virtual.emulator import Emulator
+    from ..virtual.profile import default_profile, load_profile
+
+    storage = Path(args.storage) if args.storage else Path(tempfile.mkdtemp(prefix="tsuf-handsets-"))
+    profile_for = default_profile
+    if args.profile:
+        template = load_profile(Path(args.profile))
+
+        def profile_for(serialno: str):
+            return dataclasses.replace(template, serialno=serialno)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with Emulator(storage, count=args.count, host=args.host, base_port=args.tcp,
+                      profile_for=profile_for) as emulator:
+            for handset, address in zip(emulator.handsets, emulator.addresses):
+                print(f"{handset.serialno}\t{address}\t{handset.root}", flush=True)
+            print(f"{args.count} virtual handset(s) running; Ctrl-C stops them", file=sys.stderr, flush=True)
+            try:
+                stop.wait()
+            except KeyboardInterrupt:
+                pass
+    finally:
+        if not args.storage:
+            shutil.rmtree(storage, ignore_errors=True)
+    return 0

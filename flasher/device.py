@@ -1,0 +1,314 @@
+"""A connected fastboot handset: getvar, download, flash, fetch, slots, reboot.
+
+This is where protocol (what bytes mean) meets transport (moving them) and
+where deadlines are enforced: each response must come within
+`response_timeout`, and each command must finish within its deadline however
+many INFO lines the device sends to look busy.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from . import sparse
+from .errors import FlasherError
+from .protocol import variables
+from .protocol.errors import CommandFailed
+from .protocol.events import DataReceived, DataStart, Fail, Info, Okay, Text
+from .protocol.host import HostProtocol
+from .protocol.packets import MAX_DATA
+from .transport.address import open_transport
+from .transport.base import Transport
+from .transport.errors import LinkTimeout, TransportError
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes done, bytes total) as data moves."""
+
+RESPONSE_READ_SIZE = 512
+"""Read buffer for responses: above the 256-byte limit so an oversized response is seen,
+and a whole USB high-speed packet."""
+
+DATA_CHUNK = 1 << 20
+LONG_COMMANDS = ("flash:", "erase:", "update-super:", "snapshot-update")
+
+log = logging.getLogger("tsuf.device")
+
+
+class SourceChanged(FlasherError):
+    """An image's bytes did not match the size announced for them."""
+
+    hint = "The image file changed while it was being sent; do not modify it during a flash."
+
+
+class NoSuchSlot(FlasherError):
+    hint = "Use slot a or b, or 'other' for the slot that is not active."
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    response: float = 30.0
+    command: float = 120.0
+    long_command: float = 1200.0
+
+
+class FastbootDevice:
+    def __init__(self, transport: Transport, *, timeouts: Timeouts = Timeouts(),
+                 on_message: Callable[[str], None] | None = None):
+        self.transport = transport
+        self.address = transport.address
+        self.timeouts = timeouts
+        self.on_message = on_message
+        self._protocol = HostProtocol()
+        self._log = log.getChild(self.address.replace(".", "_"))
+
+    @classmethod
+    def open(cls, address: str, *, timeouts: Timeouts = Timeouts(),
+             on_message: Callable[[str], None] | None = None) -> "FastbootDevice":
+        return cls(open_transport(address, connect_timeout=timeouts.connect),
+                   timeouts=timeouts, on_message=on_message)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- variables -------------------------------------------------------
+
+    def getvar(self, name: str) -> str:
+        """The value of `name`; CommandFailed if the device does not have it."""
+        return self.command(f"getvar:{name}")
+
+    def getvar_optional(self, name: str) -> str | None:
+        """The value, or None where the device fails or answers empty (old devices)."""
+        try:
+            value = self.getvar(name)
+        except CommandFailed:
+            return None
+        return value or None
+
+    def getvar_all(self) -> dict[str, str]:
+        lines: list[str] = []
+        self.command("getvar:all", on_info=lines.append)
+        found = (variables.split_all_line(line) for line in lines)
+        return dict(pair for pair in found if pair is not None)
+
+    def max_download_size(self) -> int:
+        return variables.parse_size("max-download-size", self.getvar("max-download-size"))
+
+    def current_slot(self) -> str | None:
+        value = self.getvar_optional("current-slot")
+        return variables.parse_slot("current-slot", value) if value else None
+
+    def slot_count(self) -> int:
+        value = self.getvar_optional("slot-count")
+        return int(value) if value and value.isdigit() else 0
+
+    def has_slot(self, partition: str) -> bool:
+        value = self.getvar_optional(f"has-slot:{partition}")
+        return variables.parse_yes_no(f"has-slot:{partition}", value or "no")
+
+    def partition_size(self, partition: str) -> int:
+        name = f"partition-size:{partition}"
+        return variables.parse_size(name, self.getvar(name))
+
+    def resolve_partition(self, partition: str, slot: str | None = None) -> str:
+        """The on-device name to write: `boot` -> `boot_b` for slot b on an A/B device.
+
+        `slot` is a letter, `other` (the inactive slot), or None (the active slot).
+        Names that already carry a slot, and unslotted partitions, stay as they are.
+        """
+        if not self.has_slot(partition):
+            if slot is not None:
+                raise NoSuchSlot(f"{partition} has no slots, but slot {slot!r} was asked for")
+            return partition
+        current = self.current_slot()
+        if current is None:
+            raise NoSuchSlot(f"{partition} is slotted but the device reports no current slot")
+        if slot is None:
+            slot = current
+        elif slot == "other":
+            slot = other_slot(current)
+        elif slot not in ("a", "b"):
+            raise NoSuchSlot(f"{slot!r} is not a slot")
+        return f"{partition}_{slot}"
+
+    # -- commands --------------------------------------------------------
+
+    def command(self, text: str, *, on_info: Callable[[str], None] | None = None) -> str:
+        """Run a command with no data phase; returns the OKAY text."""
+        return self._run(text, on_info=on_info)
+
+    def download(self, size: int, chunks: Iterable[bytes | memoryview], *,
+                 progress: Progress | None = None) -> None:
+        """Stage `size` bytes, sent from `chunks`, in the device's download buffer."""
+        self._run(f"download:{size:08x}", send=(size, chunks), progress=progress)
+
+    def flash(self, partition: str, image: Path, *, progress: Progress | None = None,
+              use_fill: bool = True) -> int:
+        """Write an image file (raw or sparse) to `partition`; returns the pieces sent.
+
+        Raw images are sent as sparse pieces cut to max-download-size: constant
+        blocks travel as FILL chunks, which cuts the bytes on the wire for the
+        zero-heavy images handsets carry.
+        """
+        pieces = sparse.split(image, self.max_download_size(), use_fill=use_fill)
+        total = sum(piece.size for piece in pieces)
+        done = 0
+        for piece in pieces:
+            def piece_progress(sent: int, _total: int, base: int = done) -> None:
+                if progress:
+                    progress(base + sent, total)
+            self.download(piece.size, piece.stream(DATA_CHUNK), progress=piece_progress)
+            self.command(f"flash:{partition}")
+            done += piece.size
+        return len(pieces)
+
+    def erase(self, partition: str) -> None:
+        self.command(f"erase:{partition}")
+
+    def set_active(self, slot: str) -> None:
+        self.command(f"set_active:{slot}")
+
+    def reboot(self, target: str | None = None) -> None:
+        """Reboot to the OS, or to `bootloader`, `fastboot` (fastbootd) or `recovery`."""
+        self.command("reboot" if target is None else f"reboot-{target}")
+
+    def fetch(self, partition: str, out: BinaryIO, *, offset: int = 0, size: int | None = None,
+              progress: Progress | None = None) -> int:
+        """Read `size` bytes (default: to the end) of `partition` into `out`."""
+        if size is None:
+            size = self.partition_size(partition) - offset
+        piece_limit = self._fetch_piece_limit()
+        done = 0
+        while done < size:
+            piece = min(piece_limit, size - done)
+            def piece_progress(got: int, _total: int, base: int = done) -> None:
+                if progress:
+                    progress(base + got, size)
+            self._run(f"fetch:{partition}:0x{offset + done:08x}:0x{piece:08x}",
+                      receive=(piece, out.write), progress=piece_progress)
+            done += piece
+        if progress:
+            progress(done, size)
+        return done
+
+    def upload(self, out: BinaryIO, *, limit: int = MAX_DATA) -> int:
+        received = [0]
+
+        def sink(data: bytes) -> None:
+            received[0] += len(data)
+            out.write(data)
+        self._run("upload", receive=(limit, sink))
+        return received[0]
+
+    def _fetch_piece_limit(self) -> int:
+        for name in ("max-fetch-size", "max-download-size"):
+            value = self.getvar_optional(name)
+            if value:
+                return max(1, min(variables.parse_size(name, value), MAX_DATA))
+        return 256 << 20
+
+    # -- the conversation ------------------------------------------------
+
+    def _run(self, text: str, *, send: tuple[int, Iterable[bytes | memoryview]] | None = None,
+             receive: tuple[int, Callable[[bytes], object]] | None = None,
+             progress: Progress | None = None,
+             on_info: Callable[[str], None] | None = None) -> str:
+        long_running = text.startswith(LONG_COMMANDS)
+        deadline = time.monotonic() + (self.timeouts.long_command if long_running else self.timeouts.command)
+        self._log.debug("-> %s", text)
+        packet = self._protocol.send_command(
+            text, send_size=send[0] if send else None, receive_limit=receive[0] if receive else None)
+        self.transport.write(packet, self._timeout(deadline, text))
+        while True:
+            event = self._protocol.receive(self._read(RESPONSE_READ_SIZE, deadline, text))
+            if isinstance(event, Okay):
+                self._log.debug("<- OKAY %s", event.text)
+                return event.text
+            if isinstance(event, Fail):
+                self._log.info("%s failed: %s", text, event.text)
+                raise CommandFailed(text, event.text)
+            if isinstance(event, (Info, Text)):
+                self._log.info("(device) %s", event.text)
+                (on_info or self.on_message or _ignore)(event.text)
+            elif isinstance(event, DataStart):
+                if send:
+                    self._send_data(text, send[1], event.size, deadline, progress)
+                elif receive:
+                    self._receive_data(text, receive[1], event.size, deadline, progress)
+
+    def _send_data(self, text: str, chunks: Iterable[bytes | memoryview], size: int,
+                   deadline: float, progress: Progress | None) -> None:
+        sent = 0
+        for chunk in chunks:
+            if sent + len(chunk) > size:
+                raise SourceChanged(f"{text}: the source gave more than the {size} bytes announced")
+            self.transport.write(chunk, self._timeout(deadline, text))
+            self._protocol.data_sent(len(chunk))
+            sent += len(chunk)
+            if progress:
+                progress(sent, size)
+        if sent != size:
+            raise SourceChanged(f"{text}: the source ended after {sent} of {size} bytes")
+
+    def _receive_data(self, text: str, sink: Callable[[bytes], object], size: int,
+                      deadline: float, progress: Progress | None) -> None:
+        got = 0
+        while self._protocol.data_remaining:
+            packet = self._read(min(DATA_CHUNK, self._protocol.data_remaining), deadline, text)
+            event = self._protocol.receive(packet)
+            assert isinstance(event, DataReceived)
+            sink(event.data)
+            got += len(event.data)
+            if progress:
+                progress(got, size)
+
+    def _read(self, size: int, deadline: float, text: str) -> bytes:
+        try:
+            return self.transport.read(size, self._timeout(deadline, text))
+        except LinkTimeout:
+            self._timeout(deadline, text)  # says "deadline" when that is what ran out
+            raise LinkTimeout(f"{self.address}: {text}: no answer for {self.timeouts.response:g} s") from None
+
+    def _timeout(self, deadline: float, text: str) -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LinkTimeout(f"{self.address}: {text} did not finish within its deadline")
+        return min(left, self.timeouts.response)
+
+
+def other_slot(slot: str) -> str:
+    return {"a": "b", "b": "a"}[slot]
+
+
+def wait_for_device(address: str, *, timeout: float, serialno: str | None = None,
+                    poll: float = 0.2, timeouts: Timeouts = Timeouts(connect=1.0)) -> FastbootDevice:
+    """Reconnect to a handset that is rebooting; `serialno` makes sure it is the same one."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            device = FastbootDevice.open(address, timeouts=timeouts)
+        except TransportError as exc:
+            last_error = exc
+            time.sleep(poll)
+            continue
+        if serialno is None or device.getvar_optional("serialno") == serialno:
+            return device
+        device.close()
+        last_error = FlasherError(f"{address} answers with another serial number than {serialno}")
+        time.sleep(poll)
+    raise LinkTimeout(f"{address}: the handset did not come back within {timeout:g} s"
+                      + (f" ({last_error})" if last_error else ""))
+
+
+def _ignore(_text: str) -> None:
+    pass

@@ -1,0 +1,32 @@
+"""Link errors: the bytes could not be moved, whatever they meant."""
+
+from ..errors import FlasherError
+
+
+class TransportError(FlasherError):
+    hint = "Check the cable or network link and that the handset is in fastboot mode, then try again."
+
+
+class BadAddress(TransportError):
+    hint = "Use tcp:HOST[:PORT], udp:HOST[:PORT], usb:SERIAL or serial:PORT."
+
+
+class UnsupportedLink(TransportError):
+    hint = "Connect the handset over a link this version supports (tcp:HOST[:PORT])."
+
+
+class ConnectFailed(TransportError):
+    hint = "Check that the handset is on, in fastboot mode and reachable at that address."
+
+
+class HandshakeFailed(TransportError):
+    hint = "The peer at that address does not speak fastboot; check the address and port."
+
+
+class LinkTimeout(TransportError):
+    hint = ("The handset stopped answering. Keep it connected; if it stays silent, "
+            "reconnect it and run the command again.")
+
+
+class LinkClosed(TransportError):
+    hint = "The handset disconnected. Reconnect it and run the command again."

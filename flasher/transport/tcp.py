@@ -1,0 +1,125 @@
+"""Fastboot over TCP: an `FBnn` handshake, then 8-byte big-endian length frames.
+
+The framing is the same in both directions, so the virtual handset wraps its
+accepted sockets in this class too.
+"""
+
+import socket
+import struct
+import time
+
+from .base import Transport
+from .errors import ConnectFailed, HandshakeFailed, LinkClosed, LinkTimeout, TransportError
+
+PROTOCOL_VERSION = 1
+HANDSHAKE_TIMEOUT = 2.0
+_FRAME_HEADER = struct.Struct(">Q")
+_SMALL_WRITE = 64 * 1024
+
+
+def handshake_bytes(version: int = PROTOCOL_VERSION) -> bytes:
+    return b"FB%02d" % version
+
+
+def parse_handshake(data: bytes) -> int:
+    """The peer's protocol version, or HandshakeFailed."""
+    if len(data) != 4 or data[:2] != b"FB" or not data[2:].isdigit():
+        raise HandshakeFailed(f"peer answered {data!r} instead of a fastboot handshake")
+    version = int(data[2:])
+    if version < 1:
+        raise HandshakeFailed(f"peer speaks fastboot-over-TCP version {version}; 1 or newer is needed")
+    return version
+
+
+class TcpTransport(Transport):
+    def __init__(self, sock: socket.socket, address: str):
+        self.address = address
+        self._sock = sock
+        self._frame_left = 0
+        self._in_frame = False
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @classmethod
+    def connect(cls, host: str, port: int, *, timeout: float = 5.0) -> "TcpTransport":
+        address = f"tcp:{host}:{port}"
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except socket.timeout:
+            raise ConnectFailed(f"{address}: no answer within {timeout:g} s") from None
+        except OSError as exc:
+            raise ConnectFailed(f"{address}: cannot connect ({exc.strerror or exc})") from None
+        transport = cls(sock, address)
+        try:
+            transport.handshake(timeout=min(timeout, HANDSHAKE_TIMEOUT))
+        except BaseException:
+            transport.close()
+            raise
+        return transport
+
+    def handshake(self, *, timeout: float = HANDSHAKE_TIMEOUT) -> int:
+        """Exchange `FB01` with the peer; both sides call this."""
+        deadline = time.monotonic() + timeout
+        try:
+            self._send(handshake_bytes(), deadline)
+            reply = self._recv_exact(4, deadline)
+        except LinkTimeout:
+            raise HandshakeFailed(f"{self.address}: no fastboot handshake within {timeout:g} s") from None
+        except LinkClosed:
+            raise HandshakeFailed(f"{self.address}: peer closed the connection during the handshake") from None
+        return min(parse_handshake(reply), PROTOCOL_VERSION)
+
+    def write(self, data: bytes | memoryview, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        header = _FRAME_HEADER.pack(len(data))
+        if len(data) <= _SMALL_WRITE:
+            self._send(header + bytes(data), deadline)
+        else:
+            self._send(header, deadline)
+            self._send(data, deadline)
+
+    def read(self, max_size: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        if not self._in_frame:
+            (self._frame_left,) = _FRAME_HEADER.unpack(self._recv_exact(_FRAME_HEADER.size, deadline))
+            self._in_frame = True
+        count = min(max_size, self._frame_left)
+        data = self._recv_exact(count, deadline)
+        self._frame_left -= count
+        self._in_frame = self._frame_left > 0
+        return data
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def _send(self, data: bytes | memoryview, deadline: float) -> None:
+        try:
+            self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            self._sock.sendall(data)
+        except socket.timeout:
+            raise LinkTimeout(f"{self.address}: peer stopped accepting data") from None
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            raise LinkClosed(f"{self.address}: connection closed by the peer") from None
+        except OSError as exc:
+            raise TransportError(f"{self.address}: send failed ({exc.strerror or exc})") from None
+
+    def _recv_exact(self, count: int, deadline: float) -> bytes:
+        buffer = bytearray(count)
+        view = memoryview(buffer)
+        got = 0
+        try:
+            while got < count:
+                self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                n = self._sock.recv_into(view[got:])
+                if n == 0:
+                    raise LinkClosed(f"{self.address}: connection closed by the peer")
+                got += n
+        except socket.timeout:
+            raise LinkTimeout(f"{self.address}: no data from the peer in time") from None
+        except (ConnectionResetError, ConnectionAbortedError):
+            raise LinkClosed(f"{self.address}: connection reset by the peer") from None
+        except OSError as exc:
+            raise TransportError(f"{self.address}: receive failed ({exc.strerror or exc})") from None
+        return bytes(buffer) if count < _SMALL_WRITE else buffer

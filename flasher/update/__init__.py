@@ -1,0 +1,1 @@
+"""Updating a handset: what gets written where, and knowing it worked."""

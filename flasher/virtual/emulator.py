@@ -1,0 +1,56 @@
+"""Several virtual handsets in one process, each on its own port and folder."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .faults import Faults
+from .handset import Handset, Timing
+from .profile import DeviceProfile, default_profile
+from .tcp_server import HandsetTcpServer
+
+
+def serial_for(index: int) -> str:
+    return f"VH{index:06d}"
+
+
+class Emulator:
+    """Virtual handsets on consecutive TCP ports from `base_port` (0: any free ports).
+
+    Handset i has serial number `serial_for(i)` and keeps its partitions in
+    `storage/<serial>/`, so a restarted emulator finds its handsets as they were.
+    """
+
+    def __init__(self, storage: Path, *, count: int = 1, host: str = "127.0.0.1", base_port: int = 0,
+                 profile_for: Callable[[str], DeviceProfile] = default_profile, timing: Timing = Timing()):
+        self.storage = Path(storage)
+        self.handsets: list[Handset] = []
+        self.servers: list[HandsetTcpServer] = []
+        try:
+            for index in range(1, count + 1):
+                profile = profile_for(serial_for(index))
+                handset = Handset(profile, self.storage / profile.serialno, faults=Faults(), timing=timing)
+                port = base_port + index - 1 if base_port else 0
+                self.handsets.append(handset)
+                self.servers.append(HandsetTcpServer(handset, host, port))
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def addresses(self) -> list[str]:
+        return [server.address for server in self.servers]
+
+    def start(self) -> "Emulator":
+        for server in self.servers:
+            server.start()
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

@@ -1,0 +1,48 @@
+"""Faults a test (or the torture harness) can inject into a virtual handset.
+
+Each hook is checked at the point where a real handset would fail that way:
+the link drops mid-download, a command is refused, the device goes silent,
+a slot does not boot.
+"""
+
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Faults:
+    drop_after_bytes: int | None = None
+    """Close the link once this many bytes of one download have arrived (fires once)."""
+
+    fail_commands: dict[str, str] = field(default_factory=dict)
+    """Command prefix -> FAIL text, e.g. {"flash:system": "flash write failure"}."""
+
+    stall_commands: dict[str, float] = field(default_factory=dict)
+    """Command prefix -> seconds of silence before the handset answers."""
+
+    boot_fails: set[str] = field(default_factory=set)
+    """Slots whose boot fails (a watchdog reset), as a corrupt image would."""
+
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def take_drop(self) -> int | None:
+        """The byte count at which to drop this download's link, consuming the fault."""
+        with self._lock:
+            limit, self.drop_after_bytes = self.drop_after_bytes, None
+            return limit
+
+    def failure_for(self, command: str) -> str | None:
+        return _match(self.fail_commands, command)
+
+    def stall_for(self, command: str) -> float:
+        return _match(self.stall_commands, command) or 0.0
+
+    def boots(self, slot: str) -> bool:
+        return slot not in self.boot_fails
+
+
+def _match(table: dict, command: str):
+    for prefix, value in list(table.items()):
+        if command.startswith(prefix):
+            return value
+    return None

@@ -1,0 +1,318 @@
+"""The virtual handset: a fastboot device with A/B slots stored on disk.
+
+It is link-agnostic: `serve` runs one host session over any Transport (the TCP
+server wraps accepted sockets; other links plug in the same way). Its modes
+follow a real handset's: the bootloader and fastbootd answer fastboot; while
+it reboots, boots or runs Android it is offline. Having no Android userspace,
+it returns to the bootloader after `Timing.android` seconds, the way a bench
+handset with a reboot-to-bootloader test hook does.
+"""
+
+import enum
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FlasherError
+from ..protocol.device import Command, DeviceProtocol, DownloadData
+from ..protocol.errors import ProtocolError
+from ..protocol.packets import MAX_COMMAND
+from ..protocol.variables import WITH_ARGUMENT
+from ..transport.base import Transport
+from ..transport.errors import LinkTimeout, TransportError
+from . import getvars, slots
+from .faults import Faults
+from .imaging import write_image
+from .profile import DeviceProfile, UnknownPartition
+from .storage import PartitionStorage
+
+log = logging.getLogger("tsuf.virtual")
+
+IDLE_TIMEOUT = 3600.0
+DATA_TIMEOUT = 30.0
+PIECE = 1 << 20
+
+
+class Mode(enum.Enum):
+    BOOTLOADER = "bootloader"
+    FASTBOOTD = "fastbootd"
+    RECOVERY = "recovery"
+    ANDROID = "android"
+    REBOOTING = "rebooting"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds each phase of a reboot takes."""
+
+    reboot: float = 0.2
+    boot: float = 0.3
+    android: float = 0.5
+    recovery: float = 1.0
+
+
+class _EndSession(Exception):
+    """The handset leaves the conversation (reboot, dropped link)."""
+
+
+class Handset:
+    def __init__(self, profile: DeviceProfile, root: Path, *, faults: Faults | None = None,
+                 timing: Timing = Timing()):
+        self.profile = profile
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.storage = PartitionStorage(self.root, profile)
+        self.slot_store = slots.SlotStore(self.root / "slots.json")
+        self.meta = self.slot_store.load()
+        self.faults = faults or Faults()
+        self.timing = timing
+        self.mode = Mode.BOOTLOADER
+        self.boot_log: list[str] = []
+        self._staged_size = 0
+        self._session_lock = threading.Lock()
+        self._mode_changed = threading.Condition()
+        self._timer: threading.Timer | None = None
+        self._log = log.getChild(profile.serialno)
+
+    @property
+    def serialno(self) -> str:
+        return self.profile.serialno
+
+    @property
+    def online(self) -> bool:
+        return self.mode in (Mode.BOOTLOADER, Mode.FASTBOOTD)
+
+    def wait_for_mode(self, mode: Mode, timeout: float) -> bool:
+        with self._mode_changed:
+            return self._mode_changed.wait_for(lambda: self.mode is mode, timeout)
+
+    def shutdown(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+
+    # -- a host session ------------------------------------------------------
+
+    def serve(self, link: Transport) -> None:
+        """Answer commands on `link` until the host leaves or the handset reboots."""
+        with self._session_lock:
+            protocol = DeviceProtocol()
+            try:
+                while self.online:
+                    packet = link.read(MAX_COMMAND, IDLE_TIMEOUT)
+                    command = protocol.receive(packet)
+                    assert isinstance(command, Command)
+                    self._dispatch(command, protocol, link)
+            except (_EndSession, TransportError, ProtocolError) as exc:
+                self._log.debug("session ended: %s", exc)
+            finally:
+                link.close()
+
+    def _dispatch(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        self._log.debug("<- %s", command.text)
+        stall = self.faults.stall_for(command.text)
+        if stall:
+            time.sleep(stall)
+        failure = self.faults.failure_for(command.text)
+        if failure is not None:
+            link.write(protocol.fail(failure), DATA_TIMEOUT)
+            return
+        handler = _HANDLERS.get(command.name)
+        try:
+            if handler is None:
+                raise Refused(f"unknown command {command.name}")
+            handler(self, command, protocol, link)
+        except (TransportError, ProtocolError):
+            raise
+        except FlasherError as exc:  # a refused command; the session goes on
+            link.write(protocol.fail(str(exc)), DATA_TIMEOUT)
+
+    def _getvar(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        pairs = getvars.all_variables(self.profile, self.meta, userspace=self.mode is Mode.FASTBOOTD)
+        if command.argument == "all":
+            for key, value in pairs:
+                link.write(protocol.info(f"{key}:{value}"), DATA_TIMEOUT)
+            link.write(protocol.okay(), DATA_TIMEOUT)
+            return
+        table = dict(pairs)
+        value = table.get(command.argument)
+        if value is None:
+            value = table.get(self._current_slot_key(command.argument))
+        if value is None:
+            raise Refused("GetVar Variable Not found")
+        link.write(protocol.okay(value), DATA_TIMEOUT)
+
+    def _current_slot_key(self, key: str) -> str | None:
+        """`partition-size:boot` asks about the current slot's boot."""
+        name, _, argument = key.partition(":")
+        if name not in WITH_ARGUMENT or not argument:
+            return None
+        try:
+            return f"{name}:{self._stem(argument)}"
+        except UnknownPartition:
+            return None
+
+    def _download(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        try:
+            size = int(command.argument, 16)
+        except ValueError:
+            raise Refused(f"bad download size {command.argument!r}") from None
+        if size > self.profile.max_download_size:
+            raise Refused(f"data too large: {size} > max-download-size {self.profile.max_download_size}")
+        self._staged_size = 0
+        drop_at = self.faults.take_drop()
+        link.write(protocol.start_download(size), DATA_TIMEOUT)
+        received = 0
+        with open(self.storage.download_path(), "wb") as staged:
+            while protocol.expecting_data:
+                piece = protocol.receive(link.read(min(PIECE, protocol.expecting_data), DATA_TIMEOUT))
+                assert isinstance(piece, DownloadData)
+                if drop_at is not None and received + len(piece.data) >= drop_at:
+                    staged.write(piece.data[: max(drop_at - received, 0)])
+                    raise _EndSession(f"fault: link dropped after {drop_at} bytes")
+                staged.write(piece.data)
+                received += len(piece.data)
+        self._staged_size = size
+        link.write(protocol.okay(), DATA_TIMEOUT)
+
+    def _flash(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        stem = self._stem(command.argument)
+        partition_size = self.storage.size(stem)
+        with open(self.storage.download_path(), "rb") as staged, self.storage.open_for_write(stem) as target:
+            write_image(staged, self._staged_size, target, partition_size)
+            self.storage.fsync_file(target)
+        self._log.info("flashed %s (%d bytes staged)", stem, self._staged_size)
+        link.write(protocol.okay(), DATA_TIMEOUT)
+
+    def _erase(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        self.storage.erase(self._stem(command.argument))
+        link.write(protocol.okay(), DATA_TIMEOUT)
+
+    def _fetch(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        name, *numbers = command.argument.split(":")
+        stem = self._stem(name)
+        size_of_partition = self.storage.size(stem)
+        try:
+            offset = int(numbers[0], 16) if numbers else 0
+            size = int(numbers[1], 16) if len(numbers) > 1 else size_of_partition - offset
+        except ValueError:
+            raise Refused(f"bad fetch range {command.argument!r}") from None
+        if offset < 0 or size < 0 or offset + size > size_of_partition:
+            raise Refused(f"fetch range past the end of {stem} ({size_of_partition} bytes)")
+        if size > self.profile.max_download_size:
+            raise Refused(f"fetch of {size} bytes exceeds max-fetch-size")
+        link.write(protocol.start_upload(size), DATA_TIMEOUT)
+        for data in self.storage.read(stem, offset, size, PIECE):
+            link.write(data, DATA_TIMEOUT)
+            protocol.sent(len(data))
+        link.write(protocol.okay(), DATA_TIMEOUT)
+
+    def _upload(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        link.write(protocol.start_upload(self._staged_size), DATA_TIMEOUT)
+        with open(self.storage.download_path(), "rb") as staged:
+            left = self._staged_size
+            while left:
+                data = staged.read(min(PIECE, left))
+                link.write(data, DATA_TIMEOUT)
+                protocol.sent(len(data))
+                left -= len(data)
+        link.write(protocol.okay(), DATA_TIMEOUT)
+
+    def _set_active(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        if self.profile.slot_count != 2:
+            raise Refused("this device has no slots")
+        try:
+            slot = slots.parse_slot(command.argument)
+        except slots.UnknownSlot:
+            raise Refused(f"invalid slot {command.argument!r}") from None
+        self._save(slots.set_active(self.meta, slot, self.profile.max_retry_count))
+        link.write(protocol.okay(), DATA_TIMEOUT)
+
+    def _reboot(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        target = command.argument or command.name.partition("-")[2]
+        if command.name == "continue":
+            target = ""
+        if target not in _REBOOT_TARGETS:
+            raise Refused(f"unknown reboot target {target!r}")
+        link.write(protocol.okay(), DATA_TIMEOUT)
+        self._begin_reboot(_REBOOT_TARGETS[target])
+        raise _EndSession(f"rebooting to {target or 'the OS'}")
+
+    def _refuse(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        raise Refused(f"{command.name} is not supported on this device")
+
+    # -- reboots and the boot sequence -----------------------------------------
+
+    def _begin_reboot(self, destination: Mode) -> None:
+        self._set_mode(Mode.REBOOTING)
+        if destination is Mode.ANDROID:
+            self._after(self.timing.reboot + self.timing.boot, self._boot_os)
+        elif destination is Mode.RECOVERY:
+            self._after(self.timing.reboot, lambda: self._enter(Mode.RECOVERY, then=Mode.BOOTLOADER,
+                                                                 after=self.timing.recovery))
+        else:
+            self._after(self.timing.reboot, lambda: self._set_mode(destination))
+
+    def _boot_os(self) -> None:
+        outcome = slots.attempt_boot(self.meta, self.faults.boots)
+        self._save(outcome.meta)
+        self.boot_log.extend(outcome.events)
+        for event in outcome.events:
+            self._log.info("boot: %s", event)
+        if outcome.booted is None:
+            self._set_mode(Mode.BOOTLOADER)  # no bootable slot: bootloaders stop in fastboot
+        else:
+            self._enter(Mode.ANDROID, then=Mode.BOOTLOADER, after=self.timing.android)
+
+    def _enter(self, mode: Mode, *, then: Mode, after: float) -> None:
+        self._set_mode(mode)
+        self._after(after, lambda: self._set_mode(then))
+
+    def _after(self, seconds: float, action) -> None:
+        self._timer = threading.Timer(seconds, action)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _set_mode(self, mode: Mode) -> None:
+        with self._mode_changed:
+            self.mode = mode
+            self._mode_changed.notify_all()
+
+    def _save(self, meta) -> None:
+        self.slot_store.save(meta)
+        self.meta = meta
+
+    def _stem(self, name: str) -> str:
+        _partition, _slot, stem = self.profile.resolve(name, self.meta.active)
+        return stem
+
+
+class Refused(FlasherError):
+    """A command the handset answers with FAIL."""
+
+
+_REBOOT_TARGETS = {
+    "": Mode.ANDROID,
+    "bootloader": Mode.BOOTLOADER,
+    "fastboot": Mode.FASTBOOTD,
+    "recovery": Mode.RECOVERY,
+}
+
+_HANDLERS = {
+    "getvar": Handset._getvar,
+    "download": Handset._download,
+    "flash": Handset._flash,
+    "erase": Handset._erase,
+    "fetch": Handset._fetch,
+    "upload": Handset._upload,
+    "set_active": Handset._set_active,
+    "reboot": Handset._reboot,
+    "reboot-bootloader": Handset._reboot,
+    "reboot-fastboot": Handset._reboot,
+    "reboot-recovery": Handset._reboot,
+    "continue": Handset._reboot,
+    "boot": Handset._refuse,
+    "oem": Handset._refuse,
+    "flashing": Handset._refuse,
+}

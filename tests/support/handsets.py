@@ -1,0 +1,75 @@
+"""Small virtual handsets for tests: the default profile's shape at MiB sizes."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from flasher.virtual.handset import Handset, Timing
+from flasher.virtual.profile import KiB, MiB, Partition, default_profile
+from flasher.virtual.tcp_server import HandsetTcpServer
+
+FAST_TIMING = Timing(reboot=0.05, boot=0.05, android=0.15, recovery=0.2)
+MAX_DOWNLOAD = 1 * MiB
+
+
+def small_profile(serialno: str = "VH000001", **changes):
+    partitions = (
+        Partition("boot", 2 * MiB, True),
+        Partition("vbmeta", 64 * KiB, True),
+        Partition("system", 6 * MiB, True),
+        Partition("misc", 64 * KiB, False),
+        Partition("userdata", 4 * MiB, False),
+    )
+    profile = dataclasses.replace(default_profile(serialno), max_download_size=MAX_DOWNLOAD,
+                                  partitions=partitions)
+    return dataclasses.replace(profile, **changes)
+
+
+class RunningHandset:
+    def __init__(self, root: Path, profile=None, timing: Timing = FAST_TIMING):
+        self.handset = Handset(profile or small_profile(), root, timing=timing)
+        self.server = HandsetTcpServer(self.handset).start()
+        self.address = self.server.address
+
+    def partition(self, stem: str) -> bytes:
+        return self.handset.storage.path(stem).read_bytes()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+class EmulatorProcess:
+    """`tsuf emulator` in a child process, as a user runs it."""
+
+    def __init__(self, storage: Path, *, count: int = 1, profile=None):
+        args = [sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", "0",
+                "--count", str(count), "--storage", str(storage)]
+        if profile is not None:
+            profile_file = storage.parent / f"{storage.name}-profile.json"
+            profile_file.write_text(json.dumps(profile.to_dict()))
+            args += ["--profile", str(profile_file)]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.handsets = []
+        for _ in range(count):
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"emulator did not start: {self.process.stderr.read()}")
+            serialno, address, folder = line.rstrip("\n").split("\t")
+            self.handsets.append((serialno, address, Path(folder)))
+
+    @property
+    def address(self) -> str:
+        return self.handsets[0][1]
+
+    @property
+    def folder(self) -> Path:
+        return self.handsets[0][2]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)

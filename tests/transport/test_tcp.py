@@ -1,0 +1,112 @@
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from flasher.transport.errors import ConnectFailed, HandshakeFailed, LinkClosed, LinkTimeout
+from flasher.transport.tcp import TcpTransport, parse_handshake
+
+
+def _server(script):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def run():
+        conn, _ = listener.accept()
+        with conn:
+            script(conn)
+        listener.close()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return port, thread
+
+
+def test_handshake_and_framing_both_ways():
+    received = []
+
+    def script(conn):
+        assert conn.recv(4) == b"FB01"
+        conn.sendall(b"FB01")
+        (length,) = struct.unpack(">Q", conn.recv(8))
+        received.append(conn.recv(length))
+        conn.sendall(struct.pack(">Q", 4) + b"OKAY")
+    port, thread = _server(script)
+    with TcpTransport.connect("127.0.0.1", port) as link:
+        assert link._sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        link.write(b"getvar:version", 1)
+        assert link.read(256, 1) == b"OKAY"
+    thread.join(2)
+    assert received == [b"getvar:version"]
+
+
+def test_long_frames_are_read_in_bounded_pieces():
+    def script(conn):
+        conn.recv(4)
+        conn.sendall(b"FB01")
+        conn.sendall(struct.pack(">Q", 10) + b"0123456789")
+        time.sleep(0.2)
+    port, _ = _server(script)
+    with TcpTransport.connect("127.0.0.1", port) as link:
+        assert link.read(4, 1) == b"0123"
+        assert link.read(4, 1) == b"4567"
+        assert link.read(4, 1) == b"89"
+
+
+def test_newer_peer_version_is_accepted():
+    assert parse_handshake(b"FB02") == 2
+
+
+@pytest.mark.parametrize("reply", [b"HTTP", b"FB00", b"FBxx"])
+def test_wrong_handshake_is_refused(reply):
+    def script(conn):
+        conn.recv(4)
+        conn.sendall(reply)
+        time.sleep(0.2)
+    port, _ = _server(script)
+    with pytest.raises(HandshakeFailed):
+        TcpTransport.connect("127.0.0.1", port)
+
+
+def test_silent_peer_fails_the_handshake_within_its_deadline():
+    def script(conn):
+        time.sleep(1.5)
+    port, _ = _server(script)
+    started = time.monotonic()
+    with pytest.raises(HandshakeFailed, match="no fastboot handshake"):
+        TcpTransport.connect("127.0.0.1", port, timeout=0.5)
+    assert time.monotonic() - started < 1.4
+
+
+def test_read_deadline():
+    def script(conn):
+        conn.recv(4)
+        conn.sendall(b"FB01")
+        time.sleep(1.0)
+    port, _ = _server(script)
+    with TcpTransport.connect("127.0.0.1", port) as link:
+        started = time.monotonic()
+        with pytest.raises(LinkTimeout):
+            link.read(256, 0.3)
+        assert time.monotonic() - started < 0.9
+
+
+def test_peer_closing_is_link_closed():
+    def script(conn):
+        conn.recv(4)
+        conn.sendall(b"FB01")
+    port, thread = _server(script)
+    with TcpTransport.connect("127.0.0.1", port) as link:
+        thread.join(2)
+        with pytest.raises(LinkClosed):
+            link.read(256, 1)
+
+
+def test_nobody_listening_is_connect_failed():
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with pytest.raises(ConnectFailed) as info:
+        TcpTransport.connect("127.0.0.1", port, timeout=1)
+    assert "fastboot mode" in info.value.hint
