@@ -21,6 +21,8 @@ class ImageNotFound(FlasherError):
 def run_device_command(args) -> int:
     if not args.address:
         raise NoDeviceAddress("no device address given")
+    if args.command == "flash" and not Path(args.file).is_file():
+        raise ImageNotFound(f"{args.file}: no such image file")
     with FastbootDevice.open(args.address, on_message=_print_device_message) as device:
         return _COMMANDS[args.command](device, args)
 
@@ -45,8 +47,6 @@ def _getvar(device: FastbootDevice, args) -> int:
 
 def _flash(device: FastbootDevice, args) -> int:
     image = Path(args.file)
-    if not image.is_file():
-        raise ImageNotFound(f"{image}: no such image file")
     target = device.resolve_partition(args.partition, args.slot)
     bar = ProgressBar(f"flash {target}")
     started = time.monotonic()

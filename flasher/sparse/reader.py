@@ -310,8 +310,14 @@ def expand(src: BinaryIO, dst: BinaryIO, *, max_size: int | None = None,
         elif chunk.kind == "fill":
             dst.seek(base + chunk.out_offset)
             _write_fill(dst, chunk.fill, chunk.out_length, piece_size)
-    dst.truncate(base + reader.expanded_size)
-    dst.seek(base + reader.expanded_size)
+    end = base + reader.expanded_size
+    dst.truncate(end)
+    if dst.seek(0, os.SEEK_END) < end:
+        # Some streams (io.BytesIO) only shrink on truncate; a trailing DONT_CARE
+        # still has to leave the image its full size.
+        dst.seek(end - 1)
+        dst.write(b"\0")
+    dst.seek(end)
     return reader.expanded_size
 
 

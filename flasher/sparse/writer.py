@@ -32,9 +32,13 @@ EMIT_FILL = 2
 EMIT_DONT_CARE = 3
 
 
+# A chunk's total_sz is a uint32, so a RAW chunk carries just under 4 GiB.
+MAX_CHUNK_BYTES = U32_MAX
+
+
 def max_raw_blocks(block_size: int) -> int:
-    """Blocks one RAW chunk can carry: its total_sz is a uint32."""
-    return (U32_MAX - CHUNK_HEADER_SIZE) // block_size
+    """Blocks one RAW chunk can carry; longer data runs become several chunks."""
+    return (MAX_CHUNK_BYTES - CHUNK_HEADER_SIZE) // block_size
 
 
 def chunk_cost(emit: int, blocks: int, block_size: int) -> int:

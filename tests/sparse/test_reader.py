@@ -78,6 +78,17 @@ def test_expand_leaves_dont_care_ranges_alone_and_ends_at_the_image_size(sample,
     assert out[:5 * BS] == expanded[:5 * BS] and out[7 * BS:] == expanded[7 * BS:]
 
 
+@pytest.mark.parametrize("dst", [io.BytesIO, "file"])
+def test_trailing_dont_care_still_gives_the_full_size(helpers, tmp_path, dst):
+    raw = os.urandom(BS)
+    data = helpers.build_sparse([("raw", raw), ("dc", 3)])
+    out = io.BytesIO() if dst is io.BytesIO else open(tmp_path / "out", "w+b")
+    with out:
+        assert expand(io.BytesIO(data), out) == 4 * BS
+        out.seek(0)
+        assert out.read() == raw + bytes(3 * BS)
+
+
 def test_larger_headers_are_skipped(helpers):
     raw = os.urandom(BS)
     data = helpers.build_sparse([("raw", raw), ("fill", b"abcd", 1), ("crc",)],

@@ -146,6 +146,24 @@ def test_source_changed_after_scan_is_named(write_file, mixed_image):
     assert info.value.hint
 
 
+def test_data_runs_longer_than_a_chunk_can_hold_become_several_chunks(
+        helpers, write_file, monkeypatch):
+    # Real chunks stop just under 4 GiB (total_sz is a uint32); shrink that to 3 blocks.
+    from flasher.sparse import split, writer
+    monkeypatch.setattr(writer, "MAX_CHUNK_BYTES", 3 * BS + 12)
+    image = os.urandom(10 * BS)
+    path = write_file(image)
+    data = sparse_of(path)
+    assert kinds(data) == [("raw", 3, None)] * 3 + [("raw", 1, None)]
+    assert helpers.expand_bytes(data) == image
+    for limit in (BS + 64, 5 * BS + 100, 1 << 20):
+        partition = b"\xee" * len(image)
+        for piece in split(path, limit):
+            assert piece.size <= limit
+            partition = helpers.expand_bytes(b"".join(piece.stream()), partition)
+        assert partition == image
+
+
 def test_run_map_stays_small_for_a_pathological_image(helpers, write_file):
     # Alternating data and zero blocks: the worst case for the run map.
     blocks = 4096

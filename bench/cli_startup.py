@@ -1,0 +1,142 @@
+"""CLI start-up: how long `tsuf --version` takes, next to a bare `python -c pass`.
+
+What it measures, and why: tsuf is run from scripts and factory lines many
+times a minute, so a command that does little must cost little (target:
+median `tsuf --version` < 0.3 s). `python -c pass` from the same venv is the
+floor no Python CLI can beat; the ratio shows what tsuf adds on top. Each run
+is a fresh interpreter (cold-ish: the OS file cache is warm), timed with
+perf_counter around the subprocess, after one untimed warm-up. The two are
+interleaved so drift on a shared machine hits both alike.
+
+Two bytecode conditions: "as configured" inherits the environment (this one may
+set PYTHONDONTWRITEBYTECODE, which makes every run compile flasher's source),
+and "bytecode cached" writes .pyc files to a temporary PYTHONPYCACHEPREFIX,
+as a pip install would have compiled them. Both are reported; the target
+must hold for both.
+
+It also runs `python -X importtime -m flasher.cli.main --version` (bytecode
+cached, 5 runs, median per module) to check that no PySide6 (Qt) module is
+imported and to list the 5 imports with the largest cumulative time.
+
+Prints a markdown section (or JSON with --json).
+
+    .venv/bin/python bench/cli_startup.py [--runs 20] [--json]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_S = 0.3
+PYTHON = sys.executable  # the venv's interpreter
+TSUF = str(Path(PYTHON).parent / "tsuf")
+FORBIDDEN = ("PySide6", "shiboken6")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    args = parser.parse_args()
+    cache = tempfile.mkdtemp(prefix="tsuf-pycache-")
+    try:
+        cached_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        cached_env["PYTHONPYCACHEPREFIX"] = cache
+        conditions = {"as configured": dict(os.environ), "bytecode cached": cached_env}
+        startup = {name: compare(env, args.runs) for name, env in conditions.items()}
+        imports = import_times(cached_env)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    worst = max(s["tsuf"]["median_s"] for s in startup.values())
+    qt = [name for name in imports["modules"] if name.split(".")[0] in FORBIDDEN]
+    results = {
+        "benchmark": "cli_startup", "runs": args.runs, "python": sys.version.split()[0],
+        "dont_write_bytecode_env": os.environ.get("PYTHONDONTWRITEBYTECODE", ""),
+        "startup": startup, "qt_modules_imported": qt, "top_imports": imports["top"],
+        "targets": [
+            {"target": f"median `tsuf --version` < {TARGET_S} s (both conditions)",
+             "value": worst, "met": worst < TARGET_S},
+            {"target": "no PySide6 import for `--version`", "value": len(qt), "met": not qt},
+        ],
+    }
+    results["targets_met"] = all(t["met"] for t in results["targets"])
+    print(json.dumps(results, indent=2) if args.json else markdown(results))
+    return 0 if results["targets_met"] else 1
+
+
+def compare(env: dict, runs: int) -> dict:
+    commands = {"tsuf": [TSUF, "--version"], "python": [PYTHON, "-c", "pass"]}
+    times = {name: [] for name in commands}
+    for i in range(runs + 1):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+            if i:  # run 0 is the warm-up
+                times[name].append(time.perf_counter() - started)
+    result = {name: {"median_s": round(statistics.median(t), 4), "min_s": round(min(t), 4)}
+              for name, t in times.items()}
+    result["ratio"] = round(result["tsuf"]["median_s"] / result["python"]["median_s"], 2)
+    return result
+
+
+def import_times(env: dict, runs: int = 5) -> dict:
+    """Median cumulative import time per module, and the 5 largest, with their top-level parent."""
+    line = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+    samples: dict[str, list[int]] = {}
+    roots: dict[str, str] = {}
+    for _ in range(runs + 1):  # the first run may write bytecode; it is not counted
+        err = subprocess.run([PYTHON, "-X", "importtime", "-m", "flasher.cli.main", "--version"],
+                             env=env, check=True, capture_output=True, text=True).stderr
+        pending = []  # importtime prints children before their parent
+        for match in line.finditer(err):
+            _self_us, cumulative, indent, name = match.groups()
+            samples.setdefault(name, []).append(int(cumulative))
+            pending.append(name)
+            if len(indent) == 1:  # a top-level import: everything pending belongs to it
+                roots.update((child, name) for child in pending)
+                pending = []
+    medians = {name: statistics.median(s[1:] if len(s) > 1 else s) for name, s in samples.items()}
+    top = sorted(medians, key=medians.get, reverse=True)[:5]
+    return {"modules": list(samples),
+            "top": [{"module": n, "cumulative_ms": round(medians[n] / 1000, 1), "under": roots.get(n, n)}
+                    for n in top]}
+
+
+def markdown(r: dict) -> str:
+    lines = [
+        "## CLI start-up: `tsuf --version`",
+        "",
+        f"{r['runs']} fresh interpreters each (after one warm-up), `tsuf --version` interleaved with "
+        f"`python -c pass` from the same venv (Python {r['python']}). \"as configured\" inherits the "
+        f"environment (PYTHONDONTWRITEBYTECODE={r['dont_write_bytecode_env'] or 'unset'}); "
+        "\"bytecode cached\" uses a temporary PYTHONPYCACHEPREFIX, as after a pip install.",
+        "",
+        "| condition | tsuf median (s) | tsuf min (s) | python -c pass median (s) | min (s) | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in r["startup"].items():
+        t, p = s["tsuf"], s["python"]
+        lines.append(f"| {name} | {t['median_s']:.3f} | {t['min_s']:.3f} | {p['median_s']:.3f} "
+                     f"| {p['min_s']:.3f} | {s['ratio']:.2f} |")
+    lines += ["", "`python -X importtime -m flasher.cli.main --version` (bytecode cached, median of 5): "
+              f"PySide6 imported: **{'yes: ' + ', '.join(r['qt_modules_imported']) if r['qt_modules_imported'] else 'no'}**. "
+              "Top 5 by cumulative time:", "",
+              "| module | cumulative (ms) | imported under |", "|---|---|---|"]
+    for i in r["top_imports"]:
+        lines.append(f"| `{i['module']}` | {i['cumulative_ms']} | `{i['under']}` |")
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    for t in r["targets"]:
+        lines.append(f"| {t['target']} | {t['value']} | {'met' if t['met'] else '**not met**'} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

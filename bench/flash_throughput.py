@@ -1,0 +1,242 @@
+"""Flash throughput: `tsuf flash` against the AOSP `fastboot` client, side by side.
+
+What it measures, and why: flashing a big partition is what a user waits for,
+so tsuf must be no slower than the AOSP client it replaces (target: median
+tsuf/AOSP wall-time ratio <= 1.0) and must stream rather than buffer images
+(target: tsuf peak RSS < 120 MiB for a 1 GiB image).
+
+How: one `tsuf emulator` handset (temporary storage, a free port) serves both
+clients. For a firmware-like image (30 % content, the rest zero blocks) and a
+random, incompressible one, each 1 GiB, it runs N rounds of
+`fastboot flash system_a IMG` then `tsuf flash system_a IMG`, each as a fresh
+subprocess. Before every flash the partition is erased, and after it the
+partition's first 1 GiB is hashed and compared with the image, so a fast but
+broken flash fails the benchmark instead of winning it. Peak RSS comes from
+GNU `/usr/bin/time -v`, or without it from os.wait4()'s rusage of that one
+child (never RUSAGE_CHILDREN, whose ru_maxrss is the maximum over all
+children so far).
+
+Prints a markdown section (or JSON with --json). The emulator and every
+temporary file are removed on exit, error, Ctrl-C or SIGTERM.
+
+    .venv/bin/python bench/flash_throughput.py [--rounds 3] [--size-mib 1024] [--json]
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from flasher.virtual.sample_images import write_image
+
+MiB = 1 << 20
+TARGET_RATIO = 1.0
+TARGET_RSS_MIB = 120
+TSUF = str(Path(sys.executable).parent / "tsuf")  # the venv's console script
+FASTBOOT = shutil.which("fastboot") or "/usr/bin/fastboot"
+GNU_TIME = "/usr/bin/time"
+IMAGES = (  # (name, content_fraction, seed)
+    ("firmware-like (30% content)", 0.3, 1),
+    ("random (incompressible)", 1.0, 2),
+)
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--size-mib", type=int, default=1024, help="image size (default 1024)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per flash")
+    parser.add_argument("--rss-method", choices=("auto", "time", "wait4"), default="auto")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    args = parser.parse_args()
+    if args.rss_method == "auto":
+        args.rss_method = "time" if os.access(GNU_TIME, os.X_OK) else "wait4"
+    # SIGTERM unwinds like Ctrl-C, so the finally blocks below always clean up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    work = Path(tempfile.mkdtemp(prefix="tsuf-bench-"))
+    emulator = None
+    try:
+        emulator, address, folder = start_emulator(work)
+        results = run(args, work, address, folder / "system_a.img")
+    finally:
+        if emulator is not None:
+            stop(emulator)
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=2) if args.json else markdown(results))
+    return 0 if results["targets_met"] else 1
+
+
+def start_emulator(work: Path):
+    """Start one handset on a free port; returns (process, address, its folder)."""
+    out = work / "emulator.out"
+    with open(out, "w") as stdout, open(work / "emulator.log", "w") as stderr:
+        proc = subprocess.Popen([TSUF, "emulator", "--tcp", "0", "--count", "1",
+                                 "--storage", str(work / "handsets")], stdout=stdout, stderr=stderr)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = out.read_text()
+        if line.endswith("\n"):
+            _serial, address, folder = line.split("\n")[0].split("\t")
+            return proc, address, Path(folder)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop(proc)
+    raise BenchError(f"the emulator did not start: {(work / 'emulator.log').read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run(args, work: Path, address: str, partition: Path) -> dict:
+    size = args.size_mib * MiB
+    images = []
+    for name, fraction, seed in IMAGES:
+        image = work / "image.img"
+        write_image(image, size, seed=seed, content_fraction=fraction)
+        expected = sha256_prefix(image, size)
+        clients = {
+            "aosp": [FASTBOOT, "-s", address, "flash", "system_a", str(image)],
+            "tsuf": [TSUF, "-s", address, "--json", "flash", "system_a", str(image)],
+        }
+        runs = {client: [] for client in clients}
+        for _round in range(args.rounds):
+            for client, command in clients.items():
+                measured(args, work, [TSUF, "-s", address, "erase", "system", "--slot", "a"])
+                seconds, rss_kib, out, err = measured(args, work, command)
+                if sha256_prefix(partition, size) != expected:
+                    raise BenchError(f"{client} flash of {name} left system_a different from the image")
+                pieces = (json.loads(out)["pieces"] if client == "tsuf"
+                          else len(re.findall(r"^Sending sparse", err, re.M)) or 1)
+                runs[client].append({"seconds": round(seconds, 3), "rss_mib": round(rss_kib / 1024, 1),
+                                     "pieces": pieces})
+        image.unlink()
+        summary = {client: {"median_s": statistics.median(r["seconds"] for r in rs),
+                            "peak_rss_mib": max(r["rss_mib"] for r in rs), "rounds": rs}
+                   for client, rs in runs.items()}
+        summary["ratio"] = round(summary["tsuf"]["median_s"] / summary["aosp"]["median_s"], 3)
+        images.append({"image": name, "content_fraction": fraction, **summary})
+    ratio = max(i["ratio"] for i in images)
+    rss = max(i["tsuf"]["peak_rss_mib"] for i in images)
+    return {
+        "benchmark": "flash_throughput", "image_bytes": size, "rounds": args.rounds,
+        "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else "os.wait4 rusage",
+        "fastboot": fastboot_version(), "images": images,
+        "targets": [
+            {"target": f"tsuf/AOSP median time ratio <= {TARGET_RATIO}", "value": ratio,
+             "met": ratio <= TARGET_RATIO},
+            {"target": f"tsuf peak RSS < {TARGET_RSS_MIB} MiB", "value": rss, "met": rss < TARGET_RSS_MIB},
+        ],
+        "targets_met": ratio <= TARGET_RATIO and rss < TARGET_RSS_MIB,
+    }
+
+
+def measured(args, work: Path, command: list[str]) -> tuple[float, int, str, str]:
+    """Run `command`; returns (wall seconds, peak RSS in KiB, stdout, stderr).
+
+    The command runs under `timeout` in a session of its own: an overrun, or
+    an error here, kills the whole group. os.wait4 on `timeout` reports the
+    ru_maxrss of it and its waited-for descendants: the client's, as timeout is tiny.
+    """
+    report = work / "rusage.txt"
+    wrapped = ["timeout", "-k", "5", str(args.timeout)]
+    if args.rss_method == "time":
+        wrapped += [GNU_TIME, "-v", "-o", str(report)]
+    with tempfile.TemporaryFile("w+", dir=work) as out, tempfile.TemporaryFile("w+", dir=work) as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(wrapped + command, stdout=out, stderr=err, start_new_session=True)
+        try:
+            _pid, status, rusage = os.wait4(proc.pid, 0)
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise BenchError(f"{' '.join(command)} exited {proc.returncode}: {stderr[-2000:]}")
+    if args.rss_method == "time":
+        match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report.read_text())
+        return seconds, int(match.group(1)), stdout, stderr
+    return seconds, rusage.ru_maxrss, stdout, stderr
+
+
+def sha256_prefix(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    buffer = bytearray(8 * MiB)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as f:
+        left = size
+        while left:
+            n = f.readinto(view[:min(len(buffer), left)])
+            if not n:
+                break  # shorter than `size`: the digest will differ
+            digest.update(view[:n])
+            left -= n
+    return digest.hexdigest()
+
+
+def fastboot_version() -> str:
+    out = subprocess.run([FASTBOOT, "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else "unknown"
+
+
+def markdown(r: dict) -> str:
+    lines = [
+        "## Flash throughput: tsuf vs AOSP fastboot",
+        "",
+        f"{r['image_bytes'] // MiB} MiB image flashed to `system_a` of one `tsuf emulator` handset "
+        f"over TCP on localhost, {r['rounds']} alternating rounds per image, each flash a fresh process, "
+        f"partition erased before and verified (SHA-256) after every flash. AOSP client: {r['fastboot']}. "
+        f"RSS from {r['rss_method']}.",
+        "",
+        "| image | AOSP median (s) | tsuf median (s) | tsuf/AOSP | tsuf MiB/s | tsuf peak RSS (MiB) "
+        "| AOSP peak RSS (MiB) | pieces AOSP / tsuf |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i in r["images"]:
+        a, t = i["aosp"], i["tsuf"]
+        lines.append(
+            f"| {i['image']} | {a['median_s']:.2f} | {t['median_s']:.2f} | **{i['ratio']:.2f}** "
+            f"| {r['image_bytes'] / MiB / t['median_s']:.0f} | {t['peak_rss_mib']:.1f} "
+            f"| {a['peak_rss_mib']:.1f} | {a['rounds'][0]['pieces']} / {t['rounds'][0]['pieces']} |")
+    lines += ["", "Every round (seconds):", ""]
+    for i in r["images"]:
+        for client in ("aosp", "tsuf"):
+            times = ", ".join(f"{x['seconds']:.2f}" for x in i[client]["rounds"])
+            lines.append(f"- {i['image']}, {client}: {times}")
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    for t in r["targets"]:
+        lines.append(f"| {t['target']} | {t['value']} | {'met' if t['met'] else '**not met**'} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as error:
+        print(f"flash_throughput: {error}", file=sys.stderr)
+        sys.exit(2)
