@@ -37,12 +37,6 @@ LONG_COMMANDS = ("flash:", "erase:", "update-super:", "snapshot-update")
 log = logging.getLogger("tsuf.device")
 
 
-class SourceChanged(FlasherError):
-    """An image's bytes did not match the size announced for them."""
-
-    hint = "The image file changed while it was being sent; do not modify it during a flash."
-
-
 class NoSuchSlot(FlasherError):
     hint = "Use slot a or b, or 'other' for the slot that is not active."
 
@@ -250,14 +244,14 @@ class FastbootDevice:
         sent = 0
         for chunk in chunks:
             if sent + len(chunk) > size:
-                raise SourceChanged(f"{text}: the source gave more than the {size} bytes announced")
+                raise sparse.SourceChangedError(f"{text}: the source gave more than the {size} bytes announced")
             self.transport.write(chunk, self._timeout(deadline, text))
             self._protocol.data_sent(len(chunk))
             sent += len(chunk)
             if progress:
                 progress(sent, size)
         if sent != size:
-            raise SourceChanged(f"{text}: the source ended after {sent} of {size} bytes")
+            raise sparse.SourceChangedError(f"{text}: the source ended after {sent} of {size} bytes")
 
     def _receive_data(self, text: str, sink: Callable[[bytes], object], size: int,
                       deadline: float, progress: Progress | None) -> None:

@@ -291,12 +291,13 @@ def validate(fileobj: BinaryIO, *, max_size: int | None = None,
 
 
 def expand(src: BinaryIO, dst: BinaryIO, *, max_size: int | None = None,
-           piece_size: int = PIECE) -> int:
+           piece_size: int = PIECE, fit: bool = True) -> int:
     """Write the image held in sparse `src` to `dst` as raw bytes; returns its size.
 
     Offsets are relative to dst's position at the call. DONT_CARE ranges are
-    seeked over, so bytes already in dst stay (as on a partition); dst is
-    truncated or extended to end exactly at the expanded size. The chunk
+    seeked over, so bytes already in dst stay (as on a partition). With `fit`,
+    dst is truncated or extended to end exactly at the expanded size (an image
+    file); without it dst keeps its length (a partition). The chunk
     structure is checked before anything is written; a bad CRC32 chunk is only
     found when reached, so call `validate` first if dst must stay untouched.
     """
@@ -311,6 +312,8 @@ def expand(src: BinaryIO, dst: BinaryIO, *, max_size: int | None = None,
             dst.seek(base + chunk.out_offset)
             _write_fill(dst, chunk.fill, chunk.out_length, piece_size)
     end = base + reader.expanded_size
+    if not fit:
+        return reader.expanded_size
     dst.truncate(end)
     if dst.seek(0, os.SEEK_END) < end:
         # Some streams (io.BytesIO) only shrink on truncate; a trailing DONT_CARE

@@ -117,12 +117,16 @@ class Runs:
         return bisect_right(self.starts, block) - 1
 
     def finish(self) -> "Runs":
-        if self.total_blocks > U32_MAX:
-            raise ImageTooLargeError(
-                f"image has {self.total_blocks} blocks of {self.block_size} bytes; a sparse "
-                f"image holds at most {U32_MAX}",
-                hint="Use a larger block size or a smaller image.")
+        _check_blocks(self.total_blocks, self.block_size)
         return self
+
+
+def _check_blocks(total_blocks: int, block_size: int) -> None:
+    if total_blocks > U32_MAX:
+        raise ImageTooLargeError(
+            f"image has {total_blocks} blocks of {block_size} bytes; a sparse image holds "
+            f"at most {U32_MAX}",
+            hint="Use a larger block size or a smaller image.")
 
 
 def scan(source: Source, block_size: int = 4096, *, use_fill: bool = True) -> Runs:
@@ -173,9 +177,7 @@ def _read_full(f: BinaryIO, view: memoryview) -> int:
 def _scan_raw(f: BinaryIO, size: int, bs: int, use_fill: bool) -> Runs:
     runs = Runs(bs, size, sparse_input=False)
     total_blocks = -(-size // bs)
-    if total_blocks > U32_MAX:
-        runs.total_blocks = total_blocks
-        runs.finish()
+    _check_blocks(total_blocks, bs)
     if not use_fill:
         # Everything travels as data; nothing to look at.
         runs.add(RAW, total_blocks, 0)
@@ -206,7 +208,8 @@ def _scan_raw(f: BinaryIO, size: int, bs: int, use_fill: bool) -> Runs:
             nbytes += pad
         nblocks = nbytes // bs
         # Fast path for the common all-zero stretch: one memcmp per buffer.
-        if (buf == zero_buf) if nbytes == bufsize else buf.startswith(zero_buf[:nbytes]):
+        all_zero = buf == zero_buf if nbytes == bufsize else buf.startswith(zero_buf[:nbytes])
+        if all_zero:
             if kind == FILL and value == 0:
                 count += nblocks
             else:
@@ -215,14 +218,13 @@ def _scan_raw(f: BinaryIO, size: int, bs: int, use_fill: bool) -> Runs:
             offset += bufsize
             continue
         startswith = buf.startswith
-        o = 0
-        for i in range(nblocks):
+        for o in range(0, nbytes, bs):
             if startswith(zero_block, o):
                 k, v = FILL, 0
             else:
                 p = buf[o:o + 4]
                 # Cheap reject first (second word differs), then the full compare.
-                if startswith(p, o + 4):
+                if words == 1 or startswith(p, o + 4):
                     if p != pattern:
                         pattern = bytes(p)
                         pattern_block = pattern * words
@@ -237,7 +239,6 @@ def _scan_raw(f: BinaryIO, size: int, bs: int, use_fill: bool) -> Runs:
             else:
                 runs.add(kind, count, value)
                 kind, value, count = k, v, 1
-            o += bs
         offset += bufsize
     runs.add(kind, count, value)
     return runs.finish()

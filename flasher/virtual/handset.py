@@ -178,11 +178,14 @@ class Handset:
 
     def _flash(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         stem = self._stem(command.argument)
+        if not self._staged_size:
+            raise Refused("no image downloaded: send one with download first")
         partition_size = self.storage.size(stem)
         with open(self.storage.download_path(), "rb") as staged, self.storage.open_for_write(stem) as target:
             write_image(staged, self._staged_size, target, partition_size)
             self.storage.fsync_file(target)
         self._log.info("flashed %s (%d bytes staged)", stem, self._staged_size)
+        self._staged_size = 0  # flash consumes the download, as on real devices
         link.write(protocol.okay(), DATA_TIMEOUT)
 
     def _erase(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:

@@ -7,7 +7,7 @@ malformed or oversized image leaves the partition as it was.
 from typing import BinaryIO
 
 from ..errors import FlasherError
-from ..sparse import SparseReader, is_sparse, validate
+from ..sparse import expand, is_sparse, validate
 
 PIECE = 1 << 20
 
@@ -41,25 +41,9 @@ def _write_raw(staged: BinaryIO, size: int, partition: BinaryIO, partition_size:
 
 
 def _write_sparse(staged: BinaryIO, partition: BinaryIO, partition_size: int) -> None:
-    summary = validate(staged)
+    summary = validate(staged)  # every header and CRC, before the first write
     if summary.expanded_size > partition_size:
         raise ImageRejected(
             f"sparse image expands to {summary.expanded_size} bytes, the partition holds {partition_size}")
-    staged.seek(0)
-    reader = SparseReader(staged)
-    for chunk in reader.chunks():
-        if chunk.kind == "raw":
-            partition.seek(chunk.out_offset)
-            for data in reader.iter_raw(chunk, PIECE):
-                partition.write(data)
-        elif chunk.kind == "fill":
-            partition.seek(chunk.out_offset)
-            _write_fill(partition, chunk.fill, chunk.out_length)
-
-
-def _write_fill(partition: BinaryIO, pattern: bytes, length: int) -> None:
-    block = pattern * (min(PIECE, length) // 4)
-    while length:
-        n = min(len(block), length)
-        partition.write(block[:n] if n < len(block) else block)
-        length -= n
+    partition.seek(0)
+    expand(staged, partition, piece_size=PIECE, fit=False)

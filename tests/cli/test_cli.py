@@ -35,10 +35,11 @@ def test_flash_in_pieces_then_fetch_reads_it_back(emulator_process, tmp_path):
     image = tmp_path / "system.img"
     data = os.urandom(3 * MAX_DOWNLOAD) + bytes(3 * MAX_DOWNLOAD)
     image.write_bytes(data)
-    report = json.loads(tsuf("-s", emulator_process.address, "--json", "flash", "system", str(image),
-                             "--slot", "other").stdout)
+    result = tsuf("-s", emulator_process.address, "--json", "flash", "system", str(image), "--slot", "other")
+    report = json.loads(result.stdout)
     assert report["partition"] == "system_b"
     assert report["pieces"] >= 3
+    assert "flash system_b: done" in result.stderr
     assert (emulator_process.folder / "system_b.img").read_bytes() == data
     back = tmp_path / "back.img"
     tsuf("-s", emulator_process.address, "fetch", "system", str(back), "--slot", "b")

@@ -111,11 +111,13 @@ def test_malformed_sparse_input_is_refused_not_sent_raw(helpers, write_file):
         sparse_of(write_file(bad))
 
 
-@pytest.mark.parametrize("block_size", [512, 1024, 65536])
+@pytest.mark.parametrize("block_size", [4, 8, 512, 1024, 65536])
 def test_other_block_sizes(helpers, write_file, block_size):
-    image = helpers.make_raw([("rand", 1), ("zero", 2), ("rand", 1)], block_size) + b"xyz"
+    image = helpers.make_raw([("rand", 1), ("zero", 2), ("rand", 1), (b"abcd", 3)],
+                             block_size) + b"xyz"
     data = sparse_of(write_file(image), block_size=block_size)
     assert helpers.expand_bytes(data) == helpers.block_pad(image, block_size)
+    assert ("fill", 3, b"abcd") in kinds(data)
 
 
 @pytest.mark.parametrize("block_size", [0, 6, -4])

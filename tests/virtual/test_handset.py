@@ -244,3 +244,11 @@ def unused_port_block():
             sock.close()
         return base
     pytest.fail("no block of three free ports")
+
+
+def test_each_flash_needs_a_fresh_download(running_handset, tmp_path):
+    path, _ = _image(tmp_path, "vbmeta.img", 64 * 1024)
+    with _device(running_handset) as device:
+        device.flash("vbmeta_a", path)
+        with pytest.raises(CommandFailed, match="no image downloaded"):
+            device.command("flash:vbmeta_b")

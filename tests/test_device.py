@@ -1,0 +1,42 @@
+"""FastbootDevice against a well-behaved virtual handset: naming, slots, data phases."""
+
+import io
+
+import pytest
+
+from flasher.device import FastbootDevice, NoSuchSlot, wait_for_device
+from flasher.transport.errors import LinkTimeout
+
+
+def test_partition_names_follow_the_slot_rules(running_handset):
+    with FastbootDevice.open(running_handset.address) as device:
+        assert device.resolve_partition("boot") == "boot_a"
+        assert device.resolve_partition("boot", "other") == "boot_b"
+        assert device.resolve_partition("boot", "b") == "boot_b"
+        assert device.resolve_partition("misc") == "misc"
+        with pytest.raises(NoSuchSlot):
+            device.resolve_partition("misc", "b")
+
+
+def test_upload_returns_what_was_downloaded(running_handset):
+    with FastbootDevice.open(running_handset.address) as device:
+        device.download(10, [b"hello", b"world"])
+        out = io.BytesIO()
+        assert device.upload(out) == 10
+    assert out.getvalue() == b"helloworld"
+
+
+def test_progress_reports_every_byte(running_handset, tmp_path):
+    image = tmp_path / "boot.img"
+    image.write_bytes(bytes(range(256)) * 8192)
+    seen = []
+    with FastbootDevice.open(running_handset.address) as device:
+        device.flash("boot_a", image, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1][0] == seen[-1][1]
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_waiting_for_a_handset_that_never_returns_times_out(running_handset):
+    running_handset.stop()
+    with pytest.raises(LinkTimeout, match="did not come back"):
+        wait_for_device(running_handset.address, timeout=0.5)
