@@ -11,10 +11,10 @@ random, incompressible one, each 1 GiB, it runs N rounds of
 `fastboot flash system_a IMG` then `tsuf flash system_a IMG`, each as a fresh
 subprocess. Before every flash the partition is erased, and after it the
 partition's first 1 GiB is hashed and compared with the image, so a fast but
-broken flash fails the benchmark instead of winning it. Peak RSS comes from
-GNU `/usr/bin/time -v`, or without it from os.wait4()'s rusage of that one
-child (never RUSAGE_CHILDREN, whose ru_maxrss is the maximum over all
-children so far).
+broken flash fails the benchmark instead of winning it. Peak RSS and client CPU time
+come from GNU `/usr/bin/time -v`, or without it from a minimal Python wrapper
+whose only child is the client (never this process's RUSAGE_CHILDREN, whose
+ru_maxrss is the maximum over all children so far).
 
 Prints a markdown section (or JSON with --json); exits 0 if the targets are
 met, 3 if one is missed, 1 or 2 on an error. The emulator and every
@@ -61,11 +61,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size-mib", type=int, default=1024, help="image size (default 1024)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per flash")
-    parser.add_argument("--rss-method", choices=("auto", "time", "wait4"), default="auto")
+    parser.add_argument("--rss-method", choices=("auto", "time", "wrapper"), default="auto",
+                        help="GNU /usr/bin/time -v (auto: if installed) or a minimal Python wrapper")
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     args = parser.parse_args()
     if args.rss_method == "auto":
-        args.rss_method = "time" if os.access(GNU_TIME, os.X_OK) else "wait4"
+        args.rss_method = "time" if os.access(GNU_TIME, os.X_OK) else "wrapper"
     # SIGTERM unwinds like Ctrl-C, so the finally blocks below always clean up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="tsuf-bench-"))
@@ -73,6 +74,12 @@ def main() -> int:
     try:
         emulator, address, folder = start_emulator(work)
         results = run(args, work, address, folder / "system_a.img")
+    except BenchError:
+        if emulator is not None:  # the handset's side of the story
+            state = "running" if emulator.poll() is None else f"exited {emulator.returncode}"
+            log = (work / "emulator.log").read_text()[-3000:]
+            print(f"flash_throughput: emulator {state}; its log ends:\n{log}", file=sys.stderr)
+        raise
     finally:
         if emulator is not None:
             stop(emulator)
@@ -125,15 +132,17 @@ def run(args, work: Path, address: str, partition: Path) -> dict:
         for _round in range(args.rounds):
             for client, command in clients.items():
                 measured(args, work, [TSUF, "-s", address, "erase", "system", "--slot", "a"])
-                seconds, rss_kib, out, err = measured(args, work, command)
+                seconds, cpu, rss_kib, out, err = measured(args, work, command)
                 if sha256_prefix(partition, size) != expected:
                     raise BenchError(f"{client} flash of {name} left system_a different from the image")
                 pieces = (json.loads(out)["pieces"] if client == "tsuf"
                           else len(re.findall(r"^Sending sparse", err, re.M)) or 1)
-                runs[client].append({"seconds": round(seconds, 3), "rss_mib": round(rss_kib / 1024, 1),
+                runs[client].append({"seconds": round(seconds, 3), "cpu_s": round(cpu, 2),
+                                     "rss_mib": round(rss_kib / 1024, 1),
                                      "pieces": pieces})
         image.unlink()
         summary = {client: {"median_s": statistics.median(r["seconds"] for r in rs),
+                            "median_cpu_s": statistics.median(r["cpu_s"] for r in rs),
                             "peak_rss_mib": max(r["rss_mib"] for r in rs), "rounds": rs}
                    for client, rs in runs.items()}
         summary["ratio"] = round(summary["tsuf"]["median_s"] / summary["aosp"]["median_s"], 3)
@@ -142,7 +151,9 @@ def run(args, work: Path, address: str, partition: Path) -> dict:
     rss = max(i["tsuf"]["peak_rss_mib"] for i in images)
     return {
         "benchmark": "flash_throughput", "image_bytes": size, "rounds": args.rounds,
-        "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else "os.wait4 rusage",
+        "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else
+                      f"a Python wrapper's RUSAGE_CHILDREN (floor: the wrapper's "
+                      f"{args.rss_floor_kib / 1024:.1f} MiB; figures at the floor are upper bounds)",
         "fastboot": fastboot_version(), "images": images,
         "targets": [
             {"target": f"tsuf/AOSP median time ratio <= {TARGET_RATIO}", "value": ratio,
@@ -153,37 +164,57 @@ def run(args, work: Path, address: str, partition: Path) -> dict:
     }
 
 
-def measured(args, work: Path, command: list[str]) -> tuple[float, int, str, str]:
-    """Run `command`; returns (wall seconds, peak RSS in KiB, stdout, stderr).
+# Without GNU time: a minimal interpreter runs the client as its only child and
+# reports RUSAGE_CHILDREN, which then is that one child's. Not os.wait4() from
+# here: Linux carries the pre-exec RSS of the forking process into the child's
+# ru_maxrss, so this (larger) process's RSS would mask the client's. The
+# wrapper's own RSS is that floor instead, and is reported with the figure.
+RUSAGE_WRAPPER = """
+import os, resource, sys
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+status = os.waitpid(pid, 0)[1]
+child, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{child.ru_maxrss} {child.ru_utime + child.ru_stime} {me.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def measured(args, work: Path, command: list[str]) -> tuple[float, float, int, str, str]:
+    """Run `command`; returns (wall seconds, CPU seconds, peak RSS in KiB, stdout, stderr).
 
     The command runs under `timeout` in a session of its own: an overrun, or
-    an error here, kills the whole group. os.wait4 on `timeout` reports the
-    ru_maxrss of it and its waited-for descendants: the client's, as timeout is tiny.
+    an error here, kills the whole group.
     """
     report = work / "rusage.txt"
-    wrapped = ["timeout", "-k", "5", str(args.timeout)]
     if args.rss_method == "time":
-        wrapped += [GNU_TIME, "-v", "-o", str(report)]
+        meter = [GNU_TIME, "-v", "-o", str(report)]
+    else:
+        meter = [sys.executable, "-I", "-S", "-c", RUSAGE_WRAPPER, str(report)]
     with tempfile.TemporaryFile("w+", dir=work) as out, tempfile.TemporaryFile("w+", dir=work) as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(wrapped + command, stdout=out, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(["timeout", "-k", "5", str(args.timeout), *meter, *command],
+                                stdout=out, stderr=err, text=True, start_new_session=True)
         try:
-            _pid, status, rusage = os.wait4(proc.pid, 0)
+            proc.wait()
         except BaseException:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise
         seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise BenchError(f"{' '.join(command)} exited {proc.returncode}: {stderr[-2000:]}")
+    text = report.read_text()
     if args.rss_method == "time":
-        match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report.read_text())
-        return seconds, int(match.group(1)), stdout, stderr
-    return seconds, rusage.ru_maxrss, stdout, stderr
+        field = lambda name: float(re.search(rf"{name}: ([\d.]+)", text).group(1))  # noqa: E731
+        cpu = field(r"User time \(seconds\)") + field(r"System time \(seconds\)")
+        return seconds, cpu, int(field(r"Maximum resident set size \(kbytes\)")), stdout, stderr
+    rss, cpu, floor = text.split()
+    args.rss_floor_kib = max(getattr(args, "rss_floor_kib", 0), int(floor))
+    return seconds, float(cpu), int(rss), stdout, stderr
 
 
 def sha256_prefix(path: Path, size: int) -> str:
@@ -216,15 +247,16 @@ def markdown(r: dict) -> str:
         f"RSS from {r['rss_method']}.",
         "",
         "| image | AOSP median (s) | tsuf median (s) | tsuf/AOSP | tsuf MiB/s | tsuf peak RSS (MiB) "
-        "| AOSP peak RSS (MiB) | pieces AOSP / tsuf |",
-        "|---|---|---|---|---|---|---|---|",
+        "| AOSP peak RSS (MiB) | client CPU s AOSP / tsuf | pieces AOSP / tsuf |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for i in r["images"]:
         a, t = i["aosp"], i["tsuf"]
         lines.append(
             f"| {i['image']} | {a['median_s']:.2f} | {t['median_s']:.2f} | **{i['ratio']:.2f}** "
             f"| {r['image_bytes'] / MiB / t['median_s']:.0f} | {t['peak_rss_mib']:.1f} "
-            f"| {a['peak_rss_mib']:.1f} | {a['rounds'][0]['pieces']} / {t['rounds'][0]['pieces']} |")
+            f"| {a['peak_rss_mib']:.1f} | {a['median_cpu_s']:.2f} / {t['median_cpu_s']:.2f} "
+            f"| {a['rounds'][0]['pieces']} / {t['rounds'][0]['pieces']} |")
     lines += ["", "Every round (seconds):", ""]
     for i in r["images"]:
         for client in ("aosp", "tsuf"):

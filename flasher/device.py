@@ -37,6 +37,10 @@ LONG_COMMANDS = ("flash:", "erase:", "update-super:", "snapshot-update")
 log = logging.getLogger("tsuf.device")
 
 
+class ImageTooLarge(FlasherError):
+    hint = "Check that the image is meant for this partition and this handset."
+
+
 class NoSuchSlot(FlasherError):
     hint = "Use slot a or b, or 'other' for the slot that is not active."
 
@@ -154,6 +158,7 @@ class FastbootDevice:
         zero-heavy images handsets carry.
         """
         pieces = sparse.split(image, self.max_download_size(), use_fill=use_fill)
+        self._check_fits(partition, pieces[0].total_blocks * pieces[0].block_size)
         total = sum(piece.size for piece in pieces)
         done = 0
         for piece in pieces:
@@ -164,6 +169,15 @@ class FastbootDevice:
             self.command(f"flash:{partition}")
             done += piece.size
         return len(pieces)
+
+    def _check_fits(self, partition: str, image_size: int) -> None:
+        """Refuse before sending anything when the device says the image cannot fit."""
+        reported = self.getvar_optional(f"partition-size:{partition}")
+        if reported is None:
+            return  # not every bootloader reports every partition; the device decides
+        size = variables.parse_size(f"partition-size:{partition}", reported)
+        if image_size > size:
+            raise ImageTooLarge(f"the image is {image_size} bytes, {partition} holds {size}")
 
     def erase(self, partition: str) -> None:
         self.command(f"erase:{partition}")

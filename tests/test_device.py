@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from flasher.device import FastbootDevice, NoSuchSlot, wait_for_device
+from flasher.device import FastbootDevice, ImageTooLarge, NoSuchSlot, wait_for_device
 from flasher.transport.errors import LinkTimeout
 
 
@@ -40,3 +40,12 @@ def test_waiting_for_a_handset_that_never_returns_times_out(running_handset):
     running_handset.stop()
     with pytest.raises(LinkTimeout, match="did not come back"):
         wait_for_device(running_handset.address, timeout=0.5)
+
+
+def test_an_image_too_large_for_the_partition_is_refused_before_sending(running_handset, tmp_path):
+    image = tmp_path / "big.img"
+    image.write_bytes(bytes(3 * 1024 * 1024))
+    with FastbootDevice.open(running_handset.address) as device:
+        with pytest.raises(ImageTooLarge, match="boot_a holds 2097152"):
+            device.flash("boot_a", image)
+        assert device.upload(io.BytesIO()) == 0  # nothing was downloaded

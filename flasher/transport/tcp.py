@@ -65,7 +65,10 @@ class TcpTransport(Transport):
         except LinkTimeout:
             raise HandshakeFailed(f"{self.address}: no fastboot handshake within {timeout:g} s") from None
         except LinkClosed:
-            raise HandshakeFailed(f"{self.address}: peer closed the connection during the handshake") from None
+            raise HandshakeFailed(
+                f"{self.address}: the device closed the connection before the handshake",
+                hint="It may be rebooting, or serving another host: wait for it to settle, then try again.",
+            ) from None
         return min(parse_handshake(reply), PROTOCOL_VERSION)
 
     def write(self, data: bytes | memoryview, timeout: float) -> None:

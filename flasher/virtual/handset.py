@@ -106,6 +106,8 @@ class Handset:
                     self._dispatch(command, protocol, link)
             except (_EndSession, TransportError, ProtocolError) as exc:
                 self._log.debug("session ended: %s", exc)
+            except Exception:  # a handset bug ends the session, never the server
+                self._log.exception("session crashed")
             finally:
                 link.close()
 
@@ -213,6 +215,9 @@ class Handset:
 
     def _upload(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         link.write(protocol.start_upload(self._staged_size), DATA_TIMEOUT)
+        if not self._staged_size:
+            link.write(protocol.okay(), DATA_TIMEOUT)
+            return
         with open(self.storage.download_path(), "rb") as staged:
             left = self._staged_size
             while left:

@@ -72,11 +72,16 @@ def test_image_larger_than_max_download_goes_in_pieces(running_handset, tmp_path
     assert running_handset.partition("system_a") == data
 
 
-def test_image_larger_than_the_partition_is_refused_and_nothing_written(running_handset, tmp_path):
-    path, _ = _image(tmp_path, "big.img", 8 * MiB)
+def test_sparse_image_expanding_past_the_partition_is_refused_and_nothing_written(running_handset, tmp_path):
+    path = tmp_path / "big.img"
+    path.write_bytes(b"\x01" * (8 * MiB))  # FILL chunks: a small sparse file, a big image
+    simg = tmp_path / "big.simg"
+    with open(simg, "wb") as out:
+        sparse.write_sparse(path, out)
     with _device(running_handset) as device:
+        device.download(simg.stat().st_size, [simg.read_bytes()])
         with pytest.raises(CommandFailed, match="partition holds"):
-            device.flash("system_b", path)
+            device.command("flash:system_b")
     assert running_handset.partition("system_b") == bytes(6 * MiB)
 
 
