@@ -156,10 +156,9 @@ class Handset:
             return None
 
     def _download(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        try:
-            size = int(command.argument, 16)
-        except ValueError:
-            raise Refused(f"bad download size {command.argument!r}") from None
+        if not 0 < len(command.argument) <= 8 or not all(c in _HEX for c in command.argument):
+            raise Refused(f"bad download size {command.argument!r}: eight hex digits expected")
+        size = int(command.argument, 16)
         if size > self.profile.max_download_size:
             raise Refused(f"data too large: {size} > max-download-size {self.profile.max_download_size}")
         self._staged_size = 0
@@ -294,6 +293,9 @@ class Handset:
     def _stem(self, name: str) -> str:
         _partition, _slot, stem = self.profile.resolve(name, self.meta.active)
         return stem
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class Refused(FlasherError):

@@ -257,3 +257,11 @@ def test_each_flash_needs_a_fresh_download(running_handset, tmp_path):
         device.flash("vbmeta_a", path)
         with pytest.raises(CommandFailed, match="no image downloaded"):
             device.command("flash:vbmeta_b")
+
+
+@pytest.mark.parametrize("argument", ["-1", "0x10", "zz", "", "123456789"])
+def test_bad_download_sizes_are_refused_and_the_link_stays_up(running_handset, argument):
+    with _device(running_handset) as device:
+        with pytest.raises(CommandFailed, match="bad download size"):
+            device.command(f"download:{argument}")
+        assert device.getvar("version") == "0.4"
