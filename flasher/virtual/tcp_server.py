@@ -6,9 +6,11 @@ so a host sees it vanish and come back.
 """
 
 import logging
+import os
 import socket
 import threading
 
+from ..errors import FlasherError
 from ..transport.errors import TransportError
 from ..transport.tcp import TcpTransport
 from .handset import Handset
@@ -16,10 +18,17 @@ from .handset import Handset
 log = logging.getLogger("tsuf.virtual.tcp")
 
 
+class PortUnavailable(FlasherError):
+    hint = "Another program (or another emulator) holds that port; pick another with --tcp PORT."
+
+
 class HandsetTcpServer:
     def __init__(self, handset: Handset, host: str = "127.0.0.1", port: int = 0):
         self.handset = handset
-        self._listener = socket.create_server((host, port), reuse_port=False)
+        try:
+            self._listener = socket.create_server((host, port))
+        except OSError as exc:
+            raise PortUnavailable(f"cannot listen on {host}:{port} ({os.strerror(exc.errno) if exc.errno else exc})") from None
         self.host, self.port = self._listener.getsockname()[:2]
         self._thread = threading.Thread(target=self._accept_loop, daemon=True,
                                         name=f"handset-{handset.serialno}")

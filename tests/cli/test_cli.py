@@ -109,3 +109,15 @@ def test_demo_updates_every_virtual_handset(tmp_path):
     lines = result.stdout.splitlines()
     assert len([line for line in lines if line.startswith("VH")]) == 2
     assert all(" done " in line and "a->b" in line for line in lines if line.startswith("VH"))
+
+
+def test_emulator_on_a_busy_port_says_so():
+    holder = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = holder.getsockname()[1]
+        result = tsuf("emulator", "--tcp", str(port), check=False, timeout=20)
+    finally:
+        holder.close()
+    assert result.returncode == 1
+    assert "Address already in use" in result.stderr
+    assert "--tcp PORT" in result.stderr
