@@ -309,10 +309,13 @@ def wait_for_device(address: str, *, timeout: float, serialno: str | None = None
             last_error = exc
             time.sleep(poll)
             continue
-        if serialno is None or device.getvar_optional("serialno") == serialno:
-            return device
+        try:
+            if serialno is None or device.getvar_optional("serialno") == serialno:
+                return device
+            last_error = FlasherError(f"{address} answers with another serial number than {serialno}")
+        except TransportError as exc:  # a USB device may still be seen just before it leaves the bus
+            last_error = exc
         device.close()
-        last_error = FlasherError(f"{address} answers with another serial number than {serialno}")
         time.sleep(poll)
     raise LinkTimeout(f"{address}: the handset did not come back within {timeout:g} s"
                       + (f" ({last_error})" if last_error else ""))

@@ -1,4 +1,4 @@
-"""`tsuf emulator`: virtual handsets on TCP until Ctrl-C (or SIGTERM)."""
+"""`tsuf emulator`: virtual handsets on TCP (and UDP) until Ctrl-C (or SIGTERM)."""
 
 import dataclasses
 import shutil
@@ -23,10 +23,12 @@ def run_emulator(args) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with Emulator(storage, count=args.count, host=args.host, base_port=args.tcp,
+        with Emulator(storage, count=args.count, host=args.host, base_port=args.tcp, udp_base_port=args.udp,
                       profile_for=profile_for) as emulator:
-            for handset, address in zip(emulator.handsets, emulator.addresses):
-                print(f"{handset.serialno}\t{address}\t{handset.root}", flush=True)
+            # One line per address, TCP first, so readers of the first `count` lines still get TCP.
+            for addresses in (emulator.addresses, emulator.udp_addresses):
+                for handset, address in zip(emulator.handsets, addresses):
+                    print(f"{handset.serialno}\t{address}\t{handset.root}", flush=True)
             print(f"{args.count} virtual handset(s) running; Ctrl-C stops them", file=sys.stderr, flush=True)
             try:
                 stop.wait()

@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tsuf", description="Flash and update Android handsets over fastboot.")
     parser.add_argument("--version", action="version", version=f"tsuf {__version__}")
     parser.add_argument("-s", dest="address", metavar="ADDRESS", default=os.environ.get("TSUF_DEVICE"),
-                        help="device address: tcp:HOST[:PORT] (default from $TSUF_DEVICE)")
+                        help="device address: tcp:HOST[:PORT], udp:HOST[:PORT] or usb:SERIAL "
+                             "(default from $TSUF_DEVICE)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -55,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     emulator = commands.add_parser("emulator", help="run virtual handsets until interrupted")
     emulator.add_argument("--tcp", type=int, default=5554, metavar="PORT",
                           help="port of the first handset (default 5554; 0 picks free ports)")
+    emulator.add_argument("--udp", type=int, metavar="PORT",
+                          help="also serve fastboot over UDP from this port (0 picks free ports)")
     emulator.add_argument("--count", type=int, default=1, help="number of handsets")
     emulator.add_argument("--storage", metavar="DIR", help="folder for the handsets' partitions")
     emulator.add_argument("--profile", metavar="FILE", help="device profile (JSON)")

@@ -58,4 +58,10 @@ def open_transport(text: str, *, connect_timeout: float = 5.0) -> Transport:
     if address.scheme == "tcp":
         from .tcp import TcpTransport
         return TcpTransport.connect(address.target, address.port, timeout=connect_timeout)
+    if address.scheme == "udp":
+        from .udp import UdpTransport
+        return UdpTransport.connect(address.target, address.port, timeout=connect_timeout)
+    if address.scheme == "usb":
+        from .usb import UsbTransport
+        return UsbTransport.open(address.target, timeout=connect_timeout)
     raise UnsupportedLink(f"{address.scheme}: links are not supported by this version of TSUF")

@@ -12,7 +12,7 @@ class BadAddress(TransportError):
 
 
 class UnsupportedLink(TransportError):
-    hint = "Connect the handset over a link this version supports (tcp:HOST[:PORT])."
+    hint = "Connect the handset over a link this version supports: tcp:, udp: or usb:."
 
 
 class ConnectFailed(TransportError):
@@ -30,3 +30,38 @@ class LinkTimeout(TransportError):
 
 class LinkClosed(TransportError):
     hint = "The handset disconnected. Reconnect it and run the command again."
+
+
+class UdpProtocolError(TransportError):
+    """The peer broke the fastboot-over-UDP packet rules.
+
+    A TransportError, not a protocol.ProtocolError: these rules are about how
+    bytes move on this link, not what fastboot commands mean, and transport/
+    does not import protocol/.
+    """
+
+    hint = "The peer does not speak fastboot over UDP; check the address and port, then reconnect."
+
+
+class ShortPacket(UdpProtocolError):
+    pass
+
+
+class UnknownPacketId(UdpProtocolError):
+    pass
+
+
+class WrongSequence(UdpProtocolError):
+    pass
+
+
+class UnexpectedReply(UdpProtocolError):
+    pass
+
+
+class BadInit(UdpProtocolError, HandshakeFailed):
+    pass
+
+
+class DeviceReportedError(TransportError):
+    hint = "The handset reported an error on the UDP link; reconnect it and run the command again."

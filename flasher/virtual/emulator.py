@@ -7,6 +7,7 @@ from .faults import Faults
 from .handset import Handset, Timing
 from .profile import DeviceProfile, default_profile
 from .tcp_server import HandsetTcpServer
+from .udp_server import HandsetUdpServer
 
 
 def serial_for(index: int) -> str:
@@ -16,15 +17,20 @@ def serial_for(index: int) -> str:
 class Emulator:
     """Virtual handsets on consecutive TCP ports from `base_port` (0: any free ports).
 
+    With `udp_base_port` set they also answer on consecutive UDP ports from it
+    (0: any free ports); a handset serves one host at a time, whatever the link.
+
     Handset i has serial number `serial_for(i)` and keeps its partitions in
     `storage/<serial>/`, so a restarted emulator finds its handsets as they were.
     """
 
     def __init__(self, storage: Path, *, count: int = 1, host: str = "127.0.0.1", base_port: int = 0,
+                 udp_base_port: int | None = None,
                  profile_for: Callable[[str], DeviceProfile] = default_profile, timing: Timing = Timing()):
         self.storage = Path(storage)
         self.handsets: list[Handset] = []
         self.servers: list[HandsetTcpServer] = []
+        self.udp_servers: list[HandsetUdpServer] = []
         try:
             for index in range(1, count + 1):
                 profile = profile_for(serial_for(index))
@@ -32,6 +38,9 @@ class Emulator:
                 port = base_port + index - 1 if base_port else 0
                 self.handsets.append(handset)
                 self.servers.append(HandsetTcpServer(handset, host, port))
+                if udp_base_port is not None:
+                    udp_port = udp_base_port + index - 1 if udp_base_port else 0
+                    self.udp_servers.append(HandsetUdpServer(handset, host, udp_port))
         except BaseException:
             self.stop()
             raise
@@ -40,13 +49,17 @@ class Emulator:
     def addresses(self) -> list[str]:
         return [server.address for server in self.servers]
 
+    @property
+    def udp_addresses(self) -> list[str]:
+        return [server.address for server in self.udp_servers]
+
     def start(self) -> "Emulator":
-        for server in self.servers:
+        for server in [*self.servers, *self.udp_servers]:
             server.start()
         return self
 
     def stop(self) -> None:
-        for server in self.servers:
+        for server in [*self.servers, *self.udp_servers]:
             server.stop()
 
     def __enter__(self) -> "Emulator":

@@ -21,7 +21,7 @@ from ..protocol.errors import ProtocolError
 from ..protocol.packets import MAX_COMMAND
 from ..protocol.variables import WITH_ARGUMENT
 from ..transport.base import Transport
-from ..transport.errors import LinkTimeout, TransportError
+from ..transport.errors import TransportError
 from . import getvars, slots
 from .faults import Faults
 from .imaging import write_image

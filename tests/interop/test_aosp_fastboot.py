@@ -1,23 +1,17 @@
 """The stock AOSP client (Debian's `fastboot`, 29.0.6) against `tsuf emulator`."""
 
 import os
-import shutil
 import subprocess
 
-import pytest
 
+from tests.interop.aosp import requires_fastboot, run_fastboot
 from tests.support.handsets import MAX_DOWNLOAD
 
-FASTBOOT = shutil.which("fastboot")
-pytestmark = pytest.mark.skipif(FASTBOOT is None and not os.environ.get("CI"),
-                                reason="Debian's fastboot package is not installed")
+pytestmark = requires_fastboot
 
 
 def fastboot(emulator, *args, timeout=60):
-    result = subprocess.run(["timeout", str(timeout), "fastboot", "-s", emulator.address, *args],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stderr + result.stdout
+    return run_fastboot(emulator.address, *args, timeout=timeout)
 
 
 def test_getvar_all(emulator_process):

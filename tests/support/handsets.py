@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from flasher.transport import usb
+from flasher.virtual.emulator import serial_for
 from flasher.virtual.handset import Handset, Timing
 from flasher.virtual.profile import KiB, MiB, Partition, default_profile
 from flasher.virtual.tcp_server import HandsetTcpServer
+from flasher.virtual.usb_backend import VirtualUsbBus
 
 FAST_TIMING = Timing(reboot=0.05, boot=0.05, android=0.15, recovery=0.2)
 MAX_DOWNLOAD = 1 * MiB
@@ -41,29 +44,66 @@ class RunningHandset:
         self.server.stop()
 
 
-class EmulatorProcess:
-    """`tsuf emulator` in a child process, as a user runs it."""
+class UsbHandsets:
+    """Small handsets plugged into a virtual USB bus that `usb:` addresses reach."""
 
-    def __init__(self, storage: Path, *, count: int = 1, profile=None):
+    def __init__(self, root: Path, count: int = 1, timing: Timing = FAST_TIMING):
+        self.bus = VirtualUsbBus()
+        self.handsets = [Handset(small_profile(serial_for(i)), root / serial_for(i), timing=timing)
+                         for i in range(1, count + 1)]
+        for handset in self.handsets:
+            self.bus.attach(handset)
+        usb.use_backend(self.bus)
+
+    @property
+    def handset(self) -> Handset:
+        return self.handsets[0]
+
+    @property
+    def address(self) -> str:
+        return f"usb:{self.handset.serialno}"
+
+    def stop(self) -> None:
+        usb.use_backend(None)
+        self.bus.close()
+        for handset in self.handsets:
+            handset.shutdown()
+
+
+class EmulatorProcess:
+    """`tsuf emulator` in a child process, as a user runs it; `udp` adds its UDP addresses."""
+
+    def __init__(self, storage: Path, *, count: int = 1, profile=None, udp: bool = False):
         args = [sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", "0",
                 "--count", str(count), "--storage", str(storage)]
+        if udp:
+            args += ["--udp", "0"]
         if profile is not None:
             profile_file = storage.parent / f"{storage.name}-profile.json"
             profile_file.write_text(json.dumps(profile.to_dict()))
             args += ["--profile", str(profile_file)]
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.handsets = []
+        self.handsets = self._read_handsets(count)
+        self.udp_handsets = self._read_handsets(count) if udp else []
+
+    def _read_handsets(self, count: int) -> list[tuple[str, str, Path]]:
+        handsets = []
         for _ in range(count):
             line = self.process.stdout.readline()
             if not line:
                 raise RuntimeError(f"emulator did not start: {self.process.stderr.read()}")
             serialno, address, folder = line.rstrip("\n").split("\t")
-            self.handsets.append((serialno, address, Path(folder)))
+            handsets.append((serialno, address, Path(folder)))
+        return handsets
 
     @property
     def address(self) -> str:
         return self.handsets[0][1]
+
+    @property
+    def udp_address(self) -> str:
+        return self.udp_handsets[0][1]
 
     @property
     def folder(self) -> Path:

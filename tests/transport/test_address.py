@@ -32,5 +32,5 @@ def test_bad_addresses_are_named_errors(text):
 
 
 def test_links_of_later_versions_say_so():
-    with pytest.raises(UnsupportedLink, match="udp"):
-        open_transport("udp:127.0.0.1:5554")
+    with pytest.raises(UnsupportedLink, match="serial"):
+        open_transport("serial:/dev/ttyACM0")

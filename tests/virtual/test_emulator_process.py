@@ -44,3 +44,14 @@ def test_slot_metadata_survives_sigkill_mid_switch(tmp_path):
             assert device.getvar("slot-retry-count:b").isdigit()
     finally:
         emulator.stop()
+
+
+def test_emulator_serves_udp_after_its_tcp_lines(tmp_path):
+    emulator = EmulatorProcess(tmp_path / "handsets", count=2, profile=small_profile(), udp=True)
+    try:
+        assert [address.split(":")[0] for _, address, _ in emulator.handsets] == ["tcp", "tcp"]
+        assert [serial for serial, _, _ in emulator.udp_handsets] == ["VH000001", "VH000002"]
+        with FastbootDevice.open(emulator.udp_handsets[1][1]) as device:
+            assert device.getvar("serialno") == "VH000002"
+    finally:
+        emulator.stop()

@@ -3,7 +3,6 @@
 import io
 import os
 import socket
-import struct
 
 import pytest
 

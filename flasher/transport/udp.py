@@ -1,0 +1,161 @@
+"""Fastboot over UDP, host side: query, init, then one reply per host packet.
+
+The host drives every exchange and the device answers each packet once, with
+the same sequence number; a lost packet or reply is recovered by sending the
+packet again. A fastboot packet travels as pieces of the negotiated size, all
+but the last flagged as continued. Writes get each piece acknowledged; reads
+pull each piece with an empty packet.
+"""
+
+import socket
+import time
+
+from . import udp_packets as packets
+from .base import Transport
+from .errors import (ConnectFailed, DeviceReportedError, LinkClosed, LinkTimeout, TransportError,
+                     UdpProtocolError, UnexpectedReply, WrongSequence)
+from .udp_packets import PacketId
+
+RETRANSMIT_INTERVAL = 0.5
+QUERY_TRIES = 4
+MAX_TRIES = 120
+_RECEIVE_SIZE = 65535  # the largest datagram, so a reply is never cut short
+
+
+class UdpTransport(Transport):
+    def __init__(self, sock: socket.socket, address: str, *, retransmit_interval: float = RETRANSMIT_INTERVAL):
+        self.address = address
+        self.max_packet_size = packets.MIN_PACKET_SIZE
+        self._sock = sock
+        self._retransmit_interval = retransmit_interval
+        self._sequence = 0
+        self._unread = bytearray()
+        self._more = False  # the device flagged more pieces of the packet being read
+
+    @classmethod
+    def connect(cls, host: str, port: int, *, timeout: float = 5.0,
+                retransmit_interval: float = RETRANSMIT_INTERVAL) -> "UdpTransport":
+        address = f"udp:{host}:{port}"
+        try:
+            family, kind, proto, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+            sock = socket.socket(family, kind, proto)
+        except OSError as exc:
+            raise ConnectFailed(f"{address}: cannot resolve or open ({exc.strerror or exc})") from None
+        transport = cls(sock, address, retransmit_interval=retransmit_interval)
+        try:
+            sock.connect(sockaddr)  # replies from anyone else are then dropped by the system
+            transport.handshake(timeout=timeout)
+        except OSError as exc:
+            transport.close()
+            raise ConnectFailed(f"{address}: cannot connect ({exc.strerror or exc})") from None
+        except BaseException:
+            transport.close()
+            raise
+        return transport
+
+    def handshake(self, *, timeout: float) -> None:
+        """Learn the device's next sequence number, then agree on version and packet size."""
+        deadline = time.monotonic() + timeout
+        try:
+            reply = self._exchange(PacketId.QUERY, b"", deadline, tries=QUERY_TRIES)
+            self._sequence = packets.parse_query_payload(reply.payload)
+            host = packets.Init(packets.PROTOCOL_VERSION, packets.HOST_MAX_PACKET_SIZE)
+            reply = self._exchange(PacketId.INIT, host.encode(), deadline)
+        except LinkTimeout:
+            raise ConnectFailed(f"{self.address}: no answer to the fastboot UDP handshake "
+                                f"within {timeout:g} s") from None
+        except LinkClosed:
+            raise ConnectFailed(f"{self.address}: nothing listens on that UDP port") from None
+        try:
+            device = packets.parse_init_payload(reply.payload)
+        except UdpProtocolError as exc:
+            raise type(exc)(f"{self.address}: {exc}") from None
+        self.max_packet_size = min(packets.HOST_MAX_PACKET_SIZE, device.max_packet_size)
+
+    def write(self, data: bytes | memoryview, timeout: float) -> None:
+        # An empty write sends nothing: an empty packet would read as a request for data.
+        deadline = time.monotonic() + timeout
+        view = memoryview(data)
+        piece_size = self.max_packet_size - packets.HEADER_SIZE
+        for start in range(0, len(view), piece_size):
+            end = start + piece_size
+            reply = self._exchange(PacketId.FASTBOOT, view[start:end], deadline, continuation=end < len(view))
+            if reply.payload:
+                raise UnexpectedReply(f"{self.address}: the device answered a data packet with data")
+
+    def read(self, max_size: int, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        if not self._unread and not self._more:
+            self._pull(deadline)
+        while self._more and len(self._unread) < max_size:
+            self._pull(deadline)
+        data = bytes(self._unread[:max_size])
+        del self._unread[:max_size]
+        return data
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def _pull(self, deadline: float) -> None:
+        """Ask for the next piece of the device's packet with an empty packet."""
+        reply = self._exchange(PacketId.FASTBOOT, b"", deadline)
+        self._unread += reply.payload
+        self._more = reply.continuation
+
+    def _exchange(self, packet_id: PacketId, payload: bytes | memoryview, deadline: float, *,
+                  tries: int = MAX_TRIES, continuation: bool = False) -> packets.Packet:
+        """Send one packet until its reply arrives; retransmits cover losses both ways."""
+        request = packets.Packet(packet_id, self._sequence, continuation)
+        datagram = packets.encode(packet_id, self._sequence, payload, continuation=continuation)
+        started = time.monotonic()
+        reply = None
+        attempts = 0
+        while reply is None and attempts < tries:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            attempts += 1
+            self._send(datagram)
+            reply = self._await_reply(request, time.monotonic() + min(self._retransmit_interval, left))
+        if reply is None:
+            raise LinkTimeout(f"{self.address}: no reply from the device after {attempts} tries "
+                              f"in {time.monotonic() - started:.1f} s",
+                              hint="Check that the handset is still in fastboot mode and that nothing on "
+                                   "the network drops UDP to it, then run the command again.")
+        self._sequence = packets.next_sequence(self._sequence)
+        if reply.id is PacketId.ERROR:
+            text = reply.payload.decode("utf-8", "replace")
+            raise DeviceReportedError(f"{self.address}: the device reported an error: {text}")
+        return reply
+
+    def _await_reply(self, request: packets.Packet, until: float) -> packets.Packet | None:
+        while (left := until - time.monotonic()) > 0:
+            try:
+                self._sock.settimeout(left)
+                datagram = self._sock.recv(_RECEIVE_SIZE)
+            except socket.timeout:
+                return None
+            except (ConnectionRefusedError, ConnectionResetError):
+                raise LinkClosed(f"{self.address}: nothing listens on that UDP port any more") from None
+            except OSError as exc:
+                raise TransportError(f"{self.address}: receive failed ({exc.strerror or exc})") from None
+            try:
+                reply = packets.decode(datagram)
+                packets.check_reply(request, reply)
+            except WrongSequence:
+                continue  # a late duplicate of an earlier reply
+            except UdpProtocolError as exc:
+                raise type(exc)(f"{self.address}: {exc}") from None
+            return reply
+        return None
+
+    def _send(self, datagram: bytes) -> None:
+        try:
+            self._sock.send(datagram)
+        except (ConnectionRefusedError, ConnectionResetError):
+            raise LinkClosed(f"{self.address}: nothing listens on that UDP port any more") from None
+        except OSError as exc:
+            raise TransportError(f"{self.address}: send failed ({exc.strerror or exc})") from None
