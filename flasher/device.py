@@ -61,7 +61,7 @@ class FastbootDevice:
         self.timeouts = timeouts
         self.on_message = on_message
         self._protocol = HostProtocol()
-        self._log = log.getChild(self.address.replace(".", "_"))
+        self._log = device_logger(self.address)
 
     @classmethod
     def open(cls, address: str, *, timeouts: Timeouts = Timeouts(),
@@ -291,6 +291,11 @@ class FastbootDevice:
         if left <= 0:
             raise LinkTimeout(f"{self.address}: {text} did not finish within its deadline")
         return min(left, self.timeouts.response)
+
+
+def device_logger(address: str) -> logging.Logger:
+    """The logger of one handset's conversation; per-device logs attach here."""
+    return log.getChild(address.replace(".", "_"))
 
 
 def other_slot(slot: str) -> str:

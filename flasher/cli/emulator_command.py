@@ -1,4 +1,4 @@
-"""`tsuf emulator`: virtual handsets on TCP (and UDP) until Ctrl-C (or SIGTERM)."""
+"""`tsuf emulator`: virtual handsets on TCP (and UDP, serial ptys) until Ctrl-C (or SIGTERM)."""
 
 import dataclasses
 import shutil
@@ -24,9 +24,9 @@ def run_emulator(args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with Emulator(storage, count=args.count, host=args.host, base_port=args.tcp, udp_base_port=args.udp,
-                      profile_for=profile_for) as emulator:
+                      serial=args.serial, profile_for=profile_for) as emulator:
             # One line per address, TCP first, so readers of the first `count` lines still get TCP.
-            for addresses in (emulator.addresses, emulator.udp_addresses):
+            for addresses in (emulator.addresses, emulator.udp_addresses, emulator.serial_addresses):
                 for handset, address in zip(emulator.handsets, addresses):
                     print(f"{handset.serialno}\t{address}\t{handset.root}", flush=True)
             print(f"{args.count} virtual handset(s) running; Ctrl-C stops them", file=sys.stderr, flush=True)

@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tsuf", description="Flash and update Android handsets over fastboot.")
     parser.add_argument("--version", action="version", version=f"tsuf {__version__}")
     parser.add_argument("-s", dest="address", metavar="ADDRESS", default=os.environ.get("TSUF_DEVICE"),
-                        help="device address: tcp:HOST[:PORT], udp:HOST[:PORT] or usb:SERIAL "
+                        help="device address: tcp:HOST[:PORT], udp:HOST[:PORT], usb:SERIAL or serial:PORT "
                              "(default from $TSUF_DEVICE)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command to stderr")
@@ -58,15 +58,77 @@ def build_parser() -> argparse.ArgumentParser:
                           help="port of the first handset (default 5554; 0 picks free ports)")
     emulator.add_argument("--udp", type=int, metavar="PORT",
                           help="also serve fastboot over UDP from this port (0 picks free ports)")
+    emulator.add_argument("--serial", action="store_true",
+                          help="also serve each handset on a pseudo-terminal: AT port and download mode (Linux)")
     emulator.add_argument("--count", type=int, default=1, help="number of handsets")
     emulator.add_argument("--storage", metavar="DIR", help="folder for the handsets' partitions")
     emulator.add_argument("--profile", metavar="FILE", help="device profile (JSON)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
 
+    devices = commands.add_parser("devices", help="list the handsets in reach on USB, network and serial links")
+    devices.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print them as JSON")
+    devices.add_argument("--watch", action="store_true",
+                         help="print arrivals (+) and departures (-) as they happen, until Ctrl-C")
+    devices.add_argument("--targets", metavar="FILE",
+                         help="network addresses to probe, one per line or a JSON list (default: $TSUF_TARGETS)")
+
+    doctor = commands.add_parser("doctor", help="explain why a handset may not be seen")
+    doctor.add_argument("--targets", metavar="FILE", help="network addresses to probe, as for devices")
+
     demo = commands.add_parser("demo", help="update virtual handsets from start to finish")
     demo.add_argument("--count", type=int, default=3, help="number of virtual handsets")
     demo.add_argument("--storage", metavar="DIR", help="keep the handsets in this folder")
+
+    _add_key_commands(commands)
+    _add_package_commands(commands)
     return parser
+
+
+def _add_trust_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust-store", metavar="DIR",
+                        help="folder of trusted public keys (default: $TSUF_TRUST_STORE, else 'trust' "
+                             "in the user's config folder)")
+
+
+def _add_key_commands(commands) -> None:
+    keys = commands.add_parser("keys", help="signing keys and the trust store")
+    key_commands = keys.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
+    generate = key_commands.add_parser("generate", help="make a key pair: NAME.pem (private) and NAME.pub.pem")
+    generate.add_argument("name")
+    generate.add_argument("--algorithm", choices=("ed25519", "ecdsa-p256"), default="ed25519")
+    generate.add_argument("--out", metavar="DIR", default=".", help="folder for the key files (default: here)")
+    import_key = key_commands.add_parser("import", help="trust a public key (PEM)")
+    import_key.add_argument("pem")
+    _add_trust_store_option(import_key)
+    list_keys = key_commands.add_parser("list", help="list the trusted keys")
+    _add_trust_store_option(list_keys)
+    remove = key_commands.add_parser("remove", help="stop trusting a key (revoke it)")
+    remove.add_argument("key_id")
+    _add_trust_store_option(remove)
+
+
+def _add_package_commands(commands) -> None:
+    package = commands.add_parser("package", help="build, inspect and verify signed update packages")
+    package_commands = package.add_subparsers(dest="package_command", metavar="PACKAGE_COMMAND", required=True)
+    build = package_commands.add_parser("build", help="build and sign a package")
+    source = build.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", metavar="DIR", help="folder of <partition>.img files")
+    source.add_argument("--from-update-zip", metavar="ZIP", help="Android update zip with android-info.txt")
+    build.add_argument("--describe", metavar="FILE.json", required=True, help="product, build, rollback index...")
+    build.add_argument("--key", metavar="PRIVATE.pem", action="append", required=True,
+                       help="signing key; repeat to sign with several keys")
+    build.add_argument("--oem-key", metavar="PRIVATE.pem", help="also make boot metadata (vbmeta) signed by this key")
+    build.add_argument("-o", "--output", metavar="OUT.zip", required=True)
+    # SUPPRESS keeps the global `tsuf --json` when the subcommand's flag is absent.
+    json_flag = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print results as JSON"}
+    inspect = package_commands.add_parser("inspect", help="show what a package holds and who signed it")
+    inspect.add_argument("package")
+    inspect.add_argument("--json", **json_flag)
+    _add_trust_store_option(inspect)
+    verify = package_commands.add_parser("verify", help="check signature, archive and every image hash")
+    verify.add_argument("package")
+    verify.add_argument("--json", **json_flag)
+    _add_trust_store_option(verify)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +143,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from .demo_command import run_demo
             return run_demo(args)
+        if args.command == "keys":
+            from .keys_command import run_keys_command
+            return run_keys_command(args)
+        if args.command == "package":
+            from .package_command import run_package_command
+            return run_package_command(args)
+        if args.command == "devices":
+            from .discovery_commands import run_devices
+            return run_devices(args)
+        if args.command == "doctor":
+            from .discovery_commands import run_doctor
+            return run_doctor(args)
         from .device_commands import run_device_command
         return run_device_command(args)
     except FlasherError as error:

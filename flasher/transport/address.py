@@ -64,4 +64,7 @@ def open_transport(text: str, *, connect_timeout: float = 5.0) -> Transport:
     if address.scheme == "usb":
         from .usb import UsbTransport
         return UsbTransport.open(address.target, timeout=connect_timeout)
+    if address.scheme == "serial":
+        from .serial.transport import SerialTransport
+        return SerialTransport.open(address.target, timeout=connect_timeout)
     raise UnsupportedLink(f"{address.scheme}: links are not supported by this version of TSUF")

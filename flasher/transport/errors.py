@@ -12,7 +12,7 @@ class BadAddress(TransportError):
 
 
 class UnsupportedLink(TransportError):
-    hint = "Connect the handset over a link this version supports: tcp:, udp: or usb:."
+    hint = "Connect the handset over a link this version supports: tcp:, udp:, usb: or serial:."
 
 
 class ConnectFailed(TransportError):
@@ -65,3 +65,21 @@ class BadInit(UdpProtocolError, HandshakeFailed):
 
 class DeviceReportedError(TransportError):
     hint = "The handset reported an error on the UDP link; reconnect it and run the command again."
+
+
+class SerialLinkError(TransportError):
+    """The serial link layer could not carry a packet (see docs/protocols/serial.md)."""
+
+    hint = "Check the cable and that the handset is in download mode, then run the command again."
+
+
+class FrameTooLarge(SerialLinkError):
+    pass
+
+
+class SerialPortGone(LinkClosed):
+    hint = "The serial port went away (unplugged or rebooted). Reconnect the handset and run the command again."
+
+
+class AtCommandFailed(SerialLinkError):
+    hint = "The modem port refused the command; check that this is the handset's AT port and its vendor."

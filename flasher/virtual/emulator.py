@@ -6,6 +6,7 @@ from pathlib import Path
 from .faults import Faults
 from .handset import Handset, Timing
 from .profile import DeviceProfile, default_profile
+from .serial_server import HandsetSerialServer
 from .tcp_server import HandsetTcpServer
 from .udp_server import HandsetUdpServer
 
@@ -19,18 +20,21 @@ class Emulator:
 
     With `udp_base_port` set they also answer on consecutive UDP ports from it
     (0: any free ports); a handset serves one host at a time, whatever the link.
+    With `serial` each also gets a pseudo-terminal (Linux only) with its AT and
+    download-mode port.
 
     Handset i has serial number `serial_for(i)` and keeps its partitions in
     `storage/<serial>/`, so a restarted emulator finds its handsets as they were.
     """
 
     def __init__(self, storage: Path, *, count: int = 1, host: str = "127.0.0.1", base_port: int = 0,
-                 udp_base_port: int | None = None,
+                 udp_base_port: int | None = None, serial: bool = False,
                  profile_for: Callable[[str], DeviceProfile] = default_profile, timing: Timing = Timing()):
         self.storage = Path(storage)
         self.handsets: list[Handset] = []
         self.servers: list[HandsetTcpServer] = []
         self.udp_servers: list[HandsetUdpServer] = []
+        self.serial_servers: list[HandsetSerialServer] = []
         try:
             for index in range(1, count + 1):
                 profile = profile_for(serial_for(index))
@@ -41,6 +45,8 @@ class Emulator:
                 if udp_base_port is not None:
                     udp_port = udp_base_port + index - 1 if udp_base_port else 0
                     self.udp_servers.append(HandsetUdpServer(handset, host, udp_port))
+                if serial:
+                    self.serial_servers.append(HandsetSerialServer(handset))
         except BaseException:
             self.stop()
             raise
@@ -53,13 +59,17 @@ class Emulator:
     def udp_addresses(self) -> list[str]:
         return [server.address for server in self.udp_servers]
 
+    @property
+    def serial_addresses(self) -> list[str]:
+        return [server.address for server in self.serial_servers]
+
     def start(self) -> "Emulator":
-        for server in [*self.servers, *self.udp_servers]:
+        for server in [*self.servers, *self.udp_servers, *self.serial_servers]:
             server.start()
         return self
 
     def stop(self) -> None:
-        for server in [*self.servers, *self.udp_servers]:
+        for server in [*self.servers, *self.udp_servers, *self.serial_servers]:
             server.stop()
 
     def __enter__(self) -> "Emulator":

@@ -20,8 +20,14 @@ class Faults:
     stall_commands: dict[str, float] = field(default_factory=dict)
     """Command prefix -> seconds of silence before the handset answers."""
 
+    discard_flash: set[str] = field(default_factory=set)
+    """Partitions (slot stems, e.g. "system_b") whose flash answers OKAY but writes nothing."""
+
     boot_fails: set[str] = field(default_factory=set)
     """Slots whose boot fails (a watchdog reset), as a corrupt image would."""
+
+    line_error_every: int | None = None
+    """Serial download mode: on average one flipped bit or dropped byte per this many bytes, both ways."""
 
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

@@ -27,6 +27,7 @@ from .faults import Faults
 from .imaging import write_image
 from .profile import DeviceProfile, UnknownPartition
 from .storage import PartitionStorage
+from .verified_boot import VerifiedBoot
 
 log = logging.getLogger("tsuf.virtual")
 
@@ -67,6 +68,8 @@ class Handset:
         self.slot_store = slots.SlotStore(self.root / "slots.json")
         self.meta = self.slot_store.load()
         self.faults = faults or Faults()
+        self.verified_boot = VerifiedBoot(self.storage, profile.oem_public_key)
+        self.slot_builds: dict[str, str] = {}
         self.timing = timing
         self.mode = Mode.BOOTLOADER
         self.boot_log: list[str] = []
@@ -132,6 +135,7 @@ class Handset:
 
     def _getvar(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         pairs = getvars.all_variables(self.profile, self.meta, userspace=self.mode is Mode.FASTBOOTD)
+        pairs += self._vendor_variables()
         if command.argument == "all":
             for key, value in pairs:
                 link.write(protocol.info(f"{key}:{value}"), DATA_TIMEOUT)
@@ -144,6 +148,16 @@ class Handset:
         if value is None:
             raise Refused("GetVar Variable Not found")
         link.write(protocol.okay(value), DATA_TIMEOUT)
+
+    def _vendor_variables(self) -> list[tuple[str, str]]:
+        """What this bootloader adds: the running build and the stored rollback index."""
+        pairs = []
+        build = self.slot_builds.get(self.meta.active)
+        if build:
+            pairs.append(("build", build))
+        if self.verified_boot.enabled:
+            pairs.append(("rollback-index", str(self.verified_boot.stored_rollback_index)))
+        return pairs
 
     def _current_slot_key(self, key: str) -> str | None:
         """`partition-size:boot` asks about the current slot's boot."""
@@ -182,6 +196,10 @@ class Handset:
         if not self._staged_size:
             raise Refused("no image downloaded: send one with download first")
         partition_size = self.storage.size(stem)
+        if stem in self.faults.discard_flash:
+            self._staged_size = 0
+            link.write(protocol.okay(), DATA_TIMEOUT)  # the lie verification must catch
+            return
         with open(self.storage.download_path(), "rb") as staged, self.storage.open_for_write(stem) as target:
             write_image(staged, self._staged_size, target, partition_size)
             self.storage.fsync_file(target)
@@ -262,15 +280,38 @@ class Handset:
             self._after(self.timing.reboot, lambda: self._set_mode(destination))
 
     def _boot_os(self) -> None:
-        outcome = slots.attempt_boot(self.meta, self.faults.boots)
+        try:
+            self._boot_slots()
+        except Exception:  # a handset bug must not leave it rebooting forever
+            self._log.exception("boot crashed")
+            self._set_mode(Mode.BOOTLOADER)
+
+    def _boot_slots(self) -> None:
+        checks = {}
+
+        def boots(slot: str) -> bool:
+            if not self.faults.boots(slot):
+                return False
+            checks[slot] = check = self.verified_boot.check_slot(slot)
+            if not check.ok:
+                self._note(f"verified boot: {check.reason}")
+            return check.ok
+        outcome = slots.attempt_boot(self.meta, boots)
         self._save(outcome.meta)
-        self.boot_log.extend(outcome.events)
         for event in outcome.events:
-            self._log.info("boot: %s", event)
+            self._note(event)
+        if outcome.booted is not None and outcome.booted in checks:
+            booted = checks[outcome.booted]
+            self.slot_builds[outcome.booted] = booted.build
+            self.verified_boot.commit_rollback_index(booted.rollback_index)  # update_verifier marked it successful
         if outcome.booted is None:
             self._set_mode(Mode.BOOTLOADER)  # no bootable slot: bootloaders stop in fastboot
         else:
             self._enter(Mode.ANDROID, then=Mode.BOOTLOADER, after=self.timing.android)
+
+    def _note(self, event: str) -> None:
+        self.boot_log.append(event)
+        self._log.info("boot: %s", event)
 
     def _enter(self, mode: Mode, *, then: Mode, after: float) -> None:
         self._set_mode(mode)

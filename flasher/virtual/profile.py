@@ -83,6 +83,8 @@ class DeviceProfile:
     usb_product_id: int
     partitions: tuple[Partition, ...]
     max_retry_count: int = MAX_TRIES
+    oem_public_key: str = ""
+    """PEM of the OEM key that signs boot metadata; empty turns verified boot off."""
 
     def __post_init__(self) -> None:
         # Accept a list, but store a tuple so the profile stays hashable and frozen.
@@ -352,6 +354,9 @@ def _validate(p: DeviceProfile) -> None:
         MAX_TRIES,
         hint=f"Android's boot_control holds at most {MAX_TRIES} tries.",
     )
+    if not isinstance(p.oem_public_key, str) or (
+            p.oem_public_key and "-----BEGIN PUBLIC KEY-----" not in p.oem_public_key):
+        raise _error("oem_public_key must be a PEM public key (or empty for no verified boot)")
     if type(p.slot_count) is not int or p.slot_count not in (0, 2):
         raise _error(
             f"slot_count must be 2 (A/B) or 0 (no slots), not {p.slot_count!r}",

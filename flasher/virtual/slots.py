@@ -21,12 +21,11 @@ or the handset after a crash, sees the old state or the new one, never a mix.
 from __future__ import annotations
 
 import json
-import os
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from flasher.atomic import write_atomically
 from flasher.errors import FlasherError
 
 SLOT_NAMES = ("a", "b")
@@ -292,20 +291,14 @@ def attempt_boot(
             )
 
 
-# One lock for every SlotStore in the process: saves to the same file share one temp
-# name, and they are tiny, so serialising them all costs nothing.
-_SAVE_LOCK = threading.Lock()
-
-
 class SlotStore:
     """slots.json: the handset's A/B metadata on disk, replaced atomically.
 
-    One handset (one process) owns a file; within the process, saves are serialised.
+    One handset (one process) owns a file.
     """
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self._temp = self.path.with_name(self.path.name + ".tmp")
 
     def load(self) -> SlotMetadata:
         """The stored metadata; `factory_metadata()` when the file does not exist."""
@@ -323,36 +316,5 @@ class SlotStore:
             ) from exc
 
     def save(self, meta: SlotMetadata) -> None:
-        """Write `meta` so that a crash at any moment leaves the old or the new state.
-
-        Write a temp file in the same folder, fsync it, rename it over the old file
-        (atomic on POSIX and NTFS), then fsync the folder so the rename survives a
-        power cut.
-        """
-        data = (json.dumps(meta.to_dict(), indent=2, sort_keys=True) + "\n").encode()
-        with _SAVE_LOCK:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-            fd = os.open(self._temp, flags, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(self._temp, self.path)
-            _fsync_dir(self.path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable, where the platform allows it."""
-    flag = getattr(os, "O_DIRECTORY", None)
-    if flag is None:  # Windows: folders cannot be opened; NTFS journals the rename.
-        return
-    fd = os.open(folder, os.O_RDONLY | flag)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on a folder; the rename itself is atomic.
-    finally:
-        os.close(fd)
+        """Write `meta` so that a crash at any moment leaves the old or the new state."""
+        write_atomically(self.path, (json.dumps(meta.to_dict(), indent=2, sort_keys=True) + "\n").encode())

@@ -71,13 +71,15 @@ class UsbHandsets:
 
 
 class EmulatorProcess:
-    """`tsuf emulator` in a child process, as a user runs it; `udp` adds its UDP addresses."""
+    """`tsuf emulator` in a child process, as a user runs it; `udp` and `serial` add those addresses."""
 
-    def __init__(self, storage: Path, *, count: int = 1, profile=None, udp: bool = False):
+    def __init__(self, storage: Path, *, count: int = 1, profile=None, udp: bool = False, serial: bool = False):
         args = [sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", "0",
                 "--count", str(count), "--storage", str(storage)]
         if udp:
             args += ["--udp", "0"]
+        if serial:
+            args += ["--serial"]
         if profile is not None:
             profile_file = storage.parent / f"{storage.name}-profile.json"
             profile_file.write_text(json.dumps(profile.to_dict()))
@@ -86,6 +88,7 @@ class EmulatorProcess:
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.handsets = self._read_handsets(count)
         self.udp_handsets = self._read_handsets(count) if udp else []
+        self.serial_handsets = self._read_handsets(count) if serial else []
 
     def _read_handsets(self, count: int) -> list[tuple[str, str, Path]]:
         handsets = []
@@ -104,6 +107,10 @@ class EmulatorProcess:
     @property
     def udp_address(self) -> str:
         return self.udp_handsets[0][1]
+
+    @property
+    def serial_address(self) -> str:
+        return self.serial_handsets[0][1]
 
     @property
     def folder(self) -> Path:

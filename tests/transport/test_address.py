@@ -1,7 +1,7 @@
 import pytest
 
 from flasher.transport.address import Address, open_transport, parse_address
-from flasher.transport.errors import BadAddress, UnsupportedLink
+from flasher.transport.errors import BadAddress, ConnectFailed
 
 
 @pytest.mark.parametrize("text, address", [
@@ -31,6 +31,6 @@ def test_bad_addresses_are_named_errors(text):
     assert "tcp:HOST" in info.value.hint
 
 
-def test_links_of_later_versions_say_so():
-    with pytest.raises(UnsupportedLink, match="serial"):
-        open_transport("serial:/dev/ttyACM0")
+def test_a_missing_serial_port_is_a_connect_failure():
+    with pytest.raises(ConnectFailed, match="cannot open"):
+        open_transport("serial:/dev/tsuf-no-such-port", connect_timeout=1.0)

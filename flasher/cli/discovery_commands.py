@@ -1,0 +1,84 @@
+"""`tsuf devices` (list or watch every handset in reach) and `tsuf doctor`."""
+
+import json
+import sys
+from dataclasses import asdict
+
+from ..discovery.found import FoundDevice
+from ..discovery.network_source import read_targets, targets_file
+from ..discovery.scanner import Problem, Scanner, default_sources
+
+COLUMNS = ("address", "link", "mode", "serialno", "product", "vendor")
+HEADINGS = ("ADDRESS", "LINK", "MODE", "SERIAL", "PRODUCT", "VENDOR")
+
+
+def make_scanner(args) -> Scanner:
+    path = targets_file(args.targets)
+    return Scanner(default_sources(read_targets(path) if path else []))
+
+
+def run_devices(args) -> int:
+    scanner = make_scanner(args)
+    if args.watch:
+        return _watch(scanner, args.json)
+    devices = scanner.scan()
+    _report_problems(scanner.problems)
+    if args.json:
+        print(json.dumps([asdict(device) for device in devices], indent=2))
+    elif devices:
+        print(format_table(devices))
+    else:
+        print("tsuf: no handsets found; `tsuf doctor` explains why one may be missing", file=sys.stderr)
+    return 0
+
+
+def format_table(devices: list[FoundDevice]) -> str:
+    rows = [HEADINGS] + [tuple(getattr(device, column) or "-" for column in COLUMNS) for device in devices]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+
+
+def _watch(scanner: Scanner, as_json: bool) -> int:
+    from ..discovery.watcher import Watcher
+    reported = set()
+
+    def scan() -> list[FoundDevice]:
+        devices = scanner.scan()
+        new = [problem for problem in scanner.problems if problem not in reported]
+        reported.update(new)
+        _report_problems(new)
+        return devices
+
+    try:
+        for change in Watcher(scan).changes():
+            if as_json:
+                print(json.dumps({"event": "arrived" if change.arrived else "departed", **asdict(change.device)}),
+                      flush=True)
+            else:
+                print(f"{'+' if change.arrived else '-'} {_one_line(change.device)}", flush=True)
+    except KeyboardInterrupt:
+        return 0  # Ctrl-C is how a watch ends
+    return 0
+
+
+def _one_line(device: FoundDevice) -> str:
+    parts = [device.address, device.mode, f"serial {device.serialno or '?'}"]
+    parts += [value for value in (device.product, device.vendor) if value]
+    return "  ".join(parts)
+
+
+def _report_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        print(f"tsuf: warning: {problem.message}", file=sys.stderr)
+        if problem.hint:
+            print(f"tsuf: {problem.hint}", file=sys.stderr)
+
+
+def run_doctor(args) -> int:
+    from ..discovery.doctor import FAIL, gather_facts, run_checks
+    checks = run_checks(gather_facts(make_scanner(args)))
+    for check in checks:
+        print(f"{check.status:<4}  {check.name}: {check.message}")
+        if check.advice:
+            print(f"      -> {check.advice}")
+    return 1 if any(check.status == FAIL for check in checks) else 0

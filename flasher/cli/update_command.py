@@ -1,0 +1,73 @@
+"""`tsuf update PACKAGE -s ADDRESS [-s ADDRESS ...]`: the whole update, on many handsets at once."""
+
+import sys
+from pathlib import Path
+
+from ..errors import FlasherError
+from ..history.backend import HttpBackend, OutboxSender, deliver_due
+from ..history.codes import Result
+from ..history.report import Report, new_report_id, utc_now
+from ..history.store import HistoryStore
+from ..package.errors import PackageError, UntrustedPackage, UnsignedPackage, BadSignature
+from ..package.trust import TrustStore
+from ..settings import load_settings
+from ..update.journal import Journal
+from ..update.session import Options, Station
+from ..update.updater import Updater
+from .progress import ProgressBar
+from .update_view import SUCCESSFUL, DeviceBoard, print_summary
+
+
+class NoHandsets(FlasherError):
+    hint = "Name each handset with -s ADDRESS (repeat -s for several), e.g. -s tcp:127.0.0.1:5554."
+
+
+def run_update(args) -> int:
+    if not args.address:
+        raise NoHandsets("no handset to update")
+    settings = load_settings()
+    trust = TrustStore(Path(args.trust_store)) if args.trust_store else TrustStore(settings.trust_store)
+    store = HistoryStore(settings.history_path)
+    station = Station(settings.station_id, store, settings.logs_dir, Journal(settings.journal_dir))
+    sender = OutboxSender(store, HttpBackend(settings.backend_url)).start() if settings.backend_url else None
+    if sender:
+        station.on_recorded = lambda report: sender.kick()
+    try:
+        reports = _update(args, station, trust)
+    finally:
+        if sender:
+            sender.stop()
+            deliver_due(store, sender.backend)
+    print_summary(reports, as_json=args.json)
+    return 0 if all(report.result in SUCCESSFUL for report in reports) else 1
+
+
+def _update(args, station: Station, trust: TrustStore) -> list[Report]:
+    try:
+        updater = Updater(Path(args.package), trust, station)
+    except PackageError as error:
+        _record_refusal(args.address, station, args.package, error)
+        raise
+    with updater:
+        manifest = updater.manifest
+        print(f"package {manifest.package_id}: {manifest.product} {manifest.build}, {manifest.type}, "
+              f"{len(manifest.images)} image(s), signed by a trusted key", file=sys.stderr)
+        if not args.dry_run:
+            bar = ProgressBar("verify images")
+            updater.prepare(bar.update)
+            bar.finish()
+        board = DeviceBoard()
+        return updater.update(args.address, options=Options(dry_run=args.dry_run, reboot=not args.no_reboot),
+                              emit=board.handle, max_parallel=args.parallel)
+
+
+def _record_refusal(addresses: list[str], station: Station, package: str, error: PackageError) -> None:
+    """A refused package is still an attempt on each handset: the history says why."""
+    untrusted = isinstance(error, (UntrustedPackage, UnsignedPackage, BadSignature))
+    for address in addresses:
+        report = Report(new_report_id(), station.station_id, device_serial=address, package_id=Path(package).name,
+                        started_at=utc_now(), ended_at=utc_now())
+        report.set_result(Result.PACKAGE_UNTRUSTED if untrusted else Result.PACKAGE_CORRUPT,
+                          phase="package", message=f"{error} ({error.hint})")
+        station.history.record(report)
+        station.on_recorded(report)

@@ -1,0 +1,93 @@
+"""How `tsuf update` (and the demo) shows many handsets at once.
+
+On a terminal: one live line per handset, redrawn in place. Elsewhere (logs,
+CI): one line per state change. Then a summary table on stdout.
+"""
+
+import json
+import sys
+import threading
+import time
+
+from ..history.codes import Result
+from ..history.report import Report
+from ..update.events import Event, Finished, Progress, StateChanged
+from .progress import human_bytes
+
+_REDRAW_INTERVAL = 0.1
+SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name}
+
+
+class _Line:
+    def __init__(self):
+        self.state = "waiting"
+        self.detail = ""
+        self.done = 0
+        self.total = 0
+        self.started = time.monotonic()
+
+
+class DeviceBoard:
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.interactive = self.stream.isatty()
+        self._lines: dict[str, _Line] = {}
+        self._drawn = 0
+        self._drawn_at = 0.0
+        self._lock = threading.Lock()
+
+    def handle(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, StateChanged):
+                line = self._lines.setdefault(event.serialno, _Line())
+                line.state, line.detail = event.state, event.detail
+                if not self.interactive:
+                    self.stream.write(f"{event.serialno:12} {event.state} {event.detail}".rstrip() + "\n")
+                    self.stream.flush()
+                    return
+                self._redraw(force=True)
+            elif isinstance(event, Progress):
+                line = self._lines.setdefault(event.serialno, _Line())
+                line.done, line.total = event.done, event.total
+                self._redraw()
+            elif isinstance(event, Finished):
+                self._redraw(force=True)
+
+    def _redraw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.interactive or (not force and now - self._drawn_at < _REDRAW_INTERVAL):
+            return
+        self._drawn_at = now
+        out = "\x1b[F" * self._drawn
+        for serialno, line in self._lines.items():
+            out += "\x1b[2K" + _render(serialno, line, now) + "\n"
+        self._drawn = len(self._lines)
+        self.stream.write(out)
+        self.stream.flush()
+
+
+def _render(serialno: str, line: _Line, now: float) -> str:
+    text = f"{serialno:12} {line.state:11} {line.detail[:24]:24}"
+    if line.total and line.state in ("writing", "verifying"):
+        fraction = line.done / line.total
+        rate = line.done / max(now - line.started, 1e-6)
+        bar = "#" * int(fraction * 20)
+        text += f" [{bar:.<20}] {fraction:4.0%} {human_bytes(line.done)}/{human_bytes(line.total)} " \
+                f"{human_bytes(rate)}/s"
+    return text
+
+
+def print_summary(reports: list[Report], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([report.to_dict() for report in reports], indent=2))
+        return
+    print(f"{'handset':12} {'slots':6} {'build':17} {'result':12} {'time':>7}  message")
+    for report in reports:
+        seconds = sum(report.durations.values())
+        slots = f"{report.from_slot}->{report.to_slot}" if report.to_slot else ""
+        builds = f"{report.from_build or '?'}->{report.to_build}"
+        print(f"{report.device_serial[:12]:12} {slots:6} {builds[:17]:17} {report.result.lower()[:12]:12} "
+              f"{seconds:6.1f}s  {report.message}")
+    failed = [report for report in reports if report.result not in SUCCESSFUL]
+    print(f"{len(reports) - len(failed)} of {len(reports)} handset(s) updated"
+          + (f"; {len(failed)} failed" if failed else ""))

@@ -1,0 +1,1 @@
+"""Every update attempt, recorded: reports, the local store, delivery to a backend."""

@@ -1,0 +1,105 @@
+"""Delivering reports to a backend: an HTTP endpoint that receives JSON.
+
+Delivery is at-least-once from here and exactly-once as the backend sees it:
+each POST carries the report id (in the body and as Idempotency-Key), so a
+backend that got a report before answers 2xx or 409 and keeps one copy.
+"""
+
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from ..errors import FlasherError
+from .report import Report
+from .store import HistoryStore
+
+FIRST_RETRY = 2.0
+LONGEST_RETRY = 600.0
+
+
+class DeliveryFailed(FlasherError):
+    hint = "Reports stay in the local outbox and are sent again when the backend answers."
+
+
+class HttpBackend:
+    def __init__(self, url: str, *, timeout: float = 10.0):
+        if not url.startswith(("http://", "https://")):
+            raise DeliveryFailed(f"{url!r} is not an http(s) URL", hint="Set the backend URL to http://... or https://...")
+        self.url = url
+        self.timeout = timeout
+
+    def send(self, report: Report) -> None:
+        request = urllib.request.Request(
+            self.url, data=report.to_json().encode(), method="POST",
+            headers={"Content-Type": "application/json", "Idempotency-Key": report.report_id})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read(65536)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 409:  # the backend already has this report
+                return
+            raise DeliveryFailed(f"backend answered HTTP {exc.code} for report {report.report_id}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise DeliveryFailed(f"backend {self.url} unreachable ({reason})") from None
+
+
+def retry_delay(attempts: int, *, jitter: float = 0.1) -> float:
+    """Exponential backoff with a little jitter, so stations do not retry in step."""
+    base = min(FIRST_RETRY * 2 ** attempts, LONGEST_RETRY)
+    return base * (1 + random.uniform(-jitter, jitter))
+
+
+@dataclass
+class DeliveryRound:
+    delivered: int = 0
+    failed: int = 0
+    last_error: str = ""
+
+
+def deliver_due(store: HistoryStore, backend: HttpBackend, *, now: float | None = None) -> DeliveryRound:
+    """Send every report whose turn has come; stop at the first failure (the backend is down)."""
+    now = time.time() if now is None else now
+    outcome = DeliveryRound()
+    for report, attempts in store.due_for_delivery(now):
+        try:
+            backend.send(report)
+        except DeliveryFailed as exc:
+            store.delivery_failed(report.report_id, str(exc), now + retry_delay(attempts))
+            outcome.failed += 1
+            outcome.last_error = str(exc)
+            break
+        store.delivered(report.report_id)
+        outcome.delivered += 1
+    return outcome
+
+
+class OutboxSender:
+    """Delivers in the background: every `interval` seconds, and at once when kicked."""
+
+    def __init__(self, store: HistoryStore, backend: HttpBackend, *, interval: float = 5.0):
+        self.store, self.backend, self.interval = store, backend, interval
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, daemon=True, name="tsuf-outbox")
+
+    def start(self) -> "OutboxSender":
+        self._thread.start()
+        return self
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=self.backend.timeout + 5)
+
+    def _run(self) -> None:
+        while not self._stopping:
+            deliver_due(self.store, self.backend)
+            self._wake.wait(self.interval)
+            self._wake.clear()

@@ -1,0 +1,56 @@
+"""Stable result codes: what a report says happened, as a number and a name.
+
+Numbers never change meaning once released; backends and lab dashboards
+group by them. Ranges: 0 success, 1-99 outcomes after a switch, 100s
+preflight refusals, 200s link and device faults, 300s write and verify
+faults, 400s switch and confirmation faults, 900s the host itself.
+"""
+
+import enum
+
+
+class Result(enum.Enum):
+    """(code, retryable): retryable means running the same update again may succeed."""
+
+    SUCCESS = (0, False)
+    ROLLED_BACK = (10, True)
+    CANCELLED = (20, True)
+    DRY_RUN = (30, False)
+    NEEDS_REBOOT = (40, False)
+
+    PACKAGE_UNTRUSTED = (100, False)
+    PACKAGE_CORRUPT = (101, False)
+    INCOMPATIBLE_PRODUCT = (110, False)
+    INCOMPATIBLE_LAYOUT = (111, False)
+    ROLLBACK_REFUSED = (112, False)
+    BATTERY_LOW = (113, True)
+    DEVICE_LOCKED = (114, False)
+
+    LINK_LOST = (200, True)
+    LINK_TIMEOUT = (201, True)
+    DEVICE_REFUSED = (202, True)
+    PROTOCOL_VIOLATION = (203, True)
+
+    WRITE_FAILED = (300, True)
+    VERIFY_FAILED = (301, True)
+
+    SWITCH_FAILED = (400, True)
+    DID_NOT_RETURN = (401, True)
+    WRONG_BUILD = (402, True)
+
+    INTERNAL_ERROR = (900, True)
+
+    @property
+    def code(self) -> int:
+        return self.value[0]
+
+    @property
+    def retryable(self) -> bool:
+        return self.value[1]
+
+    @classmethod
+    def from_code(cls, code: int) -> "Result":
+        for result in cls:
+            if result.code == code:
+                return result
+        raise ValueError(f"unknown result code {code}")

@@ -1,0 +1,259 @@
+"""Safe reading of a package zip: names, limits, the signature first, then streamed hashes.
+
+`PackageReader` checks every entry name and size in the central directory, reads the
+manifest and signatures (small and bounded), has `trust.verify_manifest` decide, and
+only then matches the images against the manifest. `extract_verified` copies an image
+into a private file while hashing it, so what is flashed is the verified copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import (ArchiveError, ArchiveLimitExceeded, CompressionBomb, ExtraImage, ImageHashMismatch,
+                     ImageSizeMismatch, MissingImage, PackageChanged, UnsafeEntryName)
+from .manifest import MAX_IMAGES, MAX_MANIFEST_BYTES, MAX_TOTAL_SIZE, PARTITION_NAME, ImageEntry, Manifest, parse_manifest
+from .trust import KEY_ID, SignatureReport, TrustedManifest, TrustStore, check_signatures, verify_manifest
+
+MANIFEST_NAME = "manifest.json"
+MAX_SIGNATURES = 16
+MAX_SIGNATURE_BYTES = 1024
+MAX_ENTRIES = 1 + MAX_SIGNATURES + MAX_IMAGES
+# Deflate cannot expand more than about 1032:1; an entry claiming more lies in its header.
+MAX_COMPRESSION_RATIO = 1100
+COMPRESSION_METHODS = {"stored": zipfile.ZIP_STORED, "deflate": zipfile.ZIP_DEFLATED}
+CHUNK = 1 << 20
+
+_DRIVE = re.compile(r"[A-Za-z]:")
+Progress = Callable[[int], None]
+
+
+def check_entry_name(name: str) -> None:
+    """Refuse names that could leave a folder or mean different files on another system."""
+    parts = name.split("/")
+    if ("\\" in name or "\0" in name or name.startswith("/") or _DRIVE.match(name)
+            or any(part in ("", ".", "..") for part in parts)):
+        raise UnsafeEntryName(f"unsafe entry name {name!r} in the package")
+
+
+def _entry_kind(name: str) -> str | None:
+    if name == MANIFEST_NAME:
+        return "manifest"
+    folder, _, file = name.partition("/")
+    stem, dot, suffix = file.rpartition(".")
+    if folder == "signatures" and dot and suffix == "sig" and KEY_ID.match(stem):
+        return "signature"
+    if folder == "images" and dot and suffix == "img" and PARTITION_NAME.match(stem):
+        return "image"
+    return None
+
+
+def sha256_of_file(file: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    file.seek(0)
+    while chunk := file.read(CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def copy_verified(source: BinaryIO, entry: ImageEntry, sink: Callable[[bytes], object],
+                  progress: Progress | None = None) -> None:
+    """Stream `source` into `sink` while hashing; never reads past size + 1 bytes."""
+    digest, total = hashlib.sha256(), 0
+    try:
+        while chunk := source.read(min(CHUNK, entry.size + 1 - total)):
+            total += len(chunk)
+            if total > entry.size:
+                raise ImageSizeMismatch(f"image {entry.partition} is longer than the {entry.size} bytes "
+                                        "the manifest declares")
+            digest.update(chunk)
+            sink(chunk)
+            if progress:
+                progress(total)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ImageHashMismatch(f"image {entry.partition} is corrupt in the archive ({error})") from None
+    if total != entry.size:
+        raise ImageSizeMismatch(f"image {entry.partition} is {total} bytes; the manifest declares {entry.size}")
+    if digest.hexdigest() != entry.sha256:
+        raise ImageHashMismatch(f"image {entry.partition} does not match the SHA-256 in the manifest")
+
+
+class _Archive:
+    """The zip's central directory, checked: safe names, known entries, bounded sizes."""
+
+    def __init__(self, file: BinaryIO):
+        try:
+            self.zip = zipfile.ZipFile(file)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
+            raise ArchiveError(f"not a valid zip archive ({error})") from None
+        infos = self.zip.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise ArchiveLimitExceeded(f"the archive has {len(infos)} entries; a package has at most {MAX_ENTRIES}")
+        self.entries: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            self._add(info)
+        if sum(info.file_size for info in infos) > MAX_TOTAL_SIZE + MAX_MANIFEST_BYTES + MAX_ENTRIES * MAX_SIGNATURE_BYTES:
+            raise ArchiveLimitExceeded("the archive's entries add up to more than a package may hold")
+        if MANIFEST_NAME not in self.entries:
+            raise ArchiveError("the archive has no manifest.json: it is not a TSUF package")
+        self.manifest_bytes = self._read_small(self.entries[MANIFEST_NAME], MAX_MANIFEST_BYTES)
+        self.signatures = {name[len("signatures/"):-len(".sig")]: self._read_small(info, MAX_SIGNATURE_BYTES)
+                           for name, info in self.entries.items() if _entry_kind(name) == "signature"}
+
+    def _add(self, info: zipfile.ZipInfo) -> None:
+        name = info.filename
+        check_entry_name(name)
+        if name in self.entries:
+            raise ArchiveError(f"entry {name!r} appears twice in the archive")
+        if _entry_kind(name) is None:
+            raise ExtraImage(f"entry {name!r} is not part of a package")
+        if info.flag_bits & 0x1:
+            raise ArchiveError(f"entry {name!r} is encrypted")
+        if info.compress_type not in COMPRESSION_METHODS.values():
+            raise ArchiveError(f"entry {name!r} uses an unsupported compression method {info.compress_type}")
+        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+            raise ArchiveError(f"stored entry {name!r} has different stored and expanded sizes")
+        if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise CompressionBomb(f"entry {name!r} claims to expand {info.compress_size} bytes to {info.file_size}")
+        self.entries[name] = info
+
+    def _read_small(self, info: zipfile.ZipInfo, limit: int) -> bytes:
+        if info.file_size > limit:
+            raise ArchiveLimitExceeded(f"{info.filename} is {info.file_size} bytes; at most {limit} are allowed")
+        try:
+            with self.zip.open(info) as entry:
+                data = entry.read(limit + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise ArchiveError(f"{info.filename} is corrupt ({error})") from None
+        if len(data) > limit:
+            raise ArchiveLimitExceeded(f"{info.filename} is longer than {limit} bytes")
+        return data
+
+    def match_images(self, manifest: Manifest) -> None:
+        """Every image in the manifest is present, as declared; nothing else is."""
+        listed = {entry.archive_name: entry for entry in manifest.images}
+        for entry in manifest.images:
+            info = self.entries.get(entry.archive_name)
+            if info is None:
+                raise MissingImage(f"the manifest lists {entry.archive_name} but the archive lacks it")
+            if info.file_size != entry.size:
+                raise ImageSizeMismatch(f"{entry.archive_name} is {info.file_size} bytes in the archive; "
+                                        f"the manifest declares {entry.size}")
+            if info.compress_type != COMPRESSION_METHODS[entry.compression]:
+                raise ArchiveError(f"{entry.archive_name} is not compressed as the manifest declares")
+        for name in self.entries:
+            if _entry_kind(name) == "image" and name not in listed:
+                raise ExtraImage(f"the archive holds {name}, which the manifest does not list")
+
+
+class PackageReader:
+    """An open package whose signature and manifest are verified; images are checked as they are read.
+
+    `expected_sha256` (the `package_sha256` of an earlier run) refuses a package file
+    that changed since, for resuming an interrupted update.
+    """
+
+    def __init__(self, path: Path, trust_store: TrustStore, *, expected_sha256: str | None = None):
+        self.path = Path(path)
+        try:
+            self._file = open(self.path, "rb")
+        except OSError as error:
+            raise ArchiveError(f"{self.path}: cannot open ({error.strerror})",
+                               "Check the package file name.") from None
+        try:
+            self.package_sha256 = sha256_of_file(self._file)
+            if expected_sha256 is not None and expected_sha256 != self.package_sha256:
+                raise PackageChanged(f"{self.path} is not the package verified before")
+            self._archive = _Archive(self._file)
+            self.trusted: TrustedManifest = verify_manifest(self._archive.manifest_bytes,
+                                                            self._archive.signatures, trust_store)
+            self._archive.match_images(self.manifest)
+        except BaseException:
+            self._file.close()
+            raise
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.trusted.manifest
+
+    def extract_verified(self, partition: str, dest_dir: Path, progress: Progress | None = None) -> Path:
+        """Copy one image into a new private folder (0700) under dest_dir as a 0600 file, verified.
+
+        On any mismatch the copy is deleted before the error is raised.
+        """
+        entry = self.manifest.image(partition)
+        folder = Path(tempfile.mkdtemp(prefix=f"tsuf-{partition}-", dir=dest_dir))
+        target = folder / f"{partition}.img"
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+            with os.fdopen(fd, "wb") as out:
+                self._stream(entry, out.write, progress)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return target
+
+    def extract_all_verified(self, dest_dir: Path, progress: Progress | None = None) -> dict[str, Path]:
+        """Every image as a verified private copy, or none: copies made before a failure are deleted."""
+        copies: dict[str, Path] = {}
+        try:
+            for entry in self.manifest.images:
+                copies[entry.partition] = self.extract_verified(entry.partition, dest_dir, progress)
+        except BaseException:
+            for copy in copies.values():
+                shutil.rmtree(copy.parent, ignore_errors=True)
+            raise
+        return copies
+
+    def verify_all(self, progress: Progress | None = None) -> None:
+        """Hash every image against the manifest without keeping a copy."""
+        for entry in self.manifest.images:
+            self._stream(entry, lambda chunk: None, progress)
+
+    def _stream(self, entry: ImageEntry, sink: Callable[[bytes], object], progress: Progress | None) -> None:
+        try:
+            source = self._archive.zip.open(self._archive.entries[entry.archive_name])
+        except (zipfile.BadZipFile, ValueError) as error:
+            raise ImageHashMismatch(f"image {entry.partition} cannot be read from the archive ({error})") from None
+        with source:
+            copy_verified(source, entry, sink, progress)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> PackageReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """What `tsuf package inspect` shows; the manifest is NOT trusted unless signatures.trusted is non-empty."""
+
+    manifest: Manifest
+    signatures: SignatureReport
+
+
+def inspect_package(path: Path, trust_store: TrustStore) -> PackageInfo:
+    try:
+        file = open(path, "rb")
+    except OSError as error:
+        raise ArchiveError(f"{path}: cannot open ({error.strerror})", "Check the package file name.") from None
+    with file:
+        archive = _Archive(file)
+        manifest = parse_manifest(archive.manifest_bytes)
+        return PackageInfo(manifest, check_signatures(archive.manifest_bytes, archive.signatures, trust_store))

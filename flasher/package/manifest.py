@@ -1,0 +1,217 @@
+"""The signed description of a package: what it is for and the size and hash of every image.
+
+The manifest travels as canonical JSON (sorted keys, no spaces, UTF-8) and its exact
+bytes are what is signed. `parse_manifest` accepts only that form, so one manifest
+has one byte string and one signature check; it checks every field against the
+schema of docs/package-format.md and bounds every number.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from .errors import ManifestError
+
+FORMAT_VERSION = 1
+GiB = 1 << 30
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_IMAGES = 64
+MAX_IMAGE_SIZE = 64 * GiB
+MAX_TOTAL_SIZE = 128 * GiB
+# A rollback index is stored by the handset and only ever rises: a bound keeps a
+# mistaken or hostile 2^63-1 from locking out every later real release.
+MAX_ROLLBACK_INDEX = (1 << 32) - 1
+MAX_BATTERY_MV = 5000
+MAX_HW_REVISIONS = 32
+PACKAGE_TYPES = ("full",)
+COMPRESSIONS = ("stored", "deflate")
+CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+# GPT partition names hold at most 36 characters; lower case as on Android handsets.
+PARTITION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,35}\Z")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z")
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+# Images are extracted to files named after their partition; Windows refuses these names.
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(1, 10)}
+
+_FIELDS = {"format_version", "package_id", "product", "hw_revisions", "build", "rollback_index",
+           "min_battery_mv", "type", "created", "images"}
+_IMAGE_FIELDS = {"partition", "slotted", "size", "sha256", "compression"}
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    """One raw image; a slotted one is written to the inactive slot (`boot` -> `boot_b`)."""
+
+    partition: str
+    slotted: bool
+    size: int
+    sha256: str
+    compression: str = "deflate"
+
+    @property
+    def archive_name(self) -> str:
+        return f"images/{self.partition}.img"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    package_id: str
+    product: str
+    hw_revisions: tuple[str, ...]
+    build: str
+    rollback_index: int
+    min_battery_mv: int
+    created: str
+    images: tuple[ImageEntry, ...]
+    type: str = "full"
+    format_version: int = FORMAT_VERSION
+
+    def image(self, partition: str) -> ImageEntry:
+        for entry in self.images:
+            if entry.partition == partition:
+                return entry
+        raise ManifestError(f"the manifest lists no image for partition {partition!r}",
+                            "Choose a partition the package holds (tsuf package inspect).")
+
+    @property
+    def total_size(self) -> int:
+        return sum(entry.size for entry in self.images)
+
+    def to_dict(self) -> dict:
+        return {
+            "format_version": self.format_version, "package_id": self.package_id,
+            "product": self.product, "hw_revisions": list(self.hw_revisions), "build": self.build,
+            "rollback_index": self.rollback_index, "min_battery_mv": self.min_battery_mv,
+            "type": self.type, "created": self.created,
+            "images": [{"partition": e.partition, "slotted": e.slotted, "size": e.size,
+                        "sha256": e.sha256, "compression": e.compression} for e in self.images],
+        }
+
+    def to_bytes(self) -> bytes:
+        """The canonical bytes: checked against the schema first, so a builder cannot sign a bad manifest."""
+        data = canonical_json(self.to_dict())
+        parse_manifest(data)
+        return data
+
+
+def canonical_json(value) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime(CREATED_FORMAT)
+
+
+def parse_manifest(data: bytes) -> Manifest:
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ManifestError(f"manifest is {len(data)} bytes; at most {MAX_MANIFEST_BYTES} are allowed")
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_refuse_duplicate_keys,
+                           parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ManifestError(f"manifest is not valid JSON: {error}") from None
+    if canonical_json(value) != data:
+        raise ManifestError("manifest is not in canonical form (sorted keys, no spaces, UTF-8)")
+    return _manifest_from(value)
+
+
+def _refuse_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"duplicate keys in {keys}")
+    return dict(pairs)
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a number")
+
+
+def _manifest_from(value) -> Manifest:
+    fields = _object(value, _FIELDS, "manifest")
+    if _integer(fields, "format_version", 0, 1 << 16) != FORMAT_VERSION:
+        raise ManifestError(f"format_version {fields['format_version']} is not supported; this TSUF reads "
+                            f"version {FORMAT_VERSION}", "Update TSUF to read this package.")
+    package_type = _string(fields, "type")
+    if package_type not in PACKAGE_TYPES:
+        raise ManifestError(f"package type {package_type!r} is not supported (only {', '.join(PACKAGE_TYPES)})")
+    images = _list(fields, "images", 1, MAX_IMAGES)
+    entries = tuple(_image_from(item) for item in images)
+    partitions = [entry.partition for entry in entries]
+    if len(set(partitions)) != len(partitions):
+        raise ManifestError(f"a partition is listed twice in {partitions}")
+    if sum(entry.size for entry in entries) > MAX_TOTAL_SIZE:
+        raise ManifestError(f"images add up to more than {MAX_TOTAL_SIZE} bytes")
+    revisions = _list(fields, "hw_revisions", 1, MAX_HW_REVISIONS)
+    if not all(isinstance(r, str) and _IDENTIFIER.match(r) for r in revisions) or len(set(revisions)) != len(revisions):
+        raise ManifestError("hw_revisions must be distinct names of letters, digits and ._+-")
+    created = _string(fields, "created")
+    try:
+        datetime.strptime(created, CREATED_FORMAT)
+    except ValueError:
+        raise ManifestError(f"created {created!r} is not a UTC time like 2026-01-31T12:00:00Z") from None
+    return Manifest(
+        package_id=_identifier(fields, "package_id"), product=_identifier(fields, "product"),
+        hw_revisions=tuple(revisions), build=_identifier(fields, "build"),
+        rollback_index=_integer(fields, "rollback_index", 0, MAX_ROLLBACK_INDEX),
+        min_battery_mv=_integer(fields, "min_battery_mv", 0, MAX_BATTERY_MV),
+        created=created, images=entries, type=package_type)
+
+
+def _image_from(value) -> ImageEntry:
+    fields = _object(value, _IMAGE_FIELDS, "image")
+    partition = _string(fields, "partition")
+    if not PARTITION_NAME.match(partition) or partition in _WINDOWS_RESERVED:
+        raise ManifestError(f"bad partition name {partition!r}: 1 to 36 of a-z, 0-9, _ and -")
+    if type(fields["slotted"]) is not bool:
+        raise ManifestError(f"image {partition}: slotted must be true or false")
+    sha256 = _string(fields, "sha256")
+    if not _SHA256.match(sha256):
+        raise ManifestError(f"image {partition}: sha256 must be 64 lower-case hex digits")
+    compression = _string(fields, "compression")
+    if compression not in COMPRESSIONS:
+        raise ManifestError(f"image {partition}: compression {compression!r} is not one of {COMPRESSIONS}")
+    return ImageEntry(partition=partition, slotted=fields["slotted"],
+                      size=_integer(fields, "size", 1, MAX_IMAGE_SIZE), sha256=sha256, compression=compression)
+
+
+def _object(value, expected: set[str], what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ManifestError(f"{what} must be a JSON object")
+    if missing := expected - value.keys():
+        raise ManifestError(f"{what} lacks {', '.join(sorted(missing))}")
+    if extra := value.keys() - expected:
+        raise ManifestError(f"{what} has unknown fields {', '.join(sorted(extra))}")
+    return value
+
+
+def _string(fields: dict, name: str) -> str:
+    if not isinstance(fields[name], str):
+        raise ManifestError(f"{name} must be a string")
+    return fields[name]
+
+
+def _identifier(fields: dict, name: str) -> str:
+    value = _string(fields, name)
+    if not _IDENTIFIER.match(value):
+        raise ManifestError(f"{name} {value!r} must be 1 to 128 of letters, digits and ._+-")
+    return value
+
+
+def _integer(fields: dict, name: str, low: int, high: int) -> int:
+    value = fields[name]
+    # bool is an int in Python; `true` is not a size.
+    if type(value) is not int or not low <= value <= high:
+        raise ManifestError(f"{name} must be an integer from {low} to {high}, not {value!r}")
+    return value
+
+
+def _list(fields: dict, name: str, low: int, high: int) -> list:
+    value = fields[name]
+    if not isinstance(value, list) or not low <= len(value) <= high:
+        raise ManifestError(f"{name} must be a list of {low} to {high} items")
+    return value

@@ -1,0 +1,82 @@
+"""Where a station keeps its things, and what it is called.
+
+Folders come from the platform's conventions (platformdirs: XDG on Linux,
+AppData on Windows, Library on macOS); TSUF_HOME puts everything under one
+folder instead (portable installs, tests). settings.json in the config folder
+holds what the user sets; TSUF_STATION and TSUF_BACKEND override it.
+"""
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .atomic import write_atomically
+from .errors import FlasherError
+
+APP = "tsuf"
+
+
+class SettingsError(FlasherError):
+    hint = "Fix or delete settings.json in TSUF's config folder (`tsuf settings` shows where)."
+
+
+@dataclass
+class Settings:
+    station_id: str = field(default_factory=socket.gethostname)
+    backend_url: str = ""
+    config_dir: Path = Path()
+    data_dir: Path = Path()
+
+    @property
+    def trust_store(self) -> Path:
+        return self.config_dir / "trust"
+
+    @property
+    def history_path(self) -> Path:
+        return self.data_dir / "history.sqlite"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.data_dir / "journal"
+
+    def save(self) -> None:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.config_dir / "settings.json",
+                         json.dumps({"station_id": self.station_id, "backend_url": self.backend_url},
+                                    indent=2).encode())
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.update(config_dir=str(self.config_dir), data_dir=str(self.data_dir),
+                    trust_store=str(self.trust_store), history=str(self.history_path))
+        return data
+
+
+def load_settings() -> Settings:
+    config_dir, data_dir = _folders()
+    settings = Settings(config_dir=config_dir, data_dir=data_dir)
+    path = config_dir / "settings.json"
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text())
+            settings.station_id = str(stored.get("station_id") or settings.station_id)
+            settings.backend_url = str(stored.get("backend_url") or "")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise SettingsError(f"{path}: unreadable settings ({exc})") from None
+    settings.station_id = os.environ.get("TSUF_STATION", settings.station_id)
+    settings.backend_url = os.environ.get("TSUF_BACKEND", settings.backend_url)
+    return settings
+
+
+def _folders() -> tuple[Path, Path]:
+    home = os.environ.get("TSUF_HOME")
+    if home:
+        return Path(home) / "config", Path(home) / "data"
+    import platformdirs
+    return Path(platformdirs.user_config_dir(APP)), Path(platformdirs.user_data_dir(APP))

@@ -1,0 +1,1 @@
+"""Fastboot over a serial line: AT identification, download mode, a reliable link layer."""

@@ -1,0 +1,47 @@
+"""What an interrupted update had already done, so running it again resumes.
+
+One small JSON file per (handset, package), replaced atomically. It records
+the slot being written and the images already written AND verified there;
+nothing else is trusted on resume.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..atomic import write_atomically
+
+
+@dataclass
+class JournalEntry:
+    device_serial: str
+    package_sha256: str
+    active_slot: str
+    target_slot: str
+    verified: list[str] = field(default_factory=list)
+    switched: bool = False
+
+
+class Journal:
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def _path(self, device_serial: str, package_sha256: str) -> Path:
+        return self.folder / f"{device_serial}-{package_sha256[:16]}.json"
+
+    def load(self, device_serial: str, package_sha256: str) -> JournalEntry | None:
+        path = self._path(device_serial, package_sha256)
+        try:
+            entry = JournalEntry(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None  # no journal, or one we cannot trust: start over
+        if entry.package_sha256 != package_sha256 or entry.device_serial != device_serial:
+            return None
+        return entry
+
+    def save(self, entry: JournalEntry) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(self._path(entry.device_serial, entry.package_sha256), json.dumps(asdict(entry)).encode())
+
+    def clear(self, device_serial: str, package_sha256: str) -> None:
+        self._path(device_serial, package_sha256).unlink(missing_ok=True)

@@ -1,0 +1,296 @@
+"""The update of one handset, from preflight to the confirmed new slot.
+
+It writes only the inactive slot, verifies every image by reading it back,
+switches with one set_active, reboots and decides the outcome from what the
+handset says when it returns. Whatever happens, one report is recorded. An
+interrupted session run again with the same package resumes from the
+journal: images already verified on the same target slot are not rewritten.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..device import FastbootDevice, Timeouts, device_logger, other_slot, wait_for_device
+from ..errors import FlasherError
+from ..history.attempt_log import AttemptLog
+from ..history.codes import Result
+from ..history.report import Report, new_report_id, utc_now
+from ..history.store import HistoryStore
+from ..protocol.errors import CommandFailed, ProtocolError
+from ..transport.errors import LinkClosed, LinkTimeout
+from . import preflight
+from .events import Event, Finished, LogLine, Progress, StateChanged
+from .journal import Journal, JournalEntry
+
+VERIFY_CHUNK = 1 << 20
+log = logging.getLogger("tsuf.update")
+
+
+class Cancelled(FlasherError):
+    hint = "The active slot was not touched; run the update again to finish it."
+
+
+class VerifyFailed(FlasherError):
+    hint = ("The handset did not store what was sent; it stays on its current slot. "
+            "Run the update again; if it fails twice the handset's storage may be failing.")
+
+
+class DidNotReturn(FlasherError):
+    hint = "Check the handset's screen and cable; it may be waiting in another mode."
+
+
+class CancelToken:
+    def __init__(self):
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("the update was cancelled")
+
+
+@dataclass
+class Station:
+    """Where a session records what it did."""
+
+    station_id: str
+    history: HistoryStore
+    logs_dir: Path
+    journal: Journal
+    on_recorded: Callable[[Report], None] = lambda report: None
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    reboot: bool = True
+    return_timeout: float = 120.0
+    timeouts: Timeouts = Timeouts()
+
+
+class UpdateSession:
+    """`images` maps each manifest partition to a verified private copy of its image."""
+
+    def __init__(self, address: str, manifest, package_sha256: str, images: dict[str, Path],
+                 station: Station, *, options: Options = Options(),
+                 emit: Callable[[Event], None] = lambda event: None, cancel: CancelToken | None = None):
+        self.address = address
+        self.manifest = manifest
+        self.package_sha256 = package_sha256
+        self.images = images
+        self.station = station
+        self.options = options
+        self.emit = emit
+        self.cancel = cancel or CancelToken()
+        self.serialno = address  # until the handset tells us
+        self.report = Report(new_report_id(), station.station_id, device_serial="", to_build=manifest.build,
+                             package_id=manifest.package_id, package_sha256=package_sha256,
+                             package_type=manifest.type)
+        self._phase = "connect"
+        self._phase_started = 0.0
+        self._log: AttemptLog | None = None
+
+    # -- the whole run -------------------------------------------------------
+
+    def run(self) -> Report:
+        report = self.report
+        report.started_at = utc_now()
+        self._log = AttemptLog(self.station.logs_dir / "pending" / f"{report.report_id}.log")
+        handler = self._log.handler()
+        conversation = device_logger(self.address)
+        conversation.addHandler(handler)
+        conversation.setLevel(logging.DEBUG)  # the attempt log keeps everything
+        self._enter("connect")
+        try:
+            self._run()
+        except Cancelled as exc:
+            self._fail(Result.CANCELLED, exc)
+        except FlasherError as exc:
+            self._fail(_result_for(exc, self._phase), exc)
+        except Exception as exc:  # a bug must still leave a report
+            log.exception("update session crashed")
+            self._fail(Result.INTERNAL_ERROR, exc)
+        finally:
+            conversation.removeHandler(handler)
+            self._finish()
+        return report
+
+    def _run(self) -> None:
+        report, manifest = self.report, self.manifest
+        with FastbootDevice.open(self.address, timeouts=self.options.timeouts,
+                                 on_message=lambda text: self._say("INFO", f"(device) {text}")) as device:
+            self._enter("preflight")
+            self._state("checking")
+            self.serialno = report.device_serial = device.getvar("serialno")
+            current = device.current_slot()
+            target_slot = other_slot(current) if current else "b"
+            targets = {entry.partition: f"{entry.partition}_{target_slot}" for entry in manifest.images}
+            facts = preflight.read_facts(device, list(targets.values()))
+            report.product, report.from_build = facts.product, facts.build
+            report.from_slot, report.to_slot = current or "", target_slot
+            report.attempt = self.station.history.attempts(self.serialno, self.package_sha256) + 1
+            preflight.check(manifest, facts, targets)
+            self._say("INFO", f"preflight passed: {facts.product} {facts.build or '?'} on slot {current}, "
+                      f"writing slot {target_slot}")
+            if self.options.dry_run:
+                total = sum(entry.size for entry in manifest.images)
+                plan = ", ".join(f"{entry.partition} -> {targets[entry.partition]}" for entry in manifest.images)
+                report.set_result(Result.DRY_RUN, message=f"would write {total} bytes: {plan}")
+                self._state("planned", report.message)
+                return
+            entry = self._journal_entry(current, target_slot)
+            self._write_and_verify(device, targets, entry)
+            self._enter("switch")
+            self._state("switching", f"slot {target_slot}")
+            self.cancel.check()
+            device.set_active(target_slot)
+            entry.switched = True
+            self.station.journal.save(entry)
+            if not self.options.reboot:
+                report.set_result(Result.NEEDS_REBOOT, message=f"slot {target_slot} is active; reboot to use it")
+                self.station.journal.clear(self.serialno, self.package_sha256)
+                return
+            self._enter("reboot")
+            self._state("rebooting")
+            device.reboot()
+        self._confirm(target_slot)
+
+    def _journal_entry(self, current: str, target_slot: str) -> JournalEntry:
+        journal = self.station.journal
+        entry = journal.load(self.serialno, self.package_sha256)
+        if entry and entry.active_slot == current and entry.target_slot == target_slot and not entry.switched:
+            if entry.verified:
+                self.report.resumed = True
+                self._say("INFO", f"resuming: {', '.join(entry.verified)} already written and verified")
+            return entry
+        entry = JournalEntry(self.serialno, self.package_sha256, current, target_slot)
+        journal.save(entry)
+        return entry
+
+    def _write_and_verify(self, device: FastbootDevice, targets: dict[str, str], entry: JournalEntry) -> None:
+        todo = [image for image in self.manifest.images if targets[image.partition] not in entry.verified]
+        total = sum(image.size for image in todo)
+        done = 0
+        for image in todo:
+            target = targets[image.partition]
+            self.cancel.check()
+            self._enter("write")
+            self._state("writing", target)
+
+            def progress(sent: int, piece_total: int, base: int = done) -> None:
+                self.cancel.check()
+                self.emit(Progress(self.serialno, base + min(sent, image.size), total))
+            device.flash(target, self.images[image.partition], progress=progress)
+            self.report.bytes_sent += image.size
+            self._enter("verify")
+            self._state("verifying", target)
+            digest = hashlib.sha256()
+            device.fetch(target, _HashSink(digest), size=image.size)
+            if digest.hexdigest() != image.sha256:
+                raise VerifyFailed(f"{target} reads back different from the package's {image.partition}")
+            entry.verified.append(target)
+            self.station.journal.save(entry)
+            done += image.size
+            self.emit(Progress(self.serialno, done, total))
+
+    def _confirm(self, target_slot: str) -> None:
+        report = self.report
+        self._enter("confirm")
+        self._state("confirming")
+        try:
+            device = wait_for_device(self.address, timeout=self.options.return_timeout, serialno=self.serialno)
+        except LinkTimeout as exc:
+            raise DidNotReturn(str(exc)) from None
+        with device:
+            booted = device.current_slot()
+            build = device.getvar_optional("build") or ""
+            successful = device.getvar_optional(f"slot-successful:{target_slot}") == "yes"
+        self.station.journal.clear(self.serialno, self.package_sha256)
+        if booted == target_slot and successful and build in ("", self.manifest.build):
+            report.set_result(Result.SUCCESS, message=f"running {self.manifest.build} on slot {booted}")
+        elif booted == report.from_slot:
+            report.set_result(Result.ROLLED_BACK, phase="confirm",
+                              message=f"slot {target_slot} did not boot; the handset fell back to slot {booted}")
+        else:
+            report.set_result(Result.WRONG_BUILD, phase="confirm",
+                              message=f"came back on slot {booted} running {build or 'an unknown build'}")
+
+    # -- bookkeeping -----------------------------------------------------------
+
+    def _enter(self, phase: str) -> None:
+        now = time.monotonic()
+        if self._phase_started:
+            durations = self.report.durations
+            durations[self._phase] = round(durations.get(self._phase, 0.0) + now - self._phase_started, 3)
+        self._phase, self._phase_started = phase, now
+
+    def _state(self, state: str, detail: str = "") -> None:
+        self._say("INFO", f"{state} {detail}".strip())
+        self.emit(StateChanged(self.serialno, state, detail))
+
+    def _say(self, level: str, text: str) -> None:
+        if self._log:
+            self._log.write(level, text)
+        self.emit(LogLine(self.serialno, level, text))
+
+    def _fail(self, result: Result, error: Exception) -> None:
+        hint = getattr(error, "hint", "")
+        self.report.set_result(result, phase=self._phase, message=str(error) + (f" ({hint})" if hint else ""))
+        self._say("ERROR", self.report.message)
+
+    def _finish(self) -> None:
+        report = self.report
+        self._enter("done")
+        report.ended_at = utc_now()
+        final = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
+                 Result.CANCELLED.name: "cancelled", Result.DRY_RUN.name: "planned",
+                 Result.NEEDS_REBOOT.name: "switched"}.get(report.result, "failed")
+        if final != "planned":
+            self._state(final, report.message)
+        report.device_serial = report.device_serial or self.address
+        report.log_tail, report.log_sha256 = self._log.close()
+        final_path = self.station.logs_dir / report.device_serial / f"{report.report_id}.log"
+        final_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log.path.replace(final_path)
+        report.log_path = str(final_path)
+        self.station.history.record(report)
+        self.station.on_recorded(report)
+        self.emit(Finished(report))
+
+
+class _HashSink:
+    def __init__(self, digest):
+        self.digest = digest
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
+
+
+def _result_for(error: FlasherError, phase: str) -> Result:
+    if isinstance(error, preflight.PreflightRefused):
+        return error.result
+    if isinstance(error, VerifyFailed):
+        return Result.VERIFY_FAILED
+    if isinstance(error, DidNotReturn):
+        return Result.DID_NOT_RETURN
+    if isinstance(error, LinkClosed):
+        return Result.LINK_LOST
+    if isinstance(error, LinkTimeout):
+        return Result.LINK_TIMEOUT
+    if isinstance(error, ProtocolError):
+        return Result.PROTOCOL_VIOLATION
+    if isinstance(error, CommandFailed):
+        return {"write": Result.WRITE_FAILED, "switch": Result.SWITCH_FAILED}.get(phase, Result.DEVICE_REFUSED)
+    return Result.INTERNAL_ERROR

@@ -1,0 +1,71 @@
+"""The public face of updating: verify a package once, then update handsets with it.
+
+The package is verified (signature, manifest, archive safety) when the
+Updater is made, before any handset is touched. `prepare` copies every image
+into a private folder, hashing it against the manifest on the way, so what is
+flashed is bytes TSUF checked and nobody else can change. Handsets are then
+updated in parallel, each by its own UpdateSession, and each leaves a report.
+"""
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ..history.report import Report
+from ..package.archive import PackageReader
+from ..package.trust import TrustStore
+from .events import Event
+from .session import CancelToken, Options, Station, UpdateSession
+
+
+class Updater:
+    def __init__(self, package: Path, trust_store: TrustStore, station: Station):
+        self.reader = PackageReader(Path(package), trust_store)
+        self.station = station
+        self._workdir: Path | None = None
+        self.images: dict[str, Path] = {}
+
+    @property
+    def manifest(self):
+        return self.reader.manifest
+
+    def prepare(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Extract and verify every image once, for all handsets."""
+        self._workdir = Path(tempfile.mkdtemp(prefix="tsuf-update-"))
+        total = sum(entry.size for entry in self.manifest.images)
+        done = 0
+        for entry in self.manifest.images:
+            def image_progress(got: int, base: int = done) -> None:
+                if progress:
+                    progress(base + got, total)
+            self.images[entry.partition] = self.reader.extract_verified(entry.partition, self._workdir,
+                                                                        image_progress)
+            done += entry.size
+
+    def update(self, addresses: list[str], *, options: Options = Options(),
+               emit: Callable[[Event], None] = lambda event: None, cancel: CancelToken | None = None,
+               max_parallel: int = 8) -> list[Report]:
+        """Update every handset; one failing never stops the others. Reports in address order."""
+        if not self.images and not options.dry_run:
+            self.prepare()
+        cancel = cancel or CancelToken()
+
+        def one(address: str) -> Report:
+            session = UpdateSession(address, self.manifest, self.reader.package_sha256, self.images,
+                                    self.station, options=options, emit=emit, cancel=cancel)
+            return session.run()
+        with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(addresses)))) as pool:
+            return list(pool.map(one, addresses))
+
+    def close(self) -> None:
+        self.reader.close()
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def __enter__(self) -> "Updater":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

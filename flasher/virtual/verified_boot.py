@@ -1,0 +1,77 @@
+"""Verified boot for the virtual handset, as AVB does it on a real one.
+
+A slot boots only when its vbmeta partition holds boot metadata signed by the
+profile's OEM key, every image it lists matches its hash, and its rollback
+index is not below the one the handset stored. The stored index rises only
+once a slot has booted and been marked successful. With no OEM key in the
+profile, verification is off (an unlocked development handset).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from ..atomic import write_atomically
+from ..package import bootmeta, keys
+from ..package.errors import BootMetadataError
+from .storage import PartitionStorage, StorageError
+
+HASH_PIECE = 1 << 20
+
+
+@dataclass(frozen=True)
+class SlotCheck:
+    ok: bool
+    reason: str = ""
+    rollback_index: int = 0
+    build: str = ""
+
+
+class VerifiedBoot:
+    def __init__(self, storage: PartitionStorage, oem_public_key_pem: str):
+        self.storage = storage
+        self.key = keys.load_public_key(oem_public_key_pem.encode(), "OEM key") if oem_public_key_pem else None
+        self._state_path = storage.root / "rollback.json"
+
+    @property
+    def enabled(self) -> bool:
+        return self.key is not None
+
+    @property
+    def stored_rollback_index(self) -> int:
+        try:
+            return int(json.loads(self._state_path.read_text())["rollback_index"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def check_slot(self, slot: str) -> SlotCheck:
+        if self.key is None:
+            return SlotCheck(True)
+        stem = f"vbmeta_{slot}"
+        data = b"".join(self.storage.read(stem, 0, min(self.storage.size(stem), bootmeta.MAX_SIZE)))
+        try:
+            metadata = bootmeta.parse_and_verify_boot_metadata(data, self.key)
+        except BootMetadataError as exc:
+            return SlotCheck(False, f"slot {slot}: {exc}")
+        for image in metadata.images:
+            target = f"{image.partition}_{slot}"
+            if self._sha256(target, image.size) != image.sha256:
+                return SlotCheck(False, f"slot {slot}: {target} does not match its boot metadata")
+        if metadata.rollback_index < self.stored_rollback_index:
+            return SlotCheck(False, f"slot {slot}: rollback index {metadata.rollback_index} is below "
+                                    f"the stored {self.stored_rollback_index}")
+        return SlotCheck(True, rollback_index=metadata.rollback_index, build=metadata.build)
+
+    def commit_rollback_index(self, index: int) -> None:
+        """Called once a slot has booted successfully: the index only ever rises."""
+        if index > self.stored_rollback_index:
+            write_atomically(self._state_path, json.dumps({"rollback_index": index}).encode())
+
+    def _sha256(self, stem: str, size: int) -> str | None:
+        digest = hashlib.sha256()
+        try:
+            for piece in self.storage.read(stem, 0, size, HASH_PIECE):
+                digest.update(piece)
+        except StorageError:  # a listed partition missing or too small: the slot does not match
+            return None
+        return digest.hexdigest()

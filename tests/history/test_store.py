@@ -1,0 +1,81 @@
+import io
+import sqlite3
+
+import pytest
+
+from flasher.history.codes import Result
+from flasher.history.report import Report, new_report_id
+from flasher.history.store import Filter, HistoryError, HistoryStore, write_csv
+
+
+def _report(serial="VH000001", started="2026-11-26T10:00:00.000Z", result=Result.SUCCESS, **fields):
+    report = Report(new_report_id(), "bench-1", serial, product="tsuf_zte_ab", started_at=started,
+                    ended_at=started, package_sha256="ab" * 32, **fields)
+    report.set_result(result, phase="confirm" if result is not Result.SUCCESS else "")
+    return report
+
+
+def test_reports_round_trip_whole(tmp_path):
+    store = HistoryStore(tmp_path / "history.sqlite")
+    report = _report(durations={"write": 1.5, "verify": 0.5}, bytes_sent=1234, resumed=True)
+    store.record(report)
+    assert store.query() == [report]
+
+
+def test_recording_the_same_report_twice_keeps_one(tmp_path):
+    store = HistoryStore(tmp_path / "h.sqlite")
+    report = _report()
+    store.record(report)
+    store.record(report)
+    assert len(store.query()) == 1
+    assert store.pending_count() == 1
+
+
+def test_filters_and_newest_first(tmp_path):
+    store = HistoryStore(tmp_path / "h.sqlite")
+    old = _report(started="2026-11-01T00:00:00.000Z")
+    failed = _report(serial="VH000002", started="2026-11-20T00:00:00.000Z", result=Result.VERIFY_FAILED)
+    new = _report(started="2026-11-25T00:00:00.000Z")
+    for report in (old, failed, new):
+        store.record(report)
+    assert [r.report_id for r in store.query()] == [new.report_id, failed.report_id, old.report_id]
+    assert store.query(Filter(device_serial="VH000002")) == [failed]
+    assert store.query(Filter(result="VERIFY_FAILED"))[0].code == 301
+    assert store.query(Filter(since="2026-11-10", until="2026-11-21")) == [failed]
+    assert len(store.query(Filter(limit=2))) == 2
+    assert store.attempts("VH000001", "ab" * 32) == 2
+
+
+def test_history_survives_reopening(tmp_path):
+    HistoryStore(tmp_path / "h.sqlite").record(_report())
+    assert len(HistoryStore(tmp_path / "h.sqlite").query()) == 1
+
+
+def test_a_history_from_a_newer_tsuf_is_refused(tmp_path):
+    path = tmp_path / "h.sqlite"
+    HistoryStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version=99")
+    db.commit()
+    db.close()
+    with pytest.raises(HistoryError, match="newer TSUF"):
+        HistoryStore(path)
+
+
+def test_a_corrupt_history_is_a_named_error(tmp_path):
+    path = tmp_path / "h.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(HistoryError, match="cannot open"):
+        HistoryStore(path)
+
+
+def test_csv_export_has_a_header_and_a_row_per_report(tmp_path):
+    store = HistoryStore(tmp_path / "h.sqlite")
+    report = _report()
+    report.message = 'said "hello", then left'
+    store.record(report)
+    out = io.StringIO()
+    write_csv(store.query(), out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("report_id,station_id,device_serial")
+    assert '"said ""hello"", then left"' in lines[1]

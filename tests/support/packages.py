@@ -1,0 +1,49 @@
+"""Signed packages and the keys to trust them, for update tests."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from flasher.package import keys
+from flasher.package.build import PackageDescription, build_package
+from flasher.package.trust import TrustStore
+
+PRODUCT = "tsuf_zte_ab"
+
+
+@dataclass
+class Keys:
+    signing: keys.SigningKey
+    oem: keys.SigningKey
+    trust_store: TrustStore
+
+    @property
+    def oem_public_pem(self) -> str:
+        return keys.public_pem(self.oem.public_key).decode()
+
+
+def make_keys(folder: Path) -> Keys:
+    signing, oem = keys.generate_key(), keys.generate_key()
+    _, public = keys.write_key_pair(signing, folder / "keys", "release")
+    store = TrustStore(folder / "trust")
+    store.import_key(public)
+    return Keys(signing, oem, store)
+
+
+def make_images(folder: Path, sizes: dict[str, int], seed: int = 0) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, (partition, size) in enumerate(sizes.items()):
+        content = os.urandom(size // 2)
+        (folder / f"{partition}.img").write_bytes(content + bytes([seed + number + 1]) * (size - len(content)))
+    return folder
+
+
+def make_package(folder: Path, keyring: Keys, *, build: str = "B130", rollback_index: int = 5,
+                 product: str = PRODUCT, sizes: dict[str, int] | None = None, seed: int = 0) -> Path:
+    images = make_images(folder / f"images-{build}-{seed}",
+                         sizes or {"boot": 1 << 20, "system": 3 << 20}, seed)
+    output = folder / f"{product}-{build}-{seed}.zip"
+    build_package(images, PackageDescription(hw_revisions=("10000",), build=build, rollback_index=rollback_index,
+                                             product=product, min_battery_mv=3600),
+                  [keyring.signing], output, oem_key=keyring.oem)
+    return output

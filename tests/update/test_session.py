@@ -1,0 +1,148 @@
+"""Full updates of virtual handsets: outcome, report, and what the handset holds after."""
+
+import threading
+
+import pytest
+
+from flasher.device import FastbootDevice
+from flasher.history.codes import Result
+from flasher.history.store import HistoryStore
+from flasher.update.events import Progress, StateChanged
+from flasher.update.journal import Journal
+from flasher.update.session import CancelToken, Options, Station
+from flasher.update.updater import Updater
+from tests.support.handsets import RunningHandset, small_profile
+from tests.support.packages import make_keys, make_package
+
+
+@pytest.fixture
+def env(tmp_path):
+    class Env:
+        keys = make_keys(tmp_path)
+        station = Station("bench-1", HistoryStore(tmp_path / "history.sqlite"), tmp_path / "logs",
+                          Journal(tmp_path / "journal"))
+        handset = RunningHandset(tmp_path / "handset", small_profile(oem_public_key=keys.oem_public_pem))
+
+        def package(self, **kwargs):
+            return make_package(tmp_path, self.keys, **kwargs)
+
+        def update(self, package, **options):
+            with Updater(package, self.keys.trust_store, self.station) as updater:
+                events = []
+                reports = updater.update([self.handset.address], options=Options(return_timeout=20, **options),
+                                         emit=events.append)
+                self.events = events
+                return reports[0]
+    environment = Env()
+    yield environment
+    environment.handset.stop()
+
+
+def _var(env, name):
+    with FastbootDevice.open(env.handset.address) as device:
+        return device.getvar_optional(name)
+
+
+def test_full_update_switches_slot_and_reports_success(env):
+    package = env.package()
+    report = env.update(package)
+    assert report.result == "SUCCESS", report.message
+    assert (report.from_slot, report.to_slot) == ("a", "b")
+    assert report.to_build == "B130" and report.device_serial == "VH000001"
+    for phase in ("preflight", "write", "verify", "switch", "reboot", "confirm"):
+        assert report.durations[phase] >= 0
+    assert report.bytes_sent > 4 << 20
+    assert _var(env, "current-slot") == "b"
+    assert _var(env, "build") == "B130"
+    assert _var(env, "rollback-index") == "5"
+    assert env.handset.partition("boot_a") == bytes(2 << 20)  # the old slot is untouched
+    assert env.station.history.query()[0].report_id == report.report_id
+    assert report.log_sha256 and "switching" in report.log_tail
+    states = [event.state for event in env.events if isinstance(event, StateChanged)]
+    assert states[:2] == ["checking", "writing"] and states[-1] == "done"
+    assert any(isinstance(event, Progress) for event in env.events)
+
+
+def test_dry_run_writes_nothing(env):
+    report = env.update(env.package(), dry_run=True)
+    assert report.result == "DRY_RUN"
+    assert "system -> system_b" in report.message
+    assert env.handset.partition("system_b") == bytes(6 << 20)
+
+
+def test_package_for_another_product_is_refused_before_writing(env):
+    report = env.update(env.package(product="tsuf_other"))
+    assert report.result == "INCOMPATIBLE_PRODUCT" and report.phase == "preflight"
+    assert env.handset.partition("boot_b") == bytes(2 << 20)
+
+
+def test_downgrade_is_refused(env):
+    assert env.update(env.package(build="B130", rollback_index=5)).result == "SUCCESS"
+    report = env.update(env.package(build="B120", rollback_index=3))
+    assert report.result == "ROLLBACK_REFUSED"
+    assert report.code == Result.ROLLBACK_REFUSED.code and not report.retryable
+
+
+def test_a_device_that_lies_about_writing_is_caught_by_verification(env):
+    env.handset.handset.faults.discard_flash.add("system_b")
+    report = env.update(env.package())
+    assert report.result == "VERIFY_FAILED" and report.phase == "verify"
+    assert _var(env, "current-slot") == "a"
+
+
+def test_a_slot_that_does_not_boot_comes_back_rolled_back(env):
+    env.handset.handset.faults.boot_fails.add("b")
+    report = env.update(env.package())
+    assert report.result == "ROLLED_BACK"
+    assert _var(env, "current-slot") == "a"
+    assert _var(env, "rollback-index") in (None, "0")  # the index did not rise
+
+
+def test_link_drop_mid_image_then_resume(env):
+    package = env.package()
+    env.handset.handset.faults.fail_commands["flash:system"] = "simulated write failure"
+    first = env.update(package)
+    assert first.result == "WRITE_FAILED" and first.retryable
+    env.handset.handset.faults.fail_commands.clear()
+    second = env.update(package)
+    assert second.result == "SUCCESS", second.message
+    assert second.resumed and second.attempt == 2
+    assert second.bytes_sent < first.bytes_sent + (3 << 20)  # boot was not sent again
+    assert "resuming: boot_b" in second.log_tail or "resuming" in open(second.log_path).read()
+
+
+def test_interrupted_before_set_active_resumes(env):
+    package = env.package()
+    env.handset.handset.faults.fail_commands["set_active"] = "busy"
+    assert env.update(package).result == "SWITCH_FAILED"
+    assert _var(env, "current-slot") == "a"
+    env.handset.handset.faults.fail_commands.clear()
+    report = env.update(package)
+    assert report.result == "SUCCESS" and report.resumed
+    assert report.bytes_sent == 0
+
+
+def test_cancel_leaves_the_active_slot_untouched(env, tmp_path):
+    package = env.package()
+    cancel = CancelToken()
+
+    def emit(event):
+        if isinstance(event, Progress):
+            cancel.cancel()
+    with Updater(package, env.keys.trust_store, env.station) as updater:
+        (report,) = updater.update([env.handset.address], emit=emit, cancel=cancel)
+    assert report.result == "CANCELLED"
+    assert _var(env, "current-slot") == "a"
+
+
+def test_several_handsets_at_once_one_failing(env, tmp_path):
+    other = RunningHandset(tmp_path / "other", small_profile("VH000002", oem_public_key=env.keys.oem_public_pem))
+    other.handset.faults.boot_fails.add("b")
+    try:
+        with Updater(env.package(), env.keys.trust_store, env.station) as updater:
+            reports = updater.update([env.handset.address, other.address],
+                                     options=Options(return_timeout=20))
+    finally:
+        other.stop()
+    assert [r.result for r in reports] == ["SUCCESS", "ROLLED_BACK"]
+    assert threading.active_count() < 50
