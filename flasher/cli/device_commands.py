@@ -21,9 +21,13 @@ class ImageNotFound(FlasherError):
 def run_device_command(args) -> int:
     if not args.address:
         raise NoDeviceAddress("no device address given")
+    if len(args.address) > 1:
+        raise NoDeviceAddress(f"{args.command} works on one handset; {len(args.address)} were given",
+                              hint="Give -s once; only `tsuf update` takes several handsets.")
+    address = args.address[0]
     if args.command == "flash" and not Path(args.file).is_file():
         raise ImageNotFound(f"{args.file}: no such image file")
-    with FastbootDevice.open(args.address, on_message=_print_device_message) as device:
+    with FastbootDevice.open(address, on_message=_print_device_message) as device:
         return _COMMANDS[args.command](device, args)
 
 

@@ -3,6 +3,8 @@
 import json
 import sys
 
+from ..errors import FlasherError
+from ..history.backend import HttpBackend, deliver_due
 from ..history.store import Filter, HistoryStore, write_csv
 from ..settings import load_settings
 
@@ -10,6 +12,8 @@ from ..settings import load_settings
 def run_history(args) -> int:
     settings = load_settings()
     store = HistoryStore(settings.history_path)
+    if args.deliver:
+        return _deliver(settings, store)
     reports = store.query(Filter(device_serial=args.serial, product=args.product, result=args.result,
                                  station_id=args.station, since=args.since, until=args.until,
                                  limit=args.limit))
@@ -26,3 +30,17 @@ def run_history(args) -> int:
             print(f"{report.started_at:24} {report.device_serial:12} {report.product[:14]:14} {builds[:15]:15} "
                   f"{report.result[:14]:14} {report.code:>4}  {report.message[:60]}")
     return 0
+
+
+def _deliver(settings, store: HistoryStore) -> int:
+    """Send every report the backend has not acknowledged, now, whatever the backoff says."""
+    if not settings.backend_url:
+        raise NoBackend("no backend is configured")
+    outcome = deliver_due(store, HttpBackend(settings.backend_url), now=float("inf"))
+    print(f"{outcome.delivered} report(s) delivered, {store.pending_count()} waiting"
+          + (f" ({outcome.last_error})" if outcome.last_error else ""), file=sys.stderr)
+    return 0 if not store.pending_count() else 1
+
+
+class NoBackend(FlasherError):
+    hint = "Set one with: tsuf settings --backend http://HOST:PORT/PATH"

@@ -5,6 +5,7 @@ Only argparse is imported up front; each command imports what it needs, so
 """
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -16,13 +17,17 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+# A subcommand's own --json must not reset the global one when it is not given.
+JSON_FLAG = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print results as JSON"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tsuf", description="Flash and update Android handsets over fastboot.")
     parser.add_argument("--version", action="version", version=f"tsuf {__version__}")
-    parser.add_argument("-s", dest="address", metavar="ADDRESS", default=os.environ.get("TSUF_DEVICE"),
+    parser.add_argument("-s", dest="address", metavar="ADDRESS", action="append",
                         help="device address: tcp:HOST[:PORT], udp:HOST[:PORT], usb:SERIAL or serial:PORT "
-                             "(default from $TSUF_DEVICE)")
+                             "(default from $TSUF_DEVICE); repeat for `update` on several handsets")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every command to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -91,6 +96,28 @@ def _add_trust_store_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_key_commands(commands) -> None:
+    update = commands.add_parser("update", help="update handsets with a signed package (A/B, verified)")
+    update.add_argument("package", help="signed package (.zip)")
+    update.add_argument("--dry-run", action="store_true", help="check everything and show the plan; write nothing")
+    update.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
+    update.add_argument("--parallel", type=int, default=8, metavar="N", help="handsets updated at once (default 8)")
+    update.add_argument("--json", **JSON_FLAG)
+    _add_trust_store_option(update)
+
+    history = commands.add_parser("history", help="past update attempts on this station")
+    output = history.add_mutually_exclusive_group()
+    output.add_argument("--csv", action="store_true", help="print CSV")
+    output.add_argument("--json", **JSON_FLAG)
+    for option, meta in (("--serial", "SERIAL"), ("--product", "PRODUCT"), ("--result", "RESULT"),
+                         ("--station", "ID"), ("--since", "DATE"), ("--until", "DATE")):
+        history.add_argument(option, metavar=meta)
+    history.add_argument("--limit", type=int, metavar="N")
+    history.add_argument("--deliver", action="store_true", help="send waiting reports to the backend now")
+
+    settings = commands.add_parser("settings", help="show or change this station's settings")
+    settings.add_argument("--station", metavar="ID", help="station id written into every report")
+    settings.add_argument("--backend", metavar="URL", help="HTTP endpoint that receives reports ('' for none)")
+
     keys = commands.add_parser("keys", help="signing keys and the trust store")
     key_commands = keys.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
     generate = key_commands.add_parser("generate", help="make a key pair: NAME.pem (private) and NAME.pub.pem")
@@ -120,43 +147,40 @@ def _add_package_commands(commands) -> None:
     build.add_argument("--oem-key", metavar="PRIVATE.pem", help="also make boot metadata (vbmeta) signed by this key")
     build.add_argument("-o", "--output", metavar="OUT.zip", required=True)
     # SUPPRESS keeps the global `tsuf --json` when the subcommand's flag is absent.
-    json_flag = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print results as JSON"}
     inspect = package_commands.add_parser("inspect", help="show what a package holds and who signed it")
     inspect.add_argument("package")
-    inspect.add_argument("--json", **json_flag)
+    inspect.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(inspect)
     verify = package_commands.add_parser("verify", help="check signature, archive and every image hash")
     verify.add_argument("package")
-    verify.add_argument("--json", **json_flag)
+    verify.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(verify)
+
+
+_HANDLERS = {
+    "emulator": ("emulator_command", "run_emulator"),
+    "demo": ("demo_command", "run_demo"),
+    "keys": ("keys_command", "run_keys_command"),
+    "package": ("package_command", "run_package_command"),
+    "devices": ("discovery_commands", "run_devices"),
+    "doctor": ("discovery_commands", "run_doctor"),
+    "update": ("update_command", "run_update"),
+    "history": ("history_command", "run_history"),
+    "settings": ("settings_command", "run_settings"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.address and os.environ.get("TSUF_DEVICE"):
+        args.address = [os.environ["TSUF_DEVICE"]]
     from ..errors import FlasherError
     from . import logs
     logs.configure(verbose=args.verbose)
+    module, function = _HANDLERS.get(args.command, ("device_commands", "run_device_command"))
     try:
-        if args.command == "emulator":
-            from .emulator_command import run_emulator
-            return run_emulator(args)
-        if args.command == "demo":
-            from .demo_command import run_demo
-            return run_demo(args)
-        if args.command == "keys":
-            from .keys_command import run_keys_command
-            return run_keys_command(args)
-        if args.command == "package":
-            from .package_command import run_package_command
-            return run_package_command(args)
-        if args.command == "devices":
-            from .discovery_commands import run_devices
-            return run_devices(args)
-        if args.command == "doctor":
-            from .discovery_commands import run_doctor
-            return run_doctor(args)
-        from .device_commands import run_device_command
-        return run_device_command(args)
+        handler = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+        return handler(args)
     except FlasherError as error:
         print(f"tsuf: error: {error}", file=sys.stderr)
         if error.hint:

@@ -26,7 +26,7 @@ def run_update(args) -> int:
     if not args.address:
         raise NoHandsets("no handset to update")
     settings = load_settings()
-    trust = TrustStore(Path(args.trust_store)) if args.trust_store else TrustStore(settings.trust_store)
+    trust = TrustStore(Path(args.trust_store)) if args.trust_store else TrustStore.default()
     store = HistoryStore(settings.history_path)
     station = Station(settings.station_id, store, settings.logs_dir, Journal(settings.journal_dir))
     sender = OutboxSender(store, HttpBackend(settings.backend_url)).start() if settings.backend_url else None
@@ -38,6 +38,9 @@ def run_update(args) -> int:
         if sender:
             sender.stop()
             deliver_due(store, sender.backend)
+            if waiting := store.pending_count():
+                print(f"{waiting} report(s) wait for the backend; they are sent on the next run "
+                      "or with `tsuf history --deliver`", file=sys.stderr)
     print_summary(reports, as_json=args.json)
     return 0 if all(report.result in SUCCESSFUL for report in reports) else 1
 

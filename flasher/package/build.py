@@ -91,6 +91,8 @@ def build_package(source: Path, description: PackageDescription, signing_keys: S
     """Build and sign a package from a folder of <partition>.img files or an Android update zip."""
     if not signing_keys:
         raise BuildError("no signing key given", "Give at least one --key PRIVATE.pem.")
+    if compression not in COMPRESSION_METHODS:
+        raise BuildError(f"compression {compression!r} is not one of {', '.join(COMPRESSION_METHODS)}")
     source, output = Path(source), Path(output)
     with tempfile.TemporaryDirectory(prefix=".tsuf-build-", dir=output.parent) as staging:
         if source.is_dir():

@@ -131,8 +131,8 @@ class UpdateSession:
         with FastbootDevice.open(self.address, timeouts=self.options.timeouts,
                                  on_message=lambda text: self._say("INFO", f"(device) {text}")) as device:
             self._enter("preflight")
-            self._state("checking")
             self.serialno = report.device_serial = device.getvar("serialno")
+            self._state("checking")
             current = device.current_slot()
             target_slot = other_slot(current) if current else "b"
             targets = {entry.partition: f"{entry.partition}_{target_slot}" for entry in manifest.images}

@@ -70,6 +70,9 @@ class Handset:
         self.faults = faults or Faults()
         self.verified_boot = VerifiedBoot(self.storage, profile.oem_public_key)
         self.slot_builds: dict[str, str] = {}
+        running = self.verified_boot.check_slot(self.meta.active) if self.verified_boot.enabled else None
+        if running and running.ok:
+            self.slot_builds[self.meta.active] = running.build
         self.timing = timing
         self.mode = Mode.BOOTLOADER
         self.boot_log: list[str] = []
@@ -281,12 +284,17 @@ class Handset:
 
     def _boot_os(self) -> None:
         try:
-            self._boot_slots()
+            booted = self._boot_slots()
         except Exception:  # a handset bug must not leave it rebooting forever
             self._log.exception("boot crashed")
-            self._set_mode(Mode.BOOTLOADER)
+            booted = None
+        if booted is None:
+            self._set_mode(Mode.BOOTLOADER)  # no bootable slot: bootloaders stop in fastboot
+        else:
+            self._enter(Mode.ANDROID, then=Mode.BOOTLOADER, after=self.timing.android)
 
-    def _boot_slots(self) -> None:
+    def _boot_slots(self) -> str | None:
+        """One power-on: the bootloader picks, verifies and boots a slot; returns it, or None."""
         checks = {}
 
         def boots(slot: str) -> bool:
@@ -304,10 +312,19 @@ class Handset:
             booted = checks[outcome.booted]
             self.slot_builds[outcome.booted] = booted.build
             self.verified_boot.commit_rollback_index(booted.rollback_index)  # update_verifier marked it successful
-        if outcome.booted is None:
-            self._set_mode(Mode.BOOTLOADER)  # no bootable slot: bootloaders stop in fastboot
-        else:
-            self._enter(Mode.ANDROID, then=Mode.BOOTLOADER, after=self.timing.android)
+        return outcome.booted
+
+    # -- the factory -------------------------------------------------------------
+
+    def factory_flash(self, images: dict[str, Path], slot: str = "a") -> str | None:
+        """Program a slot straight into storage, as the factory line does, make it active
+        and boot it once; returns the slot that booted. The handset stays in the bootloader."""
+        for partition, path in images.items():
+            stem = f"{partition}_{slot}"
+            with open(path, "rb") as image, self.storage.open_for_write(stem) as target:
+                write_image(image, path.stat().st_size, target, self.storage.size(stem))
+        self._save(slots.set_active(self.meta, slot, self.profile.max_retry_count))
+        return self._boot_slots()
 
     def _note(self, event: str) -> None:
         self.boot_log.append(event)

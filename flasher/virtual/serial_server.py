@@ -97,15 +97,23 @@ class FdStream:
 
 
 class LineNoise:
-    """Damages a byte stream both ways: one error per `every` bytes on average, half
-    of them a flipped bit and half a dropped byte. Seeded, so a failure repeats."""
+    """Damages a byte stream both ways: one error per `every` bytes on average (None: none),
+    half of them a flipped bit and half a dropped byte. Seeded, so a failure repeats."""
 
-    def __init__(self, stream, every: int, *, seed: int = 0):
+    def __init__(self, stream, every: int | None, *, seed: int = 0):
         self._stream = stream
-        self._every = every
         self._random = random.Random(seed)
-        self._until = self._gap()
         self.errors = 0
+        self.every = every
+
+    @property
+    def every(self) -> int | None:
+        return self._every
+
+    @every.setter
+    def every(self, every: int | None) -> None:
+        self._every = every
+        self._until = self._gap() if every else 0
 
     def read(self, max_size: int, timeout: float) -> bytes:
         return self._damage(self._stream.read(max_size, timeout))
@@ -117,6 +125,8 @@ class LineNoise:
         return max(1, int(self._random.expovariate(1 / self._every)))
 
     def _damage(self, data: bytes) -> bytes:
+        if not self._every:
+            return data
         if len(data) < self._until:
             self._until -= len(data)
             return data
@@ -168,7 +178,7 @@ class HandsetSerialServer:
         self.vendor = vendor or at.vendor_commands(profile.manufacturer) or at.VENDORS["ZTE"]
         self.imei = imei_for(profile.serialno)
         self.mode = "at"
-        self.noise: LineNoise | None = None
+        self.noise: LineNoise | None = None  # the download-mode line, for its error count
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo or line editing by the kernel: the handset answers itself
         self.path = os.ttyname(self._slave)
@@ -196,7 +206,8 @@ class HandsetSerialServer:
         if self._stream.stopped:
             return
         self._stream.stopped = True
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)  # it notices within _WAKE_INTERVAL; then the fd is free to close
         os.close(self._master)
 
     def stop(self) -> None:
@@ -273,15 +284,13 @@ class HandsetSerialServer:
     # -- download mode ---------------------------------------------------------
 
     def _serve_download(self) -> None:
-        every = self.handset.faults.line_error_every
-        stream = self._stream
-        if every:
-            self.noise = stream = LineNoise(self._stream, every)
-        link = _DeviceLink(Link(stream, name=f"serial-device:{self.handset.serialno}", device=True),
+        self.noise = LineNoise(self._stream, None)
+        link = _DeviceLink(Link(self.noise, name=f"serial-device:{self.handset.serialno}", device=True),
                            self.address)
         log.info("%s: download mode", self.handset.serialno)
         try:
             while self.handset.online:
+                self.noise.every = self.handset.faults.line_error_every  # read per session, so tests can change it
                 link.restarted = False
                 self.handset.serve(link)
                 if not link.restarted:

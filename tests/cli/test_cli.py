@@ -106,9 +106,10 @@ def test_usage_errors_are_explained(args, message, monkeypatch):
 
 def test_demo_updates_every_virtual_handset(tmp_path):
     result = tsuf("demo", "--count", "2", "--storage", str(tmp_path / "handsets"), timeout=180)
-    lines = result.stdout.splitlines()
-    assert len([line for line in lines if line.startswith("VH")]) == 2
-    assert all(" done " in line and "a->b" in line for line in lines if line.startswith("VH"))
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("VH")]
+    assert [row[:4] for row in rows] == [["VH000001", "a->b", "B120->B130", "success"],
+                                         ["VH000002", "a->b", "B120->B130", "success"]]
+    assert "2 of 2 handset(s) updated" in result.stdout
 
 
 def test_emulator_on_a_busy_port_says_so():

@@ -64,7 +64,7 @@ def test_ports_are_probed_side_by_side_and_silent_ones_left_out(servers, monkeyp
         os.close(master)
         os.close(slave)
     assert sorted(device.serialno for device in found) == ["VH000001", "VH000002"]
-    assert elapsed < 2.5  # one probe's time, not three
+    assert elapsed < 3.0  # about one probe's time, not three
 
 
 def test_a_port_that_cannot_be_opened_is_reported_unknown():

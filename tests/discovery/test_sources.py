@@ -103,22 +103,22 @@ def test_a_known_udp_handset_is_only_queried_so_no_session_is_replaced(bench, mo
 
 def test_targets_from_plain_lines_with_comments(tmp_path):
     path = tmp_path / "targets"
-    path.write_text("# bench\ntcp:10.0.0.2\n\n  udp:[::1]:5555  \ntcp:10.0.0.2\n")
-    assert read_targets(path) == ["tcp:10.0.0.2", "udp:[::1]:5555"]
+    path.write_text("# bench\ntcp:127.0.0.2\n\n  udp:[::1]:5555  \ntcp:127.0.0.2\n")
+    assert read_targets(path) == ["tcp:127.0.0.2", "udp:[::1]:5555"]
 
 
-@pytest.mark.parametrize("data", [["tcp:10.0.0.2", "udp:10.0.0.3"], {"targets": ["tcp:10.0.0.2", "udp:10.0.0.3"]}])
+@pytest.mark.parametrize("data", [["tcp:127.0.0.2", "udp:127.0.0.3"], {"targets": ["tcp:127.0.0.2", "udp:127.0.0.3"]}])
 def test_targets_from_json(tmp_path, data):
     path = tmp_path / "targets.json"
     path.write_text(json.dumps(data))
-    assert read_targets(path) == ["tcp:10.0.0.2", "udp:10.0.0.3"]
+    assert read_targets(path) == ["tcp:127.0.0.2", "udp:127.0.0.3"]
 
 
 @pytest.mark.parametrize("text, why", [
-    ("tcp:10.0.0.2\n10.0.0.3:5554\n", "not a device address"),
+    ("tcp:127.0.0.2\n127.0.0.3:5554\n", "not a device address"),
     ("usb:ABC\n", "not a network address"),
-    ('{"targets": "tcp:10.0.0.2"}', "list of address strings"),
-    ("[tcp:10.0.0.2]", "not valid JSON"),
+    ('{"targets": "tcp:127.0.0.2"}', "list of address strings"),
+    ("[tcp:127.0.0.2]", "not valid JSON"),
 ])
 def test_bad_targets_files_are_named(tmp_path, text, why):
     path = tmp_path / "targets"
@@ -150,7 +150,7 @@ class _Fixed:
 
 
 def test_a_failing_source_is_a_problem_and_the_others_still_count():
-    device = FoundDevice("tcp:10.0.0.2:5554", "tcp", "fastboot", "S1")
+    device = FoundDevice("tcp:127.0.0.2:5554", "tcp", "fastboot", "S1")
     scanner = Scanner([_Fixed("usb", error=FlasherError("no libusb", hint="install it")),
                        _Fixed("crashy", error=RuntimeError("bug")), _Fixed("network", [device])])
     assert scanner.scan() == [device]

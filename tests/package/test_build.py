@@ -131,6 +131,7 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path, release_key):
 @pytest.mark.parametrize("problem, match", [
     ({"name": "Bad Name.img"}, "partition name"),
     ({"keys": []}, "signing key"),
+    ({"compression": "bzip2"}, "compression"),
     ({"description": PackageDescription(hw_revisions=("r1",), build="B1", rollback_index=1)}, "no product"),
 ])
 def test_bad_inputs_are_refused(tmp_path, release_key, problem, match):
@@ -139,7 +140,8 @@ def test_bad_inputs_are_refused(tmp_path, release_key, problem, match):
         (tmp_path / "images" / problem["name"]).write_bytes(b"x")
     with pytest.raises(BuildError, match=match):
         build_package(tmp_path / "images", problem.get("description", DESCRIPTION),
-                      problem.get("keys", [release_key]), tmp_path / "p.zip")
+                      problem.get("keys", [release_key]), tmp_path / "p.zip",
+                      compression=problem.get("compression", "deflate"))
 
 
 def test_description_file(tmp_path):

@@ -47,3 +47,12 @@ def make_package(folder: Path, keyring: Keys, *, build: str = "B130", rollback_i
                                              product=product, min_battery_mv=3600),
                   [keyring.signing], output, oem_key=keyring.oem)
     return output
+
+
+def provision(handsets, package: Path, keyring: Keys, station) -> None:
+    """Give handsets a factory build on slot a, from a signed package."""
+    from flasher.update.updater import Updater
+    with Updater(package, keyring.trust_store, station) as factory:
+        factory.prepare()
+        for handset in handsets:
+            assert handset.factory_flash(factory.images) == "a"

@@ -5,9 +5,9 @@ from flasher.transport.errors import BadAddress, ConnectFailed
 
 
 @pytest.mark.parametrize("text, address", [
-    ("tcp:192.168.0.10", Address("tcp", "192.168.0.10", 5554)),
+    ("tcp:127.0.0.10", Address("tcp", "127.0.0.10", 5554)),
     ("tcp:localhost:6000", Address("tcp", "localhost", 6000)),
-    ("udp:10.0.0.2:5555", Address("udp", "10.0.0.2", 5555)),
+    ("udp:127.0.0.2:5555", Address("udp", "127.0.0.2", 5555)),
     ("tcp:[::1]:5554", Address("tcp", "::1", 5554)),
     ("tcp:[fe80::1]", Address("tcp", "fe80::1", 5554)),
     ("usb:0123456789ABCDEF", Address("usb", "0123456789ABCDEF")),

@@ -12,7 +12,7 @@ from flasher.update.journal import Journal
 from flasher.update.session import CancelToken, Options, Station
 from flasher.update.updater import Updater
 from tests.support.handsets import RunningHandset, small_profile
-from tests.support.packages import make_keys, make_package
+from tests.support.packages import make_keys, make_package, provision
 
 
 @pytest.fixture
@@ -34,6 +34,8 @@ def env(tmp_path):
                 self.events = events
                 return reports[0]
     environment = Env()
+    provision([environment.handset.handset], environment.package(build="B120", rollback_index=1),
+              environment.keys, environment.station)
     yield environment
     environment.handset.stop()
 
@@ -45,17 +47,18 @@ def _var(env, name):
 
 def test_full_update_switches_slot_and_reports_success(env):
     package = env.package()
+    boot_a_before = env.handset.partition("boot_a")
     report = env.update(package)
     assert report.result == "SUCCESS", report.message
     assert (report.from_slot, report.to_slot) == ("a", "b")
-    assert report.to_build == "B130" and report.device_serial == "VH000001"
+    assert (report.from_build, report.to_build) == ("B120", "B130") and report.device_serial == "VH000001"
     for phase in ("preflight", "write", "verify", "switch", "reboot", "confirm"):
         assert report.durations[phase] >= 0
     assert report.bytes_sent > 4 << 20
     assert _var(env, "current-slot") == "b"
     assert _var(env, "build") == "B130"
     assert _var(env, "rollback-index") == "5"
-    assert env.handset.partition("boot_a") == bytes(2 << 20)  # the old slot is untouched
+    assert env.handset.partition("boot_a") == boot_a_before  # the old slot is untouched
     assert env.station.history.query()[0].report_id == report.report_id
     assert report.log_sha256 and "switching" in report.log_tail
     states = [event.state for event in env.events if isinstance(event, StateChanged)]
@@ -95,7 +98,8 @@ def test_a_slot_that_does_not_boot_comes_back_rolled_back(env):
     report = env.update(env.package())
     assert report.result == "ROLLED_BACK"
     assert _var(env, "current-slot") == "a"
-    assert _var(env, "rollback-index") in (None, "0")  # the index did not rise
+    assert _var(env, "build") == "B120"
+    assert _var(env, "rollback-index") == "1"  # the index did not rise
 
 
 def test_link_drop_mid_image_then_resume(env):
@@ -137,6 +141,7 @@ def test_cancel_leaves_the_active_slot_untouched(env, tmp_path):
 
 def test_several_handsets_at_once_one_failing(env, tmp_path):
     other = RunningHandset(tmp_path / "other", small_profile("VH000002", oem_public_key=env.keys.oem_public_pem))
+    provision([other.handset], env.package(build="B120", rollback_index=1), env.keys, env.station)
     other.handset.faults.boot_fails.add("b")
     try:
         with Updater(env.package(), env.keys.trust_store, env.station) as updater:

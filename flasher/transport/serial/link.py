@@ -2,15 +2,19 @@
 
 Stop-and-wait: each DATA frame is sent again until its ACK arrives, at once on
 a NAK for it, otherwise after a retransmit timeout, until the caller's
-deadline. The timeout adapts to the measured round trip as TCP's does (RFC 6298:
-smoothed RTT plus four deviations, doubled after each expiry, samples only from
-frames sent once), so a fast pty recovers a dropped byte in milliseconds while a
-slow UART still gets time for a whole frame. The receiver delivers a frame only with the sequence number it
-expects, and acknowledges a repeat of the previous one without delivering it
-again, so a lost ACK costs one duplicate and nothing else. Both directions run
-in the caller's thread: while waiting for an ACK the link also takes the
-peer's DATA frames, up to `INBOUND_LIMIT` bytes; beyond that it leaves them
-unacknowledged and the peer repeats them later, which bounds memory.
+deadline. The timeout adapts to the measured round trip as TCP's does (RFC
+6298: smoothed RTT plus four deviations, doubled after each expiry, samples
+only from frames sent once), so a fast pty recovers in milliseconds while a
+slow UART still gets time for a whole frame. A receiver sends a NAK for a frame
+that fails its CRC, and for half a frame followed by silence (dropped bytes),
+so most errors cost a few milliseconds, not a timeout.
+
+The receiver delivers a frame only with the sequence number it expects, and
+acknowledges a repeat of the previous one without delivering it again, so a
+lost ACK costs one duplicate and nothing else. Both directions run in the
+caller's thread: while waiting for an ACK the link also takes the peer's DATA
+frames, up to `INBOUND_LIMIT` bytes; beyond that it leaves them unacknowledged
+and the peer repeats them later, which bounds memory.
 """
 
 import os
@@ -24,6 +28,7 @@ from .framing import CORRUPTED, HELLO_MAGIC, MAX_PAYLOAD, Frame, FrameKind, Fram
 INITIAL_RETRANSMIT = 1.0  # before the first round trip is measured: a 4 KiB frame at 57600 baud
 MIN_RETRANSMIT = 0.02
 MAX_RETRANSMIT = 2.0
+STALL_GAP = 0.01  # silence inside a frame this long means lost bytes; a 9600-baud byte takes 1 ms
 HELLO_NONCE_SIZE = 4  # tells a new session from a late repeat of the current one's HELLO
 HELLO_INTERVAL = 0.25  # a HELLO is a few bytes, so even a slow UART answers it this fast
 INBOUND_LIMIT = 64 * 1024
@@ -61,6 +66,7 @@ class Link:
         self._partial = memoryview(b"")  # unread rest of the frame `receive` is in
         self._partial_ends_packet = False
         self._hello = b""  # this session's HELLO payload: magic and the host's nonce
+        self._stall_reported = False
         self._reset_sequences()
 
     @property
@@ -159,9 +165,17 @@ class Link:
 
     def _pump(self, until: float) -> None:
         """Read what the stream has (waiting until `until` at most) and act on every frame."""
-        data = self._stream.read(_READ_CHUNK, max(until - time.monotonic(), 0.0))
+        wait = max(until - time.monotonic(), 0.0)
+        stalled = self._reader.buffered > 0 and not self._stall_reported
+        data = self._stream.read(_READ_CHUNK, min(wait, STALL_GAP) if stalled else wait)
         if not data:
+            if stalled:
+                # Half a frame and then silence: bytes were dropped, and stop-and-wait means the
+                # sender is now waiting. A NAK gets the frame again without waiting for its timeout.
+                self._stall_reported = True
+                self._stream.write(encode(FrameKind.NAK, self._expected), _CONTROL_TIMEOUT)
             return
+        self._stall_reported = False
         for event in self._reader.feed(data):
             if event is CORRUPTED:
                 self._stream.write(encode(FrameKind.NAK, self._expected), _CONTROL_TIMEOUT)

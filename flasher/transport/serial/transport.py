@@ -17,7 +17,7 @@ from .link import Link
 
 DEFAULT_BAUDRATE = 921600  # USB CDC-ACM ports ignore it; a real UART needs it to match
 PROBE_HANDSHAKE = 0.3
-_POLL = 0.05  # pyserial's read timeout; longer waits are loops of these, so no per-read reconfiguring
+_POLL = 0.01  # pyserial's read timeout (fine enough for the link's stall gap); longer waits loop
 _WRITE_TIMEOUT = 5.0
 
 

@@ -1,0 +1,96 @@
+"""`tsuf update`, `tsuf history` and `tsuf settings` as a station runs them."""
+
+import csv
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.handsets import EmulatorProcess, small_profile
+from tests.support.packages import make_keys, make_package
+from tests.support.report_server import ReportServer
+
+
+@pytest.fixture
+def station(tmp_path):
+    class Station:
+        home = tmp_path / "home"
+        keys = make_keys(tmp_path)
+        emulator = EmulatorProcess(tmp_path / "handsets", count=2,
+                                   profile=small_profile(oem_public_key=keys.oem_public_pem))
+        addresses = [address for _, address, _ in emulator.handsets]
+
+        def tsuf(self, *args, check=True):
+            env = {**os.environ, "TSUF_HOME": str(self.home), "TSUF_STATION": "bench-9"}
+            env.pop("TSUF_BACKEND", None)
+            result = subprocess.run([sys.executable, "-m", "flasher.cli.main", *args], capture_output=True,
+                                    text=True, timeout=120, env=env)
+            assert result.returncode == 0 or not check, result.stderr
+            return result
+
+        def update(self, package, *extra, check=True):
+            targets = [arg for address in self.addresses for arg in ("-s", address)]
+            return self.tsuf(*targets, "update", str(package), "--trust-store", str(self.keys.trust_store.folder),
+                             *extra, check=check)
+    yield Station()
+    Station.emulator.stop()
+
+
+def test_update_two_handsets_and_read_the_history(station, tmp_path):
+    result = station.update(make_package(tmp_path, station.keys))
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("VH")]
+    assert [row[:4] for row in rows] == [["VH000001", "a->b", "?->B130", "success"],
+                                         ["VH000002", "a->b", "?->B130", "success"]]
+    reports = json.loads(station.tsuf("history", "--json").stdout)
+    assert {r["device_serial"] for r in reports} == {"VH000001", "VH000002"}
+    assert all(r["station_id"] == "bench-9" and r["code"] == 0 for r in reports)
+    assert all(os.path.exists(r["log_path"]) for r in reports)
+    table = list(csv.DictReader(io.StringIO(station.tsuf("history", "--csv", "--serial", "VH000002").stdout)))
+    assert [row["result"] for row in table] == ["SUCCESS"]
+
+
+def test_dry_run_plans_and_writes_nothing(station, tmp_path):
+    result = station.update(make_package(tmp_path, station.keys), "--dry-run", "--json")
+    reports = json.loads(result.stdout)
+    assert [r["result"] for r in reports] == ["DRY_RUN", "DRY_RUN"]
+    assert "boot -> boot_b" in reports[0]["message"]
+    assert (station.emulator.folder / "boot_b.img").read_bytes() == bytes(2 << 20)
+
+
+def test_an_untrusted_package_is_refused_and_recorded(station, tmp_path):
+    stranger = make_keys(tmp_path / "stranger")
+    result = station.update(make_package(tmp_path / "stranger", stranger), check=False)
+    assert result.returncode == 1
+    assert "import their public key" in result.stderr
+    reports = json.loads(station.tsuf("history", "--json").stdout)
+    assert [r["result"] for r in reports] == ["PACKAGE_UNTRUSTED", "PACKAGE_UNTRUSTED"]
+    assert (station.emulator.folder / "boot_b.img").read_bytes() == bytes(2 << 20)
+
+
+def test_reports_made_while_the_backend_is_down_arrive_exactly_once(station, tmp_path):
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    station.tsuf("settings", "--backend", f"http://127.0.0.1:{port}/reports")
+    package = make_package(tmp_path, station.keys)
+    first = station.update(package)
+    assert "wait for the backend" in first.stderr
+    station.update(package, "--dry-run")
+    with ReportServer(port) as server:
+        station.tsuf("history", "--deliver")
+        station.tsuf("history", "--deliver")
+    assert len(server.reports) == 4
+    assert server.posts == 4
+    history = {r["report_id"] for r in json.loads(station.tsuf("history", "--json").stdout)}
+    assert set(server.reports) == history
+
+
+def test_settings_refuse_a_backend_url_that_cannot_work(station):
+    result = station.tsuf("settings", "--backend", "ftp://nowhere", check=False)
+    assert result.returncode == 1 and "not an http" in result.stderr
+    shown = json.loads(station.tsuf("--json", "settings", "--station", "bench-3").stdout)
+    assert shown["station_id"] == "bench-9"  # TSUF_STATION wins over the saved value
