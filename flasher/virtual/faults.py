@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 @dataclass
 class Faults:
     drop_after_bytes: int | None = None
-    """Close the link once this many bytes of one download have arrived (fires once)."""
+    """Close the link once this many download bytes have arrived since it was set (fires once)."""
+
+    drop_on_command: str | None = None
+    """Close the link when a command starting with this arrives (fires once) ..."""
+
+    drop_on_count: int = 1
+    """... the drop_on_count-th time it arrives."""
 
     fail_commands: dict[str, str] = field(default_factory=dict)
     """Command prefix -> FAIL text, e.g. {"flash:system": "flash write failure"}."""
@@ -30,12 +36,30 @@ class Faults:
     """Serial download mode: on average one flipped bit or dropped byte per this many bytes, both ways."""
 
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _seen: int = field(default=0, repr=False, compare=False)
 
-    def take_drop(self) -> int | None:
-        """The byte count at which to drop this download's link, consuming the fault."""
+    def drop_point(self, arriving: int) -> int | None:
+        """For a piece of `arriving` download bytes: how many to keep before the link drops,
+        or None to keep them all."""
         with self._lock:
-            limit, self.drop_after_bytes = self.drop_after_bytes, None
-            return limit
+            if self.drop_after_bytes is None:
+                return None
+            if self._seen + arriving < self.drop_after_bytes:
+                self._seen += arriving
+                return None
+            keep = self.drop_after_bytes - self._seen
+            self.drop_after_bytes, self._seen = None, 0
+            return keep
+
+    def take_drop_on(self, command: str) -> bool:
+        with self._lock:
+            if self.drop_on_command is None or not command.startswith(self.drop_on_command):
+                return False
+            self.drop_on_count -= 1
+            if self.drop_on_count > 0:
+                return False
+            self.drop_on_command, self.drop_on_count = None, 1
+            return True
 
     def failure_for(self, command: str) -> str | None:
         return _match(self.fail_commands, command)

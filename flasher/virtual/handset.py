@@ -119,6 +119,8 @@ class Handset:
 
     def _dispatch(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         self._log.debug("<- %s", command.text)
+        if self.faults.take_drop_on(command.text):
+            raise _EndSession(f"fault: link dropped on {command.text}")
         stall = self.faults.stall_for(command.text)
         if stall:
             time.sleep(stall)
@@ -179,18 +181,16 @@ class Handset:
         if size > self.profile.max_download_size:
             raise Refused(f"data too large: {size} > max-download-size {self.profile.max_download_size}")
         self._staged_size = 0
-        drop_at = self.faults.take_drop()
         link.write(protocol.start_download(size), DATA_TIMEOUT)
-        received = 0
         with open(self.storage.download_path(), "wb") as staged:
             while protocol.expecting_data:
                 piece = protocol.receive(link.read(min(PIECE, protocol.expecting_data), DATA_TIMEOUT))
                 assert isinstance(piece, DownloadData)
-                if drop_at is not None and received + len(piece.data) >= drop_at:
-                    staged.write(piece.data[: max(drop_at - received, 0)])
-                    raise _EndSession(f"fault: link dropped after {drop_at} bytes")
+                keep = self.faults.drop_point(len(piece.data))
+                if keep is not None:
+                    staged.write(piece.data[:keep])
+                    raise _EndSession("fault: link dropped mid-download")
                 staged.write(piece.data)
-                received += len(piece.data)
         self._staged_size = size
         link.write(protocol.okay(), DATA_TIMEOUT)
 

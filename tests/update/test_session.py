@@ -102,7 +102,7 @@ def test_a_slot_that_does_not_boot_comes_back_rolled_back(env):
     assert _var(env, "rollback-index") == "1"  # the index did not rise
 
 
-def test_link_drop_mid_image_then_resume(env):
+def test_a_refused_write_then_resume(env):
     package = env.package()
     env.handset.handset.faults.fail_commands["flash:system"] = "simulated write failure"
     first = env.update(package)
@@ -115,7 +115,7 @@ def test_link_drop_mid_image_then_resume(env):
     assert "resuming: boot_b" in second.log_tail or "resuming" in open(second.log_path).read()
 
 
-def test_interrupted_before_set_active_resumes(env):
+def test_a_refused_switch_then_resume(env):
     package = env.package()
     env.handset.handset.faults.fail_commands["set_active"] = "busy"
     assert env.update(package).result == "SWITCH_FAILED"
@@ -151,3 +151,22 @@ def test_several_handsets_at_once_one_failing(env, tmp_path):
         other.stop()
     assert [r.result for r in reports] == ["SUCCESS", "ROLLED_BACK"]
     assert threading.active_count() < 50
+
+
+@pytest.mark.parametrize("fault, value, count", [
+    ("drop_after_bytes", 1_500_000, 1),  # past boot, in the middle of system's download
+    ("drop_on_command", "getvar:max-download-size", 2),  # boot verified, system not begun
+    ("drop_on_command", "set_active", 1),  # everything verified, not switched
+], ids=["mid-image", "between-images", "before-set-active"])
+def test_interrupted_at_each_point_then_resumed(env, fault, value, count):
+    package = env.package()
+    setattr(env.handset.handset.faults, fault, value)
+    env.handset.handset.faults.drop_on_count = count
+    first = env.update(package)
+    assert first.result == "LINK_LOST", first.message
+    assert _var(env, "current-slot") == "a"
+    final = env.update(package)
+    assert final.result == "SUCCESS", final.message
+    assert final.resumed and final.attempt == 2
+    assert final.bytes_sent <= (3 << 20) + (64 << 10)  # boot (1 MiB) was not sent again
+    assert _var(env, "current-slot") == "b"
