@@ -77,16 +77,19 @@ def _render(serialno: str, line: _Line, now: float) -> str:
     return text
 
 
-def print_summary(reports: list[Report], *, as_json: bool) -> None:
+def print_summary(reports: list[Report], *, as_json: bool, show_address: bool = False) -> None:
     if as_json:
         print(json.dumps([report.to_dict() for report in reports], indent=2))
         return
-    print(f"{'handset':12} {'slots':6} {'build':17} {'result':12} {'time':>7}  message")
+    link = f"{'link':7} " if show_address else ""
+    print(f"{'handset':12} {link}{'slots':6} {'build':17} {'result':12} {'time':>7}  message")
     for report in reports:
+        if show_address:
+            link = f"{report.address.partition(':')[0]:7} "
         seconds = sum(report.durations.values())
         slots = f"{report.from_slot}->{report.to_slot}" if report.to_slot else ""
         builds = f"{report.from_build or '?'}->{report.to_build}"
-        print(f"{report.device_serial[:12]:12} {slots:6} {builds[:17]:17} {report.result.lower()[:12]:12} "
+        print(f"{report.device_serial[:12]:12} {link}{slots:6} {builds[:17]:17} {report.result.lower()[:12]:12} "
               f"{seconds:6.1f}s  {report.message}")
     failed = [report for report in reports if report.result not in SUCCESSFUL]
     print(f"{len(reports) - len(failed)} of {len(reports)} handset(s) updated"

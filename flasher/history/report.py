@@ -30,6 +30,8 @@ class Report:
     report_id: str
     station_id: str
     device_serial: str
+    address: str = ""
+    """Where the handset was reached (`usb:...`, `tcp:...`): the link of the attempt."""
     product: str = ""
     from_build: str = ""
     to_build: str = ""

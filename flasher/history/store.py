@@ -42,7 +42,7 @@ _MIGRATIONS = {
     """,
 }
 
-CSV_COLUMNS = ("report_id", "station_id", "device_serial", "product", "from_build", "to_build",
+CSV_COLUMNS = ("report_id", "station_id", "device_serial", "address", "product", "from_build", "to_build",
                "package_type", "path", "result", "code", "phase", "attempt", "resumed",
                "started_at", "ended_at", "bytes_sent", "message")
 

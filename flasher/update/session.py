@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..discovery.identity import FASTBOOT_MODES
 from ..device import FastbootDevice, Timeouts, device_logger, other_slot, wait_for_device
 from ..errors import FlasherError
 from ..history.attempt_log import AttemptLog
@@ -27,7 +28,7 @@ from . import preflight
 from .events import Event, Finished, LogLine, Progress, StateChanged
 from .journal import Journal, JournalEntry
 
-VERIFY_CHUNK = 1 << 20
+RETURN_POLL = 2.0
 log = logging.getLogger("tsuf.update")
 
 
@@ -77,6 +78,8 @@ class Options:
     reboot: bool = True
     return_timeout: float = 120.0
     timeouts: Timeouts = Timeouts()
+    scanner: object | None = None
+    """A discovery Scanner: lets the session find the handset on another link after its reboot."""
 
 
 class UpdateSession:
@@ -94,7 +97,8 @@ class UpdateSession:
         self.emit = emit
         self.cancel = cancel or CancelToken()
         self.serialno = address  # until the handset tells us
-        self.report = Report(new_report_id(), station.station_id, device_serial="", to_build=manifest.build,
+        self.report = Report(new_report_id(), station.station_id, device_serial="", address=address,
+                             to_build=manifest.build,
                              package_id=manifest.package_id, package_sha256=package_sha256,
                              package_type=manifest.type)
         self._phase = "connect"
@@ -208,11 +212,7 @@ class UpdateSession:
         report = self.report
         self._enter("confirm")
         self._state("confirming")
-        try:
-            device = wait_for_device(self.address, timeout=self.options.return_timeout, serialno=self.serialno)
-        except LinkTimeout as exc:
-            raise DidNotReturn(str(exc)) from None
-        with device:
+        with self._await_return() as device:
             booted = device.current_slot()
             build = device.getvar_optional("build") or ""
             successful = device.getvar_optional(f"slot-successful:{target_slot}") == "yes"
@@ -225,6 +225,24 @@ class UpdateSession:
         else:
             report.set_result(Result.WRONG_BUILD, phase="confirm",
                               message=f"came back on slot {booted} running {build or 'an unknown build'}")
+
+    def _await_return(self) -> FastbootDevice:
+        """The same handset (by serial number) back in fastboot: on its old address, or,
+        with a scanner, on whichever link it returns."""
+        deadline = time.monotonic() + self.options.return_timeout
+        while True:
+            try:
+                return wait_for_device(self.address, timeout=min(RETURN_POLL, self.options.return_timeout),
+                                       serialno=self.serialno)
+            except LinkTimeout as exc:
+                last_error = exc
+            for found in self.options.scanner.scan() if self.options.scanner else []:
+                if found.serialno == self.serialno and found.mode in FASTBOOT_MODES and found.address != self.address:
+                    self._say("INFO", f"the handset came back on {found.address}")
+                    return FastbootDevice.open(found.address, timeouts=self.options.timeouts)
+            if time.monotonic() >= deadline:
+                raise DidNotReturn(f"{self.serialno} did not come back within "
+                                   f"{self.options.return_timeout:g} s ({last_error})")
 
     # -- bookkeeping -----------------------------------------------------------
 

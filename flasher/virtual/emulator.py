@@ -71,6 +71,8 @@ class Emulator:
     def stop(self) -> None:
         for server in [*self.servers, *self.udp_servers, *self.serial_servers]:
             server.stop()
+        for handset in self.handsets:
+            handset.shutdown()  # servers come and go; the handset's own timers end with it
 
     def __enter__(self) -> "Emulator":
         return self.start()

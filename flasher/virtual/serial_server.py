@@ -211,7 +211,6 @@ class HandsetSerialServer:
         os.close(self._master)
 
     def stop(self) -> None:
-        self.handset.shutdown()
         self.unplug()
         if self._slave is not None:
             os.close(self._slave)

@@ -45,7 +45,6 @@ class HandsetTcpServer:
 
     def stop(self) -> None:
         self._stopping = True
-        self.handset.shutdown()
         try:
             self._listener.shutdown(socket.SHUT_RDWR)
         except OSError:

@@ -227,7 +227,6 @@ class HandsetUdpServer:
 
     def stop(self) -> None:
         self._link.stop()
-        self.handset.shutdown()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
         self._sock.close()

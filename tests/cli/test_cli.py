@@ -104,12 +104,13 @@ def test_usage_errors_are_explained(args, message, monkeypatch):
     assert message in result.stderr
 
 
-def test_demo_updates_every_virtual_handset(tmp_path):
-    result = tsuf("demo", "--count", "2", "--storage", str(tmp_path / "handsets"), timeout=180)
+def test_demo_updates_a_handset_on_every_link(tmp_path):
+    result = tsuf("demo", "--storage", str(tmp_path / "bench"), timeout=240)
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("VH")]
-    assert [row[:4] for row in rows] == [["VH000001", "a->b", "B120->B130", "success"],
-                                         ["VH000002", "a->b", "B120->B130", "success"]]
-    assert "2 of 2 handset(s) updated" in result.stdout
+    assert [row[:5] for row in rows] == [
+        [f"VH00000{number}", link, "a->b", "B120->B130", "success"]
+        for number, link in enumerate(("tcp", "usb", "udp", "serial"), start=1)]
+    assert "4 of 4 handset(s) updated" in result.stdout
 
 
 def test_emulator_on_a_busy_port_says_so():

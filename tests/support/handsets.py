@@ -42,6 +42,7 @@ class RunningHandset:
 
     def stop(self) -> None:
         self.server.stop()
+        self.handset.shutdown()
 
 
 class UsbHandsets:

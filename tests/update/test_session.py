@@ -170,3 +170,26 @@ def test_interrupted_at_each_point_then_resumed(env, fault, value, count):
     assert final.resumed and final.attempt == 2
     assert final.bytes_sent <= (3 << 20) + (64 << 10)  # boot (1 MiB) was not sent again
     assert _var(env, "current-slot") == "b"
+
+
+def test_a_handset_that_returns_on_another_link_is_followed_by_serial(env):
+    from flasher.discovery.network_source import NetworkSource
+    from flasher.discovery.scanner import Scanner
+    from flasher.virtual.handset import Mode
+    from flasher.virtual.udp_server import HandsetUdpServer
+
+    udp = HandsetUdpServer(env.handset.handset).start()
+    try:
+        def leave_tcp_on_reboot():
+            if env.handset.handset.wait_for_mode(Mode.REBOOTING, 30):
+                env.handset.server.stop()  # after the reboot it only answers on UDP
+        watcher = threading.Thread(target=leave_tcp_on_reboot)
+        watcher.start()
+        with Updater(env.package(), env.keys.trust_store, env.station) as updater:
+            (report,) = updater.update([env.handset.address], options=Options(
+                return_timeout=20, scanner=Scanner([NetworkSource([udp.address])])))
+        watcher.join()
+    finally:
+        udp.stop()
+    assert report.result == "SUCCESS", report.message
+    assert f"came back on {udp.address}" in open(report.log_path).read()
