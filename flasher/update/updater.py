@@ -9,6 +9,7 @@ updated in parallel, each by its own UpdateSession, and each leaves a report.
 
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,13 +27,19 @@ class Updater:
         self.station = station
         self._workdir: Path | None = None
         self.images: dict[str, Path] = {}
+        self._prepare_lock = threading.Lock()
 
     @property
     def manifest(self):
         return self.reader.manifest
 
     def prepare(self, progress: Callable[[int, int], None] | None = None) -> None:
-        """Extract and verify every image once, for all handsets."""
+        """Extract and verify every image once, for all handsets (safe to call from any thread)."""
+        with self._prepare_lock:
+            if not self.images:
+                self._extract_all(progress)
+
+    def _extract_all(self, progress: Callable[[int, int], None] | None) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="tsuf-update-"))
         total = sum(entry.size for entry in self.manifest.images)
         done = 0
@@ -53,11 +60,18 @@ class Updater:
         cancel = cancel or CancelToken()
 
         def one(address: str) -> Report:
-            session = UpdateSession(address, self.manifest, self.reader.package_sha256, self.images,
-                                    self.station, options=options, emit=emit, cancel=cancel)
-            return session.run()
+            return self.session(address, options=options, emit=emit, cancel=cancel).run()
         with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(addresses)))) as pool:
             return list(pool.map(one, addresses))
+
+    def session(self, address: str, *, options: Options = Options(),
+                emit: Callable[[Event], None] = lambda event: None,
+                cancel: CancelToken | None = None) -> UpdateSession:
+        """One handset's session, for faces that run and cancel handsets one by one (the GUI)."""
+        if not self.images and not options.dry_run:
+            self.prepare()
+        return UpdateSession(address, self.manifest, self.reader.package_sha256, self.images, self.station,
+                             options=options, emit=emit, cancel=cancel)
 
     def close(self) -> None:
         self.reader.close()
