@@ -26,6 +26,8 @@ class SettingsError(FlasherError):
 class Settings:
     station_id: str = field(default_factory=socket.gethostname)
     backend_url: str = ""
+    backend_token: str = ""
+    backend_ca: str = ""
     config_dir: Path = Path()
     data_dir: Path = Path()
 
@@ -47,12 +49,22 @@ class Settings:
 
     def save(self) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.config_dir / "settings.json",
-                         json.dumps({"station_id": self.station_id, "backend_url": self.backend_url},
-                                    indent=2).encode())
+        path = self.config_dir / "settings.json"
+        write_atomically(path, json.dumps({"station_id": self.station_id, "backend_url": self.backend_url,
+                                           "backend_token": self.backend_token,
+                                           "backend_ca": self.backend_ca}, indent=2).encode())
+        os.chmod(path, 0o600)  # it may hold the backend token
+
+    def backend(self):
+        """The configured report backend, or None."""
+        if not self.backend_url:
+            return None
+        from .history.backend import HttpBackend
+        return HttpBackend(self.backend_url, token=self.backend_token, cafile=self.backend_ca)
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data["backend_token"] = "(set)" if self.backend_token else ""  # never shown, never logged
         data.update(config_dir=str(self.config_dir), data_dir=str(self.data_dir),
                     trust_store=str(self.trust_store), history=str(self.history_path))
         return data
@@ -67,10 +79,13 @@ def load_settings() -> Settings:
             stored = json.loads(path.read_text())
             settings.station_id = str(stored.get("station_id") or settings.station_id)
             settings.backend_url = str(stored.get("backend_url") or "")
+            settings.backend_token = str(stored.get("backend_token") or "")
+            settings.backend_ca = str(stored.get("backend_ca") or "")
         except (OSError, ValueError, AttributeError) as exc:
             raise SettingsError(f"{path}: unreadable settings ({exc})") from None
     settings.station_id = os.environ.get("TSUF_STATION", settings.station_id)
     settings.backend_url = os.environ.get("TSUF_BACKEND", settings.backend_url)
+    settings.backend_token = os.environ.get("TSUF_BACKEND_TOKEN", settings.backend_token)
     return settings
 
 

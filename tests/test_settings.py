@@ -30,3 +30,15 @@ def test_broken_settings_file_is_a_named_error(tmp_path, monkeypatch):
     (tmp_path / "config" / "settings.json").write_text("{not json")
     with pytest.raises(SettingsError, match="unreadable"):
         load_settings()
+
+
+def test_the_backend_token_is_kept_private_and_never_shown(tmp_path, monkeypatch):
+    monkeypatch.setenv("TSUF_HOME", str(tmp_path))
+    monkeypatch.delenv("TSUF_BACKEND_TOKEN", raising=False)
+    settings = load_settings()
+    settings.backend_token = "s3cret"
+    settings.save()
+    path = tmp_path / "config" / "settings.json"
+    assert path.stat().st_mode & 0o077 == 0
+    shown = load_settings().to_dict()
+    assert shown["backend_token"] == "(set)" and "s3cret" not in str(shown)

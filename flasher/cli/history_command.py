@@ -4,7 +4,7 @@ import json
 import sys
 
 from ..errors import FlasherError
-from ..history.backend import HttpBackend, deliver_due
+from ..history.backend import deliver_due
 from ..history.store import Filter, HistoryStore, write_csv
 from ..settings import load_settings
 
@@ -34,9 +34,10 @@ def run_history(args) -> int:
 
 def _deliver(settings, store: HistoryStore) -> int:
     """Send every report the backend has not acknowledged, now, whatever the backoff says."""
-    if not settings.backend_url:
+    backend = settings.backend()
+    if backend is None:
         raise NoBackend("no backend is configured")
-    outcome = deliver_due(store, HttpBackend(settings.backend_url), now=float("inf"))
+    outcome = deliver_due(store, backend, now=float("inf"))
     print(f"{outcome.delivered} report(s) delivered, {store.pending_count()} waiting"
           + (f" ({outcome.last_error})" if outcome.last_error else ""), file=sys.stderr)
     return 0 if not store.pending_count() else 1

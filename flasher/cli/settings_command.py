@@ -2,19 +2,20 @@
 
 import json
 
-from ..settings import load_settings
+from pathlib import Path
+
+from ..settings import SettingsError, load_settings
 
 
 def run_settings(args) -> int:
     settings = load_settings()
-    if args.station is not None or args.backend is not None:
-        if args.station is not None:
-            settings.station_id = args.station
-        if args.backend is not None:
-            if args.backend:
-                from ..history.backend import HttpBackend
-                HttpBackend(args.backend)  # refuse a URL that could never work, now rather than later
-            settings.backend_url = args.backend
+    changes = {"station_id": args.station, "backend_url": args.backend,
+               "backend_token": _token(args.backend_token_file), "backend_ca": args.backend_ca}
+    changes = {key: value for key, value in changes.items() if value is not None}
+    if changes:
+        for key, value in changes.items():
+            setattr(settings, key, value)
+        settings.backend()  # refuse a URL or CA file that could never work, now rather than later
         settings.save()
         settings = load_settings()  # show what is in effect: the environment may override the file
     data = settings.to_dict()
@@ -24,3 +25,14 @@ def run_settings(args) -> int:
         for key, value in data.items():
             print(f"{key:12} {value}")
     return 0
+
+
+def _token(path: str | None) -> str | None:
+    """Read from a file so the token never appears in shell history or `ps`."""
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read the token ({exc.strerror})",
+                            hint="Give a readable file holding only the token.") from None

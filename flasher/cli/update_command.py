@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FlasherError
-from ..history.backend import HttpBackend, OutboxSender, deliver_due
+from ..history.backend import OutboxSender, deliver_due
 from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now
 from ..history.store import HistoryStore
@@ -29,7 +29,8 @@ def run_update(args) -> int:
     trust = TrustStore(Path(args.trust_store)) if args.trust_store else TrustStore.default()
     store = HistoryStore(settings.history_path)
     station = Station(settings.station_id, store, settings.logs_dir, Journal(settings.journal_dir))
-    sender = OutboxSender(store, HttpBackend(settings.backend_url)).start() if settings.backend_url else None
+    backend = settings.backend()
+    sender = OutboxSender(store, backend).start() if backend else None
     if sender:
         station.on_recorded = lambda report: sender.kick()
     try:

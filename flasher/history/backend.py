@@ -6,6 +6,7 @@ backend that got a report before answers 2xx or 409 and keeps one copy.
 """
 
 import random
+import ssl
 import threading
 import time
 import urllib.error
@@ -25,25 +26,44 @@ class DeliveryFailed(FlasherError):
 
 
 class HttpBackend:
-    def __init__(self, url: str, *, timeout: float = 10.0):
+    """POSTs reports to `url`. HTTPS certificates are always verified (against `cafile` when
+    the backend uses a private CA); `token` goes in an Authorization header and nowhere else."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0, token: str = "", cafile: str = ""):
         if not url.startswith(("http://", "https://")):
             raise DeliveryFailed(f"{url!r} is not an http(s) URL", hint="Set the backend URL to http://... or https://...")
         self.url = url
         self.timeout = timeout
+        self._token = token
+        try:
+            self._context = ssl.create_default_context(cafile=cafile or None) if url.startswith("https://") else None
+        except (OSError, ssl.SSLError) as exc:
+            raise DeliveryFailed(f"cannot use {cafile} as the backend's CA certificate ({exc})",
+                                 hint="Give a readable PEM file with the CA certificate.") from None
 
     def send(self, report: Report) -> None:
-        request = urllib.request.Request(
-            self.url, data=report.to_json().encode(), method="POST",
-            headers={"Content-Type": "application/json", "Idempotency-Key": report.report_id})
+        headers = {"Content-Type": "application/json", "Idempotency-Key": report.report_id}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = urllib.request.Request(self.url, data=report.to_json().encode(), method="POST", headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self._context) as response:
                 response.read(65536)
         except urllib.error.HTTPError as exc:
             if exc.code == 409:  # the backend already has this report
                 return
+            if exc.code in (401, 403):
+                raise DeliveryFailed(f"backend refused the station's credentials (HTTP {exc.code})",
+                                     hint="Check the backend token in the settings.") from None
             raise DeliveryFailed(f"backend answered HTTP {exc.code} for report {report.report_id}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                raise DeliveryFailed(
+                    f"backend {self.url} presented a certificate this station does not trust "
+                    f"({reason.verify_message})",
+                    hint="Fix the server's certificate, or give the station the backend's CA "
+                         "certificate (tsuf settings --backend-ca FILE).") from None
             raise DeliveryFailed(f"backend {self.url} unreachable ({reason})") from None
 
 

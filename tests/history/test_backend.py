@@ -84,3 +84,32 @@ def test_backoff_grows_and_is_capped():
 def test_a_bad_backend_url_is_a_named_error():
     with pytest.raises(DeliveryFailed, match="not an http"):
         HttpBackend("ftp://example/reports")
+
+
+def test_https_backend_with_an_untrusted_certificate_fails_clearly(tmp_path):
+    from tests.support.tls import self_signed
+    store = HistoryStore(tmp_path / "h.sqlite")
+    store.record(_report())
+    certificate = self_signed(tmp_path)
+    with ReportServer(tls=certificate) as server:
+        outcome = deliver_due(store, HttpBackend(server.url, timeout=5), now=0)
+        assert outcome.failed == 1
+        assert "certificate this station does not trust" in outcome.last_error
+        assert deliver_due(store, HttpBackend(server.url, cafile=str(certificate[0])), now=10**10).delivered == 1
+    assert len(server.reports) == 1
+
+
+def test_the_bearer_token_is_sent_and_never_stored(tmp_path):
+    store = HistoryStore(tmp_path / "h.sqlite")
+    store.record(_report())
+    with ReportServer(token="s3cret-token") as server:
+        outcome = deliver_due(store, HttpBackend(server.url, token="wrong"), now=0)
+        assert "credentials" in outcome.last_error
+        assert deliver_due(store, HttpBackend(server.url, token="s3cret-token"), now=10**10).delivered == 1
+    assert server.authorizations[-1] == "Bearer s3cret-token"
+    assert all(b"s3cret" not in path.read_bytes() for path in tmp_path.glob("h.sqlite*"))
+
+
+def test_a_missing_ca_file_is_a_named_error():
+    with pytest.raises(DeliveryFailed, match="CA certificate"):
+        HttpBackend("https://127.0.0.1:9/reports", cafile="/no/such/ca.pem")
