@@ -119,6 +119,9 @@ def _add_key_commands(commands) -> None:
     settings = commands.add_parser("settings", help="show or change this station's settings")
     settings.add_argument("--station", metavar="ID", help="station id written into every report")
     settings.add_argument("--backend", metavar="URL", help="HTTP endpoint that receives reports ('' for none)")
+    settings.add_argument("--backend-token-file", metavar="FILE", help="file holding the backend's bearer token")
+    settings.add_argument("--backend-ca", metavar="FILE",
+                          help="CA certificate (PEM) the backend's HTTPS certificate is checked against")
 
     keys = commands.add_parser("keys", help="signing keys and the trust store")
     key_commands = keys.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
