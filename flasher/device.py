@@ -242,7 +242,7 @@ class FastbootDevice:
                 self._log.debug("<- OKAY %s", event.text)
                 return event.text
             if isinstance(event, Fail):
-                self._log.info("%s failed: %s", text, event.text)
+                self._log.debug("<- FAIL %s", event.text)
                 raise CommandFailed(text, event.text)
             if isinstance(event, (Info, Text)):
                 self._log.info("(device) %s", event.text)

@@ -102,6 +102,8 @@ def _add_key_commands(commands) -> None:
     update.add_argument("package", help="signed package (.zip)")
     update.add_argument("--dry-run", action="store_true", help="check everything and show the plan; write nothing")
     update.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
+    update.add_argument("--force-without-backup", action="store_true",
+                        help="handsets without slots: update even if their partitions cannot be backed up first")
     update.add_argument("--parallel", type=int, default=8, metavar="N", help="handsets updated at once (default 8)")
     update.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(update)

@@ -61,7 +61,8 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
             updater.prepare(bar.update)
             bar.finish()
         board = DeviceBoard()
-        return updater.update(args.address, options=Options(dry_run=args.dry_run, reboot=not args.no_reboot),
+        return updater.update(args.address, options=Options(dry_run=args.dry_run, reboot=not args.no_reboot,
+                                                              force_without_backup=args.force_without_backup),
                               emit=board.handle, max_parallel=args.parallel)
 
 

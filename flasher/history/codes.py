@@ -14,6 +14,7 @@ class Result(enum.Enum):
 
     SUCCESS = (0, False)
     ROLLED_BACK = (10, True)
+    RESTORED = (11, True)
     CANCELLED = (20, True)
     DRY_RUN = (30, False)
     NEEDS_REBOOT = (40, False)
@@ -25,6 +26,7 @@ class Result(enum.Enum):
     ROLLBACK_REFUSED = (112, False)
     BATTERY_LOW = (113, True)
     DEVICE_LOCKED = (114, False)
+    NO_BACKUP = (115, False)
 
     LINK_LOST = (200, True)
     LINK_TIMEOUT = (201, True)

@@ -20,6 +20,8 @@ class JournalEntry:
     target_slot: str
     verified: list[str] = field(default_factory=list)
     switched: bool = False
+    backups: dict[str, str] = field(default_factory=dict)
+    """Handsets without slots: partition -> SHA-256 of what it held before the update."""
 
 
 class Journal:
@@ -43,5 +45,14 @@ class Journal:
         self.folder.mkdir(parents=True, exist_ok=True)
         write_atomically(self._path(entry.device_serial, entry.package_sha256), json.dumps(asdict(entry)).encode())
 
+    def backup_path(self, entry: JournalEntry, partition: str) -> Path:
+        """Where a partition's contents are kept until the update is confirmed."""
+        return self.folder / "backups" / f"{entry.device_serial}-{entry.package_sha256[:16]}" / f"{partition}.img"
+
     def clear(self, device_serial: str, package_sha256: str) -> None:
-        self._path(device_serial, package_sha256).unlink(missing_ok=True)
+        path = self._path(device_serial, package_sha256)
+        entry = self.load(device_serial, package_sha256)
+        if entry and entry.backups:
+            for partition in entry.backups:
+                self.backup_path(entry, partition).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)

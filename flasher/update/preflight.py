@@ -94,10 +94,12 @@ def check(manifest, facts: HandsetFacts, targets: dict[str, str]) -> None:
                            f"{', '.join(manifest.hw_revisions)}")
     if not facts.unlocked:
         raise DeviceLocked(f"{facts.serialno} has a locked bootloader")
-    if facts.slot_count != 2 or facts.current_slot is None:
-        raise WrongLayout(f"{facts.serialno} has no A/B slots (slot-count {facts.slot_count})")
+    ab = facts.slot_count == 2 and facts.current_slot is not None
+    if not ab and facts.slot_count != 0:
+        raise WrongLayout(f"{facts.serialno} reports {facts.slot_count} slots and current slot "
+                          f"{facts.current_slot or 'none'}; TSUF updates A/B handsets and handsets without slots")
     for entry in manifest.images:
-        if not entry.slotted:
+        if ab and not entry.slotted:
             raise WrongLayout(f"{entry.partition} is not slotted: writing it would change the running system")
         target = targets[entry.partition]
         size = facts.partition_sizes.get(target)

@@ -7,7 +7,6 @@ interrupted session run again with the same package resumes from the
 journal: images already verified on the same target slot are not rewritten.
 """
 
-import hashlib
 import logging
 import threading
 import time
@@ -24,7 +23,8 @@ from ..history.report import Report, new_report_id, utc_now
 from ..history.store import HistoryStore
 from ..protocol.errors import CommandFailed, ProtocolError
 from ..transport.errors import LinkClosed, LinkTimeout
-from . import preflight
+from . import in_place, preflight
+from .readback import read_back_sha256
 from .events import Event, Finished, LogLine, Progress, StateChanged
 from .journal import Journal, JournalEntry
 
@@ -78,6 +78,8 @@ class Options:
     reboot: bool = True
     return_timeout: float = 120.0
     timeouts: Timeouts = Timeouts()
+    force_without_backup: bool = False
+    """Handsets without slots: update even when the partitions cannot be backed up first."""
     scanner: object | None = None
     """A discovery Scanner: lets the session find the handset on another link after its reboot."""
 
@@ -137,16 +139,19 @@ class UpdateSession:
             self._enter("preflight")
             self.serialno = report.device_serial = device.getvar("serialno")
             self._state("checking")
-            current = device.current_slot()
-            target_slot = other_slot(current) if current else "b"
-            targets = {entry.partition: f"{entry.partition}_{target_slot}" for entry in manifest.images}
+            current = device.current_slot() or ""
+            in_place = not current  # no slots: write in place, with backups
+            target_slot = "" if in_place else other_slot(current)
+            targets = {entry.partition: entry.partition if in_place else f"{entry.partition}_{target_slot}"
+                       for entry in manifest.images}
+            report.path = "fastboot-in-place" if in_place else "fastboot-ab"
             facts = preflight.read_facts(device, list(targets.values()))
             report.product, report.from_build = facts.product, facts.build
-            report.from_slot, report.to_slot = current or "", target_slot
+            report.from_slot, report.to_slot = current, target_slot
             report.attempt = self.station.history.attempts(self.serialno, self.package_sha256) + 1
             preflight.check(manifest, facts, targets)
-            self._say("INFO", f"preflight passed: {facts.product} {facts.build or '?'} on slot {current}, "
-                      f"writing slot {target_slot}")
+            self._say("INFO", f"preflight passed: {facts.product} {facts.build or '?'}, writing "
+                      + ("in place (no slots)" if in_place else f"slot {target_slot} (slot {current} runs)"))
             if self.options.dry_run:
                 total = sum(entry.size for entry in manifest.images)
                 plan = ", ".join(f"{entry.partition} -> {targets[entry.partition]}" for entry in manifest.images)
@@ -154,6 +159,9 @@ class UpdateSession:
                 self._state("planned", report.message)
                 return
             entry = self._journal_entry(current, target_slot)
+            if in_place:
+                self._update_in_place(device, targets, entry, facts.build)
+                return
             self._write_and_verify(device, targets, entry)
             self._enter("switch")
             self._state("switching", f"slot {target_slot}")
@@ -169,6 +177,48 @@ class UpdateSession:
             self._state("rebooting")
             device.reboot()
         self._confirm(target_slot)
+
+    def _update_in_place(self, device: FastbootDevice, targets: dict[str, str], entry: JournalEntry,
+                         old_build: str) -> None:
+        journal = self.station.journal
+        self._enter("backup")
+        self._state("backing up")
+        in_place.back_up(device, {targets[image.partition]: image.size for image in self.manifest.images},
+                         journal, entry, lambda text: self._say("INFO", text), force=self.options.force_without_backup)
+        try:
+            self._write_and_verify(device, targets, entry)
+        except (CommandFailed, VerifyFailed):
+            self._restore(device, entry)
+            raise
+        if not self.options.reboot:
+            self.report.set_result(Result.NEEDS_REBOOT, message="written in place; reboot to use it")
+            return
+        self._enter("reboot")
+        self._state("rebooting")
+        device.reboot()
+        device.close()
+        self._enter("confirm")
+        self._state("confirming")
+        with self._await_return() as back:
+            build = back.getvar_optional("build") or ""
+            if build in ("", self.manifest.build):  # "": the handset does not report builds
+                self.report.set_result(Result.SUCCESS, message=f"running {self.manifest.build}")
+                journal.clear(self.serialno, self.package_sha256)
+                return
+            self._say("WARNING", f"the new build did not boot (handset reports {build or 'no build'})")
+            self._restore(back, entry)
+            back.reboot()
+        with self._await_return() as again:
+            build = again.getvar_optional("build") or ""
+        journal.clear(self.serialno, self.package_sha256)
+        self.report.set_result(Result.RESTORED, phase="confirm",
+                               message=f"{self.manifest.build} did not boot; the previous images were restored "
+                                       f"(running {build or old_build or 'the old build'})")
+
+    def _restore(self, device: FastbootDevice, entry: JournalEntry) -> None:
+        self._enter("restore")
+        self._state("restoring")
+        in_place.restore(device, self.station.journal, entry, lambda text: self._say("INFO", text))
 
     def _journal_entry(self, current: str, target_slot: str) -> JournalEntry:
         journal = self.station.journal
@@ -199,9 +249,7 @@ class UpdateSession:
             self.report.bytes_sent += image.size
             self._enter("verify")
             self._state("verifying", target)
-            digest = hashlib.sha256()
-            device.fetch(target, _HashSink(digest), size=image.size)
-            if digest.hexdigest() != image.sha256:
+            if read_back_sha256(device, target, image.size) != image.sha256:
                 raise VerifyFailed(f"{target} reads back different from the package's {image.partition}")
             entry.verified.append(target)
             self.station.journal.save(entry)
@@ -285,15 +333,6 @@ class UpdateSession:
         self.station.history.record(report)
         self.station.on_recorded(report)
         self.emit(Finished(report))
-
-
-class _HashSink:
-    def __init__(self, digest):
-        self.digest = digest
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return len(data)
 
 
 def _result_for(error: FlasherError, phase: str) -> Result:

@@ -70,9 +70,9 @@ class Handset:
         self.faults = faults or Faults()
         self.verified_boot = VerifiedBoot(self.storage, profile.oem_public_key)
         self.slot_builds: dict[str, str] = {}
-        running = self.verified_boot.check_slot(self.meta.active) if self.verified_boot.enabled else None
+        running = self.verified_boot.check_slot(self.running_slot) if self.verified_boot.enabled else None
         if running and running.ok:
-            self.slot_builds[self.meta.active] = running.build
+            self.slot_builds[self.running_slot] = running.build
         self.timing = timing
         self.mode = Mode.BOOTLOADER
         self.boot_log: list[str] = []
@@ -85,6 +85,11 @@ class Handset:
     @property
     def serialno(self) -> str:
         return self.profile.serialno
+
+    @property
+    def running_slot(self) -> str:
+        """The active slot, or "" on a handset without slots."""
+        return self.meta.active if self.profile.slot_count == 2 else ""
 
     @property
     def online(self) -> bool:
@@ -157,7 +162,7 @@ class Handset:
     def _vendor_variables(self) -> list[tuple[str, str]]:
         """What this bootloader adds: the running build and the stored rollback index."""
         pairs = []
-        build = self.slot_builds.get(self.meta.active)
+        build = self.slot_builds.get(self.running_slot)
         if build:
             pairs.append(("build", build))
         if self.verified_boot.enabled:
@@ -294,7 +299,8 @@ class Handset:
             self._enter(Mode.ANDROID, then=Mode.BOOTLOADER, after=self.timing.android)
 
     def _boot_slots(self) -> str | None:
-        """One power-on: the bootloader picks, verifies and boots a slot; returns it, or None."""
+        """One power-on: the bootloader picks, verifies and boots a slot ("" without slots);
+        returns it, or None when nothing boots."""
         checks = {}
 
         def boots(slot: str) -> bool:
@@ -304,26 +310,32 @@ class Handset:
             if not check.ok:
                 self._note(f"verified boot: {check.reason}")
             return check.ok
-        outcome = slots.attempt_boot(self.meta, boots)
-        self._save(outcome.meta)
-        for event in outcome.events:
-            self._note(event)
-        if outcome.booted is not None and outcome.booted in checks:
-            booted = checks[outcome.booted]
-            self.slot_builds[outcome.booted] = booted.build
-            self.verified_boot.commit_rollback_index(booted.rollback_index)  # update_verifier marked it successful
-        return outcome.booted
+        if self.profile.slot_count == 2:
+            outcome = slots.attempt_boot(self.meta, boots)
+            self._save(outcome.meta)
+            for event in outcome.events:
+                self._note(event)
+            booted = outcome.booted
+        else:
+            booted = "" if boots("") else None
+            self._note("system booted" if booted is not None else "system does not boot: staying in fastboot")
+        if booted is not None and booted in checks:
+            self.slot_builds[booted] = checks[booted].build
+            self.verified_boot.commit_rollback_index(checks[booted].rollback_index)  # marked successful
+        return booted
 
     # -- the factory -------------------------------------------------------------
 
     def factory_flash(self, images: dict[str, Path], slot: str = "a") -> str | None:
         """Program a slot straight into storage, as the factory line does, make it active
         and boot it once; returns the slot that booted. The handset stays in the bootloader."""
+        slotted = self.profile.slot_count == 2
         for partition, path in images.items():
-            stem = f"{partition}_{slot}"
+            stem = f"{partition}_{slot}" if slotted else partition
             with open(path, "rb") as image, self.storage.open_for_write(stem) as target:
                 write_image(image, path.stat().st_size, target, self.storage.size(stem))
-        self._save(slots.set_active(self.meta, slot, self.profile.max_retry_count))
+        if slotted:
+            self._save(slots.set_active(self.meta, slot, self.profile.max_retry_count))
         return self._boot_slots()
 
     def _note(self, event: str) -> None:

@@ -45,20 +45,22 @@ class VerifiedBoot:
             return 0
 
     def check_slot(self, slot: str) -> SlotCheck:
+        """`slot` is "a" or "b", or "" on a handset without slots."""
         if self.key is None:
             return SlotCheck(True)
-        stem = f"vbmeta_{slot}"
+        suffix, label = (f"_{slot}", f"slot {slot}") if slot else ("", "system")
+        stem = f"vbmeta{suffix}"
         data = b"".join(self.storage.read(stem, 0, min(self.storage.size(stem), bootmeta.MAX_SIZE)))
         try:
             metadata = bootmeta.parse_and_verify_boot_metadata(data, self.key)
         except BootMetadataError as exc:
-            return SlotCheck(False, f"slot {slot}: {exc}")
+            return SlotCheck(False, f"{label}: {exc}")
         for image in metadata.images:
-            target = f"{image.partition}_{slot}"
+            target = f"{image.partition}{suffix}"
             if self._sha256(target, image.size) != image.sha256:
-                return SlotCheck(False, f"slot {slot}: {target} does not match its boot metadata")
+                return SlotCheck(False, f"{label}: {target} does not match its boot metadata")
         if metadata.rollback_index < self.stored_rollback_index:
-            return SlotCheck(False, f"slot {slot}: rollback index {metadata.rollback_index} is below "
+            return SlotCheck(False, f"{label}: rollback index {metadata.rollback_index} is below "
                                     f"the stored {self.stored_rollback_index}")
         return SlotCheck(True, rollback_index=metadata.rollback_index, build=metadata.build)
 
