@@ -8,8 +8,11 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..errors import FlasherError
+
 
 def run_emulator(args) -> int:
+    stalls = _parse_stalls(args.stall)
     from ..virtual.emulator import Emulator
     from ..virtual.profile import default_profile, load_profile
 
@@ -25,6 +28,8 @@ def run_emulator(args) -> int:
     try:
         with Emulator(storage, count=args.count, host=args.host, base_port=args.tcp, udp_base_port=args.udp,
                       serial=args.serial, profile_for=profile_for) as emulator:
+            for handset in emulator.handsets:
+                handset.faults.stall_commands.update(stalls)
             # One line per address, TCP first, so readers of the first `count` lines still get TCP.
             for addresses in (emulator.addresses, emulator.udp_addresses, emulator.serial_addresses):
                 for handset, address in zip(emulator.handsets, addresses):
@@ -38,3 +43,20 @@ def run_emulator(args) -> int:
         if not args.storage:
             shutil.rmtree(storage, ignore_errors=True)
     return 0
+
+
+def _parse_stalls(specs: list[str]) -> dict[str, float]:
+    stalls = {}
+    for spec in specs:
+        prefix, _, seconds = spec.rpartition("=")
+        try:
+            stalls[prefix] = float(seconds)
+        except ValueError:
+            raise BadFault(f"--stall {spec!r}: expected COMMAND=SECONDS") from None
+        if not prefix:
+            raise BadFault(f"--stall {spec!r}: no command prefix")
+    return stalls
+
+
+class BadFault(FlasherError):
+    hint = "Example: --stall flash:system=2"

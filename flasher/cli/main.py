@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--storage", metavar="DIR", help="folder for the handsets' partitions")
     emulator.add_argument("--profile", metavar="FILE", help="device profile (JSON)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    emulator.add_argument("--stall", action="append", default=[], metavar="COMMAND=SECONDS",
+                          help="fault: stay silent this long before answering commands starting with COMMAND")
 
     devices = commands.add_parser("devices", help="list the handsets in reach on USB, network and serial links")
     devices.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print them as JSON")

@@ -18,6 +18,7 @@ class Result(enum.Enum):
     CANCELLED = (20, True)
     DRY_RUN = (30, False)
     NEEDS_REBOOT = (40, False)
+    IN_PROGRESS = (50, False)
 
     PACKAGE_UNTRUSTED = (100, False)
     PACKAGE_CORRUPT = (101, False)
@@ -41,6 +42,7 @@ class Result(enum.Enum):
     WRONG_BUILD = (402, True)
 
     INTERNAL_ERROR = (900, True)
+    HOST_INTERRUPTED = (901, True)
 
     @property
     def code(self) -> int:

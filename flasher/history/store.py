@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..errors import FlasherError
+from .codes import Result
 from .report import Report
 
 SCHEMA_VERSION = 1
@@ -91,15 +92,37 @@ class HistoryStore:
         return _Transaction(self._db, self._lock)
 
     def record(self, report: Report, *, queue_for_backend: bool = True) -> None:
-        """Store a report; recording the same report id twice keeps the first."""
+        """Store a finished report; recording the same finished report twice keeps the first.
+        A report stored while IN_PROGRESS is replaced by its final form."""
         with self._transaction():
             inserted = self._db.execute(
-                "INSERT OR IGNORE INTO reports VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (report.report_id, report.station_id, report.device_serial, report.product,
-                 report.package_sha256, report.result, report.code, report.started_at,
-                 report.ended_at, report.to_json())).rowcount
-            if inserted and queue_for_backend:
+                "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (report_id) DO UPDATE SET "
+                "device_serial = excluded.device_serial, product = excluded.product, result = excluded.result, "
+                "code = excluded.code, ended_at = excluded.ended_at, body = excluded.body "
+                "WHERE reports.result = ?",
+                (*self._row(report), Result.IN_PROGRESS.name)).rowcount
+            if inserted and queue_for_backend and report.result != Result.IN_PROGRESS.name:
                 self._db.execute("INSERT OR IGNORE INTO outbox (report_id) VALUES (?)", (report.report_id,))
+
+    def close_interrupted(self, device_serial: str, *, station_id: str) -> list[Report]:
+        """Attempts of this station on this handset still IN_PROGRESS: their host stopped
+        mid-way (killed, crashed, power cut). They are closed as HOST_INTERRUPTED."""
+        closed = []
+        for report in self.query(Filter(device_serial=device_serial, station_id=station_id,
+                                        result=Result.IN_PROGRESS.name)):
+            report.set_result(Result.HOST_INTERRUPTED, phase=report.phase,
+                              message="the station stopped during this attempt; the next attempt resumed or "
+                                      "restarted it")
+            report.ended_at = report.ended_at or report.started_at
+            self.record(report)
+            closed.append(report)
+        return closed
+
+    @staticmethod
+    def _row(report: Report) -> tuple:
+        return (report.report_id, report.station_id, report.device_serial, report.product,
+                report.package_sha256, report.result, report.code, report.started_at,
+                report.ended_at, report.to_json())
 
     def query(self, where: Filter = Filter()) -> list[Report]:
         clauses, values = [], []

@@ -138,6 +138,9 @@ class UpdateSession:
                                  on_message=lambda text: self._say("INFO", f"(device) {text}")) as device:
             self._enter("preflight")
             self.serialno = report.device_serial = device.getvar("serialno")
+            for stale in self.station.history.close_interrupted(self.serialno, station_id=report.station_id):
+                self._say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
+            report.set_result(Result.IN_PROGRESS, phase="preflight")
             self._state("checking")
             current = device.current_slot() or ""
             in_place = not current  # no slots: write in place, with backups
@@ -300,6 +303,10 @@ class UpdateSession:
             durations = self.report.durations
             durations[self._phase] = round(durations.get(self._phase, 0.0) + now - self._phase_started, 3)
         self._phase, self._phase_started = phase, now
+        if self.report.result == Result.IN_PROGRESS.name:
+            # So that an attempt cut off by the host dying still leaves its report behind.
+            self.report.phase = phase
+            self.station.history.record(self.report)
 
     def _state(self, state: str, detail: str = "") -> None:
         self._say("INFO", f"{state} {detail}".strip())

@@ -94,3 +94,32 @@ def test_settings_refuse_a_backend_url_that_cannot_work(station):
     assert result.returncode == 1 and "not an http" in result.stderr
     shown = json.loads(station.tsuf("--json", "settings", "--station", "bench-3").stdout)
     assert shown["station_id"] == "bench-9"  # TSUF_STATION wins over the saved value
+
+
+def test_a_station_killed_mid_update_leaves_a_report_and_the_next_run_resumes(tmp_path):
+    keys = make_keys(tmp_path)
+    home = tmp_path / "home"
+    emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(oem_public_key=keys.oem_public_pem),
+                               stall={"flash:system": 30})
+    env = {**os.environ, "TSUF_HOME": str(home), "TSUF_STATION": "bench-9"}
+    command = [sys.executable, "-m", "flasher.cli.main", "-s", emulator.address, "update",
+               str(make_package(tmp_path, keys)), "--trust-store", str(keys.trust_store.folder)]
+    try:
+        station = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+        for line in station.stderr:
+            if "writing system_b" in line:
+                break
+        station.kill()  # the station dies while the handset is writing system
+        station.wait(10)
+        emulator.stop()
+        emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(oem_public_key=keys.oem_public_pem))
+        command[4] = emulator.address
+        again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        assert again.returncode == 0, again.stderr
+    finally:
+        emulator.stop()
+    history = subprocess.run([sys.executable, "-m", "flasher.cli.main", "history", "--json"],
+                             capture_output=True, text=True, env=env, timeout=30)
+    reports = json.loads(history.stdout)
+    assert [(r["result"], r["phase"]) for r in reports] == [("SUCCESS", ""), ("HOST_INTERRUPTED", "write")]
+    assert reports[0]["resumed"] and reports[0]["attempt"] == 2
