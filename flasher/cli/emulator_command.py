@@ -8,13 +8,14 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ..errors import FlasherError
-
 
 def run_emulator(args) -> int:
-    stalls = _parse_stalls(args.stall)
     from ..virtual.emulator import Emulator
+    from ..virtual.faults import Faults, apply_fault
     from ..virtual.profile import default_profile, load_profile
+
+    for spec in args.fault:
+        apply_fault(Faults(), spec)  # a bad fault is refused before anything starts
 
     storage = Path(args.storage) if args.storage else Path(tempfile.mkdtemp(prefix="tsuf-handsets-"))
     profile_for = default_profile
@@ -29,7 +30,8 @@ def run_emulator(args) -> int:
         with Emulator(storage, count=args.count, host=args.host, base_port=args.tcp, udp_base_port=args.udp,
                       serial=args.serial, profile_for=profile_for) as emulator:
             for handset in emulator.handsets:
-                handset.faults.stall_commands.update(stalls)
+                for spec in args.fault:
+                    apply_fault(handset.faults, spec)
             # One line per address, TCP first, so readers of the first `count` lines still get TCP.
             for addresses in (emulator.addresses, emulator.udp_addresses, emulator.serial_addresses):
                 for handset, address in zip(emulator.handsets, addresses):
@@ -44,19 +46,3 @@ def run_emulator(args) -> int:
             shutil.rmtree(storage, ignore_errors=True)
     return 0
 
-
-def _parse_stalls(specs: list[str]) -> dict[str, float]:
-    stalls = {}
-    for spec in specs:
-        prefix, _, seconds = spec.rpartition("=")
-        try:
-            stalls[prefix] = float(seconds)
-        except ValueError:
-            raise BadFault(f"--stall {spec!r}: expected COMMAND=SECONDS") from None
-        if not prefix:
-            raise BadFault(f"--stall {spec!r}: no command prefix")
-    return stalls
-
-
-class BadFault(FlasherError):
-    hint = "Example: --stall flash:system=2"

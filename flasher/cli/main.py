@@ -69,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--storage", metavar="DIR", help="folder for the handsets' partitions")
     emulator.add_argument("--profile", metavar="FILE", help="device profile (JSON)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    emulator.add_argument("--stall", action="append", default=[], metavar="COMMAND=SECONDS",
-                          help="fault: stay silent this long before answering commands starting with COMMAND")
+    emulator.add_argument("--fault", action="append", default=[], metavar="KIND:ARGUMENT",
+                          help="inject a fault into every handset: stall:flash:system=2, fail:set_active=busy, "
+                               "drop-on:fetch:=2, drop-after:BYTES, discard:system_b, boot-fails:b, "
+                               "line-errors:BYTES")
 
     devices = commands.add_parser("devices", help="list the handsets in reach on USB, network and serial links")
     devices.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print them as JSON")
@@ -107,6 +109,8 @@ def _add_key_commands(commands) -> None:
     update.add_argument("--force-without-backup", action="store_true",
                         help="handsets without slots: update even if their partitions cannot be backed up first")
     update.add_argument("--parallel", type=int, default=8, metavar="N", help="handsets updated at once (default 8)")
+    update.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="longest a handset may stay silent before the attempt fails (default 30)")
     update.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(update)
 

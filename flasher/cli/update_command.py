@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+from ..device import Timeouts
 from ..errors import FlasherError
 from ..history.backend import OutboxSender, deliver_due
 from ..history.codes import Result
@@ -62,7 +63,8 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
             bar.finish()
         board = DeviceBoard()
         return updater.update(args.address, options=Options(dry_run=args.dry_run, reboot=not args.no_reboot,
-                                                              force_without_backup=args.force_without_backup),
+                                                              force_without_backup=args.force_without_backup,
+                                                              timeouts=Timeouts(response=args.timeout)),
                               emit=board.handle, max_parallel=args.parallel)
 
 

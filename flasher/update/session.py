@@ -141,6 +141,7 @@ class UpdateSession:
             for stale in self.station.history.close_interrupted(self.serialno, station_id=report.station_id):
                 self._say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
             report.set_result(Result.IN_PROGRESS, phase="preflight")
+            self.station.history.record(report)  # from here on the attempt is on record, even if we die
             self._state("checking")
             current = device.current_slot() or ""
             in_place = not current  # no slots: write in place, with backups

@@ -8,6 +8,13 @@ a slot does not boot.
 import threading
 from dataclasses import dataclass, field
 
+from ..errors import FlasherError
+
+
+class BadFault(FlasherError):
+    hint = ("Faults are KIND:ARGUMENT: stall:flash:system=2, fail:set_active=busy, drop-on:fetch:=2, "
+            "drop-after:1000000, discard:system_b, boot-fails:b, line-errors:100000")
+
 
 @dataclass
 class Faults:
@@ -76,3 +83,36 @@ def _match(table: dict, command: str):
         if command.startswith(prefix):
             return value
     return None
+
+
+def apply_fault(faults: Faults, spec: str) -> None:
+    """Set one fault from its text form (the emulator's --fault), e.g. `stall:flash:system=2`."""
+    kind, _, argument = spec.partition(":")
+    try:
+        if kind == "stall":
+            prefix, _, seconds = argument.rpartition("=")
+            faults.stall_commands[_prefix(prefix, spec)] = float(seconds)
+        elif kind == "fail":
+            prefix, _, message = argument.partition("=")
+            faults.fail_commands[_prefix(prefix, spec)] = message or "injected failure"
+        elif kind == "drop-on":
+            prefix, _, count = argument.rpartition("=") if "=" in argument else (argument, "", "1")
+            faults.drop_on_command, faults.drop_on_count = _prefix(prefix, spec), int(count)
+        elif kind == "drop-after":
+            faults.drop_after_bytes = int(argument)
+        elif kind == "discard":
+            faults.discard_flash.add(_prefix(argument, spec))
+        elif kind == "boot-fails":
+            faults.boot_fails.add(argument)
+        elif kind == "line-errors":
+            faults.line_error_every = int(argument)
+        else:
+            raise BadFault(f"unknown fault {kind!r} in {spec!r}")
+    except ValueError:
+        raise BadFault(f"fault {spec!r}: the number is not a number") from None
+
+
+def _prefix(prefix: str, spec: str) -> str:
+    if not prefix:
+        raise BadFault(f"fault {spec!r} names no command or partition")
+    return prefix

@@ -145,6 +145,9 @@ class LineNoise:
         return bytes(out)
 
 
+SERIAL_IDLE = 10.0
+
+
 class _DeviceLink(Transport):
     """The handset's side of the link; the server owns the pty, so closing keeps it."""
 
@@ -162,7 +165,9 @@ class _DeviceLink(Transport):
 
     def read(self, max_size: int, timeout: float) -> bytes:
         try:
-            return self.link.receive(max_size, timeout)
+            # A host that closed the port is not seen on a pty; silence this long ends the
+            # session, so the handset is free for hosts on its other links.
+            return self.link.receive(max_size, min(timeout, SERIAL_IDLE))
         except SessionRestarted:
             self.restarted = True
             raise

@@ -100,7 +100,7 @@ def test_a_station_killed_mid_update_leaves_a_report_and_the_next_run_resumes(tm
     keys = make_keys(tmp_path)
     home = tmp_path / "home"
     emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(oem_public_key=keys.oem_public_pem),
-                               stall={"flash:system": 30})
+                               faults=("stall:flash:system=30",))
     env = {**os.environ, "TSUF_HOME": str(home), "TSUF_STATION": "bench-9"}
     command = [sys.executable, "-m", "flasher.cli.main", "-s", emulator.address, "update",
                str(make_package(tmp_path, keys)), "--trust-store", str(keys.trust_store.folder)]

@@ -75,11 +75,11 @@ class EmulatorProcess:
     """`tsuf emulator` in a child process, as a user runs it; `udp` and `serial` add those addresses."""
 
     def __init__(self, storage: Path, *, count: int = 1, profile=None, udp: bool = False, serial: bool = False,
-                 stall: dict[str, float] | None = None):
-        args = [sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", "0",
+                 faults: tuple[str, ...] = (), port: int = 0):
+        args = [sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", str(port),
                 "--count", str(count), "--storage", str(storage)]
-        for prefix, seconds in (stall or {}).items():
-            args += ["--stall", f"{prefix}={seconds}"]
+        for spec in faults:
+            args += ["--fault", spec]
         if udp:
             args += ["--udp", "0"]
         if serial:

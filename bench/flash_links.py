@@ -1,0 +1,271 @@
+"""Flash over every link: the same image over TCP, UDP, emulated USB and pty serial,
+and the AOSP `fastboot` client over TCP and UDP, in one run.
+
+What it measures, and why: tsuf speaks fastboot over four links, and a user
+flashing a 512 MiB system image waits for whichever one the handset has. This
+shows what each link costs (seconds, MiB/s, peak RSS of the tsuf client) and,
+where the AOSP client speaks the same link (TCP, UDP), how tsuf compares with
+it measured side by side. There is no target; the figures are for reference.
+
+How: one firmware-like image (`write_image`, 30 % content, seed 1; default
+512 MiB) and one `tsuf emulator --tcp 0 --udp 0 --serial --count 2` process
+(temporary storage, free ports). Handset VH000001 takes the TCP and UDP
+flashes of both clients; VH000002 takes the serial ones, because a handset in
+serial download mode keeps its session after the host closes the port (until
+it reboots, or an hour idle), which would lock TCP and UDP hosts out of it.
+USB is emulated in-process only (VirtualUsbBus), so `bench/usb_flash_helper.py`
+runs a handset, the bus and a FastbootDevice in one Python process and times
+open + flash + close inside it.
+
+Every flash is a fresh process: `fastboot -s ADDR flash system_a IMG`,
+`tsuf -s ADDR --json flash system_a IMG` (its own timer excludes interpreter
+start-up) or the USB helper. Before each one the partition is erased
+(untimed: over TCP for VH000001, which also waits out a UDP host's 1 s park;
+over serial for VH000002; inside the helper for USB), and after it the
+partition's first SIZE bytes are hashed (SHA-256) and compared with the image.
+Rounds alternate which client goes first on TCP and UDP, so drift on a shared
+machine hits both. Peak RSS and CPU come from GNU `/usr/bin/time -v` (or the
+wrapper of flash_throughput.py); for USB they are those of the helper, i.e.
+client and virtual handset together.
+
+Bounded run: each link is first probed with a 32 MiB flash (also a warm-up);
+if the probe's rate says a link would need more than --budget seconds
+(default 180) per flash at --size-mib, that link is measured with the largest
+power-of-two size that fits, and its rows say so.
+
+Prints a markdown section (or JSON with --json); exits 0, or 1 or 2 on an
+error. The emulator and every temporary file are removed on exit, error,
+Ctrl-C or SIGTERM.
+
+    .venv/bin/python bench/flash_links.py [--rounds 2] [--size-mib 512] [--budget 180] [--json]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from flash_throughput import (FASTBOOT, GNU_TIME, TSUF, BenchError, fastboot_version, measured,
+                              sha256_prefix, stop)
+
+from flasher.virtual.sample_images import write_image
+
+MiB = 1 << 20
+PROBE_MIB = 32
+CONTENT_FRACTION, SEED = 0.3, 1
+PARTITION = "system_a"
+HELPER = str(Path(__file__).with_name("usb_flash_helper.py"))
+USB_SERIAL = "VU000001"
+NET_HANDSET, SERIAL_HANDSET = "VH000001", "VH000002"
+# (link, client): the rows, in table order
+RUNS = (("tcp", "aosp"), ("tcp", "tsuf"), ("udp", "aosp"), ("udp", "tsuf"), ("usb", "tsuf"), ("serial", "tsuf"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--size-mib", type=int, default=512, help="image size (default 512)")
+    parser.add_argument("--budget", type=float, default=180,
+                        help="seconds a link may take per flash before it gets a smaller image (default 180)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per flash")
+    parser.add_argument("--rss-method", choices=("auto", "time", "wrapper"), default="auto",
+                        help="GNU /usr/bin/time -v (auto: if installed) or a minimal Python wrapper")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    args = parser.parse_args()
+    if args.size_mib < PROBE_MIB:
+        parser.error(f"--size-mib must be at least {PROBE_MIB}")
+    if args.rss_method == "auto":
+        args.rss_method = "time" if os.access(GNU_TIME, os.X_OK) else "wrapper"
+    # SIGTERM unwinds like Ctrl-C, so the finally blocks below always clean up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    work = Path(tempfile.mkdtemp(prefix="tsuf-bench-links-"))
+    emulator = None
+    try:
+        emulator, lines = start_emulator(work)
+        results = Bench(args, work, lines).run()
+    except BenchError:
+        if emulator is not None:
+            state = "running" if emulator.poll() is None else f"exited {emulator.returncode}"
+            log = (work / "emulator.log").read_text()[-3000:]
+            print(f"flash_links: emulator {state}; its log ends:\n{log}", file=sys.stderr)
+        raise
+    finally:
+        if emulator is not None:
+            stop(emulator)
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=2) if args.json else markdown(results))
+    return 0
+
+
+def start_emulator(work: Path):
+    """Two handsets on TCP, UDP and serial; returns (process, {(serialno, scheme): (address, folder)})."""
+    out = work / "emulator.out"
+    with open(out, "w") as stdout, open(work / "emulator.log", "w") as stderr:
+        proc = subprocess.Popen([TSUF, "emulator", "--tcp", "0", "--udp", "0", "--serial", "--count", "2",
+                                 "--storage", str(work / "handsets")], stdout=stdout, stderr=stderr)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        rows = [line.split("\t") for line in out.read_text().splitlines(keepends=True) if line.endswith("\n")]
+        if len(rows) >= 6:
+            return proc, {(serial, address.split(":")[0]): (address, Path(folder.strip()))
+                          for serial, address, folder in rows}
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop(proc)
+    raise BenchError(f"the emulator did not start: {(work / 'emulator.log').read_text()[-2000:]}")
+
+
+class Bench:
+    def __init__(self, args, work: Path, lines: dict):
+        self.args, self.work = args, work
+        self.tcp, net_folder = lines[(NET_HANDSET, "tcp")]
+        self.udp, _ = lines[(NET_HANDSET, "udp")]
+        self.serial, serial_folder = lines[(SERIAL_HANDSET, "serial")]
+        self.usb_folder = work / "usb-handset"
+        self.partitions = {"tcp": net_folder, "udp": net_folder, "serial": serial_folder,
+                           "usb": self.usb_folder}
+        self.partitions = {link: folder / f"{PARTITION}.img" for link, folder in self.partitions.items()}
+        self.images: dict[int, tuple[Path, str]] = {}  # MiB -> (file, sha256)
+
+    def image(self, mib: int) -> tuple[Path, str]:
+        if mib not in self.images:
+            path = self.work / f"image-{mib}.img"
+            write_image(path, mib * MiB, seed=SEED, content_fraction=CONTENT_FRACTION)
+            self.images[mib] = (path, sha256_prefix(path, mib * MiB))
+        return self.images[mib]
+
+    def erase(self, link: str) -> None:
+        if link == "usb":
+            return  # the helper erases before it starts its clock
+        address = self.serial if link == "serial" else self.tcp
+        measured(self.args, self.work, [TSUF, "-s", address, "erase", PARTITION])
+
+    def flash(self, link: str, client: str, mib: int) -> dict:
+        """Erase, flash (timed), verify; returns the run's figures."""
+        image, expected = self.image(mib)
+        self.erase(link)
+        address = {"tcp": self.tcp, "udp": self.udp, "serial": self.serial}.get(link)
+        if client == "aosp":
+            command = [FASTBOOT, "-s", address, "flash", PARTITION, str(image)]
+        elif link == "usb":
+            command = [sys.executable, HELPER, str(self.usb_folder), USB_SERIAL, PARTITION, str(image)]
+        else:
+            command = [TSUF, "-s", address, "--json", "flash", PARTITION, str(image)]
+        seconds, cpu, rss_kib, out, _err = measured(self.args, self.work, command)
+        if sha256_prefix(self.partitions[link], mib * MiB) != expected:
+            raise BenchError(f"{client} flash over {link} left {PARTITION} different from the image")
+        inner = json.loads(out)["seconds"] if client == "tsuf" else None
+        return {"seconds": round(seconds, 3), "flash_s": inner, "cpu_s": round(cpu, 2),
+                "rss_mib": round(rss_kib / 1024, 1)}
+
+    def run(self) -> dict:
+        args = self.args
+        sizes, probes = {}, {}
+        for link in ("tcp", "udp", "usb", "serial"):  # probe (and warm up) each link, tsuf then AOSP
+            probe = self.flash(link, "tsuf", PROBE_MIB)
+            probes[link] = probe["seconds"]
+            if link in ("tcp", "udp"):
+                self.flash(link, "aosp", PROBE_MIB)
+            projected = probe["seconds"] * args.size_mib / PROBE_MIB
+            mib = args.size_mib
+            while mib > PROBE_MIB and probe["seconds"] * mib / PROBE_MIB > args.budget:
+                mib = 1 << (mib.bit_length() - 1) if mib & (mib - 1) else mib // 2
+            sizes[link] = {"mib": mib, "projected_full_s": round(projected, 1)}
+        runs = {key: [] for key in RUNS}
+        for round_ in range(args.rounds):
+            for link in ("tcp", "udp"):  # side by side, alternating who goes first
+                order = ("aosp", "tsuf") if round_ % 2 == 0 else ("tsuf", "aosp")
+                for client in order:
+                    runs[(link, client)].append(self.flash(link, client, sizes[link]["mib"]))
+            for link in ("usb", "serial"):
+                runs[(link, "tsuf")].append(self.flash(link, "tsuf", sizes[link]["mib"]))
+        rows = []
+        for link, client in RUNS:
+            rs = runs[(link, client)]
+            mib = sizes[link]["mib"]
+            wall = statistics.median(r["seconds"] for r in rs)
+            inner = [r["flash_s"] for r in rs if r["flash_s"] is not None]
+            flash_s = statistics.median(inner) if inner else None
+            timed = flash_s if link == "usb" else wall  # USB: only the in-process time is the client's
+            rows.append({
+                "link": link, "client": client, "image_mib": mib, "reduced": mib != args.size_mib,
+                "median_s": round(timed, 3), "mib_per_s": round(mib / timed, 1),
+                "median_wall_s": round(wall, 3),
+                "median_flash_s": None if flash_s is None else round(flash_s, 3),
+                "flash_mib_per_s": None if flash_s is None else round(mib / flash_s, 1),
+                "median_cpu_s": statistics.median(r["cpu_s"] for r in rs),
+                "peak_rss_mib": max(r["rss_mib"] for r in rs), "rounds": rs,
+            })
+        by = {(r["link"], r["client"]): r for r in rows}
+        ratios = {link: round(by[(link, "tsuf")]["median_wall_s"] / by[(link, "aosp")]["median_wall_s"], 3)
+                  for link in ("tcp", "udp")}
+        return {
+            "benchmark": "flash_links", "requested_mib": args.size_mib, "rounds": args.rounds,
+            "budget_s": args.budget, "probe_mib": PROBE_MIB, "probe_s": probes, "sizes": sizes,
+            "content_fraction": CONTENT_FRACTION,
+            "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else
+                          f"a Python wrapper's RUSAGE_CHILDREN (floor: the wrapper's "
+                          f"{args.rss_floor_kib / 1024:.1f} MiB; figures at the floor are upper bounds)",
+            "fastboot": fastboot_version(), "rows": rows, "ratios": ratios,
+        }
+
+
+def markdown(r: dict) -> str:
+    reduced = [f"{link} at {s['mib']} MiB (a {r['requested_mib']} MiB flash projected at "
+               f"{s['projected_full_s']:.0f} s)" for link, s in r["sizes"].items() if s["mib"] != r["requested_mib"]]
+    lines = [
+        "## Flash over each link: TCP, UDP, USB, serial",
+        "",
+        f"One firmware-like image ({r['content_fraction']:.0%} content, the rest zero blocks) flashed to "
+        f"`{PARTITION}` of a `tsuf emulator --tcp 0 --udp 0 --serial --count 2` on localhost: TCP and UDP on "
+        f"{NET_HANDSET}, serial (pty, clean line) on {SERIAL_HANDSET} (a serial download-mode session "
+        "holds its handset after the host leaves). USB is the in-process VirtualUsbBus, so its client "
+        "runs in a helper process with the handset (`bench/usb_flash_helper.py`). "
+        f"{r['rounds']} rounds after a {r['probe_mib']} MiB warm-up per link; TCP and UDP alternate which "
+        "client goes first. Each flash a fresh process, the partition erased before and verified "
+        f"(SHA-256) after every flash. AOSP client: {r['fastboot']}. RSS from {r['rss_method']}.",
+        "",
+        f"Image: {r['requested_mib']} MiB"
+        + (f"; reduced to keep each flash under {r['budget_s']:g} s: " + "; ".join(reduced) if reduced
+           else f" on every link (each projected under {r['budget_s']:g} s)") + ".",
+        "",
+        "Seconds and MiB/s are the median wall time of the client process, start-up included, except for "
+        "USB, where they are the helper's in-process open + flash + close. \"tsuf flash only\" is tsuf's own "
+        "timer (`--json` `seconds`: open, flash, no interpreter start-up), comparable with the USB row.",
+        "",
+        "| link | client | image (MiB) | median (s) | MiB/s | tsuf flash only (s) | MiB/s | peak RSS (MiB) "
+        "| client CPU (s) | tsuf/AOSP |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in r["rows"]:
+        ratio = r["ratios"].get(row["link"]) if row["client"] == "tsuf" else None
+        flash_only = ("—", "—") if row["median_flash_s"] is None else (
+            f"{row['median_flash_s']:.2f}", f"{row['flash_mib_per_s']:.0f}")
+        rss = f"{row['peak_rss_mib']:.1f}" + (" (client + handset)" if row["link"] == "usb" else "")
+        lines.append(
+            f"| {row['link']} | {row['client']} | {row['image_mib']} | {row['median_s']:.2f} "
+            f"| {row['mib_per_s']:.0f} | {flash_only[0]} | {flash_only[1]} | {rss} | {row['median_cpu_s']:.2f} "
+            f"| {f'**{ratio:.2f}**' if ratio is not None else ''} |")
+    lines += ["", "Every round, wall seconds of the client process (tsuf's own flash timer in brackets; for USB "
+              "the helper's whole run, handset start-up and erase included, then its in-process timer):", ""]
+    for row in r["rows"]:
+        times = ", ".join(f"{x['seconds']:.2f}" + (f" ({x['flash_s']:.2f})" if x["flash_s"] is not None else "")
+                          for x in row["rounds"])
+        lines.append(f"- {row['link']}, {row['client']}: {times}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as error:
+        print(f"flash_links: {error}", file=sys.stderr)
+        sys.exit(2)

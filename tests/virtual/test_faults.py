@@ -1,0 +1,22 @@
+import pytest
+
+from flasher.virtual.faults import BadFault, Faults, apply_fault
+
+
+def test_fault_specs_set_the_hooks():
+    faults = Faults()
+    for spec in ("stall:flash:system=2.5", "fail:set_active=busy now", "drop-on:fetch:=2", "drop-after:1000",
+                 "discard:system_b", "boot-fails:b", "line-errors:50000"):
+        apply_fault(faults, spec)
+    assert faults.stall_for("flash:system_b") == 2.5
+    assert faults.failure_for("set_active:b") == "busy now"
+    assert (faults.drop_on_command, faults.drop_on_count) == ("fetch:", 2)
+    assert faults.drop_after_bytes == 1000
+    assert faults.discard_flash == {"system_b"} and faults.boot_fails == {"b"}
+    assert faults.line_error_every == 50000
+
+
+@pytest.mark.parametrize("spec", ["explode:now", "stall:flash=soon", "stall:=2", "drop-after:lots", "discard:"])
+def test_bad_fault_specs_are_named_errors(spec):
+    with pytest.raises(BadFault):
+        apply_fault(Faults(), spec)
