@@ -1,4 +1,14 @@
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI runs a few hundred inputs per property; bench/fuzz.py runs the same tests with TSUF_FUZZ=full.
+settings.register_profile("ci", max_examples=300, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("full", max_examples=10_000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("TSUF_FUZZ", "ci"))
 
 from tests.support.handsets import EmulatorProcess, RunningHandset, UsbHandsets, small_profile
 

@@ -140,6 +140,7 @@ class UpdateSession:
             self.serialno = report.device_serial = device.getvar("serialno")
             for stale in self.station.history.close_interrupted(self.serialno, station_id=report.station_id):
                 self._say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
+            report.attempt = self.station.history.attempts(self.serialno, self.package_sha256) + 1
             report.set_result(Result.IN_PROGRESS, phase="preflight")
             self.station.history.record(report)  # from here on the attempt is on record, even if we die
             self._state("checking")
@@ -152,7 +153,6 @@ class UpdateSession:
             facts = preflight.read_facts(device, list(targets.values()))
             report.product, report.from_build = facts.product, facts.build
             report.from_slot, report.to_slot = current, target_slot
-            report.attempt = self.station.history.attempts(self.serialno, self.package_sha256) + 1
             preflight.check(manifest, facts, targets)
             self._say("INFO", f"preflight passed: {facts.product} {facts.build or '?'}, writing "
                       + ("in place (no slots)" if in_place else f"slot {target_slot} (slot {current} runs)"))

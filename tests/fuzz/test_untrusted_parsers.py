@@ -8,7 +8,7 @@ import io
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from flasher.errors import FlasherError
@@ -20,10 +20,8 @@ from flasher.protocol.host import HostProtocol
 from flasher.protocol.variables import split_all_line
 from flasher.transport import udp_packets
 
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@FAST
 @given(st.lists(st.binary(max_size=300), max_size=8), st.sampled_from(["getvar", "download", "upload"]))
 def test_fastboot_responses(packets, kind):
     host = HostProtocol(max_info=4)
@@ -40,7 +38,6 @@ def test_fastboot_responses(packets, kind):
             return
 
 
-@FAST
 @given(st.binary(max_size=600))
 def test_udp_datagrams(datagram):
     try:
@@ -54,7 +51,6 @@ def test_udp_datagrams(datagram):
             pass
 
 
-@FAST
 @given(st.binary(max_size=2000))
 def test_manifests(data):
     try:
@@ -63,7 +59,6 @@ def test_manifests(data):
         pass
 
 
-@FAST
 @given(st.text(max_size=2000))
 def test_android_info(text):
     try:
@@ -72,14 +67,12 @@ def test_android_info(text):
         pass
 
 
-@FAST
 @given(st.text(max_size=300))
 def test_getvar_all_lines(line):
     pair = split_all_line(line)
     assert pair is None or all(isinstance(part, str) for part in pair)
 
 
-@FAST
 @given(st.dictionaries(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40),
                        st.binary(max_size=200), max_size=6),
        st.binary(max_size=64))
@@ -98,7 +91,6 @@ def test_package_archives(tmp_path_factory, entries, tail):
     raise AssertionError("an unsigned random archive was accepted")
 
 
-@FAST
 @given(st.binary(max_size=4000))
 def test_package_files_that_are_not_zips(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("pkg") / "junk.zip"
@@ -118,7 +110,6 @@ def signed_package(tmp_path_factory):
     return make_package(folder, keyring, sizes={"boot": 64 << 10, "system": 128 << 10}).read_bytes(), keyring
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_damaged_signed_packages(tmp_path_factory, signed_package, data):
     """A byte changed anywhere in a signed package: refused by name, or (if the change

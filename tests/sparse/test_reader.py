@@ -6,7 +6,7 @@ import struct
 import zlib
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from flasher.sparse import SparseFormatError, SparseReader, expand, validate
@@ -294,7 +294,6 @@ def test_file_that_shrinks_after_the_check_is_refused(helpers, tmp_path):
 HEADER = struct.pack("<IHHHHIIII", 0xED26FF3A, 1, 0, 28, 12, 16, 6, 4, 0)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=200), st.integers(0, 8), st.integers(0, 12))
 def test_random_bytes_after_a_valid_header_are_read_or_refused(body, chunks, blocks):
     # Chunk-header-shaped noise makes the fuzzer reach past the first check.
@@ -313,7 +312,6 @@ def test_random_bytes_after_a_valid_header_are_read_or_refused(body, chunks, blo
             assert s is not None and n == s.expanded_size == len(dst.getvalue())
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from([0xCAC1, 0xCAC2, 0xCAC3, 0xCAC4, 0xCAC5]),
                           st.integers(0, 4), st.integers(0, 40), st.binary(max_size=40)),
                 max_size=6), st.integers(0, 16))

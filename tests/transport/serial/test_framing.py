@@ -1,7 +1,7 @@
 """Serial link frames: encoding, and a receive buffer that survives any input."""
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from flasher.transport.errors import FrameTooLarge
@@ -60,7 +60,6 @@ def test_payloads_are_bounded():
         encode(FrameKind.DATA, 0, bytes(MAX_PAYLOAD + 1))
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.binary(max_size=3000),
                           st.builds(lambda kind, seq, payload, cut: encode(kind, seq, payload)[cut:],
                                     st.sampled_from(FrameKind), st.integers(0, 255), st.binary(max_size=600),
