@@ -90,8 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="links the handsets use, taken in turn (default tcp,usb,udp,serial)")
     demo.add_argument("--storage", metavar="DIR", help="keep the handsets in this folder")
 
+
     _add_key_commands(commands)
     _add_package_commands(commands)
+    _add_cache_commands(commands)
     return parser
 
 
@@ -106,6 +108,8 @@ def _add_key_commands(commands) -> None:
     update.add_argument("package", help="signed package (.zip)")
     update.add_argument("--dry-run", action="store_true", help="check everything and show the plan; write nothing")
     update.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
+    update.add_argument("--full", metavar="PACKAGE",
+                        help="full package to use for handsets a delta package cannot be applied to")
     update.add_argument("--force-without-backup", action="store_true",
                         help="handsets without slots: update even if their partitions cannot be backed up first")
     update.add_argument("--parallel", type=int, default=8, metavar="N", help="handsets updated at once (default 8)")
@@ -154,11 +158,18 @@ def _add_package_commands(commands) -> None:
     source = build.add_mutually_exclusive_group(required=True)
     source.add_argument("--images", metavar="DIR", help="folder of <partition>.img files")
     source.add_argument("--from-update-zip", metavar="ZIP", help="Android update zip with android-info.txt")
-    build.add_argument("--describe", metavar="FILE.json", required=True, help="product, build, rollback index...")
+    source.add_argument("--target", metavar="NEW", help="delta package: the new build (folder of images or full package)")
+    build.add_argument("--source", metavar="OLD", help="delta package: the build it applies to (folder or full package)")
+    build.add_argument("--source-build", metavar="BUILD", help="delta package: the source build's name, for a folder")
+    build.add_argument("--workers", type=int, metavar="N", help="delta package: windows diffed at once (default: cores)")
+    build.add_argument("--describe", metavar="FILE.json",
+                       help="product, build, rollback index... (required unless the target is a package)")
     build.add_argument("--key", metavar="PRIVATE.pem", action="append", required=True,
                        help="signing key; repeat to sign with several keys")
     build.add_argument("--oem-key", metavar="PRIVATE.pem", help="also make boot metadata (vbmeta) signed by this key")
     build.add_argument("-o", "--output", metavar="OUT.zip", required=True)
+    build.add_argument("--json", **JSON_FLAG)
+    _add_trust_store_option(build)
     # SUPPRESS keeps the global `tsuf --json` when the subcommand's flag is absent.
     inspect = package_commands.add_parser("inspect", help="show what a package holds and who signed it")
     inspect.add_argument("package")
@@ -168,6 +179,17 @@ def _add_package_commands(commands) -> None:
     verify.add_argument("package")
     verify.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(verify)
+
+
+def _add_cache_commands(commands) -> None:
+    cache = commands.add_parser("cache", help="the local firmware cache (sources for delta packages)")
+    cache_commands = cache.add_subparsers(dest="cache_command", metavar="CACHE_COMMAND", required=True)
+    list_cache = cache_commands.add_parser("list", help="list the cached images and packages, most recently used first")
+    list_cache.add_argument("--json", **JSON_FLAG)
+    add = cache_commands.add_parser("add", help="copy an image or package into the cache")
+    add.add_argument("file")
+    prune = cache_commands.add_parser("prune", help="evict least recently used entries to fit a size")
+    prune.add_argument("--max-size", metavar="SIZE", help="e.g. 8G, 500M, 1048576 (default: the cache's limit)")
 
 
 _HANDLERS = {
@@ -180,6 +202,7 @@ _HANDLERS = {
     "update": ("update_command", "run_update"),
     "history": ("history_command", "run_history"),
     "settings": ("settings_command", "run_settings"),
+    "cache": ("cache_command", "run_cache_command"),
 }
 
 

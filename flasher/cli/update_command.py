@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from ..device import Timeouts
+from ..cache.store import default_cache
 from ..errors import FlasherError
 from ..history.backend import OutboxSender, deliver_due
 from ..history.codes import Result
@@ -49,7 +50,8 @@ def run_update(args) -> int:
 
 def _update(args, station: Station, trust: TrustStore) -> list[Report]:
     try:
-        updater = Updater(Path(args.package), trust, station)
+        updater = Updater(Path(args.package), trust, station, cache=default_cache(),
+                          fallback=Path(args.full) if args.full else None)
     except PackageError as error:
         _record_refusal(args.address, station, args.package, error)
         raise

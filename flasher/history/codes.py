@@ -28,6 +28,8 @@ class Result(enum.Enum):
     BATTERY_LOW = (113, True)
     DEVICE_LOCKED = (114, False)
     NO_BACKUP = (115, False)
+    DELTA_SOURCE_MISMATCH = (116, True)
+    PATCH_REJECTED = (117, False)
 
     LINK_LOST = (200, True)
     LINK_TIMEOUT = (201, True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import (ArchiveError, ArchiveLimitExceeded, CompressionBomb, ExtraImage, ImageHashMismatch,
-                     ImageSizeMismatch, MissingImage, PackageChanged, UnsafeEntryName)
+                     ImageSizeMismatch, MissingImage, NotAWholeImage, PackageChanged, UnsafeEntryName)
 from .manifest import MAX_IMAGES, MAX_MANIFEST_BYTES, MAX_TOTAL_SIZE, PARTITION_NAME, ImageEntry, Manifest, parse_manifest
 from .trust import KEY_ID, SignatureReport, TrustedManifest, TrustStore, check_signatures, verify_manifest
 
@@ -55,6 +55,8 @@ def _entry_kind(name: str) -> str | None:
         return "signature"
     if folder == "images" and dot and suffix == "img" and PARTITION_NAME.match(stem):
         return "image"
+    if folder == "patches" and dot and suffix == "bsdiff" and PARTITION_NAME.match(stem):
+        return "patch"
     return None
 
 
@@ -140,19 +142,21 @@ class _Archive:
         return data
 
     def match_images(self, manifest: Manifest) -> None:
-        """Every image in the manifest is present, as declared; nothing else is."""
-        listed = {entry.archive_name: entry for entry in manifest.images}
+        """Every image and patch in the manifest is present, as declared; nothing else is."""
+        listed = {entry.archive_name for entry in manifest.images if entry.archive_name}
         for entry in manifest.images:
+            if entry.archive_name is None:
+                continue
             info = self.entries.get(entry.archive_name)
             if info is None:
                 raise MissingImage(f"the manifest lists {entry.archive_name} but the archive lacks it")
-            if info.file_size != entry.size:
+            if info.file_size != entry.archive_size:
                 raise ImageSizeMismatch(f"{entry.archive_name} is {info.file_size} bytes in the archive; "
-                                        f"the manifest declares {entry.size}")
+                                        f"the manifest declares {entry.archive_size}")
             if info.compress_type != COMPRESSION_METHODS[entry.compression]:
                 raise ArchiveError(f"{entry.archive_name} is not compressed as the manifest declares")
         for name in self.entries:
-            if _entry_kind(name) == "image" and name not in listed:
+            if _entry_kind(name) in ("image", "patch") and name not in listed:
                 raise ExtraImage(f"the archive holds {name}, which the manifest does not list")
 
 
@@ -189,9 +193,13 @@ class PackageReader:
     def extract_verified(self, partition: str, dest_dir: Path, progress: Progress | None = None) -> Path:
         """Copy one image into a new private folder (0700) under dest_dir as a 0600 file, verified.
 
-        On any mismatch the copy is deleted before the error is raised.
+        On any mismatch the copy is deleted before the error is raised. A delta package's
+        copied or patched images are made by flasher.delta.apply.reconstruct instead.
         """
         entry = self.manifest.image(partition)
+        if entry.archive_name != f"images/{partition}.img":
+            raise NotAWholeImage(f"image {partition} is a {entry.delta.method} entry of a delta package, "
+                                 "not a whole image")
         folder = Path(tempfile.mkdtemp(prefix=f"tsuf-{partition}-", dir=dest_dir))
         target = folder / f"{partition}.img"
         try:
@@ -218,9 +226,32 @@ class PackageReader:
         return copies
 
     def verify_all(self, progress: Progress | None = None) -> None:
-        """Hash every image against the manifest without keeping a copy."""
+        """Hash every image, and every patch window of a delta, against the manifest without keeping a copy."""
         for entry in self.manifest.images:
-            self._stream(entry, lambda chunk: None, progress)
+            if entry.archive_name == f"images/{entry.partition}.img":
+                self._stream(entry, lambda chunk: None, progress)
+            elif entry.archive_name:
+                self._verify_patches(entry)
+
+    def open_patches(self, partition: str) -> BinaryIO:
+        """The stream of patches/<partition>.bsdiff: the windows' patches in order, as the manifest sizes them."""
+        entry = self.manifest.image(partition)
+        if entry.delta is None or entry.delta.method != "patch":
+            raise NotAWholeImage(f"image {partition} has no patches in this package")
+        try:
+            return self._archive.zip.open(self._archive.entries[entry.archive_name])
+        except (zipfile.BadZipFile, ValueError) as error:
+            raise ImageHashMismatch(f"the patches of {partition} cannot be read from the archive ({error})") from None
+
+    def _verify_patches(self, entry: ImageEntry) -> None:
+        try:
+            with self.open_patches(entry.partition) as patches:
+                for index, window in enumerate(entry.delta.windows):
+                    if hashlib.sha256(patches.read(window.patch_size)).hexdigest() != window.patch_sha256:
+                        raise ImageHashMismatch(f"patch window {index} of {entry.partition} does not match "
+                                                "the SHA-256 in the manifest")
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise ImageHashMismatch(f"the patches of {entry.partition} are corrupt in the archive ({error})") from None
 
     def _stream(self, entry: ImageEntry, sink: Callable[[bytes], object], progress: Progress | None) -> None:
         try:

@@ -13,7 +13,8 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ ANDROID_INFO = "android-info.txt"
 MAX_DESCRIPTION_BYTES = 64 * 1024
 BOOT_METADATA_PARTITION = "vbmeta"
 # Fixed entry times keep two builds of the same inputs byte-identical but for `created`.
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _DESCRIPTION_FIELDS = {"product", "hw_revisions", "build", "rollback_index", "min_battery_mv", "unslotted",
                        "package_id"}
 _REQUIRED_FIELDS = {"hw_revisions", "build", "rollback_index"}
@@ -96,7 +97,7 @@ def build_package(source: Path, description: PackageDescription, signing_keys: S
     source, output = Path(source), Path(output)
     with tempfile.TemporaryDirectory(prefix=".tsuf-build-", dir=output.parent) as staging:
         if source.is_dir():
-            product, images = description.product, _folder_images(source)
+            product, images = description.product, folder_images(source)
         else:
             product, images = _update_zip_images(source, description, Path(staging))
         if not product:
@@ -109,7 +110,7 @@ def build_package(source: Path, description: PackageDescription, signing_keys: S
                               created, compression)
 
 
-def _folder_images(folder: Path) -> dict[str, Path]:
+def folder_images(folder: Path) -> dict[str, Path]:
     images = {}
     for path in sorted(folder.glob("*.img")):
         if not PARTITION_NAME.match(path.stem) or not path.is_file():
@@ -151,34 +152,46 @@ def _update_zip_images(source: Path, description: PackageDescription, staging: P
 def _write_package(output: Path, product: str, description: PackageDescription, images: dict[str, Path],
                    signing_keys: Sequence[SigningKey], oem_key: SigningKey | None, staging: Path,
                    created: datetime | None, compression: str) -> Manifest:
+    with package_writer(output) as package:
+        entries = [add_image(package, partition, raw_image(path, staging), partition not in description.unslotted,
+                             compression) for partition, path in sorted(images.items())]
+        if oem_key:
+            entries.append(_add_boot_metadata(package, entries, description, oem_key, staging, compression))
+        manifest = Manifest(
+            package_id=description.package_id or f"{product}-{description.build}", product=product,
+            hw_revisions=description.hw_revisions, build=description.build,
+            rollback_index=description.rollback_index, min_battery_mv=description.min_battery_mv,
+            created=utc_timestamp(created), images=tuple(entries))
+        sign_into(package, manifest, signing_keys)
+    return manifest
+
+
+@contextmanager
+def package_writer(output: Path) -> Iterator[zipfile.ZipFile]:
+    """A zip written beside `output`, fsynced and renamed over it only when the block completes."""
     fd, temporary = tempfile.mkstemp(prefix=".tsuf-package-", suffix=".zip", dir=output.parent)
     try:
         with os.fdopen(fd, "wb") as file:
             with zipfile.ZipFile(file, "w") as package:
-                entries = [_add_image(package, partition, _raw(path, staging), partition not in description.unslotted,
-                                      compression) for partition, path in sorted(images.items())]
-                if oem_key:
-                    entries.append(_add_boot_metadata(package, entries, description, oem_key, staging, compression))
-                manifest = Manifest(
-                    package_id=description.package_id or f"{product}-{description.build}", product=product,
-                    hw_revisions=description.hw_revisions, build=description.build,
-                    rollback_index=description.rollback_index, min_battery_mv=description.min_battery_mv,
-                    created=utc_timestamp(created), images=tuple(entries))
-                manifest_bytes = manifest.to_bytes()
-                package.writestr(zipfile.ZipInfo(MANIFEST_NAME, _ZIP_TIME), manifest_bytes, zipfile.ZIP_DEFLATED)
-                for key in signing_keys:
-                    package.writestr(zipfile.ZipInfo(f"signatures/{key.key_id}.sig", _ZIP_TIME),
-                                     key.sign(manifest_bytes), zipfile.ZIP_STORED)
+                yield package
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, output)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return manifest
 
 
-def _raw(path: Path, staging: Path) -> Path:
+def sign_into(package: zipfile.ZipFile, manifest: Manifest, signing_keys: Sequence[SigningKey]) -> None:
+    """Add the manifest (checked against the schema) and one signature per key."""
+    manifest_bytes = manifest.to_bytes()
+    package.writestr(zipfile.ZipInfo(MANIFEST_NAME, ZIP_TIME), manifest_bytes, zipfile.ZIP_DEFLATED)
+    for key in signing_keys:
+        package.writestr(zipfile.ZipInfo(f"signatures/{key.key_id}.sig", ZIP_TIME),
+                         key.sign(manifest_bytes), zipfile.ZIP_STORED)
+
+
+def raw_image(path: Path, staging: Path) -> Path:
     """The image as raw bytes: sparse images are expanded into the staging folder."""
     with open(path, "rb") as image:
         if not is_sparse(image.read(4)):
@@ -193,11 +206,11 @@ def _raw(path: Path, staging: Path) -> Path:
         return raw
 
 
-def _add_image(package: zipfile.ZipFile, partition: str, path: Path, slotted: bool, compression: str) -> ImageEntry:
+def add_image(package: zipfile.ZipFile, partition: str, path: Path, slotted: bool, compression: str) -> ImageEntry:
     size = path.stat().st_size
     if size == 0:
         raise BuildError(f"{path}: the image is empty")
-    info = zipfile.ZipInfo(f"images/{partition}.img", _ZIP_TIME)
+    info = zipfile.ZipInfo(f"images/{partition}.img", ZIP_TIME)
     info.compress_type = COMPRESSION_METHODS[compression]
     # Declaring the size up front lets zipfile pick ZIP64 for images over 2 GiB.
     info.file_size = size
@@ -219,6 +232,6 @@ def _add_boot_metadata(package: zipfile.ZipFile, entries: list[ImageEntry], desc
     metadata = make_boot_metadata(slot_images, description.rollback_index, oem_key, description.build)
     path = staging / f"{BOOT_METADATA_PARTITION}.img"
     path.write_bytes(metadata)
-    return _add_image(package, BOOT_METADATA_PARTITION, path, BOOT_METADATA_PARTITION not in description.unslotted,
+    return add_image(package, BOOT_METADATA_PARTITION, path, BOOT_METADATA_PARTITION not in description.unslotted,
                       compression)
 

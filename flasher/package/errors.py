@@ -73,6 +73,12 @@ class ImageHashMismatch(PackageError):
     """An image whose SHA-256 differs from the manifest's."""
 
 
+class NotAWholeImage(PackageError):
+    """A delta package's image that is made from the source build, not extracted."""
+
+    hint = "Reconstruct it from the source image (flasher.delta.apply.reconstruct), or use a full package."
+
+
 class PackageChanged(PackageError):
     """The package file is not the one that was verified."""
 

@@ -13,27 +13,25 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from .delta_manifest import MAX_WINDOWS, DeltaEntry, parse_delta
 from .errors import ManifestError
+from .schema import IDENTIFIER, MAX_IMAGE_SIZE, GiB, bounded_list, fields_of, identifier, integer, sha256, string
 
 FORMAT_VERSION = 1
-GiB = 1 << 30
 MAX_MANIFEST_BYTES = 1 << 20
 MAX_IMAGES = 64
-MAX_IMAGE_SIZE = 64 * GiB
 MAX_TOTAL_SIZE = 128 * GiB
 # A rollback index is stored by the handset and only ever rises: a bound keeps a
 # mistaken or hostile 2^63-1 from locking out every later real release.
 MAX_ROLLBACK_INDEX = (1 << 32) - 1
 MAX_BATTERY_MV = 5000
 MAX_HW_REVISIONS = 32
-PACKAGE_TYPES = ("full",)
+PACKAGE_TYPES = ("full", "delta")
 COMPRESSIONS = ("stored", "deflate")
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 # GPT partition names hold at most 36 characters; lower case as on Android handsets.
 PARTITION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,35}\Z")
-_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z")
-_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 # Images are extracted to files named after their partition; Windows refuses these names.
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(1, 10)}
 
@@ -44,17 +42,34 @@ _IMAGE_FIELDS = {"partition", "slotted", "size", "sha256", "compression"}
 
 @dataclass(frozen=True)
 class ImageEntry:
-    """One raw image; a slotted one is written to the inactive slot (`boot` -> `boot_b`)."""
+    """One raw image; a slotted one is written to the inactive slot (`boot` -> `boot_b`).
+
+    In a delta package, `delta` says how the image is made from the source build's.
+    """
 
     partition: str
     slotted: bool
     size: int
     sha256: str
     compression: str = "deflate"
+    delta: DeltaEntry | None = None
 
     @property
-    def archive_name(self) -> str:
-        return f"images/{self.partition}.img"
+    def archive_name(self) -> str | None:
+        """The zip entry carrying this image: the image, its patches, or none for a copy."""
+        method = self.delta.method if self.delta else "whole"
+        return {"whole": f"images/{self.partition}.img", "patch": f"patches/{self.partition}.bsdiff"}.get(method)
+
+    @property
+    def archive_size(self) -> int:
+        return self.delta.patch_size if self.delta and self.delta.method == "patch" else self.size
+
+    def to_dict(self) -> dict:
+        data = {"partition": self.partition, "slotted": self.slotted, "size": self.size, "sha256": self.sha256,
+                "compression": self.compression}
+        if self.delta:
+            data["delta"] = self.delta.to_dict()
+        return data
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,11 @@ class Manifest:
                             "Choose a partition the package holds (tsuf package inspect).")
 
     @property
+    def source_build(self) -> str | None:
+        """The build a delta package applies to; None for a full package."""
+        return self.images[0].delta.source_build if self.type == "delta" else None
+
+    @property
     def total_size(self) -> int:
         return sum(entry.size for entry in self.images)
 
@@ -87,8 +107,7 @@ class Manifest:
             "product": self.product, "hw_revisions": list(self.hw_revisions), "build": self.build,
             "rollback_index": self.rollback_index, "min_battery_mv": self.min_battery_mv,
             "type": self.type, "created": self.created,
-            "images": [{"partition": e.partition, "slotted": e.slotted, "size": e.size,
-                        "sha256": e.sha256, "compression": e.compression} for e in self.images],
+            "images": [entry.to_dict() for entry in self.images],
         }
 
     def to_bytes(self) -> bytes:
@@ -132,86 +151,61 @@ def _refuse_constant(name):
 
 
 def _manifest_from(value) -> Manifest:
-    fields = _object(value, _FIELDS, "manifest")
-    if _integer(fields, "format_version", 0, 1 << 16) != FORMAT_VERSION:
+    fields = fields_of(value, _FIELDS, "manifest")
+    if integer(fields, "format_version", 0, 1 << 16) != FORMAT_VERSION:
         raise ManifestError(f"format_version {fields['format_version']} is not supported; this TSUF reads "
                             f"version {FORMAT_VERSION}", "Update TSUF to read this package.")
-    package_type = _string(fields, "type")
+    package_type = string(fields, "type")
     if package_type not in PACKAGE_TYPES:
         raise ManifestError(f"package type {package_type!r} is not supported (only {', '.join(PACKAGE_TYPES)})")
-    images = _list(fields, "images", 1, MAX_IMAGES)
-    entries = tuple(_image_from(item) for item in images)
+    images = bounded_list(fields, "images", 1, MAX_IMAGES)
+    entries = tuple(_image_from(item, package_type) for item in images)
+    if package_type == "delta":
+        _check_delta_package(entries)
     partitions = [entry.partition for entry in entries]
     if len(set(partitions)) != len(partitions):
         raise ManifestError(f"a partition is listed twice in {partitions}")
     if sum(entry.size for entry in entries) > MAX_TOTAL_SIZE:
         raise ManifestError(f"images add up to more than {MAX_TOTAL_SIZE} bytes")
-    revisions = _list(fields, "hw_revisions", 1, MAX_HW_REVISIONS)
-    if not all(isinstance(r, str) and _IDENTIFIER.match(r) for r in revisions) or len(set(revisions)) != len(revisions):
+    revisions = bounded_list(fields, "hw_revisions", 1, MAX_HW_REVISIONS)
+    if not all(isinstance(r, str) and IDENTIFIER.match(r) for r in revisions) or len(set(revisions)) != len(revisions):
         raise ManifestError("hw_revisions must be distinct names of letters, digits and ._+-")
-    created = _string(fields, "created")
+    created = string(fields, "created")
     try:
         datetime.strptime(created, CREATED_FORMAT)
     except ValueError:
         raise ManifestError(f"created {created!r} is not a UTC time like 2026-01-31T12:00:00Z") from None
     return Manifest(
-        package_id=_identifier(fields, "package_id"), product=_identifier(fields, "product"),
-        hw_revisions=tuple(revisions), build=_identifier(fields, "build"),
-        rollback_index=_integer(fields, "rollback_index", 0, MAX_ROLLBACK_INDEX),
-        min_battery_mv=_integer(fields, "min_battery_mv", 0, MAX_BATTERY_MV),
+        package_id=identifier(fields, "package_id"), product=identifier(fields, "product"),
+        hw_revisions=tuple(revisions), build=identifier(fields, "build"),
+        rollback_index=integer(fields, "rollback_index", 0, MAX_ROLLBACK_INDEX),
+        min_battery_mv=integer(fields, "min_battery_mv", 0, MAX_BATTERY_MV),
         created=created, images=entries, type=package_type)
 
 
-def _image_from(value) -> ImageEntry:
-    fields = _object(value, _IMAGE_FIELDS, "image")
-    partition = _string(fields, "partition")
+def _check_delta_package(entries: tuple[ImageEntry, ...]) -> None:
+    if len({entry.delta.source_build for entry in entries}) != 1:
+        raise ManifestError("a delta package applies to one source build; its images name several")
+    if sum(len(entry.delta.windows) for entry in entries) > MAX_WINDOWS:
+        raise ManifestError(f"a delta package holds at most {MAX_WINDOWS} patch windows")
+
+
+def _image_from(value, package_type: str) -> ImageEntry:
+    expected = _IMAGE_FIELDS | {"delta"} if package_type == "delta" else _IMAGE_FIELDS
+    fields = fields_of(value, expected, "image")
+    partition = string(fields, "partition")
     if not PARTITION_NAME.match(partition) or partition in _WINDOWS_RESERVED:
         raise ManifestError(f"bad partition name {partition!r}: 1 to 36 of a-z, 0-9, _ and -")
     if type(fields["slotted"]) is not bool:
         raise ManifestError(f"image {partition}: slotted must be true or false")
-    sha256 = _string(fields, "sha256")
-    if not _SHA256.match(sha256):
-        raise ManifestError(f"image {partition}: sha256 must be 64 lower-case hex digits")
-    compression = _string(fields, "compression")
+    digest = sha256(fields, "sha256", f"image {partition}")
+    compression = string(fields, "compression")
     if compression not in COMPRESSIONS:
         raise ManifestError(f"image {partition}: compression {compression!r} is not one of {COMPRESSIONS}")
-    return ImageEntry(partition=partition, slotted=fields["slotted"],
-                      size=_integer(fields, "size", 1, MAX_IMAGE_SIZE), sha256=sha256, compression=compression)
-
-
-def _object(value, expected: set[str], what: str) -> dict:
-    if not isinstance(value, dict):
-        raise ManifestError(f"{what} must be a JSON object")
-    if missing := expected - value.keys():
-        raise ManifestError(f"{what} lacks {', '.join(sorted(missing))}")
-    if extra := value.keys() - expected:
-        raise ManifestError(f"{what} has unknown fields {', '.join(sorted(extra))}")
-    return value
-
-
-def _string(fields: dict, name: str) -> str:
-    if not isinstance(fields[name], str):
-        raise ManifestError(f"{name} must be a string")
-    return fields[name]
-
-
-def _identifier(fields: dict, name: str) -> str:
-    value = _string(fields, name)
-    if not _IDENTIFIER.match(value):
-        raise ManifestError(f"{name} {value!r} must be 1 to 128 of letters, digits and ._+-")
-    return value
-
-
-def _integer(fields: dict, name: str, low: int, high: int) -> int:
-    value = fields[name]
-    # bool is an int in Python; `true` is not a size.
-    if type(value) is not int or not low <= value <= high:
-        raise ManifestError(f"{name} must be an integer from {low} to {high}, not {value!r}")
-    return value
-
-
-def _list(fields: dict, name: str, low: int, high: int) -> list:
-    value = fields[name]
-    if not isinstance(value, list) or not low <= len(value) <= high:
-        raise ManifestError(f"{name} must be a list of {low} to {high} items")
-    return value
+    size = integer(fields, "size", 1, MAX_IMAGE_SIZE)
+    delta = parse_delta(fields["delta"], partition, size, digest) if package_type == "delta" else None
+    # Patches are bz2 already and copies carry nothing: only a whole image is worth deflating.
+    if delta and delta.method != "whole" and compression != "stored":
+        raise ManifestError(f"image {partition}: a {delta.method} entry is stored, not {compression}")
+    return ImageEntry(partition=partition, slotted=fields["slotted"], size=size, sha256=digest,
+                      compression=compression, delta=delta)

@@ -8,6 +8,8 @@ journal: images already verified on the same target slot are not rewritten.
 """
 
 import logging
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +18,9 @@ from pathlib import Path
 
 from ..discovery.identity import FASTBOOT_MODES
 from ..device import FastbootDevice, Timeouts, device_logger, other_slot, wait_for_device
+from ..delta.errors import DeltaSourceMismatch, PatchRejected
 from ..errors import FlasherError
+from ..package.errors import PackageError
 from ..history.attempt_log import AttemptLog
 from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now
@@ -85,9 +89,9 @@ class Options:
 
 
 class UpdateSession:
-    """`images` maps each manifest partition to a verified private copy of its image."""
+    """`images` hands out the verified image of each manifest entry (flasher/update/images.py)."""
 
-    def __init__(self, address: str, manifest, package_sha256: str, images: dict[str, Path],
+    def __init__(self, address: str, manifest, package_sha256: str, images,
                  station: Station, *, options: Options = Options(),
                  emit: Callable[[Event], None] = lambda event: None, cancel: CancelToken | None = None):
         self.address = address
@@ -106,6 +110,7 @@ class UpdateSession:
         self._phase = "connect"
         self._phase_started = 0.0
         self._log: AttemptLog | None = None
+        self._sources: list[Path] = []  # read-back delta sources, removed when the session ends
 
     # -- the whole run -------------------------------------------------------
 
@@ -129,6 +134,8 @@ class UpdateSession:
             self._fail(Result.INTERNAL_ERROR, exc)
         finally:
             conversation.removeHandler(handler)
+            for folder in self._sources:
+                shutil.rmtree(folder, ignore_errors=True)
             self._finish()
         return report
 
@@ -154,6 +161,9 @@ class UpdateSession:
             report.product, report.from_build = facts.product, facts.build
             report.from_slot, report.to_slot = current, target_slot
             preflight.check(manifest, facts, targets)
+            if manifest.source_build and facts.build and facts.build != manifest.source_build:
+                raise DeltaSourceMismatch(f"this delta applies to {manifest.source_build}; the handset runs "
+                                          f"{facts.build}")
             self._say("INFO", f"preflight passed: {facts.product} {facts.build or '?'}, writing "
                       + ("in place (no slots)" if in_place else f"slot {target_slot} (slot {current} runs)"))
             if self.options.dry_run:
@@ -249,7 +259,10 @@ class UpdateSession:
             def progress(sent: int, piece_total: int, base: int = done) -> None:
                 self.cancel.check()
                 self.emit(Progress(self.serialno, base + min(sent, image.size), total))
-            device.flash(target, self.images[image.partition], progress=progress)
+            source_slot = self.report.from_slot
+            path = self.images.path_for(image, lambda size: self._read_source(
+                device, f"{image.partition}_{source_slot}" if source_slot else image.partition, size))
+            device.flash(target, path, progress=progress)
             self.report.bytes_sent += image.size
             self._enter("verify")
             self._state("verifying", target)
@@ -259,6 +272,16 @@ class UpdateSession:
             self.station.journal.save(entry)
             done += image.size
             self.emit(Progress(self.serialno, done, total))
+
+    def _read_source(self, device: FastbootDevice, partition: str, size: int) -> Path:
+        """The handset's running image of a partition, for a delta to apply to."""
+        self._state("reading", f"{partition} (delta source)")
+        folder = Path(tempfile.mkdtemp(prefix="tsuf-source-"))
+        path = folder / f"{partition}.img"
+        with open(path, "wb") as out:
+            read_back_sha256(device, partition, size, copy_to=out)
+        self._sources.append(folder)
+        return path
 
     def _confirm(self, target_slot: str) -> None:
         report = self.report
@@ -348,6 +371,12 @@ def _result_for(error: FlasherError, phase: str) -> Result:
         return error.result
     if isinstance(error, VerifyFailed):
         return Result.VERIFY_FAILED
+    if isinstance(error, DeltaSourceMismatch):
+        return Result.DELTA_SOURCE_MISMATCH
+    if isinstance(error, PatchRejected):
+        return Result.PATCH_REJECTED
+    if isinstance(error, PackageError):
+        return Result.PACKAGE_CORRUPT
     if isinstance(error, DidNotReturn):
         return Result.DID_NOT_RETURN
     if isinstance(error, LinkClosed):

@@ -14,17 +14,29 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..cache.store import FirmwareCache
+from ..history.codes import Result
 from ..history.report import Report
 from ..package.archive import PackageReader
 from ..package.trust import TrustStore
 from .events import Event
+from .images import DeltaImages, PreparedImages
 from .session import CancelToken, Options, Station, UpdateSession
+
+# A delta that cannot be applied to this handset: the full package can still be.
+FALL_BACK_ON = {Result.DELTA_SOURCE_MISMATCH.name, Result.PATCH_REJECTED.name}
 
 
 class Updater:
-    def __init__(self, package: Path, trust_store: TrustStore, station: Station):
+    """`fallback` is a full package for handsets a delta cannot be applied to; `cache` the
+    firmware cache a delta's source images come from first."""
+
+    def __init__(self, package: Path, trust_store: TrustStore, station: Station, *,
+                 fallback: Path | None = None, cache: FirmwareCache | None = None):
         self.reader = PackageReader(Path(package), trust_store)
         self.station = station
+        self.fallback = Updater(fallback, trust_store, station) if fallback else None
+        self._delta = DeltaImages(self.reader, cache) if self.reader.manifest.type == "delta" else None
         self._workdir: Path | None = None
         self.images: dict[str, Path] = {}
         self._prepare_lock = threading.Lock()
@@ -34,7 +46,10 @@ class Updater:
         return self.reader.manifest
 
     def prepare(self, progress: Callable[[int, int], None] | None = None) -> None:
-        """Extract and verify every image once, for all handsets (safe to call from any thread)."""
+        """Extract and verify every image once, for all handsets (safe to call from any thread).
+        A delta package's images are rebuilt per source, as handsets need them."""
+        if self._delta:
+            return
         with self._prepare_lock:
             if not self.images:
                 self._extract_all(progress)
@@ -60,7 +75,10 @@ class Updater:
         cancel = cancel or CancelToken()
 
         def one(address: str) -> Report:
-            return self.session(address, options=options, emit=emit, cancel=cancel).run()
+            report = self.session(address, options=options, emit=emit, cancel=cancel).run()
+            if self.fallback and report.result in FALL_BACK_ON:
+                return self.fallback.session(address, options=options, emit=emit, cancel=cancel).run()
+            return report
         with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(addresses)))) as pool:
             return list(pool.map(one, addresses))
 
@@ -70,11 +88,16 @@ class Updater:
         """One handset's session, for faces that run and cancel handsets one by one (the GUI)."""
         if not self.images and not options.dry_run:
             self.prepare()
-        return UpdateSession(address, self.manifest, self.reader.package_sha256, self.images, self.station,
+        return UpdateSession(address, self.manifest, self.reader.package_sha256,
+                             self._delta or PreparedImages(self.images), self.station,
                              options=options, emit=emit, cancel=cancel)
 
     def close(self) -> None:
         self.reader.close()
+        if self._delta:
+            self._delta.close()
+        if self.fallback:
+            self.fallback.close()
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
 

@@ -1,0 +1,65 @@
+"""Where a session gets the image it writes: a verified copy from a full package, or a
+target rebuilt from a delta package and the source build's image.
+
+Either way the image handed out has been hashed against the signed manifest.
+"""
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from ..cache.store import FirmwareCache
+from ..delta.apply import check_source, reconstruct
+from ..package.archive import PackageReader
+
+ReadSource = Callable[[int], Path]
+"""Reads `size` bytes of the handset's running image of the partition into a private file."""
+
+
+class PreparedImages:
+    """A full package's images, extracted and verified once for every handset."""
+
+    def __init__(self, images: dict[str, Path]):
+        self.images = images
+
+    def path_for(self, entry, read_source: ReadSource) -> Path:
+        return self.images[entry.partition]
+
+
+class DeltaImages:
+    """Targets rebuilt from a delta package, once per (partition, source) for all handsets.
+
+    The source image comes from the firmware cache by hash when it is there; else it is
+    read back from the handset and must hash to what the delta was built from
+    (DeltaSourceMismatch otherwise, before anything is written). A source read back
+    and found right goes into the cache for next time.
+    """
+
+    def __init__(self, reader: PackageReader, cache: FirmwareCache | None):
+        self.reader, self.cache = reader, cache
+        self._workdir = Path(tempfile.mkdtemp(prefix="tsuf-delta-"))
+        self._built: dict[tuple[str, str], Path] = {}
+        self._lock = threading.Lock()
+
+    def path_for(self, entry, read_source: ReadSource) -> Path:
+        delta = entry.delta
+        key = (entry.partition, delta.source_sha256)
+        with self._lock:
+            if key in self._built:
+                return self._built[key]
+        source = None
+        if delta.needs_source:
+            source = self.cache.get(delta.source_sha256) if self.cache else None
+            if source is None:
+                source = read_source(delta.source_size)
+                check_source(entry, source)
+                if self.cache:
+                    self.cache.add(source)
+        target = reconstruct(self.reader, entry.partition, source, self._workdir)
+        with self._lock:
+            return self._built.setdefault(key, target)
+
+    def close(self) -> None:
+        shutil.rmtree(self._workdir, ignore_errors=True)
