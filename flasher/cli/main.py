@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="links the handsets use, taken in turn (default tcp,usb,udp,serial)")
     demo.add_argument("--storage", metavar="DIR", help="keep the handsets in this folder")
 
+    gui = commands.add_parser("gui", help="start the desktop app")
+    gui.add_argument("package", nargs="?", help="signed package to open at start")
+    gui.add_argument("--demo", action="store_true",
+                     help="start with virtual handsets on every link and the signed demo package open")
+    gui.add_argument("--count", type=int, default=4, help="virtual handsets with --demo (default 4)")
+    gui.add_argument("--parallel", type=int, default=4, metavar="N", help="handsets updated at once (default 4)")
 
     _add_key_commands(commands)
     _add_package_commands(commands)
@@ -202,6 +208,7 @@ _HANDLERS = {
     "update": ("update_command", "run_update"),
     "history": ("history_command", "run_history"),
     "settings": ("settings_command", "run_settings"),
+    "gui": ("gui_command", "run_gui"),
     "cache": ("cache_command", "run_cache_command"),
 }
 

@@ -1,0 +1,369 @@
+"""The station's state: the handsets in reach, the open package, the running sessions.
+
+All of it lives in the GUI thread; worker threads only run the blocking
+calls (scan, identify, dry run, update) and report back through `Jobs`
+callbacks or the `SessionFeed`. A handset is opened by one thing at a time:
+a probe (identify, then a dry run when a package is open) or a session.
+"""
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from flasher.history.codes import Result
+from flasher.history.report import Report
+from flasher.package.trust import TrustStore
+from flasher.update.events import StateChanged
+from flasher.update.session import CancelToken, Options, Station
+from flasher.update.updater import Updater
+
+from . import handset_tasks
+from .device_row import FINAL_STATES, DeviceRow
+from .discovery_scan import Scan
+from .jobs import Job, Jobs, Outcome
+from .session_feed import LogEntry, SessionFeed
+
+DRAIN_INTERVAL_MS = 100  # repaint at most ~10 times a second, however fast sessions report
+SCAN_INTERVAL_MS = 1500
+SCANS_BEFORE_GONE = 2  # one missed answer (a handset busy with another host) is not an unplug
+FINAL_STATE_OF = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
+                  Result.CANCELLED.name: "cancelled", Result.NEEDS_REBOOT.name: "switched"}
+
+
+class Board(QObject):
+    rows_reset = Signal()           # rows added or removed
+    rows_changed = Signal(list)     # addresses whose figures changed
+    log_lines = Signal(list)        # LogEntry batch
+    report_recorded = Signal(object)
+    package_changed = Signal()      # an updater opened, or closed
+    package_failed = Signal(object)  # the error that refused a package
+    counters_changed = Signal()
+
+    def __init__(self, station: Station, trust_store: TrustStore, scan: Scan, *, parallel: int = 4,
+                 options: Options = Options(), scan_interval_ms: int = SCAN_INTERVAL_MS,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.station, self.trust_store, self._scan = station, trust_store, scan
+        self.options = options
+        self.rows: dict[str, DeviceRow] = {}
+        self.updater: Updater | None = None
+        self.package_path: Path | None = None
+        self.station_mode = False
+        self.done_count = self.failed_count = 0
+        self.feed = SessionFeed()
+        self._checker = handset_tasks.PreflightChecker()
+        self._sessions = Jobs(parallel, self)
+        self._probes = Jobs(8, self)
+        self._misc = Jobs(2, self)
+        self._tokens: dict[str, CancelToken] = {}
+        self._queued: dict[str, Job] = {}
+        self._probing: set[str] = set()
+        self._recheck: set[str] = set()
+        self._pending_updates: set[str] = set()
+        self._scanning = False
+        self._opening = False
+        self._shut_down = False
+        self._drain_timer = QTimer(self, interval=DRAIN_INTERVAL_MS, timeout=self._drain)
+        self._scan_timer = QTimer(self, interval=scan_interval_ms, timeout=self._scan_now)
+
+    # -- life ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._drain_timer.start()
+        self._scan_timer.start()
+        self._scan_now()
+
+    @property
+    def parallel(self) -> int:
+        return self._sessions.pool.maxThreadCount()
+
+    def set_parallel(self, count: int) -> None:
+        self._sessions.set_max_threads(count)
+
+    @property
+    def busy(self) -> bool:
+        """Sessions queued or running."""
+        return self._sessions.running > 0
+
+    def shutdown(self) -> None:
+        """Stop for good; call only once no session runs (cancel_all, then wait for `busy` to clear)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._drain_timer.stop()
+        self._scan_timer.stop()
+        for jobs in (self._sessions, self._probes, self._misc):
+            jobs.wait()
+        self._drain()
+        self._checker.close()
+        if self.updater:
+            self.updater.close()
+            self.updater = None
+
+    # -- package ---------------------------------------------------------------
+
+    def open_package(self, path: Path) -> bool:
+        """Verify and prepare a package off the GUI thread; False while sessions use the current one."""
+        if self.busy or self._opening:
+            return False
+        self._opening = True
+        path = Path(path)
+
+        def work() -> Updater:
+            updater = Updater(path, self.trust_store, self.station)
+            try:
+                updater.prepare()
+            except BaseException:
+                updater.close()
+                raise
+            return updater
+
+        def done(outcome: Outcome) -> None:
+            self._opening = False
+            if outcome.error is not None:
+                self.package_failed.emit(outcome.error)
+                return
+            if self.updater:
+                self.updater.close()
+            self.updater, self.package_path = outcome.value, path
+            for row in self.rows.values():
+                row.compatible, row.compat_reason = None, ""
+            self.package_changed.emit()
+            self.rows_changed.emit(list(self.rows))
+            for address in self.rows:
+                self._probe(address)
+        self._misc.start(work, done)
+        return True
+
+    @property
+    def opening(self) -> bool:
+        return self._opening
+
+    # -- discovery and probes ------------------------------------------------------
+
+    def _busy_addresses(self) -> set[str]:
+        return set(self._tokens) | self._probing
+
+    def _scan_now(self) -> None:
+        if self._scanning:
+            return
+        self._scanning = True
+        busy = self._busy_addresses()
+        self._misc.start(lambda: self._scan(busy), lambda outcome: self._scanned(busy, outcome))
+
+    def _scanned(self, skipped: set[str], outcome: Outcome) -> None:
+        self._scanning = False
+        if outcome.error is not None:
+            return  # a scan that fails changes nothing; the next one may work
+        found = {device.address: device for device in outcome.value}
+        changed = False
+        in_use = skipped | self._busy_addresses()  # not looked at, or busy since: no news of them
+        for address, row in list(self.rows.items()):
+            if address in found or address in in_use:
+                row.missed_scans = 0
+                continue
+            row.missed_scans += 1
+            if row.missed_scans >= SCANS_BEFORE_GONE:  # unplugged
+                del self.rows[address]
+                self._pending_updates.discard(address)
+                changed = True
+        for address, device in found.items():
+            if address not in self.rows:
+                self.rows[address] = DeviceRow(address, device.link, device.mode, device.serialno or "",
+                                               device.product or "")
+                changed = True
+                self._probe(address)
+        if changed:
+            self.rows_reset.emit()
+
+    def _probe(self, address: str) -> None:
+        """Identify the handset, then check the package against it (a dry run)."""
+        row = self.rows.get(address)
+        if row is None or row.active or address in self._tokens:
+            return
+        if address in self._probing:
+            self._recheck.add(address)
+            return
+        self._probing.add(address)
+        updater = self.updater
+        if updater and not row.finished:
+            row.compatible, row.compat_reason = None, "checking…"
+            self.rows_changed.emit([address])
+
+        def work():
+            identity = handset_tasks.identify(address)
+            report = self._checker.check(updater, address) if updater and not row.finished else None
+            return identity, report
+
+        self._probes.start(work, lambda outcome: self._probed(address, updater, outcome))
+
+    def _probed(self, address: str, updater: Updater | None, outcome: Outcome) -> None:
+        self._probing.discard(address)
+        row = self.rows.get(address)
+        if row is None:
+            return
+        if outcome.error is not None:
+            row.mode = row.mode or "unknown"
+            row.compat_reason = f"not answering: {outcome.error}"
+            self.feed.say(address, "WARNING", f"could not identify the handset: {outcome.error}")
+        else:
+            identity, report = outcome.value
+            row.product, row.serialno = identity.product or row.product, identity.serialno or row.serialno
+            row.slot, row.build, row.battery_mv = identity.slot, identity.build, identity.battery_mv
+            if report is not None and updater is self.updater:
+                row.compatible = handset_tasks.is_compatible(report)
+                row.compat_reason = "" if row.compatible else f"{report.result}: {report.message}"
+        self.rows_changed.emit([address])
+        if address in self._recheck or (self.updater and updater is not self.updater):
+            self._recheck.discard(address)
+            self._probe(address)
+            return
+        if address in self._pending_updates:
+            self._pending_updates.discard(address)
+            self._start_session(address)
+        elif self.station_mode and address in self.compatible_idle():
+            self._start_session(address)
+
+    # -- updates ------------------------------------------------------------------
+
+    def up_to_date(self, row: DeviceRow) -> bool:
+        """Already runs the package's build: station mode and "update all" leave it alone."""
+        return self.updater is not None and bool(row.build) and row.build == self.updater.manifest.build
+
+    def compatible_idle(self) -> list[str]:
+        return [a for a, row in self.rows.items() if row.compatible and not self.up_to_date(row)
+                and not row.active and not row.finished and a not in self._tokens]
+
+    def update(self, addresses: list[str]) -> list[str]:
+        """Start sessions (bounded by `parallel`, the rest wait queued); returns those started or pending."""
+        if self.updater is None:
+            return []
+        started = []
+        for address in addresses:
+            row = self.rows.get(address)
+            if row is None or address in self._tokens or address in self._pending_updates:
+                continue
+            if address in self._probing:
+                self._pending_updates.add(address)  # once the probe lets go of the handset
+                row.state = "queued"
+            else:
+                self._start_session(address)
+            started.append(address)
+        self.rows_changed.emit(started)
+        return started
+
+    def set_station_mode(self, on: bool) -> None:
+        self.station_mode = on
+        if on:
+            self.update(self.compatible_idle())
+
+    def _start_session(self, address: str) -> None:
+        row, updater = self.rows[address], self.updater
+        token = CancelToken()
+        self._tokens[address] = token
+        row.start_session()
+        emit = self.feed.emitter(address)
+        options = self.options
+
+        def work() -> Report:
+            emit(StateChanged(address, "connecting"))
+            return updater.session(address, options=options, emit=emit, cancel=token).run()
+
+        self._queued[address] = self._sessions.start(work, lambda outcome: self._session_ended(address, outcome))
+        self.rows_changed.emit([address])
+
+    def _session_ended(self, address: str, outcome: Outcome) -> None:
+        self._tokens.pop(address, None)
+        self._queued.pop(address, None)
+        self._drain()  # the session's last events first, so the final state below stands
+        row = self.rows.get(address)
+        report: Report | None = outcome.value
+        if outcome.error is not None:
+            state, detail = "failed", f"internal error: {outcome.error}"
+        else:
+            state, detail = FINAL_STATE_OF.get(report.result, "failed"), report.message
+        if report is not None and report.result == Result.SUCCESS.name:
+            self.done_count += 1
+        elif report is None or report.result != Result.CANCELLED.name:
+            self.failed_count += 1
+        self.counters_changed.emit()
+        if report is not None:
+            self.report_recorded.emit(report)
+        if row is None:
+            return
+        row.state, row.detail, row.report = state, detail, report
+        self.rows_changed.emit([address])
+        self._probe(address)  # slot and build have changed
+
+    def cancel(self, addresses: list[str]) -> None:
+        for address in addresses:
+            self._pending_updates.discard(address)
+            token = self._tokens.get(address)
+            row = self.rows.get(address)
+            if token is None:
+                if row is not None and row.state == "queued":
+                    row.state = "idle"
+                continue
+            token.cancel()
+            job = self._queued.get(address)
+            if job is not None and self._sessions.take_back(job):  # never started: nothing to undo
+                self._tokens.pop(address, None)
+                self._queued.pop(address, None)
+                if row is not None:
+                    row.state, row.detail = "idle", ""
+            elif row is not None:
+                row.detail = "cancelling…"
+        self.rows_changed.emit(list(addresses))
+
+    def cancel_all(self) -> None:
+        self.set_station_mode(False)
+        self.cancel(list(self._tokens) + list(self._pending_updates))
+
+    def clear_finished(self, addresses: list[str]) -> None:
+        """Make finished rows idle again, so they can be updated once more."""
+        for address in addresses:
+            row = self.rows.get(address)
+            if row is not None and row.finished:
+                row.state, row.detail, row.done, row.total = "idle", "", 0, 0
+                self._probe(address)
+        self.rows_changed.emit(list(addresses))
+
+    def reboot_to_bootloader(self, addresses: list[str]) -> list[str]:
+        chosen = [a for a in addresses if a in self.rows and a not in self._tokens and a not in self._probing]
+        for address in chosen:
+            self._probing.add(address)
+            self.feed.say(address, "INFO", "rebooting to the bootloader")
+
+            def done(outcome: Outcome, address: str = address) -> None:
+                self._probing.discard(address)
+                if outcome.error is not None:
+                    self.feed.say(address, "ERROR", f"reboot failed: {outcome.error}")
+            self._misc.start(lambda address=address: handset_tasks.reboot_to_bootloader(address), done)
+        return chosen
+
+    # -- the feed, drained on the GUI thread ---------------------------------------------
+
+    def _drain(self) -> None:
+        batch = self.feed.drain()
+        if not batch:
+            return
+        touched = set()
+        for address, state, detail in batch.states:
+            row = self.rows.get(address)
+            # The final state comes with the report, when the session's job returns: never one without the other.
+            if row is not None and state not in FINAL_STATES:
+                row.state, row.detail = state, detail
+                touched.add(address)
+        for address, (done, total, when) in batch.progress.items():
+            row = self.rows.get(address)
+            if row is not None:
+                row.add_progress(done, total, when)
+                touched.add(address)
+        lines: list[LogEntry] = batch.lines
+        if batch.dropped_lines:
+            lines.append(LogEntry("", "WARNING", f"{batch.dropped_lines} log lines not shown (too many at once; "
+                                  "the per-attempt log files have them all)", lines[-1].at if lines else 0.0))
+        if lines:
+            self.log_lines.emit(lines)
+        if touched:
+            self.rows_changed.emit(sorted(touched))

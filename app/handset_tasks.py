@@ -1,0 +1,73 @@
+"""Blocking work on one handset, run by the window's worker threads. No Qt here.
+
+Each function opens the handset, does one thing and closes it, so the
+handset is free for the next host (most handsets serve one at a time).
+"""
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from flasher.device import FastbootDevice, Timeouts
+from flasher.discovery.found import FoundDevice
+from flasher.history.codes import Result
+from flasher.history.report import Report
+from flasher.history.store import HistoryStore
+from flasher.update.journal import Journal
+from flasher.update.session import Options, Station, UpdateSession
+
+# Identification must stay quick: a silent handset should not hold a worker for long.
+PROBE_TIMEOUTS = Timeouts(connect=2.0, response=2.0, command=4.0)
+
+
+@dataclass(frozen=True)
+class Identity:
+    product: str = ""
+    serialno: str = ""
+    slot: str = ""
+    build: str = ""
+    battery_mv: str = ""
+
+
+def identify(address: str) -> Identity:
+    with FastbootDevice.open(address, timeouts=PROBE_TIMEOUTS) as device:
+        def var(name: str) -> str:
+            return device.getvar_optional(name) or ""
+        return Identity(var("product"), var("serialno"), var("current-slot"), var("build"), var("battery-voltage"))
+
+
+def reboot_to_bootloader(address: str) -> None:
+    with FastbootDevice.open(address, timeouts=PROBE_TIMEOUTS) as device:
+        device.reboot("bootloader")
+
+
+def found_at(address: str) -> FoundDevice:
+    """A FoundDevice for an address known in advance (demo bench, tests)."""
+    return FoundDevice(address, address.partition(":")[0], "fastboot")
+
+
+class PreflightChecker:
+    """Runs dry-run sessions to tell whether a package fits a handset, writing nothing.
+
+    Dry runs record reports like any session; they go to a scratch station so
+    the real history keeps only real attempts.
+    """
+
+    def __init__(self):
+        self._folder = tempfile.TemporaryDirectory(prefix="tsuf-gui-preflight-")
+        root = Path(self._folder.name)
+        self.station = Station("preflight", HistoryStore(root / "history.sqlite"), root / "logs",
+                               Journal(root / "journal"))
+
+    def check(self, updater, address: str) -> Report:
+        session = UpdateSession(address, updater.manifest, updater.reader.package_sha256, {}, self.station,
+                                options=Options(dry_run=True, timeouts=PROBE_TIMEOUTS))
+        return session.run()
+
+    def close(self) -> None:
+        self.station.history.close()
+        self._folder.cleanup()
+
+
+def is_compatible(report: Report) -> bool:
+    return report.result == Result.DRY_RUN.name

@@ -1,0 +1,345 @@
+"""The main window: package panel, device table, log and history, and the actions on them."""
+
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHeaderView, QLabel, QMainWindow, QMessageBox,
+                               QSpinBox, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+
+from flasher.history.report import Report
+from flasher.settings import Settings
+
+from .board import Board
+from .device_model import COLUMN, DeviceModel
+from .history_view import HistoryView
+from .icons import icon
+from .log_file_dialog import LogFileDialog
+from .log_pane import LogPane
+from .package_panel import PackagePanel
+from .progress_delegate import ProgressDelegate
+from .report_delivery import ReportDelivery
+from .settings_dialog import SettingsDialog
+
+CLOSE_POLL_MS = 100
+TITLE = "TSUF — flashing station"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, board: Board, *, settings: Settings | None = None, demo: bool = False,
+                 delivery: ReportDelivery | None = None):
+        super().__init__()
+        self.board, self.settings, self.demo, self.delivery = board, settings, demo, delivery
+        self._closing = False
+        self.setWindowTitle(TITLE + (" (demo: virtual handsets)" if demo else ""))
+        self.setWindowIcon(icon("tsuf"))
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+
+        self.package_panel = PackagePanel(board)
+        self.package_panel.open_requested.connect(self.ask_open_package)
+        self.model = DeviceModel(board, self)
+        self.table = self._make_table()
+        self.log_pane = LogPane(self._name_of)
+        self.history_view = HistoryView(board.station.history)
+        self.history_view.log_requested.connect(self.show_report_log)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.log_pane, "Log")
+        self.tabs.addTab(self.history_view, "History")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.package_panel)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
+        self.counters = QLabel()
+        self.counters.setToolTip("Handsets updated and failed since the app started")
+        self.activity = QLabel()
+        self.statusBar().addPermanentWidget(self.activity)
+        self.statusBar().addPermanentWidget(self.counters)
+        self._make_actions()
+
+        board.log_lines.connect(self.log_pane.add)
+        board.report_recorded.connect(lambda _report: self.history_view.refresh())
+        board.counters_changed.connect(self._show_counters)
+        board.package_changed.connect(self._update_actions)
+        board.package_changed.connect(self._hint_next_step)
+        board.package_failed.connect(self._package_refused)
+        board.rows_changed.connect(lambda _addresses: self._update_actions())
+        board.rows_reset.connect(self._update_actions)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self._show_counters()
+        self._update_actions()
+
+    # -- building ------------------------------------------------------------------
+
+    def _make_table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self.model)
+        table.setItemDelegateForColumn(COLUMN["Progress"], ProgressDelegate(table))
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setAlternatingRowColors(True)
+        table.verticalHeader().hide()
+        table.setWordWrap(False)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        widths = {"Handset": 140, "Serial": 90, "Link": 70, "Mode": 70, "Slot": 40, "Build": 55, "Battery": 65,
+                  "Package": 90, "State": 140, "Progress": 280}
+        for title, width in widths.items():
+            table.setColumnWidth(COLUMN[title], width)
+        table.doubleClicked.connect(lambda index: self.show_row_log(self.model.address_at(index.row())))
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        return table
+
+    def _action(self, text: str, slot, *, shortcut=None, icon_name: str | None = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip} ({keys})" if tip and keys else tip or text)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        self.open_action = self._action("Open package…", self.ask_open_package, shortcut="Ctrl+O",
+                                        icon_name="package", tip="Open a signed update package")
+        self.update_action = self._action("Update selected", self.update_selected, shortcut="Ctrl+U",
+                                          icon_name="update", tip="Update the selected handsets")
+        self.update_all_action = self._action("Update all compatible", self.update_all, shortcut="Ctrl+Shift+U",
+                                              icon_name="update",
+                                              tip="Update every handset the package fits that is not done yet")
+        self.cancel_action = self._action("Cancel selected", self.cancel_selected, shortcut="Esc",
+                                          icon_name="status-cancelled",
+                                          tip="Stop the selected updates; their active slot stays untouched")
+        self.cancel_all_action = self._action("Cancel all", self.cancel_all, shortcut="Shift+Esc",
+                                              tip="Stop every update (and station mode)")
+        self.reboot_action = self._action("Reboot to bootloader", self.reboot_selected, shortcut="Ctrl+B",
+                                          tip="Reboot the selected handsets into the bootloader")
+        self.again_action = self._action("Mark idle again", self.clear_selected, shortcut="Ctrl+R",
+                                         tip="Clear the finished state of the selected handsets so they can be "
+                                             "updated again")
+        self.log_action = self._action("Show full log", self.show_selected_log, shortcut="Ctrl+L",
+                                       tip="Open the selected handset's full log of its last attempt")
+        self.station_action = self._action("Station mode", self.board.set_station_mode, shortcut="Ctrl+M",
+                                           icon_name="tsuf",
+                                           tip="Update every compatible handset as soon as it is plugged in")
+        self.station_action.setCheckable(True)
+        self.settings_action = self._action("Settings…", self.show_settings, shortcut="Ctrl+,",
+                                            tip="Station id, backend URL and the trust store")
+        quit_action = self._action("Quit", self.close, shortcut="Ctrl+Q", tip="Close TSUF")
+        self.parallel = QSpinBox(minimum=1, maximum=32, value=self.board.parallel)
+        self.parallel.setPrefix("at most ")
+        self.parallel.setSuffix(" at once")
+        self.parallel.setToolTip("How many handsets are updated at the same time; the others wait, queued")
+        self.parallel.valueChanged.connect(self.board.set_parallel)
+
+        toolbar = self.addToolBar("Actions")
+        toolbar.setObjectName("actions")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.open_action, None, self.update_action, self.update_all_action, self.cancel_action,
+                       self.cancel_all_action, None, self.station_action):
+            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+        toolbar.addWidget(self.parallel)
+
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addActions([self.open_action, quit_action])
+        device_menu = menus.addMenu("&Handsets")
+        device_menu.addActions([self.update_action, self.update_all_action, self.cancel_action,
+                                self.cancel_all_action, self.reboot_action, self.again_action, self.log_action])
+        station_menu = menus.addMenu("&Station")
+        station_menu.addActions([self.station_action, self.settings_action])
+        self.table.addActions([self.update_action, self.cancel_action, self.reboot_action, self.again_action,
+                               self.log_action])
+
+    # -- state shown ------------------------------------------------------------------
+
+    def _name_of(self, address: str) -> str:
+        row = self.board.rows.get(address)
+        return row.serialno if row is not None and row.serialno else address
+
+    def selected_addresses(self) -> list[str]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.model.address_at(row) for row in rows]
+
+    def _update_actions(self) -> None:
+        selected = [self.board.rows[a] for a in self.selected_addresses() if a in self.board.rows]
+        has_package = self.board.updater is not None
+        self.open_action.setEnabled(not self.board.busy)
+        self.update_action.setEnabled(has_package and any(not r.active and not r.finished for r in selected))
+        self.update_all_action.setEnabled(has_package and bool(self.board.compatible_idle()))
+        self.cancel_action.setEnabled(any(r.active for r in selected))
+        self.cancel_all_action.setEnabled(self.board.busy)
+        self.reboot_action.setEnabled(any(not r.active for r in selected))
+        self.again_action.setEnabled(any(r.finished for r in selected))
+        self.log_action.setEnabled(any(r.report is not None for r in selected))
+        self.station_action.setEnabled(has_package)
+        self.station_action.setChecked(self.board.station_mode)
+        running = sum(1 for row in self.board.rows.values() if row.active)
+        self.activity.setText(f"{len(self.board.rows)} handset(s), {running} updating" if self.board.rows
+                              else "Looking for handsets…")
+
+    def _show_counters(self) -> None:
+        self.counters.setText(f"This shift: <b style='color:#2e9d4f'>{self.board.done_count} done</b> · "
+                              f"<b style='color:#d03b3b'>{self.board.failed_count} failed</b>")
+
+    # -- package ---------------------------------------------------------------------
+
+    def ask_open_package(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open a signed package", "", "TSUF packages (*.zip)")
+        if name:
+            self.open_package(Path(name))
+
+    def open_package(self, path: Path) -> bool:
+        if not self.board.open_package(path):
+            self.statusBar().showMessage("Wait for the running updates to end before opening another package", 5000)
+            return False
+        self.package_panel.show_opening(Path(path).name)
+        return True
+
+    def _hint_next_step(self) -> None:
+        if self.demo and self.board.updater is not None:
+            self.statusBar().showMessage("Demo: virtual handsets on every link. Press “Update all compatible” "
+                                         "(Ctrl+Shift+U) and watch them update.")
+
+    def _package_refused(self, error: Exception) -> None:
+        name = self.board.package_path.name if self.board.package_path else "the package"
+        self.package_panel.show_refused(getattr(error, "filename", None) or name, error)
+
+    def dragEnterEvent(self, event) -> None:
+        if any(url.toLocalFile().endswith(".zip") for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.toLocalFile().endswith(".zip"):
+                self.open_package(Path(url.toLocalFile()))
+                event.acceptProposedAction()
+                return
+
+    # -- actions --------------------------------------------------------------------
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask before anything that writes or interrupts; tests replace this."""
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _confirm_update(self, addresses: list[str]) -> bool:
+        manifest = self.board.updater.manifest
+        unfit = [a for a in addresses if self.board.rows[a].compatible is False]
+        text = (f"Write {manifest.product} {manifest.build} to the inactive slot of {len(addresses)} handset(s), "
+                "then switch and reboot them?\n\nKeep them plugged in until they show done.")
+        if unfit:
+            text += f"\n\n{len(unfit)} of them refused the package when checked; they will fail again."
+        return self.confirm("Update handsets", text)
+
+    def update_selected(self) -> None:
+        chosen = [a for a in self.selected_addresses()
+                  if not self.board.rows[a].active and not self.board.rows[a].finished]
+        if chosen and self.board.updater and self._confirm_update(chosen):
+            self.statusBar().clearMessage()
+            self.board.update(chosen)
+
+    def update_all(self) -> None:
+        chosen = self.board.compatible_idle()
+        if chosen and self._confirm_update(chosen):
+            self.statusBar().clearMessage()  # the demo's hint has been followed
+            self.board.update(chosen)
+
+    def cancel_selected(self) -> None:
+        self.board.cancel([a for a in self.selected_addresses() if self.board.rows[a].active])
+
+    def cancel_all(self) -> None:
+        self.board.cancel_all()
+
+    def clear_selected(self) -> None:
+        self.board.clear_finished(self.selected_addresses())
+
+    def reboot_selected(self) -> None:
+        chosen = [a for a in self.selected_addresses() if not self.board.rows[a].active]
+        if chosen and self.confirm("Reboot to bootloader",
+                                   f"Reboot {len(chosen)} handset(s) into the bootloader? "
+                                   "Whatever they are doing now is interrupted."):
+            self.board.reboot_to_bootloader(chosen)
+
+    # -- logs -------------------------------------------------------------------------
+
+    def show_row_log(self, address: str) -> None:
+        """A row's full log when it has finished an attempt; else its live lines."""
+        row = self.board.rows.get(address)
+        if row is not None and row.report is not None and row.report.log_path:
+            self.show_report_log(row.report)
+        else:
+            self.tabs.setCurrentWidget(self.log_pane)
+            self.log_pane.show_device(address)
+
+    def show_selected_log(self) -> None:
+        for address in self.selected_addresses()[:1]:
+            self.show_row_log(address)
+
+    def show_report_log(self, report: Report) -> LogFileDialog:
+        dialog = LogFileDialog(f"Log of {report.device_serial}: {report.result} ({report.started_at[:19]})",
+                               Path(report.log_path), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.last_log_dialog = dialog
+        return dialog
+
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self.board.trust_store, self.board.station, self)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            self.settings_saved()
+
+    def settings_saved(self) -> None:
+        """A new backend URL takes effect at once."""
+        if self.delivery is not None and self.settings is not None:
+            self.delivery.configure(self.settings)
+            if self.delivery.problem:
+                self.statusBar().showMessage(f"Reports are not sent: {self.delivery.problem}")
+
+    # -- closing ------------------------------------------------------------------------
+
+    def closeEvent(self, event) -> None:
+        if not self.board.busy:
+            self.board.shutdown()
+            event.accept()
+            return
+        event.ignore()
+        if self._closing:
+            return
+        if not self.confirm("Updates are running", "Cancel the running updates and close?\n\n"
+                            "Handsets that have not switched slots keep booting what they booted before; "
+                            "TSUF waits for each session to stop safely."):
+            return
+        self.stop_and_close()
+
+    def stop_and_close(self) -> None:
+        """Cancel every session, wait for each to end, then close; without asking (Ctrl-C, SIGTERM)."""
+        if not self.board.busy:
+            self.close()
+            return
+        if self._closing:
+            return
+        self._closing = True
+        self.board.cancel_all()
+        self.statusBar().showMessage("Stopping the updates safely, then closing…")
+        self._close_when_idle()
+
+    def _close_when_idle(self) -> None:
+        if self.board.busy:  # keep the event loop running: sessions report back through it
+            QTimer.singleShot(CLOSE_POLL_MS, self._close_when_idle)
+        else:
+            self.close()

@@ -1,0 +1,87 @@
+"""The open package: what it holds, who signed it, and whether the station trusts the signer."""
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from .board import Board
+from .device_row import human_bytes
+from .icons import icon
+
+
+class PackagePanel(QFrame):
+    open_requested = Signal()
+
+    def __init__(self, board: Board, parent=None):
+        super().__init__(parent)
+        self.board = board
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAcceptDrops(False)  # the window takes drops anywhere
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.open_button = QPushButton(icon("package"), "Open package…")
+        self.open_button.setToolTip("Choose a signed update package (.zip), or drop one on the window (Ctrl+O)")
+        self.open_button.clicked.connect(self.open_requested)
+        self.fields: dict[str, QLabel] = {}
+        grid = QGridLayout()  # two compact rows leave the height to the device table
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(2)
+        tips = {
+            "Product": "The product the package is built for; other handsets refuse it",
+            "Build": "The build the handsets will run after the update",
+            "Type": "full: whole images; delta: changes against one exact build",
+            "Size": "Total size of the images, as written to each handset",
+            "Signed by": "Key ids of the signatures the trust store accepted",
+            "Trust": "Only packages signed by a key in this station's trust store can be opened",
+        }
+        places = {"Product": (0, 0, 1), "Build": (0, 2, 1), "Type": (0, 4, 1), "Signed by": (0, 6, 1),
+                  "Size": (1, 0, 3), "Trust": (1, 4, 3)}  # (row, column, columns spanned by the value)
+        for name, tip in tips.items():
+            label = QLabel("—")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setToolTip(tip)
+            self.fields[name] = label
+            caption = QLabel(f"<b>{name}:</b>")
+            caption.setToolTip(tip)
+            row, column, span = places[name]
+            grid.addWidget(caption, row, column)
+            grid.addWidget(label, row, column + 1, 1, span)
+        for column in (1, 3, 5, 7):
+            grid.setColumnStretch(column, 1)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.open_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addLayout(grid)
+        board.package_changed.connect(self.refresh)
+        self.refresh()
+
+    def show_opening(self, name: str) -> None:
+        self.title.setText(f"<b>Checking {name}…</b> (signature, then every image hash)")
+
+    def show_refused(self, name: str, error: Exception) -> None:
+        hint = getattr(error, "hint", "") or ""
+        self.title.setText(f"<b style='color:#d03b3b'>{name} refused:</b> {error}"
+                           + (f"<br>{hint}" if hint else ""))
+        self.title.setWordWrap(True)
+
+    def refresh(self) -> None:
+        updater = self.board.updater
+        if updater is None:
+            self.title.setText("<b>No package open.</b> Open one (Ctrl+O) or drop it on the window.")
+            for label in self.fields.values():
+                label.setText("—")
+            return
+        manifest, trusted = updater.manifest, updater.reader.trusted
+        self.title.setText(f"<b>{self.board.package_path.name}</b>")
+        self.title.setToolTip(str(self.board.package_path))
+        self.fields["Product"].setText(manifest.product)
+        self.fields["Build"].setText(f"{manifest.build} (rollback index {manifest.rollback_index})")
+        self.fields["Type"].setText(manifest.type)
+        images = ", ".join(f"{entry.partition} {human_bytes(entry.size)}" for entry in manifest.images)
+        self.fields["Size"].setText(f"{human_bytes(manifest.total_size)} ({images})")
+        self.fields["Signed by"].setText(", ".join(key[:16] for key in trusted.trusted_signers))
+        unknown = f"; {len(trusted.unknown_signers)} signature(s) by unknown keys ignored" \
+            if trusted.unknown_signers else ""
+        self.fields["Trust"].setText(f"<span style='color:#2e9d4f'>✓ trusted</span> "
+                                     f"(signature checked, every image hash verified){unknown}")

@@ -1,0 +1,32 @@
+"""A row's figures: speed, time left, and the words shown after the end."""
+
+from app.device_row import DeviceRow, bytes_of, human_bytes, human_duration
+from flasher.history.report import Report
+
+MiB = 1 << 20
+
+
+def test_speed_and_time_left_come_from_the_last_seconds_of_progress():
+    row = DeviceRow("tcp:x")
+    row.state = "writing"
+    assert row.speed() == 0 and row.seconds_left() is None
+    for second in range(11):
+        row.add_progress(second * 2 * MiB, 40 * MiB, now=100.0 + second)
+    assert row.speed() == 2 * MiB
+    assert row.seconds_left() == 10
+    assert row.progress_text() == "50% · 20.0 / 40.0 MiB · 2.0 MiB/s · 10 s left"
+
+
+def test_after_the_end_the_row_says_what_happened_instead_of_a_full_bar():
+    row = DeviceRow("tcp:x", state="done")
+    row.report = Report("id", "station", "VH1", bytes_sent=28 * MiB, durations={"write": 2.0, "verify": 1.2})
+    assert row.progress_text() == "28.0 MiB written and verified in 3 s"
+    row.state, row.done, row.total = "cancelled", 9 * MiB, 28 * MiB
+    row.report.phase = "write"
+    assert row.progress_text() == "stopped while writing at 9.0 / 28.0 MiB, after 3 s"
+
+
+def test_human_figures():
+    assert human_bytes(512) == "512 B" and human_bytes(1536) == "1.5 KiB" and human_bytes(3 << 30) == "3.0 GiB"
+    assert bytes_of(512, 2 * MiB) == "512 B / 2.0 MiB"
+    assert human_duration(59) == "59 s" and human_duration(61) == "1:01" and human_duration(3661) == "1:01:01"

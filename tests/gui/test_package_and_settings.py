@@ -1,0 +1,91 @@
+"""Opening packages (dialog-free and by drag and drop), refusals, settings, history export, log saving."""
+
+import csv
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from app.settings_dialog import SettingsDialog
+from flasher.package import keys
+from flasher.settings import load_settings
+from tests.gui.test_main_window import TIMEOUT, open_and_check
+from tests.support.packages import make_keys, make_package
+
+
+def drop_event(path) -> tuple[QDropEvent, QMimeData]:
+    """The event, and its data, which the caller must keep alive (the event does not own it)."""
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(path))])
+    return QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier), data
+
+
+def test_a_package_dropped_on_the_window_opens(make_bench, make_window, qtbot):
+    bench = make_bench(1)
+    window = make_window(bench)
+    event, data = drop_event(bench.package)
+    window.dragEnterEvent(event)
+    assert event.isAccepted()
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.board.updater is not None, timeout=TIMEOUT)
+    assert window.board.package_path == bench.package
+    assert window.package_panel.fields["Product"].text() == "tsuf_zte_ab"
+
+
+def test_an_untrusted_package_is_refused_with_what_to_do(make_bench, make_window, qtbot, tmp_path):
+    bench = make_bench(1)
+    stranger = make_keys(tmp_path / "stranger")
+    untrusted = make_package(tmp_path / "stranger", stranger)
+    window = make_window(bench)
+    window.open_package(untrusted)
+    qtbot.waitUntil(lambda: "refused" in window.package_panel.title.text(), timeout=TIMEOUT)
+    text = window.package_panel.title.text()
+    assert "not in the trust store" in text and "tsuf keys import" in text
+    assert window.board.updater is None and not window.update_all_action.isEnabled()
+
+
+def test_settings_import_and_remove_keys_and_save_the_station(make_bench, make_window, qtbot, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.setenv("TSUF_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TSUF_STATION", raising=False)
+    monkeypatch.delenv("TSUF_BACKEND", raising=False)
+    bench = make_bench(1)
+    window = make_window(bench)
+    dialog = SettingsDialog(load_settings(), bench.keys.trust_store, window.board.station, window)
+    qtbot.addWidget(dialog)
+    assert dialog.keys.topLevelItemCount() == 1
+    _, public = keys.write_key_pair(keys.generate_key(), tmp_path / "other", "other")
+    key_id = dialog.import_key(public)
+    assert dialog.keys.topLevelItemCount() == 2
+    dialog.remove_key(key_id)
+    assert [key.key_id for key in bench.keys.trust_store.keys()] != [key_id]
+    assert dialog.keys.topLevelItemCount() == 1
+    dialog.station_id.setText("bench-7")
+    dialog.backend_url.setText("https://reports.example/tsuf")
+    dialog.apply()
+    assert window.board.station.station_id == "bench-7"
+    saved = load_settings()
+    assert (saved.station_id, saved.backend_url) == ("bench-7", "https://reports.example/tsuf")
+
+
+def test_history_exports_csv_and_the_log_saves(make_bench, make_window, qtbot, tmp_path):
+    bench = make_bench(1)
+    window = make_window(bench)
+    open_and_check(qtbot, window, bench)
+    window.update_all_action.trigger()
+    qtbot.waitUntil(lambda: window.board.done_count == 1, timeout=TIMEOUT)
+    history = window.history_view
+    qtbot.waitUntil(lambda: history.table.rowCount() == 1, timeout=TIMEOUT)
+    assert history.export_csv(tmp_path / "history.csv") == 1
+    with open(tmp_path / "history.csv", newline="") as file:
+        (row,) = list(csv.DictReader(file))
+    assert (row["result"], row["device_serial"], row["to_build"]) == ("SUCCESS", "VH000001", "B130")
+    history.serial.setText("nobody")
+    assert history.table.rowCount() == 0
+
+    window.log_pane.save(tmp_path / "log.txt")
+    saved = (tmp_path / "log.txt").read_text()
+    assert "VH000001: done running B130 on slot b" in saved
+    window.log_pane.copy()
+    from PySide6.QtGui import QGuiApplication
+    assert "done running B130" in QGuiApplication.clipboard().text()
