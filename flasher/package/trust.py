@@ -54,19 +54,33 @@ class TrustStore:
     def keys(self) -> list[TrustedKey]:
         if not self.folder.is_dir():
             return []
+        self._check_private()
         return [self._load(path) for path in sorted(self.folder.glob("*.pem"))]
+
+    def _check_private(self) -> None:
+        """Whoever can write the trust store decides what gets flashed: only its owner may."""
+        if os.name != "posix":
+            return  # Windows: the folder lives in the user's profile, guarded by its ACLs
+        for path in (self.folder, *self.folder.glob("*.pem")):
+            if path.stat().st_mode & 0o022:
+                raise TrustStoreError(f"{path} can be changed by other users, so its keys cannot be trusted",
+                                      f"Make it the owner's alone: chmod -R go-w {self.folder}")
 
     def get(self, key_id: str) -> TrustedKey | None:
         path = self.folder / f"{key_id}.pem"
-        return self._load(path) if KEY_ID.match(key_id) and path.is_file() else None
+        if not (KEY_ID.match(key_id) and path.is_file()):
+            return None
+        self._check_private()
+        return self._load(path)
 
     def import_key(self, pem_path: Path) -> TrustedKey:
         public_key = keys.read_public_key(pem_path)
         identity = keys.key_id(public_key)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = self.folder / f"{identity}.pem"
         temporary = target.with_suffix(".tmp")
         temporary.write_bytes(keys.public_pem(public_key))
+        os.chmod(temporary, 0o600)
         os.replace(temporary, target)
         return TrustedKey(identity, keys.algorithm_of(public_key), public_key, target)
 

@@ -101,3 +101,20 @@ def test_default_folder_is_overridden_by_the_environment(monkeypatch, tmp_path):
     assert default_trust_store_folder() == tmp_path / "config" / "trust"
     monkeypatch.delenv("TSUF_HOME")
     assert default_trust_store_folder().parts[-2:] == ("tsuf", "trust")
+
+
+def test_a_trust_store_others_can_write_is_not_trusted(tmp_path):
+    import os
+
+    from flasher.package import keys as key_tools
+    from flasher.package.errors import TrustStoreError
+    from flasher.package.trust import TrustStore
+    key = key_tools.generate_key()
+    _, public = key_tools.write_key_pair(key, tmp_path / "keys", "release")
+    store = TrustStore(tmp_path / "trust")
+    trusted = store.import_key(public)
+    assert (store.folder.stat().st_mode & 0o777) == 0o700
+    assert (trusted.path.stat().st_mode & 0o777) == 0o600
+    os.chmod(store.folder, 0o777)
+    with pytest.raises(TrustStoreError, match="other users"):
+        store.get(trusted.key_id)
