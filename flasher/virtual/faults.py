@@ -33,6 +33,12 @@ class Faults:
     stall_commands: dict[str, float] = field(default_factory=dict)
     """Command prefix -> seconds of silence before the handset answers."""
 
+    garbage_for: dict[str, bytes] = field(default_factory=dict)
+    """Command prefix -> raw bytes sent instead of a response (malformed or oversized)."""
+
+    max_download_claim: int | None = None
+    """A max-download-size to report that the handset does not honour (it lies)."""
+
     discard_flash: set[str] = field(default_factory=set)
     """Partitions (slot stems, e.g. "system_b") whose flash answers OKAY but writes nothing."""
 
@@ -67,6 +73,9 @@ class Faults:
                 return False
             self.drop_on_command, self.drop_on_count = None, 1
             return True
+
+    def garbage(self, command: str) -> bytes | None:
+        return _match(self.garbage_for, command)
 
     def failure_for(self, command: str) -> str | None:
         return _match(self.fail_commands, command)

@@ -129,6 +129,10 @@ class Handset:
         stall = self.faults.stall_for(command.text)
         if stall:
             time.sleep(stall)
+        garbage = self.faults.garbage(command.text)
+        if garbage is not None:
+            link.write(garbage, DATA_TIMEOUT)
+            return
         failure = self.faults.failure_for(command.text)
         if failure is not None:
             link.write(protocol.fail(failure), DATA_TIMEOUT)
@@ -146,6 +150,9 @@ class Handset:
     def _getvar(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         pairs = getvars.all_variables(self.profile, self.meta, userspace=self.mode is Mode.FASTBOOTD)
         pairs += self._vendor_variables()
+        if self.faults.max_download_claim is not None:
+            pairs = [(key, f"0x{self.faults.max_download_claim:x}" if key == "max-download-size" else value)
+                     for key, value in pairs]
         if command.argument == "all":
             for key, value in pairs:
                 link.write(protocol.info(f"{key}:{value}"), DATA_TIMEOUT)
