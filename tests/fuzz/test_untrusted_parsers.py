@@ -124,3 +124,19 @@ def test_damaged_signed_packages(tmp_path_factory, signed_package, data):
             reader.verify_all()
     except FlasherError:
         pass
+
+
+@given(st.binary(max_size=600), st.integers(0, 4096), st.binary(max_size=256))
+def test_bsdiff_patches(patch, target_size, source):
+    """Random bytes, and real headers over random blocks, never reach bsdiff4 unchecked."""
+    import bz2
+
+    from flasher.delta.bsdiff import MAGIC, apply_patch, encode_int64
+    for candidate in (patch, MAGIC + encode_int64(len(patch)) + encode_int64(0) + encode_int64(target_size)
+                      + patch, MAGIC + encode_int64(len(bz2.compress(patch))) + encode_int64(0)
+                      + encode_int64(target_size) + bz2.compress(patch)):
+        try:
+            result = apply_patch(source, candidate, target_size)
+        except FlasherError:
+            continue
+        assert len(result) == target_size
