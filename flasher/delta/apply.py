@@ -10,16 +10,14 @@ returned has been hashed against the manifest.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from ..package.archive import CHUNK, PackageReader
+from ..package.archive import CHUNK, PackageReader, private_image_file
 from ..package.delta_manifest import DeltaEntry
 from ..package.manifest import ImageEntry
 from .bsdiff import apply_patch
@@ -66,28 +64,19 @@ def reconstruct(reader: PackageReader, partition: str, source_path: Path | None,
     if source_path is None:
         raise DeltaSourceMismatch(f"image {partition} is made from the source build's image; none was given")
     check_source(entry, source_path)
-    folder = Path(tempfile.mkdtemp(prefix=f"tsuf-{partition}-", dir=dest_dir))
-    target = folder / f"{partition}.img"
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-        with os.fdopen(fd, "wb") as out, open(source_path, "rb") as source:
-            digest = hashlib.sha256()
+    with private_image_file(dest_dir, partition) as (target, out), open(source_path, "rb") as source:
+        digest = hashlib.sha256()
 
-            def sink(data: bytes) -> None:
-                digest.update(data)
-                out.write(data)
+        def sink(data: bytes) -> None:
+            digest.update(data)
+            out.write(data)
 
-            if delta.method == "copy":
-                _copy(source, delta, sink, progress)
-            else:
-                _patch(reader, entry, source, sink, progress)
-            if digest.hexdigest() != entry.sha256:
-                raise PatchRejected(f"the reconstructed {partition} image does not match the SHA-256 in the manifest")
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+        if delta.method == "copy":
+            _copy(source, delta, sink, progress)
+        else:
+            _patch(reader, entry, source, sink, progress)
+        if digest.hexdigest() != entry.sha256:
+            raise PatchRejected(f"the reconstructed {partition} image does not match the SHA-256 in the manifest")
     return target
 
 

@@ -15,7 +15,8 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -160,6 +161,23 @@ class _Archive:
                 raise ExtraImage(f"the archive holds {name}, which the manifest does not list")
 
 
+@contextmanager
+def private_image_file(dest_dir: Path, partition: str) -> Iterator[tuple[Path, BinaryIO]]:
+    """A new 0600 file in a new 0700 folder under `dest_dir`, flushed to disk when the block
+    ends; if the block fails, the file and its folder are gone before the error goes on."""
+    folder = Path(tempfile.mkdtemp(prefix=f"tsuf-{partition}-", dir=dest_dir))
+    target = folder / f"{partition}.img"
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        with os.fdopen(fd, "wb") as out:
+            yield target, out
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 class PackageReader:
     """An open package whose signature and manifest are verified; images are checked as they are read.
 
@@ -200,17 +218,8 @@ class PackageReader:
         if entry.archive_name != f"images/{partition}.img":
             raise NotAWholeImage(f"image {partition} is a {entry.delta.method} entry of a delta package, "
                                  "not a whole image")
-        folder = Path(tempfile.mkdtemp(prefix=f"tsuf-{partition}-", dir=dest_dir))
-        target = folder / f"{partition}.img"
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-            with os.fdopen(fd, "wb") as out:
-                self._stream(entry, out.write, progress)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
+        with private_image_file(dest_dir, partition) as (target, out):
+            self._stream(entry, out.write, progress)
         return target
 
     def extract_all_verified(self, dest_dir: Path, progress: Progress | None = None) -> dict[str, Path]:
