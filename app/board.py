@@ -51,7 +51,6 @@ class Board(QObject):
         self.station_mode = False
         self.done_count = self.failed_count = 0
         self.feed = SessionFeed()
-        self._checker = handset_tasks.PreflightChecker()
         self._sessions = Jobs(parallel, self)
         self._probes = Jobs(8, self)
         self._misc = Jobs(2, self)
@@ -95,7 +94,6 @@ class Board(QObject):
         for jobs in (self._sessions, self._probes, self._misc):
             jobs.wait()
         self._drain()
-        self._checker.close()
         if self.updater:
             self.updater.close()
             self.updater = None
@@ -192,7 +190,7 @@ class Board(QObject):
 
         def work():
             identity = handset_tasks.identify(address)
-            report = self._checker.check(updater, address) if updater and not row.finished else None
+            report = handset_tasks.preflight_check(updater, address) if updater and not row.finished else None
             return identity, report
 
         self._probes.start(work, lambda outcome: self._probed(address, updater, outcome))

@@ -4,17 +4,13 @@ Each function opens the handset, does one thing and closes it, so the
 handset is free for the next host (most handsets serve one at a time).
 """
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from flasher.device import FastbootDevice, Timeouts
 from flasher.discovery.found import FoundDevice
 from flasher.history.codes import Result
 from flasher.history.report import Report
-from flasher.history.store import HistoryStore
-from flasher.update.journal import Journal
-from flasher.update.session import Options, Station, UpdateSession
+from flasher.update.session import Options
 
 # Identification must stay quick: a silent handset should not hold a worker for long.
 PROBE_TIMEOUTS = Timeouts(connect=2.0, response=2.0, command=4.0)
@@ -46,27 +42,11 @@ def found_at(address: str) -> FoundDevice:
     return FoundDevice(address, address.partition(":")[0], "fastboot")
 
 
-class PreflightChecker:
-    """Runs dry-run sessions to tell whether a package fits a handset, writing nothing.
-
-    Dry runs record reports like any session; they go to a scratch station so
-    the real history keeps only real attempts.
-    """
-
-    def __init__(self):
-        self._folder = tempfile.TemporaryDirectory(prefix="tsuf-gui-preflight-")
-        root = Path(self._folder.name)
-        self.station = Station("preflight", HistoryStore(root / "history.sqlite"), root / "logs",
-                               Journal(root / "journal"))
-
-    def check(self, updater, address: str) -> Report:
-        session = UpdateSession(address, updater.manifest, updater.reader.package_sha256, {}, self.station,
-                                options=Options(dry_run=True, timeouts=PROBE_TIMEOUTS))
-        return session.run()
-
-    def close(self) -> None:
-        self.station.history.close()
-        self._folder.cleanup()
+def preflight_check(updater, address: str) -> Report:
+    """A dry run telling whether a package fits a handset: nothing is written to the
+    handset, and nothing to the history (it is not an attempt)."""
+    options = Options(dry_run=True, timeouts=PROBE_TIMEOUTS, record=False)
+    return updater.session(address, options=options).run()
 
 
 def is_compatible(report: Report) -> bool:

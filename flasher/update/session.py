@@ -86,6 +86,9 @@ class Options:
     """Handsets without slots: update even when the partitions cannot be backed up first."""
     scanner: object | None = None
     """A discovery Scanner: lets the session find the handset on another link after its reboot."""
+    record: bool = True
+    """False for checks that are not attempts (a face asking whether a package fits, with
+    dry_run): no report in the history, no log file kept."""
 
 
 class UpdateSession:
@@ -145,11 +148,12 @@ class UpdateSession:
                                  on_message=lambda text: self._say("INFO", f"(device) {text}")) as device:
             self._enter("preflight")
             self.serialno = report.device_serial = device.getvar("serialno")
-            for stale in self.station.history.close_interrupted(self.serialno, station_id=report.station_id):
-                self._say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
-            report.attempt = self.station.history.attempts(self.serialno, self.package_sha256) + 1
-            report.set_result(Result.IN_PROGRESS, phase="preflight")
-            self.station.history.record(report)  # from here on the attempt is on record, even if we die
+            if self.options.record:
+                for stale in self.station.history.close_interrupted(self.serialno, station_id=report.station_id):
+                    self._say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
+                report.attempt = self.station.history.attempts(self.serialno, self.package_sha256) + 1
+                report.set_result(Result.IN_PROGRESS, phase="preflight")
+                self.station.history.record(report)  # from here on the attempt is on record, even if we die
             self._state("checking")
             current = device.current_slot() or ""
             in_place = not current  # no slots: write in place, with backups
@@ -357,12 +361,15 @@ class UpdateSession:
             self._state(final, report.message)
         report.device_serial = report.device_serial or self.address
         report.log_tail, report.log_sha256 = self._log.close()
-        final_path = self.station.logs_dir / report.device_serial / f"{report.report_id}.log"
-        final_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log.path.replace(final_path)
-        report.log_path = str(final_path)
-        self.station.history.record(report)
-        self.station.on_recorded(report)
+        if self.options.record:
+            final_path = self.station.logs_dir / report.device_serial / f"{report.report_id}.log"
+            final_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log.path.replace(final_path)
+            report.log_path = str(final_path)
+            self.station.history.record(report)
+            self.station.on_recorded(report)
+        else:
+            self._log.path.unlink(missing_ok=True)
         self.emit(Finished(report))
 
 

@@ -193,3 +193,11 @@ def test_a_handset_that_returns_on_another_link_is_followed_by_serial(env):
         udp.stop()
     assert report.result == "SUCCESS", report.message
     assert f"came back on {udp.address}" in open(report.log_path).read()
+
+
+def test_a_fit_check_leaves_no_report_and_no_log(env, tmp_path):
+    with Updater(env.package(), env.keys.trust_store, env.station) as updater:
+        report = updater.session(env.handset.address, options=Options(dry_run=True, record=False)).run()
+    assert report.result == "DRY_RUN"
+    assert env.station.history.query() == []
+    assert not list((tmp_path / "logs").rglob("*.log"))
