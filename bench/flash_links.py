@@ -226,8 +226,8 @@ def markdown(r: dict) -> str:
         "",
         f"One firmware-like image ({r['content_fraction']:.0%} content, the rest zero blocks) flashed to "
         f"`{PARTITION}` of a `tsuf emulator --tcp 0 --udp 0 --serial --count 2` on localhost: TCP and UDP on "
-        f"{NET_HANDSET}, serial (pty, clean line) on {SERIAL_HANDSET} (a serial download-mode session "
-        "holds its handset after the host leaves). USB is the in-process VirtualUsbBus, so its client "
+        f"{NET_HANDSET}, serial (pty, clean line) on {SERIAL_HANDSET} (a serial session keeps its "
+        "handset until it has been idle for 10 s). USB is the in-process VirtualUsbBus, so its client "
         "runs in a helper process with the handset (`bench/usb_flash_helper.py`). "
         f"{r['rounds']} rounds after a {r['probe_mib']} MiB warm-up per link; TCP and UDP alternate which "
         "client goes first. Each flash a fresh process, the partition erased before and verified "
