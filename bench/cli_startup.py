@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from flash_throughput import targets_markdown
+
 TARGET_S = 0.3
 TARGET_MISSED = 3  # exit status: it ran, but a target was missed (1 and 2 are errors)
 PYTHON = sys.executable  # the venv's interpreter
@@ -148,10 +150,7 @@ def markdown(r: dict) -> str:
     for a, b in zip(r["top_imports"], r["top_imports_not_in_python_c_pass"]):
         lines.append(f"| `{a['module']}` | {a['cumulative_ms']} | `{a['under']}` "
                      f"| `{b['module']}` | {b['cumulative_ms']} | `{b['under']}` |")
-    lines += ["", "| target | measured | met |", "|---|---|---|"]
-    for t in r["targets"]:
-        lines.append(f"| {t['target']} | {t['value']} | {'met' if t['met'] else '**not met**'} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + targets_markdown(r["targets"])) + "\n"
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ import time
 import zlib
 from pathlib import Path
 
+from flash_throughput import targets_markdown
+
 from flasher.virtual.sample_images import write_image
 
 MiB = 1 << 20
@@ -221,10 +223,7 @@ def markdown(r: dict) -> str:
     for s in r["scaling"]:
         lines.append(f"| {s['image_mib']} | {s['build_s']:.1f} | {s['build_rss_mib']:.0f} | {s['apply_s']:.1f} "
                      f"| {s['apply_rss_mib']:.0f} |")
-    lines += ["", "| target | measured | met |", "|---|---|---|"]
-    for t in r["targets"]:
-        lines.append(f"| {t['target']} | {t['value']} | {'met' if t['met'] else '**not met**'} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + targets_markdown(r["targets"])) + "\n"
 
 
 if __name__ == "__main__":

@@ -262,10 +262,13 @@ def markdown(r: dict) -> str:
         for client in ("aosp", "tsuf"):
             times = ", ".join(f"{x['seconds']:.2f}" for x in i[client]["rounds"])
             lines.append(f"- {i['image']}, {client}: {times}")
-    lines += ["", "| target | measured | met |", "|---|---|---|"]
-    for t in r["targets"]:
-        lines.append(f"| {t['target']} | {t['value']} | {'met' if t['met'] else '**not met**'} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + targets_markdown(r["targets"])) + "\n"
+
+
+def targets_markdown(targets: list[dict]) -> list[str]:
+    """The targets table every benchmark ends its section with."""
+    return ["", "| target | measured | met |", "|---|---|---|"] + [
+        f"| {t['target']} | {t['value']} | {'met' if t['met'] else '**not met**'} |" for t in targets]
 
 
 if __name__ == "__main__":

@@ -223,11 +223,17 @@ class PackageReader:
         return target
 
     def extract_all_verified(self, dest_dir: Path, progress: Progress | None = None) -> dict[str, Path]:
-        """Every image as a verified private copy, or none: copies made before a failure are deleted."""
+        """Every image as a verified private copy, or none: copies made before a failure are deleted.
+        `progress` counts bytes over all images."""
         copies: dict[str, Path] = {}
+        done = 0
         try:
             for entry in self.manifest.images:
-                copies[entry.partition] = self.extract_verified(entry.partition, dest_dir, progress)
+                def image_progress(got: int, base: int = done) -> None:
+                    if progress:
+                        progress(base + got)
+                copies[entry.partition] = self.extract_verified(entry.partition, dest_dir, image_progress)
+                done += entry.size
         except BaseException:
             for copy in copies.values():
                 shutil.rmtree(copy.parent, ignore_errors=True)

@@ -57,14 +57,8 @@ class Updater:
     def _extract_all(self, progress: Callable[[int, int], None] | None) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="tsuf-update-"))
         total = sum(entry.size for entry in self.manifest.images)
-        done = 0
-        for entry in self.manifest.images:
-            def image_progress(got: int, base: int = done) -> None:
-                if progress:
-                    progress(base + got, total)
-            self.images[entry.partition] = self.reader.extract_verified(entry.partition, self._workdir,
-                                                                        image_progress)
-            done += entry.size
+        self.images = self.reader.extract_all_verified(
+            self._workdir, (lambda done: progress(done, total)) if progress else None)
 
     def update(self, addresses: list[str], *, options: Options = Options(),
                emit: Callable[[Event], None] = lambda event: None, cancel: CancelToken | None = None,
