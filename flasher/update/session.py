@@ -358,7 +358,9 @@ class UpdateSession:
                  Result.CANCELLED.name: "cancelled", Result.DRY_RUN.name: "planned",
                  Result.NEEDS_REBOOT.name: "switched"}.get(report.result, "failed")
         if final != "planned":
-            self._state(final, report.message)
+            # An outcome reads "rolled back: why"; anything but success stands out in a filtered log.
+            self._say("INFO" if final in ("done", "switched") else "WARNING", f"{final}: {report.message}")
+            self.emit(StateChanged(self.serialno, final, report.message))
         report.device_serial = report.device_serial or self.address
         report.log_tail, report.log_sha256 = self._log.close()
         if self.options.record:

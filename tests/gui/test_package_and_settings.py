@@ -85,7 +85,7 @@ def test_history_exports_csv_and_the_log_saves(make_bench, make_window, qtbot, t
 
     window.log_pane.save(tmp_path / "log.txt")
     saved = (tmp_path / "log.txt").read_text()
-    assert "VH000001: done running B130 on slot b" in saved
+    assert "VH000001: done: running B130 on slot b" in saved
     window.log_pane.copy()
     from PySide6.QtGui import QGuiApplication
-    assert "done running B130" in QGuiApplication.clipboard().text()
+    assert "done: running B130" in QGuiApplication.clipboard().text()
