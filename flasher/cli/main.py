@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--count", type=int, default=4, help="virtual handsets with --demo (default 4)")
     gui.add_argument("--parallel", type=int, default=4, metavar="N", help="handsets updated at once (default 4)")
 
+    _add_station_commands(commands)
     _add_key_commands(commands)
     _add_package_commands(commands)
     _add_cache_commands(commands)
@@ -109,7 +110,7 @@ def _add_trust_store_option(parser: argparse.ArgumentParser) -> None:
                              "in the user's config folder)")
 
 
-def _add_key_commands(commands) -> None:
+def _add_station_commands(commands) -> None:
     update = commands.add_parser("update", help="update handsets with a signed package (A/B, verified)")
     update.add_argument("package", help="signed package (.zip)")
     update.add_argument("--dry-run", action="store_true", help="check everything and show the plan; write nothing")
@@ -141,6 +142,8 @@ def _add_key_commands(commands) -> None:
     settings.add_argument("--backend-ca", metavar="FILE",
                           help="CA certificate (PEM) the backend's HTTPS certificate is checked against")
 
+
+def _add_key_commands(commands) -> None:
     keys = commands.add_parser("keys", help="signing keys and the trust store")
     key_commands = keys.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
     generate = key_commands.add_parser("generate", help="make a key pair: NAME.pem (private) and NAME.pub.pem")
