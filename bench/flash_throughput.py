@@ -3,14 +3,15 @@
 What it measures, and why: flashing a big partition is what a user waits for,
 so tsuf must be no slower than the AOSP client it replaces (target: median
 tsuf/AOSP wall-time ratio <= 1.0) and must stream rather than buffer images
-(target: tsuf peak RSS < 120 MiB for a 1 GiB image).
+(target: tsuf peak RSS < 120 MiB, whatever the image size: 1 GiB by default,
+4 GiB with --size-mib 4096, the largest partition of the virtual handset).
 
 How: one `tsuf emulator` handset (temporary storage, a free port) serves both
 clients. For a firmware-like image (30 % content, the rest zero blocks) and a
-random, incompressible one, each 1 GiB, it runs N rounds of
+random, incompressible one, each --size-mib large, it runs N rounds of
 `fastboot flash system_a IMG` then `tsuf flash system_a IMG`, each as a fresh
 subprocess. Before every flash the partition is erased, and after it the
-partition's first 1 GiB is hashed and compared with the image, so a fast but
+partition's first --size-mib MiB are hashed and compared with the image, so a fast but
 broken flash fails the benchmark instead of winning it. Peak RSS and client CPU time
 come from GNU `/usr/bin/time -v`, or without it from a minimal Python wrapper
 whose only child is the client (never this process's RUSAGE_CHILDREN, whose
@@ -239,7 +240,7 @@ def fastboot_version() -> str:
 
 def markdown(r: dict) -> str:
     lines = [
-        "## Flash throughput: tsuf vs AOSP fastboot",
+        f"## Flash throughput: tsuf vs AOSP fastboot, {r['image_bytes'] // MiB} MiB",
         "",
         f"{r['image_bytes'] // MiB} MiB image flashed to `system_a` of one `tsuf emulator` handset "
         f"over TCP on localhost, {r['rounds']} alternating rounds per image, each flash a fresh process, "
