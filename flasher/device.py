@@ -7,6 +7,7 @@ many INFO lines the device sends to look busy.
 """
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -43,6 +44,20 @@ class ImageTooLarge(FlasherError):
 
 class NoSuchSlot(FlasherError):
     hint = "Use slot a or b, or 'other' for the slot that is not active."
+
+
+class BootloaderLocked(CommandFailed):
+    """The bootloader refused because it is locked."""
+
+    hint = ("The handset's bootloader is locked, so it accepts only the manufacturer's signed updates. "
+            "Update it with `tsuf update` and the OEM-signed package (TSUF installs it through recovery), "
+            "or unlock the bootloader with `fastboot flashing unlock` if the handset allows it; "
+            "unlocking erases all the user's data.")
+
+
+# How bootloaders say it: Qualcomm ABL "Flashing is not allowed in Lock State", MediaTek
+# "not allowed in locked state", fastbootd "Flashing is not allowed on locked devices".
+_LOCKED = re.compile(r"\b(in|on) lock(ed)? (state|devices?)\b|\b(device|bootloader) is locked\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -243,7 +258,7 @@ class FastbootDevice:
                 return event.text
             if isinstance(event, Fail):
                 self._log.debug("<- FAIL %s", event.text)
-                raise CommandFailed(text, event.text)
+                raise (BootloaderLocked if _LOCKED.search(event.text) else CommandFailed)(text, event.text)
             if isinstance(event, (Info, Text)):
                 self._log.info("(device) %s", event.text)
                 (on_info or self.on_message or _ignore)(event.text)

@@ -4,8 +4,10 @@ import io
 
 import pytest
 
-from flasher.device import FastbootDevice, ImageTooLarge, NoSuchSlot, wait_for_device
+from flasher.device import BootloaderLocked, FastbootDevice, ImageTooLarge, NoSuchSlot, wait_for_device
+from flasher.protocol.errors import CommandFailed
 from flasher.transport.errors import LinkTimeout
+from tests.support.scripted_peer import ScriptedPeer
 
 
 def test_partition_names_follow_the_slot_rules(running_handset):
@@ -49,3 +51,20 @@ def test_an_image_too_large_for_the_partition_is_refused_before_sending(running_
         with pytest.raises(ImageTooLarge, match="boot_a holds 2097152"):
             device.flash("boot_a", image)
         assert device.upload(io.BytesIO()) == 0  # nothing was downloaded
+
+
+@pytest.mark.parametrize("reason, locked", [
+    (b"Flashing is not allowed in Lock State", True),  # Qualcomm ABL
+    (b"not allowed in locked state", True),  # MediaTek
+    (b"Erase is not allowed on locked devices", True),  # fastbootd
+    (b"Device already : unlocked!", False),
+    (b"Flashing Unlock is not allowed", False),  # the unlock ability is off: not a lock refusal
+    (b"partition table doesn't exist", False),
+])
+def test_a_refusal_because_the_bootloader_is_locked_is_named_so(reason, locked):
+    with ScriptedPeer(lambda command, send, conn: send(b"FAIL" + reason)) as peer, \
+            FastbootDevice.open(peer.address) as device:
+        with pytest.raises(CommandFailed) as refused:
+            device.erase("boot_a")
+    assert isinstance(refused.value, BootloaderLocked) is locked
+    assert refused.value.reason == reason.decode()

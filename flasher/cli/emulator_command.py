@@ -1,4 +1,4 @@
-"""`tsuf emulator`: virtual handsets on TCP (and UDP, serial ptys) until Ctrl-C (or SIGTERM)."""
+"""`tsuf emulator`: virtual handsets on TCP (and UDP, serial ptys, recovery's ADB) until Ctrl-C (or SIGTERM)."""
 
 import dataclasses
 import shutil
@@ -12,28 +12,32 @@ from pathlib import Path
 def run_emulator(args) -> int:
     from ..virtual.emulator import Emulator
     from ..virtual.faults import Faults, apply_fault
+    from ..virtual.handset import Mode
     from ..virtual.profile import default_profile, load_profile
 
     for spec in args.fault:
         apply_fault(Faults(), spec)  # a bad fault is refused before anything starts
 
     storage = Path(args.storage) if args.storage else Path(tempfile.mkdtemp(prefix="tsuf-handsets-"))
-    profile_for = default_profile
-    if args.profile:
-        template = load_profile(Path(args.profile))
+    template = load_profile(Path(args.profile)) if args.profile else None
 
-        def profile_for(serialno: str):
-            return dataclasses.replace(template, serialno=serialno)
+    def profile_for(serialno: str):
+        profile = dataclasses.replace(template, serialno=serialno) if template else default_profile(serialno)
+        # The factory lock state: a handset whose lock.json says otherwise keeps its own.
+        return dataclasses.replace(profile, unlocked=False) if args.locked else profile
+    mode = Mode(args.mode)
+    adb = args.adb or mode in (Mode.RECOVERY, Mode.SIDELOAD)  # otherwise nothing could reach them
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with Emulator(storage, count=args.count, host=args.host, base_port=args.tcp, udp_base_port=args.udp,
-                      serial=args.serial, profile_for=profile_for) as emulator:
+                      serial=args.serial, adb=adb, start_mode=mode, profile_for=profile_for) as emulator:
             for handset in emulator.handsets:
                 for spec in args.fault:
                     apply_fault(handset.faults, spec)
             # One line per address, TCP first, so readers of the first `count` lines still get TCP.
-            for addresses in (emulator.addresses, emulator.udp_addresses, emulator.serial_addresses):
+            for addresses in (emulator.addresses, emulator.udp_addresses, emulator.serial_addresses,
+                              emulator.adb_addresses):
                 for handset, address in zip(emulator.handsets, addresses):
                     print(f"{handset.serialno}\t{address}\t{handset.root}", flush=True)
             print(f"{args.count} virtual handset(s) running; Ctrl-C stops them", file=sys.stderr, flush=True)

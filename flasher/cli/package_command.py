@@ -22,7 +22,8 @@ def _emit(args, data, human: str) -> None:
 
 def _summary(manifest: Manifest) -> list[str]:
     lines = [f"package {manifest.package_id}: {manifest.type} update to {manifest.build} for {manifest.product} "
-             f"(hardware {', '.join(manifest.hw_revisions)}), rollback index {manifest.rollback_index}"]
+             f"(hardware {', '.join(manifest.hw_revisions)}), rollback index {manifest.rollback_index}"
+             + (", installed by recovery (sideload)" if manifest.install == "sideload" else "")]
     lines += [f"  {entry.partition:<16} {entry.size:>12} bytes  {'slotted' if entry.slotted else 'unslotted'}"
               + (f"  {entry.delta.method} from {entry.delta.source_build}" if entry.delta else "")
               for entry in manifest.images]
@@ -33,6 +34,8 @@ def _build(args) -> int:
     signing_keys = [load_private_key(Path(path)) for path in args.key]
     oem_key = load_private_key(Path(args.oem_key)) if args.oem_key else None
     if args.target:
+        if args.install == "sideload":
+            raise BuildError("recovery installs full packages only: --install sideload makes no delta")
         return _build_delta(args, signing_keys, oem_key)
     if args.source or args.source_build:
         raise BuildError("--source and --source-build make a delta package; give --target with them")
@@ -40,7 +43,7 @@ def _build(args) -> int:
         raise BuildError("--describe is required for a full package")
     source = Path(args.images or args.from_update_zip)
     manifest = build_package(source, load_description(Path(args.describe)), signing_keys, Path(args.output),
-                             oem_key=oem_key)
+                             oem_key=oem_key, install=args.install)
     signers = [key.key_id for key in signing_keys]
     _emit(args, {"output": args.output, "manifest": manifest.to_dict(), "signers": signers},
           "\n".join(_summary(manifest) + [f"signed by {', '.join(signers)}", f"wrote {args.output}"]))

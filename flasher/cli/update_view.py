@@ -68,7 +68,7 @@ class DeviceBoard:
 
 def _render(serialno: str, line: _Line, now: float) -> str:
     text = f"{serialno:12} {line.state:11} {line.detail[:24]:24}"
-    if line.total and line.state in ("writing", "verifying"):
+    if line.total and line.state in ("writing", "verifying", "sideloading"):
         fraction = line.done / line.total
         rate = line.done / max(now - line.started, 1e-6)
         bar = "#" * int(fraction * 20)

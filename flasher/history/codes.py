@@ -26,10 +26,13 @@ class Result(enum.Enum):
     INCOMPATIBLE_LAYOUT = (111, False)
     ROLLBACK_REFUSED = (112, False)
     BATTERY_LOW = (113, True)
-    DEVICE_LOCKED = (114, False)
     NO_BACKUP = (115, False)
     DELTA_SOURCE_MISMATCH = (116, True)
     PATCH_REJECTED = (117, False)
+    NEEDS_UNLOCK = (118, False)
+    """The bootloader is locked and the package can only be flashed on an unlocked one."""
+    NO_SIDELOAD_LINK = (119, False)
+    """A sideload package, but the handset is reached over a link ADB does not run on (UDP, serial)."""
 
     LINK_LOST = (200, True)
     LINK_TIMEOUT = (201, True)
@@ -38,6 +41,9 @@ class Result(enum.Enum):
 
     WRITE_FAILED = (300, True)
     VERIFY_FAILED = (301, True)
+    SIDELOAD_REFUSED = (302, False)
+    """The handset's recovery checked the package and refused it (not signed with its OEM key,
+    another product, an older build); it keeps its current build."""
 
     SWITCH_FAILED = (400, True)
     DID_NOT_RETURN = (401, True)

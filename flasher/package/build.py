@@ -24,7 +24,7 @@ from .archive import CHUNK, COMPRESSION_METHODS, MANIFEST_NAME, check_entry_name
 from .bootmeta import make_boot_metadata
 from .errors import BuildError
 from .keys import SigningKey
-from .manifest import MAX_IMAGES, PARTITION_NAME, ImageEntry, Manifest, utc_timestamp
+from .manifest import INSTALL_SIDELOAD, MAX_IMAGES, PARTITION_NAME, ImageEntry, Manifest, utc_timestamp
 
 ANDROID_INFO = "android-info.txt"
 MAX_DESCRIPTION_BYTES = 64 * 1024
@@ -34,6 +34,7 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _DESCRIPTION_FIELDS = {"product", "hw_revisions", "build", "rollback_index", "min_battery_mv", "unslotted",
                        "package_id"}
 _REQUIRED_FIELDS = {"hw_revisions", "build", "rollback_index"}
+INSTALL_METHODS = ("fastboot", INSTALL_SIDELOAD)
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,17 @@ def parse_android_info(text: str) -> tuple[str, ...]:
 
 def build_package(source: Path, description: PackageDescription, signing_keys: Sequence[SigningKey],
                   output: Path, *, oem_key: SigningKey | None = None, created: datetime | None = None,
-                  compression: str = "deflate") -> Manifest:
-    """Build and sign a package from a folder of <partition>.img files or an Android update zip."""
+                  compression: str = "deflate", install: str = "fastboot") -> Manifest:
+    """Build and sign a package from a folder of <partition>.img files or an Android update zip.
+
+    `install="sideload"` makes a package for recovery to install (locked handsets); sign it
+    with the handsets' OEM key, which is what their recovery checks."""
     if not signing_keys:
         raise BuildError("no signing key given", "Give at least one --key PRIVATE.pem.")
     if compression not in COMPRESSION_METHODS:
         raise BuildError(f"compression {compression!r} is not one of {', '.join(COMPRESSION_METHODS)}")
+    if install not in INSTALL_METHODS:
+        raise BuildError(f"install {install!r} is not one of {', '.join(INSTALL_METHODS)}")
     source, output = Path(source), Path(output)
     with tempfile.TemporaryDirectory(prefix=".tsuf-build-", dir=output.parent) as staging:
         if source.is_dir():
@@ -107,7 +113,7 @@ def build_package(source: Path, description: PackageDescription, signing_keys: S
         if not 1 <= len(images) + bool(oem_key) <= MAX_IMAGES:
             raise BuildError(f"a package holds 1 to {MAX_IMAGES} images; {source} has {len(images)}")
         return _write_package(output, product, description, images, signing_keys, oem_key, Path(staging),
-                              created, compression)
+                              created, compression, install)
 
 
 def folder_images(folder: Path) -> dict[str, Path]:
@@ -151,7 +157,7 @@ def _update_zip_images(source: Path, description: PackageDescription, staging: P
 
 def _write_package(output: Path, product: str, description: PackageDescription, images: dict[str, Path],
                    signing_keys: Sequence[SigningKey], oem_key: SigningKey | None, staging: Path,
-                   created: datetime | None, compression: str) -> Manifest:
+                   created: datetime | None, compression: str, install: str) -> Manifest:
     with package_writer(output) as package:
         entries = [add_image(package, partition, raw_image(path, staging), partition not in description.unslotted,
                              compression) for partition, path in sorted(images.items())]
@@ -161,7 +167,7 @@ def _write_package(output: Path, product: str, description: PackageDescription, 
             package_id=description.package_id or f"{product}-{description.build}", product=product,
             hw_revisions=description.hw_revisions, build=description.build,
             rollback_index=description.rollback_index, min_battery_mv=description.min_battery_mv,
-            created=utc_timestamp(created), images=tuple(entries))
+            created=utc_timestamp(created), images=tuple(entries), install=install)
         sign_into(package, manifest, signing_keys)
     return manifest
 

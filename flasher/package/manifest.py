@@ -27,6 +27,10 @@ MAX_ROLLBACK_INDEX = (1 << 32) - 1
 MAX_BATTERY_MV = 5000
 MAX_HW_REVISIONS = 32
 PACKAGE_TYPES = ("full", "delta")
+# How a handset takes the package: fastboot from the host (absent), or recovery's sideload, which
+# checks the OEM signature itself (locked handsets). Absent rather than "fastboot", so older
+# manifests keep their bytes and a manifest keeps exactly one form.
+INSTALL_SIDELOAD = "sideload"
 COMPRESSIONS = ("stored", "deflate")
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -84,6 +88,8 @@ class Manifest:
     images: tuple[ImageEntry, ...]
     type: str = "full"
     format_version: int = FORMAT_VERSION
+    install: str = "fastboot"
+    """"fastboot", or "sideload" for an OEM-signed package that recovery installs."""
 
     def image(self, partition: str) -> ImageEntry:
         for entry in self.images:
@@ -108,7 +114,7 @@ class Manifest:
             "rollback_index": self.rollback_index, "min_battery_mv": self.min_battery_mv,
             "type": self.type, "created": self.created,
             "images": [entry.to_dict() for entry in self.images],
-        }
+        } | ({"install": self.install} if self.install != "fastboot" else {})
 
     def to_bytes(self) -> bytes:
         """The canonical bytes: checked against the schema first, so a builder cannot sign a bad manifest."""
@@ -151,13 +157,15 @@ def _refuse_constant(name):
 
 
 def _manifest_from(value) -> Manifest:
-    fields = fields_of(value, _FIELDS, "manifest")
+    fields = fields_of(value, _FIELDS | ({"install"} if isinstance(value, dict) and "install" in value else set()),
+                       "manifest")
     if integer(fields, "format_version", 0, 1 << 16) != FORMAT_VERSION:
         raise ManifestError(f"format_version {fields['format_version']} is not supported; this TSUF reads "
                             f"version {FORMAT_VERSION}", "Update TSUF to read this package.")
     package_type = string(fields, "type")
     if package_type not in PACKAGE_TYPES:
         raise ManifestError(f"package type {package_type!r} is not supported (only {', '.join(PACKAGE_TYPES)})")
+    install = _install_from(fields, package_type)
     images = bounded_list(fields, "images", 1, MAX_IMAGES)
     entries = tuple(_image_from(item, package_type) for item in images)
     if package_type == "delta":
@@ -180,7 +188,17 @@ def _manifest_from(value) -> Manifest:
         hw_revisions=tuple(revisions), build=identifier(fields, "build"),
         rollback_index=integer(fields, "rollback_index", 0, MAX_ROLLBACK_INDEX),
         min_battery_mv=integer(fields, "min_battery_mv", 0, MAX_BATTERY_MV),
-        created=created, images=entries, type=package_type)
+        created=created, images=entries, type=package_type, install=install)
+
+
+def _install_from(fields: dict, package_type: str) -> str:
+    if "install" not in fields:
+        return "fastboot"
+    if fields["install"] != INSTALL_SIDELOAD:
+        raise ManifestError(f"install {fields['install']!r} is not {INSTALL_SIDELOAD!r}; leave it out for fastboot")
+    if package_type != "full":
+        raise ManifestError("recovery installs full packages only: a sideload package cannot be a delta")
+    return INSTALL_SIDELOAD
 
 
 def _check_delta_package(entries: tuple[ImageEntry, ...]) -> None:

@@ -26,6 +26,9 @@ from .base import Transport
 from .errors import ConnectFailed, LinkClosed, LinkTimeout, TransportError
 
 FASTBOOT_INTERFACE = (0xFF, 0x42, 0x03)
+ADB_INTERFACE = (0xFF, 0x42, 0x01)
+"""Recovery's ADB (sideload): `UsbTransport.open(serial, interface_class=ADB_INTERFACE)`."""
+_INTERFACE_NAMES = {FASTBOOT_INTERFACE: "fastboot", ADB_INTERFACE: "ADB"}
 MAX_BULK_WRITE = 1 << 20
 """The largest single bulk write (what the Windows AOSP client uses)."""
 
@@ -113,11 +116,13 @@ class UsbTransport(Transport):
 
     @classmethod
     def open(cls, serial: str, *, backend: usb.backend.IBackend | None = None,
-             timeout: float = 5.0) -> "UsbTransport":
-        """Claim the fastboot interface of the device whose serial number is `serial`."""
+             timeout: float = 5.0, interface_class: tuple[int, int, int] = FASTBOOT_INTERFACE) -> "UsbTransport":
+        """Claim the fastboot interface (or another class, e.g. ADB_INTERFACE) of the device whose
+        serial number is `serial`."""
         address = f"usb:{serial}"
+        kind = _INTERFACE_NAMES.get(interface_class, "matching")
         found = []
-        for device, interface in _fastboot_devices(backend or current_backend()):
+        for device, interface in _fastboot_devices(backend or current_backend(), interface_class):
             device.default_timeout = _milliseconds(timeout)
             info = _describe(device)
             if info.serial == serial:
@@ -125,8 +130,8 @@ class UsbTransport(Transport):
                 return cls(device, interface, serial)
             found.append(str(info))
         listing = "; ".join(found) if found else "none"
-        raise UsbDeviceNotFound(f"{address}: no fastboot device with that serial number "
-                                f"(fastboot devices found: {listing})")
+        raise UsbDeviceNotFound(f"{address}: no {kind} device with that serial number "
+                                f"({kind} devices found: {listing})")
 
     def write(self, data: bytes | memoryview, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -179,19 +184,21 @@ class UsbTransport(Transport):
             raise TransportError(f"{self.address}: USB {what} failed ({exc})") from None
 
 
-def _fastboot_devices(backend) -> Iterator[tuple[usb.core.Device, usb.core.Interface]]:
+def _fastboot_devices(backend, interface_class: tuple[int, int, int] = FASTBOOT_INTERFACE
+                      ) -> Iterator[tuple[usb.core.Device, usb.core.Interface]]:
     for device in usb.core.find(find_all=True, backend=backend):
-        interface = _fastboot_interface(device)
+        interface = _fastboot_interface(device, interface_class)
         if interface is not None:
             yield device, interface
 
 
-def _fastboot_interface(device: usb.core.Device) -> usb.core.Interface | None:
+def _fastboot_interface(device: usb.core.Device, interface_class: tuple[int, int, int] = FASTBOOT_INTERFACE
+                        ) -> usb.core.Interface | None:
     try:
         for config in device:
             for interface in config:
                 kind = (interface.bInterfaceClass, interface.bInterfaceSubClass, interface.bInterfaceProtocol)
-                if kind == FASTBOOT_INTERFACE and _bulk_endpoints(interface):
+                if kind == interface_class and _bulk_endpoints(interface):
                     return interface
     except usb.core.USBError:
         pass  # gone while being looked at

@@ -1,7 +1,8 @@
-"""Where a session gets the image it writes: a verified copy from a full package, or a
-target rebuilt from a delta package and the source build's image.
+"""Where a session gets what it sends: a verified copy of an image from a full package, a
+target rebuilt from a delta package and the source build's image, or, for a sideload,
+the whole package.
 
-Either way the image handed out has been hashed against the signed manifest.
+Either way what is handed out has been hashed against the signed manifest.
 """
 
 import shutil
@@ -26,6 +27,14 @@ class PreparedImages:
 
     def path_for(self, entry, read_source: ReadSource) -> Path:
         return self.images[entry.partition]
+
+
+class SideloadPackage:
+    """A sideload package goes to the handset whole: a private copy of the package file,
+    with the SHA-256 that was verified and every image checked (Updater.prepare)."""
+
+    def __init__(self, path: Path):
+        self.path = path
 
 
 class DeltaImages:

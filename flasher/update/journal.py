@@ -49,6 +49,17 @@ class Journal:
         """Where a partition's contents are kept until the update is confirmed."""
         return self.folder / "backups" / f"{entry.device_serial}-{entry.package_sha256[:16]}" / f"{partition}.img"
 
+    def forget(self, device_serial: str) -> None:
+        """Drop every entry of a handset, with its backups: once it is updated another way (a
+        sideload), nothing they say about its slots and partitions holds."""
+        for path in self.folder.glob("*.json") if self.folder.is_dir() else ():
+            try:
+                entry = JournalEntry(**json.loads(path.read_text()))
+            except (OSError, ValueError, TypeError):
+                continue
+            if entry.device_serial == device_serial:
+                self.clear(device_serial, entry.package_sha256)
+
     def clear(self, device_serial: str, package_sha256: str) -> None:
         path = self._path(device_serial, package_sha256)
         entry = self.load(device_serial, package_sha256)

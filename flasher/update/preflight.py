@@ -36,9 +36,15 @@ class BatteryLow(PreflightRefused):
     hint = "Charge the handset (keep it on the charger) and start the update again."
 
 
-class DeviceLocked(PreflightRefused):
-    result = Result.DEVICE_LOCKED
-    hint = "The bootloader is locked: update it through recovery with the OEM-signed package."
+class NeedsUnlock(PreflightRefused):
+    result = Result.NEEDS_UNLOCK
+    hint = ("Use the manufacturer's signed update for this handset, or unlock the bootloader "
+            "(this erases the user's data).")
+
+
+class NoSideloadLink(PreflightRefused):
+    result = Result.NO_SIDELOAD_LINK
+    hint = "Connect the handset by USB and run the update again at its usb:SERIAL address."
 
 
 @dataclass(frozen=True)
@@ -86,14 +92,33 @@ def read_facts(device: FastbootDevice, partitions: list[str]) -> HandsetFacts:
 
 
 def check(manifest, facts: HandsetFacts, targets: dict[str, str]) -> None:
-    """Raise the first reason this package must not go on this handset."""
+    """Raise the first reason this package must not be flashed on this handset over fastboot."""
+    _check_identity(manifest, facts)
+    if not facts.unlocked:
+        raise NeedsUnlock("This handset's bootloader is locked, and this package can only be installed on "
+                          "an unlocked one",
+                          hint=f"Use the manufacturer's signed update for {facts.product or 'this handset'}, "
+                               "or unlock the bootloader (this erases the user's data).")
+    _check_layout(manifest, facts, targets)
+    _check_rollback_and_battery(manifest, facts)
+
+
+def check_sideload(manifest, facts: HandsetFacts) -> None:
+    """Raise the first reason this package must not be sideloaded: the handset's recovery checks
+    the signature and the partitions itself; the host checks what it can see from fastboot."""
+    _check_identity(manifest, facts)
+    _check_rollback_and_battery(manifest, facts)
+
+
+def _check_identity(manifest, facts: HandsetFacts) -> None:
     if manifest.product != facts.product:
         raise WrongProduct(f"the package is for {manifest.product}, the handset is {facts.product or 'unknown'}")
     if manifest.hw_revisions and facts.hw_revision not in manifest.hw_revisions:
         raise WrongProduct(f"hardware revision {facts.hw_revision or 'unknown'} is not among "
                            f"{', '.join(manifest.hw_revisions)}")
-    if not facts.unlocked:
-        raise DeviceLocked(f"{facts.serialno} has a locked bootloader")
+
+
+def _check_layout(manifest, facts: HandsetFacts, targets: dict[str, str]) -> None:
     ab = facts.slot_count == 2 and facts.current_slot is not None
     if not ab and facts.slot_count != 0:
         raise WrongLayout(f"{facts.serialno} reports {facts.slot_count} slots and current slot "
@@ -107,6 +132,9 @@ def check(manifest, facts: HandsetFacts, targets: dict[str, str]) -> None:
             raise WrongLayout(f"the handset has no partition {target}")
         if entry.size > size:
             raise WrongLayout(f"{entry.partition} is {entry.size} bytes, {target} holds {size}")
+
+
+def _check_rollback_and_battery(manifest, facts: HandsetFacts) -> None:
     if facts.rollback_index is not None and manifest.rollback_index < facts.rollback_index:
         raise RollbackRefused(f"package rollback index {manifest.rollback_index} is below the handset's "
                               f"{facts.rollback_index}")

@@ -1,10 +1,13 @@
 """The update of one handset, from preflight to the confirmed new slot.
 
-It writes only the inactive slot, verifies every image by reading it back,
-switches with one set_active, reboots and decides the outcome from what the
-handset says when it returns. Whatever happens, one report is recorded. An
-interrupted session run again with the same package resumes from the
-journal: images already verified on the same target slot are not rewritten.
+The package says how it installs. A fastboot package (an unlocked handset)
+is written here: only to the inactive slot, every image verified by reading
+it back, one set_active, a reboot, and the outcome decided from what the
+handset says when it returns. A sideload package goes through recovery
+(sideload_path.py), the one way a locked handset accepts an update.
+Whatever happens, one report is recorded. An interrupted fastboot session
+run again with the same package resumes from the journal: images already
+verified on the same target slot are not rewritten.
 """
 
 import logging
@@ -26,8 +29,8 @@ from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now
 from ..history.store import HistoryStore
 from ..protocol.errors import CommandFailed, ProtocolError
-from ..transport.errors import LinkClosed, LinkTimeout
-from . import in_place, preflight
+from ..transport.errors import LinkClosed, LinkTimeout, TransportError
+from . import in_place, preflight, sideload_path
 from .readback import read_back_sha256
 from .events import Event, Finished, LogLine, Progress, StateChanged
 from .journal import Journal, JournalEntry
@@ -125,7 +128,7 @@ class UpdateSession:
         conversation = device_logger(self.address)
         conversation.addHandler(handler)
         conversation.setLevel(logging.DEBUG)  # the attempt log keeps everything
-        self._enter("connect")
+        self.enter("connect")
         try:
             self._run()
         except Cancelled as exc:
@@ -144,17 +147,19 @@ class UpdateSession:
 
     def _run(self) -> None:
         report, manifest = self.report, self.manifest
-        with FastbootDevice.open(self.address, timeouts=self.options.timeouts,
-                                 on_message=lambda text: self._say("INFO", f"(device) {text}")) as device:
-            self._enter("preflight")
+        with self._open() as device:
+            self.enter("preflight")
             self.serialno = report.device_serial = device.getvar("serialno")
             if self.options.record:
                 for stale in self.station.history.close_interrupted(self.serialno, station_id=report.station_id):
-                    self._say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
+                    self.say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
                 report.attempt = self.station.history.attempts(self.serialno, self.package_sha256) + 1
                 report.set_result(Result.IN_PROGRESS, phase="preflight")
                 self.station.history.record(report)  # from here on the attempt is on record, even if we die
-            self._state("checking")
+            self.show("checking")
+            if manifest.install == "sideload":
+                sideload_path.run(self, device)
+                return
             current = device.current_slot() or ""
             in_place = not current  # no slots: write in place, with backups
             target_slot = "" if in_place else other_slot(current)
@@ -168,21 +173,21 @@ class UpdateSession:
             if manifest.source_build and facts.build and facts.build != manifest.source_build:
                 raise DeltaSourceMismatch(f"this delta applies to {manifest.source_build}; the handset runs "
                                           f"{facts.build}")
-            self._say("INFO", f"preflight passed: {facts.product} {facts.build or '?'}, writing "
+            self.say("INFO", f"preflight passed: {facts.product} {facts.build or '?'}, writing "
                       + ("in place (no slots)" if in_place else f"slot {target_slot} (slot {current} runs)"))
             if self.options.dry_run:
                 total = sum(entry.size for entry in manifest.images)
                 plan = ", ".join(f"{entry.partition} -> {targets[entry.partition]}" for entry in manifest.images)
                 report.set_result(Result.DRY_RUN, message=f"would write {total} bytes: {plan}")
-                self._state("planned", report.message)
+                self.show("planned", report.message)
                 return
             entry = self._journal_entry(current, target_slot)
             if in_place:
                 self._update_in_place(device, targets, entry, facts.build)
                 return
             self._write_and_verify(device, targets, entry)
-            self._enter("switch")
-            self._state("switching", f"slot {target_slot}")
+            self.enter("switch")
+            self.show("switching", f"slot {target_slot}")
             self.cancel.check()
             device.set_active(target_slot)
             entry.switched = True
@@ -191,18 +196,34 @@ class UpdateSession:
                 report.set_result(Result.NEEDS_REBOOT, message=f"slot {target_slot} is active; reboot to use it")
                 self.station.journal.clear(self.serialno, self.package_sha256)
                 return
-            self._enter("reboot")
-            self._state("rebooting")
+            self.enter("reboot")
+            self.show("rebooting")
             device.reboot()
         self._confirm(target_slot)
+
+    def _open(self) -> FastbootDevice:
+        """The handset over fastboot; one that an earlier attempt left in recovery is sent back
+        first (not by a dry run, which changes nothing)."""
+        def on_message(text: str) -> None:
+            self.say("INFO", f"(device) {text}")
+        try:
+            return FastbootDevice.open(self.address, timeouts=self.options.timeouts, on_message=on_message)
+        except TransportError:
+            if self.options.dry_run:
+                raise
+            device = sideload_path.back_from_recovery(self.address, self.options.return_timeout, self.say)
+            if device is None:
+                raise
+        device.timeouts, device.on_message = self.options.timeouts, on_message
+        return device
 
     def _update_in_place(self, device: FastbootDevice, targets: dict[str, str], entry: JournalEntry,
                          old_build: str) -> None:
         journal = self.station.journal
-        self._enter("backup")
-        self._state("backing up")
+        self.enter("backup")
+        self.show("backing up")
         in_place.back_up(device, {targets[image.partition]: image.size for image in self.manifest.images},
-                         journal, entry, lambda text: self._say("INFO", text), force=self.options.force_without_backup)
+                         journal, entry, lambda text: self.say("INFO", text), force=self.options.force_without_backup)
         try:
             self._write_and_verify(device, targets, entry)
         except (CommandFailed, VerifyFailed):
@@ -211,22 +232,22 @@ class UpdateSession:
         if not self.options.reboot:
             self.report.set_result(Result.NEEDS_REBOOT, message="written in place; reboot to use it")
             return
-        self._enter("reboot")
-        self._state("rebooting")
+        self.enter("reboot")
+        self.show("rebooting")
         device.reboot()
         device.close()
-        self._enter("confirm")
-        self._state("confirming")
-        with self._await_return() as back:
+        self.enter("confirm")
+        self.show("confirming")
+        with self.await_return() as back:
             build = back.getvar_optional("build") or ""
             if build in ("", self.manifest.build):  # "": the handset does not report builds
                 self.report.set_result(Result.SUCCESS, message=f"running {self.manifest.build}")
                 journal.clear(self.serialno, self.package_sha256)
                 return
-            self._say("WARNING", f"the new build did not boot (handset reports {build or 'no build'})")
+            self.say("WARNING", f"the new build did not boot (handset reports {build or 'no build'})")
             self._restore(back, entry)
             back.reboot()
-        with self._await_return() as again:
+        with self.await_return() as again:
             build = again.getvar_optional("build") or ""
         journal.clear(self.serialno, self.package_sha256)
         self.report.set_result(Result.RESTORED, phase="confirm",
@@ -234,9 +255,9 @@ class UpdateSession:
                                        f"(running {build or old_build or 'the old build'})")
 
     def _restore(self, device: FastbootDevice, entry: JournalEntry) -> None:
-        self._enter("restore")
-        self._state("restoring")
-        in_place.restore(device, self.station.journal, entry, lambda text: self._say("INFO", text))
+        self.enter("restore")
+        self.show("restoring")
+        in_place.restore(device, self.station.journal, entry, lambda text: self.say("INFO", text))
 
     def _journal_entry(self, current: str, target_slot: str) -> JournalEntry:
         journal = self.station.journal
@@ -244,7 +265,7 @@ class UpdateSession:
         if entry and entry.active_slot == current and entry.target_slot == target_slot and not entry.switched:
             if entry.verified:
                 self.report.resumed = True
-                self._say("INFO", f"resuming: {', '.join(entry.verified)} already written and verified")
+                self.say("INFO", f"resuming: {', '.join(entry.verified)} already written and verified")
             return entry
         entry = JournalEntry(self.serialno, self.package_sha256, current, target_slot)
         journal.save(entry)
@@ -257,8 +278,8 @@ class UpdateSession:
         for image in todo:
             target = targets[image.partition]
             self.cancel.check()
-            self._enter("write")
-            self._state("writing", target)
+            self.enter("write")
+            self.show("writing", target)
 
             def progress(sent: int, piece_total: int, base: int = done) -> None:
                 self.cancel.check()
@@ -268,8 +289,8 @@ class UpdateSession:
                 device, f"{image.partition}_{source_slot}" if source_slot else image.partition, size))
             device.flash(target, path, progress=progress)
             self.report.bytes_sent += image.size
-            self._enter("verify")
-            self._state("verifying", target)
+            self.enter("verify")
+            self.show("verifying", target)
             if read_back_sha256(device, target, image.size) != image.sha256:
                 raise VerifyFailed(f"{target} reads back different from the package's {image.partition}")
             entry.verified.append(target)
@@ -279,7 +300,7 @@ class UpdateSession:
 
     def _read_source(self, device: FastbootDevice, partition: str, size: int) -> Path:
         """The handset's running image of a partition, for a delta to apply to."""
-        self._state("reading", f"{partition} (delta source)")
+        self.show("reading", f"{partition} (delta source)")
         folder = Path(tempfile.mkdtemp(prefix="tsuf-source-"))
         path = folder / f"{partition}.img"
         with open(path, "wb") as out:
@@ -289,9 +310,9 @@ class UpdateSession:
 
     def _confirm(self, target_slot: str) -> None:
         report = self.report
-        self._enter("confirm")
-        self._state("confirming")
-        with self._await_return() as device:
+        self.enter("confirm")
+        self.show("confirming")
+        with self.await_return() as device:
             booted = device.current_slot()
             build = device.getvar_optional("build") or ""
             successful = device.getvar_optional(f"slot-successful:{target_slot}") == "yes"
@@ -305,7 +326,7 @@ class UpdateSession:
             report.set_result(Result.WRONG_BUILD, phase="confirm",
                               message=f"came back on slot {booted} running {build or 'an unknown build'}")
 
-    def _await_return(self) -> FastbootDevice:
+    def await_return(self) -> FastbootDevice:
         """The same handset (by serial number) back in fastboot: on its old address, or,
         with a scanner, on whichever link it returns."""
         deadline = time.monotonic() + self.options.return_timeout
@@ -317,7 +338,7 @@ class UpdateSession:
                 last_error = exc
             for found in self.options.scanner.scan() if self.options.scanner else []:
                 if found.serialno == self.serialno and found.mode in FASTBOOT_MODES and found.address != self.address:
-                    self._say("INFO", f"the handset came back on {found.address}")
+                    self.say("INFO", f"the handset came back on {found.address}")
                     return FastbootDevice.open(found.address, timeouts=self.options.timeouts)
             if time.monotonic() >= deadline:
                 raise DidNotReturn(f"{self.serialno} did not come back within "
@@ -325,7 +346,7 @@ class UpdateSession:
 
     # -- bookkeeping -----------------------------------------------------------
 
-    def _enter(self, phase: str) -> None:
+    def enter(self, phase: str) -> None:
         now = time.monotonic()
         if self._phase_started:
             durations = self.report.durations
@@ -336,11 +357,11 @@ class UpdateSession:
             self.report.phase = phase
             self.station.history.record(self.report)
 
-    def _state(self, state: str, detail: str = "") -> None:
-        self._say("INFO", f"{state} {detail}".strip())
+    def show(self, state: str, detail: str = "") -> None:
+        self.say("INFO", f"{state} {detail}".strip())
         self.emit(StateChanged(self.serialno, state, detail))
 
-    def _say(self, level: str, text: str) -> None:
+    def say(self, level: str, text: str) -> None:
         if self._log:
             self._log.write(level, text)
         self.emit(LogLine(self.serialno, level, text))
@@ -348,18 +369,18 @@ class UpdateSession:
     def _fail(self, result: Result, error: Exception) -> None:
         hint = getattr(error, "hint", "")
         self.report.set_result(result, phase=self._phase, message=str(error) + (f" ({hint})" if hint else ""))
-        self._say("ERROR", self.report.message)
+        self.say("ERROR", self.report.message)
 
     def _finish(self) -> None:
         report = self.report
-        self._enter("done")
+        self.enter("done")
         report.ended_at = utc_now()
         final = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
                  Result.CANCELLED.name: "cancelled", Result.DRY_RUN.name: "planned",
                  Result.NEEDS_REBOOT.name: "switched"}.get(report.result, "failed")
         if final != "planned":
             # An outcome reads "rolled back: why"; anything but success stands out in a filtered log.
-            self._say("INFO" if final in ("done", "switched") else "WARNING", f"{final}: {report.message}")
+            self.say("INFO" if final in ("done", "switched") else "WARNING", f"{final}: {report.message}")
             self.emit(StateChanged(self.serialno, final, report.message))
         report.device_serial = report.device_serial or self.address
         report.log_tail, report.log_sha256 = self._log.close()
@@ -388,10 +409,14 @@ def _result_for(error: FlasherError, phase: str) -> Result:
         return Result.PACKAGE_CORRUPT
     if isinstance(error, DidNotReturn):
         return Result.DID_NOT_RETURN
+    if sideload := sideload_path.result_for(error):
+        return sideload
     if isinstance(error, LinkClosed):
         return Result.LINK_LOST
     if isinstance(error, LinkTimeout):
         return Result.LINK_TIMEOUT
+    if isinstance(error, TransportError):  # could not connect, or the handshake failed
+        return Result.LINK_LOST
     if isinstance(error, ProtocolError):
         return Result.PROTOCOL_VIOLATION
     if isinstance(error, CommandFailed):

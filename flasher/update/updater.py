@@ -3,10 +3,12 @@
 The package is verified (signature, manifest, archive safety) when the
 Updater is made, before any handset is touched. `prepare` copies every image
 into a private folder, hashing it against the manifest on the way, so what is
-flashed is bytes TSUF checked and nobody else can change. Handsets are then
+flashed is bytes TSUF checked and nobody else can change; a sideload package
+is copied whole, and the copy checked the same way. Handsets are then
 updated in parallel, each by its own UpdateSession, and each leaves a report.
 """
 
+import os
 import shutil
 import tempfile
 import threading
@@ -20,7 +22,7 @@ from ..history.report import Report
 from ..package.archive import PackageReader
 from ..package.trust import TrustStore
 from .events import Event
-from .images import DeltaImages, PreparedImages
+from .images import DeltaImages, PreparedImages, SideloadPackage
 from .session import CancelToken, Options, Station, UpdateSession
 
 # A delta that cannot be applied to this handset: the full package can still be.
@@ -34,11 +36,13 @@ class Updater:
     def __init__(self, package: Path, trust_store: TrustStore, station: Station, *,
                  fallback: Path | None = None, cache: FirmwareCache | None = None):
         self.reader = PackageReader(Path(package), trust_store)
+        self.trust_store = trust_store
         self.station = station
         self.fallback = Updater(fallback, trust_store, station) if fallback else None
         self._delta = DeltaImages(self.reader, cache) if self.reader.manifest.type == "delta" else None
         self._workdir: Path | None = None
         self.images: dict[str, Path] = {}
+        self._prepared: PreparedImages | SideloadPackage | None = None
         self._prepare_lock = threading.Lock()
 
     @property
@@ -51,20 +55,37 @@ class Updater:
         if self._delta:
             return
         with self._prepare_lock:
-            if not self.images:
-                self._extract_all(progress)
+            if self._prepared is None:
+                self._workdir = self._workdir or Path(tempfile.mkdtemp(prefix="tsuf-update-"))
+                if self.manifest.install == "sideload":
+                    self._prepared = SideloadPackage(self._copy_package(progress))
+                else:
+                    total = sum(entry.size for entry in self.manifest.images)
+                    self.images = self.reader.extract_all_verified(
+                        self._workdir, (lambda done: progress(done, total)) if progress else None)
+                    self._prepared = PreparedImages(self.images)
 
-    def _extract_all(self, progress: Callable[[int, int], None] | None) -> None:
-        self._workdir = Path(tempfile.mkdtemp(prefix="tsuf-update-"))
-        total = sum(entry.size for entry in self.manifest.images)
-        self.images = self.reader.extract_all_verified(
-            self._workdir, (lambda done: progress(done, total)) if progress else None)
+    def _copy_package(self, progress: Callable[[int, int], None] | None) -> Path:
+        """A private copy of the package file (progress counts its bytes), refused unless it is
+        the file verified, then its images hashed against the manifest."""
+        copy = self._workdir / "package.zip"
+        total, done = self.reader.path.stat().st_size, 0
+        private = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+        with open(self.reader.path, "rb") as source, os.fdopen(private, "wb") as out:
+            while chunk := source.read(1 << 20):
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+        with PackageReader(copy, self.trust_store, expected_sha256=self.reader.package_sha256) as checked:
+            checked.verify_all()
+        return copy
 
     def update(self, addresses: list[str], *, options: Options = Options(),
                emit: Callable[[Event], None] = lambda event: None, cancel: CancelToken | None = None,
                max_parallel: int = 8) -> list[Report]:
         """Update every handset; one failing never stops the others. Reports in address order."""
-        if not self.images and not options.dry_run:
+        if not options.dry_run:
             self.prepare()
         cancel = cancel or CancelToken()
 
@@ -80,10 +101,10 @@ class Updater:
                 emit: Callable[[Event], None] = lambda event: None,
                 cancel: CancelToken | None = None) -> UpdateSession:
         """One handset's session, for faces that run and cancel handsets one by one (the GUI)."""
-        if not self.images and not options.dry_run:
+        if not options.dry_run:
             self.prepare()
         return UpdateSession(address, self.manifest, self.reader.package_sha256,
-                             self._delta or PreparedImages(self.images), self.station,
+                             self._delta or self._prepared, self.station,
                              options=options, emit=emit, cancel=cancel)
 
     def close(self) -> None:

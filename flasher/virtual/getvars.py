@@ -9,9 +9,9 @@ def yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
-def all_variables(profile, meta, *, userspace: bool) -> list[tuple[str, str]]:
+def all_variables(profile, meta, *, userspace: bool, unlocked: bool) -> list[tuple[str, str]]:
     """Every variable as (key, value), in `getvar:all` order; keys with an
-    argument read `name:arg`."""
+    argument read `name:arg`. `unlocked` is the bootloader's lock state now."""
     slotted = profile.slot_count == 2
     pairs = [
         ("version", VERSION),
@@ -22,7 +22,7 @@ def all_variables(profile, meta, *, userspace: bool) -> list[tuple[str, str]]:
         ("variant", profile.variant),
         ("hw-revision", profile.hw_revision),
         ("secure", yes_no(profile.secure)),
-        ("unlocked", yes_no(profile.unlocked)),
+        ("unlocked", yes_no(unlocked)),
         ("is-userspace", yes_no(userspace)),
         ("max-download-size", f"0x{profile.max_download_size:x}"),
         ("max-fetch-size", f"0x{profile.max_download_size:x}"),

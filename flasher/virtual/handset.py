@@ -2,8 +2,9 @@
 
 It is link-agnostic: `serve` runs one host session over any Transport (the TCP
 server wraps accepted sockets; other links plug in the same way). Its modes
-follow a real handset's: the bootloader and fastbootd answer fastboot; while
-it reboots, boots or runs Android it is offline. Having no Android userspace,
+follow a real handset's: the bootloader and fastbootd answer fastboot; recovery
+and sideload answer ADB (`serve_adb`, see recovery.py); while it reboots, boots
+or runs Android it is offline. Having no Android userspace,
 it returns to the bootloader after `Timing.android` seconds, the way a bench
 handset with a reboot-to-bootloader test hook does.
 """
@@ -22,7 +23,7 @@ from ..protocol.packets import MAX_COMMAND
 from ..protocol.variables import WITH_ARGUMENT
 from ..transport.base import Transport
 from ..transport.errors import TransportError
-from . import getvars, slots
+from . import getvars, lock, slots
 from .faults import Faults
 from .imaging import write_image
 from .profile import DeviceProfile, UnknownPartition
@@ -40,6 +41,7 @@ class Mode(enum.Enum):
     BOOTLOADER = "bootloader"
     FASTBOOTD = "fastbootd"
     RECOVERY = "recovery"
+    SIDELOAD = "sideload"
     ANDROID = "android"
     REBOOTING = "rebooting"
 
@@ -51,7 +53,6 @@ class Timing:
     reboot: float = 0.2
     boot: float = 0.3
     android: float = 0.5
-    recovery: float = 1.0
 
 
 class _EndSession(Exception):
@@ -60,7 +61,9 @@ class _EndSession(Exception):
 
 class Handset:
     def __init__(self, profile: DeviceProfile, root: Path, *, faults: Faults | None = None,
-                 timing: Timing = Timing()):
+                 timing: Timing = Timing(), start_mode: Mode = Mode.BOOTLOADER):
+        if start_mode not in START_MODES:
+            raise ValueError(f"a handset powers on into {', '.join(m.value for m in START_MODES)}")
         self.profile = profile
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -68,13 +71,15 @@ class Handset:
         self.slot_store = slots.SlotStore(self.root / "slots.json")
         self.meta = self.slot_store.load()
         self.faults = faults or Faults()
+        self.lock_store = lock.LockStore(self.root / "lock.json", profile.unlocked)
+        self.unlocked = self.lock_store.load()
         self.verified_boot = VerifiedBoot(self.storage, profile.oem_public_key)
         self.slot_builds: dict[str, str] = {}
         running = self.verified_boot.check_slot(self.running_slot) if self.verified_boot.enabled else None
         if running and running.ok:
             self.slot_builds[self.running_slot] = running.build
         self.timing = timing
-        self.mode = Mode.BOOTLOADER
+        self.mode = start_mode
         self.boot_log: list[str] = []
         self._staged_size = 0
         self._session_lock = threading.Lock()
@@ -94,6 +99,11 @@ class Handset:
     @property
     def online(self) -> bool:
         return self.mode in (Mode.BOOTLOADER, Mode.FASTBOOTD)
+
+    @property
+    def adb_online(self) -> bool:
+        """In recovery or sideload mode, where it answers ADB instead of fastboot."""
+        return self.mode in (Mode.RECOVERY, Mode.SIDELOAD)
 
     def wait_for_mode(self, mode: Mode, timeout: float) -> bool:
         with self._mode_changed:
@@ -122,6 +132,12 @@ class Handset:
             finally:
                 link.close()
 
+    def serve_adb(self, link: Transport) -> None:
+        """Answer ADB on `link` while in recovery or sideload mode (see recovery.py)."""
+        from .recovery import RecoverySession  # recovery.py builds on this module
+        with self._session_lock:
+            RecoverySession(self, link).run()
+
     def _dispatch(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         self._log.debug("<- %s", command.text)
         if self.faults.take_drop_on(command.text):
@@ -148,7 +164,8 @@ class Handset:
             link.write(protocol.fail(str(exc)), DATA_TIMEOUT)
 
     def _getvar(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        pairs = getvars.all_variables(self.profile, self.meta, userspace=self.mode is Mode.FASTBOOTD)
+        pairs = getvars.all_variables(self.profile, self.meta, userspace=self.mode is Mode.FASTBOOTD,
+                                      unlocked=self.unlocked)
         pairs += self._vendor_variables()
         if self.faults.max_download_claim is not None:
             pairs = [(key, f"0x{self.faults.max_download_claim:x}" if key == "max-download-size" else value)
@@ -207,7 +224,7 @@ class Handset:
         link.write(protocol.okay(), DATA_TIMEOUT)
 
     def _flash(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        stem = self._stem(command.argument)
+        stem = self._writable_stem(command.argument, lock.FLASH_REFUSED)
         if not self._staged_size:
             raise Refused("no image downloaded: send one with download first")
         partition_size = self.storage.size(stem)
@@ -223,7 +240,7 @@ class Handset:
         link.write(protocol.okay(), DATA_TIMEOUT)
 
     def _erase(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        self.storage.erase(self._stem(command.argument))
+        self.storage.erase(self._writable_stem(command.argument, lock.ERASE_REFUSED))
         link.write(protocol.okay(), DATA_TIMEOUT)
 
     def _fetch(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
@@ -262,6 +279,8 @@ class Handset:
     def _set_active(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         if self.profile.slot_count != 2:
             raise Refused("this device has no slots")
+        if not self.unlocked:
+            raise lock.LockRefused(lock.SLOT_CHANGE_REFUSED)
         try:
             slot = slots.parse_slot(command.argument)
         except slots.UnknownSlot:
@@ -279,6 +298,22 @@ class Handset:
         self._begin_reboot(_REBOOT_TARGETS[target])
         raise _EndSession(f"rebooting to {target or 'the OS'}")
 
+    def _flashing(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
+        """`flashing get_unlock_ability`, `unlock` and `lock`. A real handset asks its user to
+        confirm an unlock on its screen; this one accepts at once."""
+        if command.argument == "get_unlock_ability":
+            link.write(protocol.info(lock.unlock_ability_line(self.profile.unlock_ability)), DATA_TIMEOUT)
+        elif command.argument in ("unlock", "lock"):
+            want_unlocked = command.argument == "unlock"
+            lock.change(self.unlocked, want_unlocked, self.profile.unlock_ability)
+            self._wipe_data()  # first: a crash must never leave an unlocked handset with its data
+            self.lock_store.save(want_unlocked)
+            self.unlocked = want_unlocked
+            self._log.info("bootloader %sed; user data wiped", command.argument)
+        else:
+            raise Refused(f"flashing {command.argument} is not supported on this device")
+        link.write(protocol.okay(), DATA_TIMEOUT)
+
     def _refuse(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         raise Refused(f"{command.name} is not supported on this device")
 
@@ -288,9 +323,6 @@ class Handset:
         self._set_mode(Mode.REBOOTING)
         if destination is Mode.ANDROID:
             self._after(self.timing.reboot + self.timing.boot, self._boot_os)
-        elif destination is Mode.RECOVERY:
-            self._after(self.timing.reboot, lambda: self._enter(Mode.RECOVERY, then=Mode.BOOTLOADER,
-                                                                 after=self.timing.recovery))
         else:
             self._after(self.timing.reboot, lambda: self._set_mode(destination))
 
@@ -371,6 +403,20 @@ class Handset:
         _partition, _slot, stem = self.profile.resolve(name, self.meta.active)
         return stem
 
+    def _wipe_data(self) -> None:
+        try:
+            stem = self._stem(lock.WIPED_ON_CHANGE)
+        except UnknownPartition:
+            return  # a profile without user data has none to lose
+        self.storage.erase(stem)
+
+    def _writable_stem(self, name: str, refusal: str) -> str:
+        """The stem to write, unless a locked bootloader protects the partition."""
+        partition, _slot, stem = self.profile.resolve(name, self.meta.active)
+        if partition.protected and not self.unlocked:
+            raise lock.LockRefused(refusal)
+        return stem
+
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -378,6 +424,9 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 class Refused(FlasherError):
     """A command the handset answers with FAIL."""
 
+
+START_MODES = (Mode.BOOTLOADER, Mode.FASTBOOTD, Mode.RECOVERY, Mode.SIDELOAD)
+"""Modes a handset can power on into (holding keys, on a real one)."""
 
 _REBOOT_TARGETS = {
     "": Mode.ANDROID,
@@ -401,5 +450,5 @@ _HANDLERS = {
     "continue": Handset._reboot,
     "boot": Handset._refuse,
     "oem": Handset._refuse,
-    "flashing": Handset._refuse,
+    "flashing": Handset._flashing,
 }

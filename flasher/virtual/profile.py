@@ -60,6 +60,8 @@ class Partition:
     size: int
     slotted: bool
     fs_type: str = "raw"
+    protected: bool = True
+    """A locked bootloader refuses to flash or erase it."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class DeviceProfile:
     max_retry_count: int = MAX_TRIES
     oem_public_key: str = ""
     """PEM of the OEM key that signs boot metadata; empty turns verified boot off."""
+    unlock_ability: bool = True
+    """`flashing unlock` is allowed (Android's "OEM unlocking" switch is on)."""
 
     def __post_init__(self) -> None:
         # Accept a list, but store a tuple so the profile stays hashable and frozen.
@@ -159,7 +163,8 @@ class DeviceProfile:
             value = getattr(self, f.name)
             if f.name == "partitions":
                 value = [
-                    {"name": p.name, "size": p.size, "slotted": p.slotted, "fs_type": p.fs_type}
+                    {"name": p.name, "size": p.size, "slotted": p.slotted, "fs_type": p.fs_type,
+                     "protected": p.protected}
                     for p in value
                 ]
             elif f.name in ("usb_vendor_id", "usb_product_id"):
@@ -226,7 +231,8 @@ def default_profile(serialno: str) -> DeviceProfile:
     Every partition reports type `raw`: the Debian 29.0.6 client then erases instead
     of formatting on `fastboot -w`, where ext4/f2fs would make it run mke2fs, which it
     does not ship. Secure boot is on and the bootloader unlocked, as on a development
-    handset, so flashing is allowed.
+    handset, so flashing is allowed; locked (`unlocked=False`), it protects every
+    partition, as Qualcomm's ABL does, and may be unlocked (`unlock_ability`).
     """
     slotted = [
         ("boot", 64 * MiB),
@@ -289,7 +295,7 @@ def _partitions(value: object) -> tuple[Partition, ...]:
     if not isinstance(value, list):
         raise _error("partitions must be a list")
     parts = []
-    allowed = {"name", "size", "slotted", "fs_type"}
+    allowed = {"name", "size", "slotted", "fs_type", "protected"}
     for i, entry in enumerate(value):
         if not isinstance(entry, dict):
             raise _error(f"partition #{i + 1} must be an object")
@@ -334,7 +340,7 @@ def _validate(p: DeviceProfile) -> None:
             f"serialno {p.serialno!r} may hold only letters, digits, '.', '_' and '-'",
             hint="The serial number names the handset's folder; use a plain name like ZTE0001.",
         )
-    for name in ("secure", "unlocked", "battery_soc_ok"):
+    for name in ("secure", "unlocked", "unlock_ability", "battery_soc_ok"):
         if type(getattr(p, name)) is not bool:
             raise _error(f"{name} must be true or false, not {getattr(p, name)!r}")
     _check_int(
@@ -385,6 +391,8 @@ def _validate(p: DeviceProfile) -> None:
             )
         if type(part.slotted) is not bool:
             raise _error(f"partition {part.name!r}: slotted must be true or false")
+        if type(part.protected) is not bool:
+            raise _error(f"partition {part.name!r}: protected must be true or false")
         if part.slotted and p.slot_count == 0:
             raise _error(
                 f"partition {part.name!r} is slotted but the device has no slots",

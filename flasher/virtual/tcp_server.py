@@ -52,7 +52,8 @@ class HandsetTcpServer:
         self._listener.close()
         if self._active:
             self._active.close()
-        self._thread.join(timeout=5)
+        if self._thread.ident is not None:  # a server stopped before it started has no thread to join
+            self._thread.join(timeout=5)
 
     def _accept_loop(self) -> None:
         while not self._stopping:
@@ -60,10 +61,10 @@ class HandsetTcpServer:
                 sock, peer = self._listener.accept()
             except OSError:
                 return
-            if not self.handset.online:
+            if not self._available():
                 sock.close()
                 continue
-            link = TcpTransport(sock, f"tcp-peer:{peer[0]}:{peer[1]}")
+            link = self._wrap(sock, f"tcp-peer:{peer[0]}:{peer[1]}")
             self._active = link
             try:
                 link.handshake()
@@ -71,5 +72,16 @@ class HandsetTcpServer:
                 log.debug("%s: handshake failed: %s", self.handset.serialno, exc)
                 link.close()
                 continue
-            self.handset.serve(link)
+            self._serve(link)
             self._active = None
+
+    # What the ADB server (adb_server.py) does differently.
+
+    def _available(self) -> bool:
+        return self.handset.online
+
+    def _wrap(self, sock: socket.socket, address: str) -> TcpTransport:
+        return TcpTransport(sock, address)
+
+    def _serve(self, link: TcpTransport) -> None:
+        self.handset.serve(link)

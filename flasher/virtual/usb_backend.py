@@ -7,9 +7,10 @@ descriptors: vendor and product ids from its profile, interface 0 of class
 string descriptors in US English. Each bulk OUT transfer reaches the handset as
 one packet; each packet the handset writes is returned by bulk IN reads.
 
-Like a real phone, a handset is on the bus only while it speaks fastboot: a
-reboot ends its enumeration (the host sees errno 19, ENODEV) and it comes back
-under a new address with the same serial number. `attach` and `detach` plug
+Like a real phone, a handset is on the bus only while it speaks fastboot or,
+in recovery and sideload mode, ADB, whose interface is class 0xFF/0x42/0x01
+instead: a reboot ends its enumeration (the host sees errno 19, ENODEV) and it
+comes back under a new address with the same serial number. `attach` and `detach` plug
 handsets in and out at run time.
 """
 
@@ -25,7 +26,7 @@ import usb.util
 
 from ..transport.base import Transport
 from ..transport.errors import LinkClosed, LinkTimeout
-from ..transport.usb import FASTBOOT_INTERFACE
+from ..transport.usb import ADB_INTERFACE, FASTBOOT_INTERFACE
 from .handset import Handset
 
 EP_IN = 0x81
@@ -66,7 +67,7 @@ class VirtualUsbBus(usb.backend.IBackend):
             number = next(n for n in range(1, MAX_ADDRESS) if n not in used)
             port = _Port(self, handset, number)
             self._ports[handset.serialno] = port
-        if handset.online:  # on the bus when attach returns, so callers need not poll
+        if _function_of(handset):  # on the bus when attach returns, so callers need not poll
             self._enumerate(port)
         port.thread.start()
 
@@ -138,7 +139,7 @@ class VirtualUsbBus(usb.backend.IBackend):
     def get_interface_descriptor(self, dev, intf, alt, config):
         if (intf, alt, config) != (0, 0, 0):
             raise IndexError(intf, alt, config)  # pyusb iterates alternate settings until IndexError
-        cls, subclass, protocol = FASTBOOT_INTERFACE
+        cls, subclass, protocol = dev.function
         return SimpleNamespace(
             bLength=9, bDescriptorType=usb.util.DESC_TYPE_INTERFACE, bInterfaceNumber=0,
             bAlternateSetting=0, bNumEndpoints=2, bInterfaceClass=cls, bInterfaceSubClass=subclass,
@@ -282,10 +283,11 @@ class _Enumeration:
         self.to_host = _Pipe()
         self.claimed_by: _Handle | None = None
         self.ended = False
+        self.function = _function_of(port.handset)
 
     @property
     def gone(self) -> bool:
-        return self.ended or not self.port.handset.online
+        return self.ended or _function_of(self.port.handset) != self.function
 
     def end(self, *, unplugged: bool) -> None:
         """A rebooting handset has finished sending its last response; an unplugged one has not."""
@@ -314,16 +316,17 @@ class _Port:
         enumeration = self.enumeration
         while not self.unplugged.is_set():
             if enumeration is None:
-                if self.handset.online:
+                if _function_of(self.handset):
                     enumeration = self.bus._enumerate(self)
                 else:
                     self.unplugged.wait(ONLINE_POLL)
                 continue
             link = _DeviceLink(enumeration)
+            serve = self.handset.serve if enumeration.function == FASTBOOT_INTERFACE else self.handset.serve_adb
             # A session ends on a reboot, an unplug or a host error; the USB function stays
             # up through host errors, as fastboot on a phone keeps reading its endpoint.
-            while self.handset.online and not enumeration.ended:
-                self.handset.serve(link)
+            while not enumeration.gone:
+                serve(link)
             self.bus._leave(self, enumeration)
             enumeration = None
 
@@ -361,11 +364,21 @@ def _string_descriptor(enumeration: _Enumeration, index: int) -> bytes | None:
         return struct.pack("<BBH", 4, usb.util.DESC_TYPE_STRING, US_ENGLISH)
     profile = enumeration.port.handset.profile
     text = {_MANUFACTURER: profile.manufacturer, _PRODUCT: profile.product,
-            _SERIAL: profile.serialno, _INTERFACE_NAME: "fastboot"}.get(index)
+            _SERIAL: profile.serialno, _INTERFACE_NAME: _INTERFACE_NAMES.get(enumeration.function)}.get(index)
     if text is None:
         return None
     encoded = text.encode("utf-16-le")[:252]
     return bytes((2 + len(encoded), usb.util.DESC_TYPE_STRING)) + encoded
+
+
+def _function_of(handset: Handset) -> tuple[int, int, int] | None:
+    """The interface the handset offers now: fastboot, recovery's ADB, or none (off the bus)."""
+    if handset.online:
+        return FASTBOOT_INTERFACE
+    return ADB_INTERFACE if handset.adb_online else None
+
+
+_INTERFACE_NAMES = {FASTBOOT_INTERFACE: "fastboot", ADB_INTERFACE: "ADB Interface"}
 
 
 def _present(dev_handle: _Handle) -> _Enumeration:

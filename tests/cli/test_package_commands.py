@@ -69,3 +69,19 @@ def test_trust_store_option_overrides_the_environment(tmp_path, tsuf):
 def test_package_build_needs_a_key(tsuf):
     assert "--key" in tsuf("package", "build", "--images", ".", "--describe", "d.json", "-o", "x.zip",
                            expect=2).stderr
+
+
+def test_build_a_sideload_package_for_recovery(tmp_path, tsuf):
+    oem = json.loads(tsuf("--json", "keys", "generate", "oem", "--out", str(tmp_path / "keys")).stdout)
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "boot.img").write_bytes(os.urandom(8192))
+    (tmp_path / "describe.json").write_text(json.dumps(
+        {"product": "P855A01", "hw_revisions": ["r1"], "build": "B130", "rollback_index": 7}))
+    package = str(tmp_path / "ota.zip")
+    built = tsuf("package", "build", "--images", str(tmp_path / "images"), "--describe", str(tmp_path / "describe.json"),
+                 "--key", oem["private"], "--oem-key", oem["private"], "--install", "sideload", "-o", package)
+    assert "installed by recovery (sideload)" in built.stdout
+    assert json.loads(tsuf("package", "inspect", package, "--json").stdout)["install"] == "sideload"
+    delta = tsuf("package", "build", "--target", package, "--source", package, "--key", oem["private"],
+                 "--install", "sideload", "-o", str(tmp_path / "delta.zip"), expect=1)
+    assert "full packages only" in delta.stderr

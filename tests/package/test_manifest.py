@@ -101,3 +101,27 @@ def test_image_lookup_names_a_missing_partition():
 def test_oversized_manifest_is_refused_before_parsing():
     with pytest.raises(ManifestError, match="at most"):
         parse_manifest(b" " * ((1 << 20) + 1))
+
+
+def test_install_is_fastboot_when_absent_and_stays_absent():
+    manifest = parse_manifest(canonical_json(manifest_dict()))
+    assert manifest.install == "fastboot"
+    assert b"install" not in manifest.to_bytes()
+
+
+def test_a_sideload_manifest_says_so_in_the_signed_bytes():
+    data = canonical_json(manifest_dict(install="sideload"))
+    manifest = parse_manifest(data)
+    assert manifest.install == "sideload"
+    assert manifest.to_bytes() == data
+
+
+@pytest.mark.parametrize("changes, why", [
+    ({"install": "fastboot"}, "leave it out"),
+    ({"install": "ota"}, "not 'sideload'"),
+    ({"install": True}, "not 'sideload'"),
+    ({"install": "sideload", "type": "delta"}, "full packages only"),
+])
+def test_other_install_values_are_refused(changes, why):
+    with pytest.raises(ManifestError, match=why):
+        parse_manifest(canonical_json(manifest_dict(**changes)))

@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 from flasher.transport import usb
+from flasher.virtual.adb_server import serve_pair
 from flasher.virtual.emulator import serial_for
-from flasher.virtual.handset import Handset, Timing
+from flasher.virtual.handset import Handset, Mode, Timing
 from flasher.virtual.profile import KiB, MiB, Partition, default_profile
 from flasher.virtual.tcp_server import HandsetTcpServer
 from flasher.virtual.usb_backend import VirtualUsbBus
 
-FAST_TIMING = Timing(reboot=0.05, boot=0.05, android=0.15, recovery=0.2)
+FAST_TIMING = Timing(reboot=0.05, boot=0.05, android=0.15)
 MAX_DOWNLOAD = 1 * MiB
 
 
@@ -32,9 +33,19 @@ def small_profile(serialno: str = "VH000001", **changes):
 
 
 class RunningHandset:
-    def __init__(self, root: Path, profile=None, timing: Timing = FAST_TIMING):
-        self.handset = Handset(profile or small_profile(), root, timing=timing)
-        self.server = HandsetTcpServer(self.handset).start()
+    """A handset on TCP; with `adb`, recovery's ADB also answers on the next port (`adb_address`)."""
+
+    def __init__(self, root: Path, profile=None, timing: Timing = FAST_TIMING, *, adb: bool = False,
+                 start_mode: Mode = Mode.BOOTLOADER):
+        self.handset = Handset(profile or small_profile(), root, timing=timing, start_mode=start_mode)
+        self.adb_server = None
+        if adb:
+            self.server, self.adb_server = serve_pair(self.handset)
+            self.adb_server.start()
+            self.adb_address = self.adb_server.address
+        else:
+            self.server = HandsetTcpServer(self.handset)
+        self.server.start()
         self.address = self.server.address
 
     def partition(self, stem: str) -> bytes:
@@ -42,15 +53,18 @@ class RunningHandset:
 
     def stop(self) -> None:
         self.server.stop()
+        if self.adb_server:
+            self.adb_server.stop()
         self.handset.shutdown()
 
 
 class UsbHandsets:
-    """Small handsets plugged into a virtual USB bus that `usb:` addresses reach."""
+    """Small handsets plugged into a virtual USB bus that `usb:` addresses reach;
+    `changes` go into each one's profile (e.g. unlocked=False)."""
 
-    def __init__(self, root: Path, count: int = 1, timing: Timing = FAST_TIMING):
+    def __init__(self, root: Path, count: int = 1, timing: Timing = FAST_TIMING, **changes):
         self.bus = VirtualUsbBus()
-        self.handsets = [Handset(small_profile(serial_for(i)), root / serial_for(i), timing=timing)
+        self.handsets = [Handset(small_profile(serial_for(i), **changes), root / serial_for(i), timing=timing)
                          for i in range(1, count + 1)]
         for handset in self.handsets:
             self.bus.attach(handset)
@@ -72,10 +86,13 @@ class UsbHandsets:
 
 
 class EmulatorProcess:
-    """`tsuf emulator` in a child process, as a user runs it; `udp` and `serial` add those addresses."""
+    """`tsuf emulator` in a child process, as a user runs it; `udp` and `serial` add those addresses,
+    `locked` starts the handsets with locked bootloaders, `adb` (or `mode` recovery or sideload) adds
+    recovery's ADB addresses."""
 
     def __init__(self, storage: Path, *, count: int = 1, profile=None, udp: bool = False, serial: bool = False,
-                 faults: tuple[str, ...] = (), port: int = 0):
+                 faults: tuple[str, ...] = (), port: int = 0, locked: bool = False, adb: bool = False,
+                 mode: str = "bootloader"):
         args = [sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", str(port),
                 "--count", str(count), "--storage", str(storage)]
         for spec in faults:
@@ -84,6 +101,12 @@ class EmulatorProcess:
             args += ["--udp", "0"]
         if serial:
             args += ["--serial"]
+        if locked:
+            args += ["--locked"]
+        adb = adb or mode in ("recovery", "sideload")
+        if adb:
+            args += ["--adb"]
+        args += ["--mode", mode]
         if profile is not None:
             profile_file = storage.parent / f"{storage.name}-profile.json"
             profile_file.write_text(json.dumps(profile.to_dict()))
@@ -93,6 +116,7 @@ class EmulatorProcess:
         self.handsets = self._read_handsets(count)
         self.udp_handsets = self._read_handsets(count) if udp else []
         self.serial_handsets = self._read_handsets(count) if serial else []
+        self.adb_handsets = self._read_handsets(count) if adb else []
 
     def _read_handsets(self, count: int) -> list[tuple[str, str, Path]]:
         handsets = []
@@ -115,6 +139,10 @@ class EmulatorProcess:
     @property
     def serial_address(self) -> str:
         return self.serial_handsets[0][1]
+
+    @property
+    def adb_address(self) -> str:
+        return self.adb_handsets[0][1]
 
     @property
     def folder(self) -> Path:

@@ -49,6 +49,18 @@ def make_package(folder: Path, keyring: Keys, *, build: str = "B130", rollback_i
     return output
 
 
+def make_ota_package(folder: Path, keyring: Keys, *, build: str = "B130", rollback_index: int = 5,
+                     product: str = PRODUCT, sizes: dict[str, int] | None = None, seed: int = 0,
+                     signer: keys.SigningKey | None = None, install: str = "sideload") -> Path:
+    """A package for recovery: `install: sideload`, signed with the handsets' OEM key (or `signer`)."""
+    images = make_images(folder / f"images-ota-{build}-{seed}", sizes or {"boot": 1 << 20, "system": 3 << 20}, seed)
+    output = folder / f"{product}-{build}-{seed}-ota.zip"
+    build_package(images, PackageDescription(hw_revisions=("10000",), build=build, rollback_index=rollback_index,
+                                             product=product, min_battery_mv=3600),
+                  [signer or keyring.oem], output, oem_key=keyring.oem, install=install)
+    return output
+
+
 def provision(handsets, package: Path, keyring: Keys, station) -> None:
     """Give handsets a factory build on slot a, from a signed package."""
     from flasher.update.updater import Updater

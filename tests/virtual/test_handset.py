@@ -11,9 +11,9 @@ from flasher.device import FastbootDevice, Timeouts, wait_for_device
 from flasher.protocol.errors import CommandFailed
 from flasher.transport.errors import LinkClosed, LinkTimeout
 from flasher.virtual.emulator import Emulator
-from flasher.virtual.handset import Handset, Mode
+from flasher.virtual.handset import Handset, Mode, Timing
 from flasher.virtual.profile import MiB
-from tests.support.handsets import FAST_TIMING, MAX_DOWNLOAD, small_profile
+from tests.support.handsets import FAST_TIMING, MAX_DOWNLOAD, RunningHandset, small_profile
 
 
 def _device(running, **timeouts) -> FastbootDevice:
@@ -153,12 +153,17 @@ def test_a_slot_that_does_not_boot_falls_back_with_the_reason(running_handset):
     assert any("falling back to slot a" in event for event in running_handset.handset.boot_log)
 
 
-def test_reboot_bootloader_keeps_the_slot_and_comes_back(running_handset):
-    with _device(running_handset) as device:
-        device.reboot("bootloader")
-    assert running_handset.handset.mode is Mode.REBOOTING
-    with wait_for_device(running_handset.address, timeout=10) as device:
-        assert device.current_slot() == "a"
+def test_reboot_bootloader_keeps_the_slot_and_comes_back(tmp_path):
+    # A reboot long enough that a loaded machine still sees the handset mid-reboot.
+    running = RunningHandset(tmp_path / "handset", timing=Timing(reboot=2.0, boot=0.05, android=0.15))
+    try:
+        with _device(running) as device:
+            device.reboot("bootloader")
+        assert running.handset.mode is Mode.REBOOTING
+        with wait_for_device(running.address, timeout=10) as device:
+            assert device.current_slot() == "a"
+    finally:
+        running.stop()
 
 
 def test_reboot_fastboot_enters_userspace_fastboot(running_handset):

@@ -1,0 +1,33 @@
+"""`tsuf flash` and `tsuf erase` on a locked handset (`tsuf emulator --locked`), as a user runs them."""
+
+import os
+
+import pytest
+
+from tests.cli.test_cli import tsuf
+from tests.support.handsets import EmulatorProcess, small_profile
+
+
+@pytest.fixture
+def locked_emulator(tmp_path):
+    emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), locked=True)
+    yield emulator
+    emulator.stop()
+
+
+def test_flash_on_a_locked_handset_gives_the_bootloader_words_and_plain_ones(locked_emulator, tmp_path):
+    image = tmp_path / "system.img"
+    image.write_bytes(os.urandom(1 << 20))
+    result = tsuf("-s", locked_emulator.address, "flash", "system", str(image), check=False)
+    assert result.returncode == 1
+    assert "flash:system_a: device refused: Flashing is not allowed in Lock State" in result.stderr
+    assert "bootloader is locked, so it accepts only the manufacturer's signed updates" in result.stderr
+    assert "tsuf update" in result.stderr and "erases all the user's data" in result.stderr
+    assert (locked_emulator.folder / "system_a.img").read_bytes() == bytes(6 << 20)
+
+
+def test_erase_on_a_locked_handset_is_explained_too(locked_emulator):
+    result = tsuf("-s", locked_emulator.address, "erase", "userdata", check=False)
+    assert result.returncode == 1
+    assert "Erase is not allowed in Lock State" in result.stderr
+    assert "fastboot flashing unlock" in result.stderr

@@ -1,0 +1,63 @@
+"""A station and one locked virtual handset running a factory build, for the sideload path's tests."""
+
+from flasher.device import wait_for_device
+from flasher.history.store import HistoryStore
+from flasher.package import keys
+from flasher.update.events import StateChanged
+from flasher.update.journal import Journal
+from flasher.update.session import Options, Station
+from flasher.update.updater import Updater
+from tests.support.handsets import RunningHandset, UsbHandsets, small_profile
+from tests.support.packages import make_keys, make_ota_package, make_package
+
+WAIT = 10.0
+
+
+def station_keys(folder):
+    """Release and OEM keys; the station trusts both, so it checks OEM packages before sending them."""
+    keyring = make_keys(folder)
+    _, oem_public = keys.write_key_pair(keyring.oem, folder / "keys", "oem")
+    keyring.trust_store.import_key(oem_public)
+    return keyring
+
+
+class LockedBench:
+    """A station that trusts the release and OEM keys, and one locked handset running B120;
+    `changes` go into its profile."""
+
+    def __init__(self, tmp_path, link: str, **changes):
+        self.tmp_path = tmp_path
+        self.keys = station_keys(tmp_path)
+        self.station = Station("bench-1", HistoryStore(tmp_path / "history.sqlite"), tmp_path / "logs",
+                               Journal(tmp_path / "journal"))
+        locked = {"unlocked": False, "oem_public_key": self.keys.oem_public_pem, **changes}
+        if link == "usb":
+            self.running = UsbHandsets(tmp_path / "usb", **locked)
+            self.handset, self.address = self.running.handset, self.running.address
+        else:
+            self.running = RunningHandset(tmp_path / "handset", small_profile(**locked), adb=True)
+            self.handset, self.address = self.running.handset, self.running.address
+        with Updater(make_package(tmp_path, self.keys, build="B120", rollback_index=1), self.keys.trust_store,
+                     self.station) as factory:
+            factory.prepare()
+            assert self.handset.factory_flash(factory.images) is not None  # B120 boots
+        self.events = []
+
+    def update(self, package, **options) -> object:
+        with Updater(package, self.keys.trust_store, self.station) as updater:
+            self.events = []
+            return updater.update([self.address], options=Options(return_timeout=WAIT, **options),
+                                  emit=self.events.append)[0]
+
+    def ota(self, **kwargs):
+        return make_ota_package(self.tmp_path, self.keys, **kwargs)
+
+    def var(self, name: str) -> str | None:
+        with wait_for_device(self.address, timeout=WAIT) as device:
+            return device.getvar_optional(name)
+
+    def states(self) -> list[str]:
+        return [event.state for event in self.events if isinstance(event, StateChanged)]
+
+    def stop(self) -> None:
+        self.running.stop()
