@@ -3,7 +3,7 @@
 Folders come from the platform's conventions (platformdirs: XDG on Linux,
 AppData on Windows, Library on macOS); TSUF_HOME puts everything under one
 folder instead (portable installs, tests). settings.json in the config folder
-holds what the user sets; TSUF_STATION and TSUF_BACKEND override it.
+holds what the user sets; TSUF_STATION, TSUF_BACKEND, TSUF_HISTORY and TSUF_CATALOG override it.
 """
 
 import json
@@ -28,6 +28,10 @@ class Settings:
     backend_url: str = ""
     backend_token: str = ""
     backend_ca: str = ""
+    history_url: str = ""
+    """A lab's shared PostgreSQL history (postgresql://...): reports are delivered to it, `tsuf history` reads it."""
+    catalog_url: str = ""
+    """The signed update catalog `tsuf update --latest` chooses from (docs/catalog.md)."""
     config_dir: Path = Path()
     data_dir: Path = Path()
 
@@ -52,19 +56,36 @@ class Settings:
         path = self.config_dir / "settings.json"
         write_atomically(path, json.dumps({"station_id": self.station_id, "backend_url": self.backend_url,
                                            "backend_token": self.backend_token,
-                                           "backend_ca": self.backend_ca}, indent=2).encode())
-        os.chmod(path, 0o600)  # it may hold the backend token
+                                           "backend_ca": self.backend_ca, "history_url": self.history_url,
+                                           "catalog_url": self.catalog_url},
+                                          indent=2).encode())
+        os.chmod(path, 0o600)  # it may hold the backend token and the database password
 
     def backend(self):
-        """The configured report backend, or None."""
-        if not self.backend_url:
+        """Where the outbox delivers: the HTTP backend, the shared history, both, or None."""
+        from .history.backend import EveryTarget, HttpBackend
+        targets = []
+        if self.backend_url:
+            targets.append(HttpBackend(self.backend_url, token=self.backend_token, cafile=self.backend_ca))
+        if self.history_url:
+            targets.append(self.shared_history())
+        if len(targets) > 1:
+            return EveryTarget(targets)
+        return targets[0] if targets else None
+
+    def shared_history(self):
+        """The lab's PostgreSQL history, or None; it connects only when used."""
+        if not self.history_url:
             return None
-        from .history.backend import HttpBackend
-        return HttpBackend(self.backend_url, token=self.backend_token, cafile=self.backend_ca)
+        from .history.postgres import PostgresHistory
+        return PostgresHistory(self.history_url)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["backend_token"] = "(set)" if self.backend_token else ""  # never shown, never logged
+        if self.history_url:
+            from .history.postgres import redacted
+            data["history_url"] = redacted(self.history_url)
         data.update(config_dir=str(self.config_dir), data_dir=str(self.data_dir),
                     trust_store=str(self.trust_store), history=str(self.history_path))
         return data
@@ -81,11 +102,15 @@ def load_settings() -> Settings:
             settings.backend_url = str(stored.get("backend_url") or "")
             settings.backend_token = str(stored.get("backend_token") or "")
             settings.backend_ca = str(stored.get("backend_ca") or "")
+            settings.history_url = str(stored.get("history_url") or "")
+            settings.catalog_url = str(stored.get("catalog_url") or "")
         except (OSError, ValueError, AttributeError) as exc:
             raise SettingsError(f"{path}: unreadable settings ({exc})") from None
     settings.station_id = os.environ.get("TSUF_STATION", settings.station_id)
     settings.backend_url = os.environ.get("TSUF_BACKEND", settings.backend_url)
     settings.backend_token = os.environ.get("TSUF_BACKEND_TOKEN", settings.backend_token)
+    settings.history_url = os.environ.get("TSUF_HISTORY", settings.history_url)
+    settings.catalog_url = os.environ.get("TSUF_CATALOG", settings.catalog_url)
     return settings
 
 

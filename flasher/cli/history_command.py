@@ -1,35 +1,92 @@
-"""`tsuf history`: past attempts from the local history, as a table, JSON or CSV."""
+"""`tsuf history`: past attempts as a table, JSON or CSV, or the lab summary.
+
+It reads the lab's shared history when one is set (`--history URL` or the
+settings), else this station's own; `--local` reads the station's own anyway.
+"""
 
 import json
 import sys
 
 from ..errors import FlasherError
 from ..history.backend import deliver_due
-from ..history.store import Filter, HistoryStore, write_csv
-from ..settings import load_settings
+from ..history.query import Filter, HistoryReader
+from ..history.store import HistoryStore, write_csv
+from ..history.summary import Figures, Summary, mib_per_s, percent, seconds, summarize
+from ..settings import Settings, load_settings
 
 
 def run_history(args) -> int:
     settings = load_settings()
-    store = HistoryStore(settings.history_path)
     if args.deliver:
-        return _deliver(settings, store)
-    reports = store.query(Filter(device_serial=args.serial, product=args.product, result=args.result,
-                                 station_id=args.station, since=args.since, until=args.until,
-                                 limit=args.limit))
+        return _deliver(settings, HistoryStore(settings.history_path))
+    if args.summary and args.csv:
+        raise HistoryUsage("--summary prints a table or JSON, not CSV")
+    reader = _reader(args, settings)
+    where = Filter(device_serial=args.serial, product=args.product, result=args.result, station_id=args.station,
+                   since=args.since, until=args.until, limit=args.limit)
+    try:
+        if args.summary:
+            _print_summary(summarize(reader.summary_rows(where)), reader.location, as_json=args.json)
+        else:
+            _print_reports(reader.query(where), reader.location, args)
+    except FlasherError as error:
+        if not isinstance(reader, HistoryStore):
+            error.hint = f"{error.hint} `tsuf history --local` reads this station's own history."
+        raise
+    finally:
+        reader.close()
+    return 0
+
+
+def _reader(args, settings: Settings) -> HistoryReader:
+    url = args.history or ("" if args.local else settings.history_url)
+    if url:
+        from ..history.postgres import PostgresHistory
+        return PostgresHistory(url)
+    return HistoryStore(settings.history_path)
+
+
+def _print_reports(reports, location: str, args) -> None:
     if args.json:
         print(json.dumps([report.to_dict() for report in reports], indent=2))
     elif args.csv:
         write_csv(reports, sys.stdout)
     elif not reports:
-        print(f"no attempts recorded in {settings.history_path}", file=sys.stderr)
+        print(f"no attempts recorded in {location}", file=sys.stderr)
     else:
-        print(f"{'started (UTC)':24} {'handset':12} {'product':14} {'build':15} {'result':14} {'code':>4}  message")
+        print(f"{'started (UTC)':24} {'station':12} {'handset':12} {'product':14} {'build':15} {'result':14} "
+              f"{'code':>4}  message")
         for report in reports:
             builds = f"{report.from_build or '?'}->{report.to_build}"
-            print(f"{report.started_at:24} {report.device_serial:12} {report.product[:14]:14} {builds[:15]:15} "
-                  f"{report.result[:14]:14} {report.code:>4}  {report.message[:60]}")
-    return 0
+            print(f"{report.started_at:24} {report.station_id[:12]:12} {report.device_serial[:12]:12} "
+                  f"{report.product[:14]:14} {builds[:15]:15} {report.result[:14]:14} {report.code:>4}  "
+                  f"{report.message[:60]}")
+
+
+def _print_summary(summary: Summary, location: str, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"history": location, **summary.to_dict()}, indent=2))
+        return
+    total = summary.total
+    if not total.attempts:
+        print(f"no attempts recorded in {location}", file=sys.stderr)
+        return
+    print(f"{total.attempts} attempt(s) on {len(summary.by_station)} station(s), {percent(total.success_rate)} "
+          f"succeeded, median {seconds(total.median_duration)}, {mib_per_s(total.throughput)}  ({location})")
+    for title, groups in (("product", summary.by_product), ("station", summary.by_station),
+                          ("day (UTC)", summary.by_day)):
+        print(f"\n{'by ' + title:24} {'attempts':>8} {'succeeded':>9} {'median':>9} {'throughput':>12}")
+        for group in groups:
+            print(_line(group))
+    if summary.top_failures:
+        print(f"\n{'top failure codes':24} {'attempts':>8}")
+        for failure in summary.top_failures:
+            print(f"{failure.code:>4} {failure.result[:19]:19} {failure.count:>8}")
+
+
+def _line(group: Figures) -> str:
+    return (f"{group.key[:24]:24} {group.attempts:>8} {percent(group.success_rate):>9} "
+            f"{seconds(group.median_duration):>9} {mib_per_s(group.throughput):>12}")
 
 
 def _deliver(settings, store: HistoryStore) -> int:
@@ -44,4 +101,9 @@ def _deliver(settings, store: HistoryStore) -> int:
 
 
 class NoBackend(FlasherError):
-    hint = "Set one with: tsuf settings --backend http://HOST:PORT/PATH"
+    hint = ("Set one with: tsuf settings --backend http://HOST:PORT/PATH, or a lab's shared history with "
+            "tsuf settings --history postgresql://USER@HOST/DATABASE")
+
+
+class HistoryUsage(FlasherError):
+    hint = "Use --summary alone or with --json."

@@ -1,4 +1,4 @@
-"""`tsuf settings`: where this station keeps things, its id and its backend."""
+"""`tsuf settings`: where this station keeps things, its id, its backend and the lab's shared history."""
 
 import json
 
@@ -10,7 +10,8 @@ from ..settings import SettingsError, load_settings
 def run_settings(args) -> int:
     settings = load_settings()
     changes = {"station_id": args.station, "backend_url": args.backend,
-               "backend_token": _token(args.backend_token_file), "backend_ca": args.backend_ca}
+               "backend_token": _token(args.backend_token_file), "backend_ca": args.backend_ca,
+               "history_url": args.history, "catalog_url": args.catalog}
     changes = {key: value for key, value in changes.items() if value is not None}
     if changes:
         for key, value in changes.items():

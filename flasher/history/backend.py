@@ -1,8 +1,9 @@
-"""Delivering reports to a backend: an HTTP endpoint that receives JSON.
+"""Delivering reports to a backend: an HTTP endpoint that receives JSON, a lab's PostgreSQL, or both.
 
 Delivery is at-least-once from here and exactly-once as the backend sees it:
 each POST carries the report id (in the body and as Idempotency-Key), so a
-backend that got a report before answers 2xx or 409 and keeps one copy.
+backend that got a report before answers 2xx or 409 and keeps one copy; the
+PostgreSQL history (postgres.py) inserts by report id and ignores a repeat.
 """
 
 import random
@@ -12,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import FlasherError
 from .report import Report
@@ -23,6 +25,14 @@ LONGEST_RETRY = 600.0
 
 class DeliveryFailed(FlasherError):
     hint = "Reports stay in the local outbox and are sent again when the backend answers."
+
+
+class Target(Protocol):
+    timeout: float
+    """The longest one `send` may take."""
+
+    def send(self, report: Report) -> None:
+        """Deliver one report, or raise DeliveryFailed; a repeat must leave one copy."""
 
 
 class HttpBackend:
@@ -67,6 +77,19 @@ class HttpBackend:
             raise DeliveryFailed(f"backend {self.url} unreachable ({reason})") from None
 
 
+class EveryTarget:
+    """Several targets fed from the one outbox: a report leaves it once every target has it.
+    Until then each retry sends it to all of them again, which idempotent targets absorb."""
+
+    def __init__(self, targets: list[Target]):
+        self.targets = targets
+        self.timeout = sum(target.timeout for target in targets)
+
+    def send(self, report: Report) -> None:
+        for target in self.targets:
+            target.send(report)
+
+
 def retry_delay(attempts: int, *, jitter: float = 0.1) -> float:
     """Exponential backoff with a little jitter, so stations do not retry in step."""
     base = min(FIRST_RETRY * 2 ** attempts, LONGEST_RETRY)
@@ -80,7 +103,7 @@ class DeliveryRound:
     last_error: str = ""
 
 
-def deliver_due(store: HistoryStore, backend: HttpBackend, *, now: float | None = None) -> DeliveryRound:
+def deliver_due(store: HistoryStore, backend: Target, *, now: float | None = None) -> DeliveryRound:
     """Send every report whose turn has come; stop at the first failure (the backend is down)."""
     now = time.time() if now is None else now
     outcome = DeliveryRound()
@@ -100,7 +123,7 @@ def deliver_due(store: HistoryStore, backend: HttpBackend, *, now: float | None 
 class OutboxSender:
     """Delivers in the background: every `interval` seconds, and at once when kicked."""
 
-    def __init__(self, store: HistoryStore, backend: HttpBackend, *, interval: float = 5.0):
+    def __init__(self, store: HistoryStore, backend: Target, *, interval: float = 5.0):
         self.store, self.backend, self.interval = store, backend, interval
         self._wake = threading.Event()
         self._stopping = False

@@ -64,6 +64,11 @@ class Report:
     def succeeded(self) -> bool:
         return self.code == Result.SUCCESS.code
 
+    @property
+    def duration(self) -> float:
+        """Seconds the attempt spent in its phases: what the history shows as its time."""
+        return round(sum(self.durations.values()), 3)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

@@ -9,15 +9,15 @@ import csv
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from ..errors import FlasherError
 from .codes import Result
+from .query import (REPORT_COLUMNS, SUMMARY_COLUMNS, Filter, HistoryError, SummaryRow, limit_sql, report_row,
+                    where_sql)
 from .report import Report
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = {
     1: """
         CREATE TABLE reports (
@@ -41,6 +41,14 @@ _MIGRATIONS = {
             last_error TEXT NOT NULL DEFAULT ''
         );
     """,
+    # The lab summary reads these without opening each report's body.
+    2: """
+        ALTER TABLE reports ADD COLUMN duration REAL NOT NULL DEFAULT 0;
+        ALTER TABLE reports ADD COLUMN bytes_sent INTEGER NOT NULL DEFAULT 0;
+        UPDATE reports SET
+            duration = (SELECT COALESCE(ROUND(SUM(value), 3), 0) FROM json_each(reports.body, '$.durations')),
+            bytes_sent = COALESCE(json_extract(body, '$.bytes_sent'), 0);
+    """,
 }
 
 CSV_COLUMNS = ("report_id", "station_id", "device_serial", "address", "product", "from_build", "to_build",
@@ -48,24 +56,12 @@ CSV_COLUMNS = ("report_id", "station_id", "device_serial", "address", "product",
                "started_at", "ended_at", "bytes_sent", "message")
 
 
-class HistoryError(FlasherError):
-    hint = "Check that the history file is readable and writable, or point TSUF at another one."
-
-
-@dataclass(frozen=True)
-class Filter:
-    device_serial: str | None = None
-    product: str | None = None
-    result: str | None = None
-    station_id: str | None = None
-    since: str | None = None
-    until: str | None = None
-    limit: int | None = None
-
-
 class HistoryStore:
+    """A station's own history (a HistoryReader) and its outbox."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.location = str(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
@@ -96,11 +92,11 @@ class HistoryStore:
         A report stored while IN_PROGRESS is replaced by its final form."""
         with self._transaction():
             inserted = self._db.execute(
-                "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (report_id) DO UPDATE SET "
+                _INSERT + " ON CONFLICT (report_id) DO UPDATE SET "
                 "device_serial = excluded.device_serial, product = excluded.product, result = excluded.result, "
-                "code = excluded.code, ended_at = excluded.ended_at, body = excluded.body "
-                "WHERE reports.result = ?",
-                (*self._row(report), Result.IN_PROGRESS.name)).rowcount
+                "code = excluded.code, ended_at = excluded.ended_at, duration = excluded.duration, "
+                "bytes_sent = excluded.bytes_sent, body = excluded.body WHERE reports.result = ?",
+                (*report_row(report), Result.IN_PROGRESS.name)).rowcount
             if inserted and queue_for_backend and report.result != Result.IN_PROGRESS.name:
                 self._db.execute("INSERT OR IGNORE INTO outbox (report_id) VALUES (?)", (report.report_id,))
 
@@ -118,34 +114,19 @@ class HistoryStore:
             closed.append(report)
         return closed
 
-    @staticmethod
-    def _row(report: Report) -> tuple:
-        return (report.report_id, report.station_id, report.device_serial, report.product,
-                report.package_sha256, report.result, report.code, report.started_at,
-                report.ended_at, report.to_json())
-
     def query(self, where: Filter = Filter()) -> list[Report]:
-        clauses, values = [], []
-        for column, value in (("device_serial", where.device_serial), ("product", where.product),
-                              ("result", where.result), ("station_id", where.station_id)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                values.append(value)
-        if where.since:
-            clauses.append("started_at >= ?")
-            values.append(where.since)
-        if where.until:
-            clauses.append("started_at < ?")
-            values.append(where.until)
-        sql = "SELECT body FROM reports"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY started_at DESC, rowid DESC"
-        if where.limit:
-            sql += f" LIMIT {int(where.limit)}"
+        clause, values = where_sql(where, "?")
+        sql = f"SELECT body FROM reports{clause} ORDER BY started_at DESC, rowid DESC{limit_sql(where)}"
         with self._lock:
             rows = self._db.execute(sql, values).fetchall()
         return [Report.from_json(body) for (body,) in rows]
+
+    def summary_rows(self, where: Filter = Filter()) -> list[SummaryRow]:
+        clause, values = where_sql(where, "?")
+        sql = f"SELECT {SUMMARY_COLUMNS} FROM reports{clause} ORDER BY started_at DESC, rowid DESC{limit_sql(where)}"
+        with self._lock:
+            rows = self._db.execute(sql, values).fetchall()
+        return [SummaryRow(*row) for row in rows]
 
     def attempts(self, device_serial: str, package_sha256: str) -> int:
         """How many attempts this handset has made with this package."""
@@ -187,6 +168,9 @@ def write_csv(reports: Iterable[Report], out: TextIO) -> None:
     for report in reports:
         data = report.to_dict()
         writer.writerow([data[column] for column in CSV_COLUMNS])
+
+
+_INSERT = f"INSERT INTO reports ({', '.join(REPORT_COLUMNS)}) VALUES ({', '.join('?' * len(REPORT_COLUMNS))})"
 
 
 class _Transaction:

@@ -5,7 +5,7 @@ import pytest
 
 from flasher.history.codes import Result
 from flasher.history.report import Report, new_report_id
-from flasher.history.store import Filter, HistoryError, HistoryStore, write_csv
+from flasher.history.store import _MIGRATIONS, Filter, HistoryError, HistoryStore, write_csv
 
 
 def _report(serial="VH000001", started="2026-11-26T10:00:00.000Z", result=Result.SUCCESS, **fields):
@@ -79,3 +79,21 @@ def test_csv_export_has_a_header_and_a_row_per_report(tmp_path):
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("report_id,station_id,device_serial")
     assert '"said ""hello"", then left"' in lines[1]
+
+
+def test_a_history_from_the_first_schema_gains_the_summary_columns(tmp_path):
+    """Schema 1 had no duration or bytes_sent columns; opening it fills them from each report."""
+    path = tmp_path / "h.sqlite"
+    report = _report(durations={"write": 1.25, "verify": 0.5}, bytes_sent=4096)
+    db = sqlite3.connect(path)
+    db.executescript(_MIGRATIONS[1])
+    db.execute("INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?)",
+               (report.report_id, report.station_id, report.device_serial, report.product, report.package_sha256,
+                report.result, report.code, report.started_at, report.ended_at, report.to_json()))
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    store = HistoryStore(path)
+    (row,) = store.summary_rows()
+    assert (row.duration, row.bytes_sent, row.result) == (1.75, 4096, "SUCCESS")
+    assert store.query() == [report]
