@@ -5,7 +5,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from .board import Board
 from .device_row import DeviceRow, battery_text
-from .icons import link_icon, status_icon
+from .icons import STATUS_ICON, link_icon, status_icon
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # (percent or -1, text) for the progress delegate
 ADDRESS_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -20,10 +20,12 @@ COLUMNS = (
     ("Build", "The build the handset runs now"),
     ("Battery", "Battery voltage the handset reports; the package sets the minimum"),
     ("Package", "Whether the open package fits this handset (checked without writing): "
-                "✓ fits, ✓ has it (already runs its build), ✗ refused (hover for why), … checking"),
+                "✓ fits, ✓ has it (already runs its build), ✗ refused (hover for why), … checking; "
+                "after “Update to latest”, the package chosen for it and why"),
     ("State", "What the update is doing: idle, checking, writing <partition>, verifying, switching, "
               "rebooting, confirming, then done, failed, rolled back or cancelled"),
-    ("Progress", "Bytes written of the package's images, speed, and time left"),
+    ("Progress", "Bytes written of the package's images (or downloaded, for update to latest), speed, and time "
+                 "left"),
     ("Message", "The outcome in words, with what to do when something failed; double-click a row for its full log"),
 )
 COLUMN = {title: number for number, (title, _) in enumerate(COLUMNS)}
@@ -83,8 +85,8 @@ class DeviceModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column)
         if role == Qt.ItemDataRole.DecorationRole:
-            if column == COLUMN["Handset"]:
-                return status_icon(row.state)
+            if column == COLUMN["Handset"]:  # busy states without an icon of their own show the working one
+                return status_icon(row.state if row.state in STATUS_ICON or not row.active else "queued")
             if column == COLUMN["Link"]:
                 return link_icon(row.link)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -115,6 +117,8 @@ class DeviceModel(QAbstractTableModel):
             case "Battery":
                 return battery_text(row.battery_mv)
             case "Package":
+                if row.choice:
+                    return row.choice
                 if row.compatible and not row.finished and self.board.up_to_date(row):
                     return "✓ has it"
                 return _compat_mark(row)
@@ -132,7 +136,7 @@ class DeviceModel(QAbstractTableModel):
             case "Link":
                 return row.address
             case "Package":
-                return row.compat_reason or _compat_mark(row)
+                return row.choice_tip or row.compat_reason or _compat_mark(row)
             case "Message" | "State":
                 return row.detail
         return COLUMNS[column][1]
@@ -140,6 +144,8 @@ class DeviceModel(QAbstractTableModel):
     @staticmethod
     def _colour(row: DeviceRow, column: int):
         if column == COLUMN["Package"]:
+            if row.choice:
+                return QBrush(QColor("#d03b3b")) if row.choice.startswith("✗") else None
             if row.compatible is False:
                 return QBrush(QColor("#d03b3b"))
             return QBrush(QColor("#2e9d4f")) if row.compatible else None

@@ -6,10 +6,16 @@ from dataclasses import dataclass, field
 
 from flasher.history.report import Report
 
-# States in which a session owns the handset: nothing else may open it.
-ACTIVE_STATES = {"queued", "connecting", "checking", "writing", "verifying", "switching", "rebooting", "confirming"}
+# States in which a session owns the handset, or is being readied for it: nothing else may open it.
+ACTIVE_STATES = {"queued", "connecting", "checking", "writing", "verifying", "switching", "rebooting",
+                 "sideloading", "installing", "confirming", "choosing", "downloading", "preparing"}
 # Finished states stay on show until the handset is unplugged (station mode).
 FINAL_STATES = {"done", "failed", "rolled back", "cancelled", "switched"}
+# States that move bytes: their rows show speed and time left.
+TRANSFER_STATES = {"writing", "sideloading", "downloading"}
+# Where an attempt stopped, in the words of the state it was in.
+PHASE_WORDS = {"connect": "connecting", "preflight": "checking", "write": "writing", "verify": "verifying",
+               "recovery": "rebooting to recovery", "sideload": "sideloading", "install": "installing"}
 # How many seconds of progress samples the speed is averaged over.
 SPEED_WINDOW = 3.0
 
@@ -33,6 +39,9 @@ class DeviceRow:
     compatible: bool | None = None
     """None: not checked (or no package); False: refused, with the reason in `compat_reason`."""
     compat_reason: str = ""
+    choice: str = ""
+    """Update to latest: the package chosen and why ("delta 38 MB from B120 to B130", "✓ up to date")."""
+    choice_tip: str = ""
     report: Report | None = None
     missed_scans: int = 0
     samples: deque = field(default_factory=lambda: deque(maxlen=64))
@@ -87,7 +96,7 @@ class DeviceRow:
         if self.total <= 0:
             return ""
         parts = [f"{self.done * 100 // self.total}%", bytes_of(self.done, self.total)]
-        if self.state == "writing":
+        if self.state in TRANSFER_STATES:
             speed, left = self.speed(), self.seconds_left()
             if speed > 0:
                 parts.append(f"{human_bytes(speed)}/s")
@@ -101,12 +110,11 @@ class DeviceRow:
         if report is None:
             return ""
         seconds = human_duration(sum(report.durations.values()))
-        if report.phase in ("connect", "preflight", "write", "verify"):
-            where = {"connect": "connecting", "preflight": "checking", "write": "writing",
-                     "verify": "verifying"}[report.phase]
+        if report.phase in PHASE_WORDS:
             sent = f" at {bytes_of(self.done, self.total)}" if self.total else ""
-            return f"stopped while {where}{sent}, after {seconds}"
-        return f"{human_bytes(report.bytes_sent)} written and verified in {seconds}"
+            return f"stopped while {PHASE_WORDS[report.phase]}{sent}, after {seconds}"
+        done = "sideloaded" if report.path == "sideload" else "written and verified"
+        return f"{human_bytes(report.bytes_sent)} {done} in {seconds}"
 
 
 def human_bytes(count: float) -> str:

@@ -11,6 +11,8 @@ STATUS_ICON = {
     "idle": "status-idle", "queued": "status-working", "connecting": "status-working",
     "checking": "status-working", "writing": "status-working", "verifying": "status-working",
     "switching": "status-working", "rebooting": "status-working", "confirming": "status-working",
+    "sideloading": "status-working", "installing": "status-working", "choosing": "status-working",
+    "downloading": "status-working", "preparing": "status-working",
     "done": "status-ok", "switched": "status-ok", "failed": "status-failed",
     "rolled back": "status-warning", "cancelled": "status-cancelled",
 }

@@ -1,5 +1,6 @@
 """The main window: package panel, device table, log and history, and the actions on them."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Qt
@@ -12,6 +13,9 @@ from flasher.settings import Settings
 
 from .board import Board
 from .device_model import COLUMN, DeviceModel
+from .guided.flow import GuidedFlow
+from .guided.steps import GuidedSetup
+from .guided.window import GuidedWindow
 from .history_view import HistoryView
 from .icons import icon
 from .log_file_dialog import LogFileDialog
@@ -27,9 +31,10 @@ TITLE = "TSUF — flashing station"
 
 class MainWindow(QMainWindow):
     def __init__(self, board: Board, *, settings: Settings | None = None, demo: bool = False,
-                 delivery: ReportDelivery | None = None):
+                 delivery: ReportDelivery | None = None, guided: Callable[[], GuidedSetup] | None = None):
         super().__init__()
         self.board, self.settings, self.demo, self.delivery = board, settings, demo, delivery
+        self.guided, self.guided_window = guided, None
         self._closing = False
         self.setWindowTitle(TITLE + (" (demo: virtual handsets)" if demo else ""))
         self.setWindowIcon(icon("tsuf"))
@@ -41,7 +46,7 @@ class MainWindow(QMainWindow):
         self.model = DeviceModel(board, self)
         self.table = self._make_table()
         self.log_pane = LogPane(self._name_of)
-        self.history_view = HistoryView(board.station.history)
+        self.history_view = HistoryView(board.station.history, settings)
         self.history_view.log_requested.connect(self.show_report_log)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.log_pane, "Log")
@@ -70,6 +75,7 @@ class MainWindow(QMainWindow):
         board.package_changed.connect(self._update_actions)
         board.package_changed.connect(self._hint_next_step)
         board.package_failed.connect(self._package_refused)
+        board.latest_failed.connect(self._latest_failed)
         board.rows_changed.connect(lambda _addresses: self._update_actions())
         board.rows_reset.connect(self._update_actions)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
@@ -91,7 +97,7 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         widths = {"Handset": 140, "Serial": 90, "Link": 70, "Mode": 70, "Slot": 40, "Build": 55, "Battery": 65,
-                  "Package": 90, "State": 140, "Progress": 280}
+                  "Package": 190, "State": 140, "Progress": 280}
         for title, width in widths.items():
             table.setColumnWidth(COLUMN[title], width)
         table.doubleClicked.connect(lambda index: self.show_row_log(self.model.address_at(index.row())))
@@ -120,6 +126,14 @@ class MainWindow(QMainWindow):
         self.update_all_action = self._action("Update all compatible", self.update_all, shortcut="Ctrl+Shift+U",
                                               icon_name="update",
                                               tip="Update every handset the package fits that is not done yet")
+        self.latest_action = self._action("Update to latest", self.update_selected_latest, shortcut="Ctrl+Alt+U",
+                                          icon_name="update",
+                                          tip="Update the selected handsets to the newest build in the catalog and "
+                                              "the library, each by the smallest package that reaches it")
+        self.latest_all_action = self._action("Update all to latest", self.update_all_latest,
+                                              shortcut="Ctrl+Alt+Shift+U", icon_name="update",
+                                              tip="Update every handset not busy or done to the newest build in "
+                                                  "the catalog and the library")
         self.cancel_action = self._action("Cancel selected", self.cancel_selected, shortcut="Esc",
                                           icon_name="status-cancelled",
                                           tip="Stop the selected updates; their active slot stays untouched")
@@ -137,7 +151,10 @@ class MainWindow(QMainWindow):
                                            tip="Update every compatible handset as soon as it is plugged in")
         self.station_action.setCheckable(True)
         self.settings_action = self._action("Settings…", self.show_settings, shortcut="Ctrl+,",
-                                            tip="Station id, backend URL and the trust store")
+                                            tip="Station id, backend URL, update catalog and the trust store")
+        self.guided_action = self._action("Guided mode…", self.open_guided, shortcut="Ctrl+G",
+                                          tip="One phone, four plain steps, for someone who is not a technician; "
+                                              "this window waits meanwhile")
         quit_action = self._action("Quit", self.close, shortcut="Ctrl+Q", tip="Close TSUF")
         self.parallel = QSpinBox(minimum=1, maximum=32, value=self.board.parallel)
         self.parallel.setPrefix("at most ")
@@ -148,8 +165,8 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Actions")
         toolbar.setObjectName("actions")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.open_action, None, self.update_action, self.update_all_action, self.cancel_action,
-                       self.cancel_all_action, None, self.station_action):
+        for action in (self.open_action, None, self.update_action, self.update_all_action, self.latest_all_action,
+                       self.cancel_action, self.cancel_all_action, None, self.station_action):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
         toolbar.addWidget(self.parallel)
 
@@ -157,12 +174,13 @@ class MainWindow(QMainWindow):
         file_menu = menus.addMenu("&File")
         file_menu.addActions([self.open_action, quit_action])
         device_menu = menus.addMenu("&Handsets")
-        device_menu.addActions([self.update_action, self.update_all_action, self.cancel_action,
-                                self.cancel_all_action, self.reboot_action, self.again_action, self.log_action])
+        device_menu.addActions([self.update_action, self.update_all_action, self.latest_action,
+                                self.latest_all_action, self.cancel_action, self.cancel_all_action,
+                                self.reboot_action, self.again_action, self.log_action])
         station_menu = menus.addMenu("&Station")
-        station_menu.addActions([self.station_action, self.settings_action])
-        self.table.addActions([self.update_action, self.cancel_action, self.reboot_action, self.again_action,
-                               self.log_action])
+        station_menu.addActions([self.station_action, self.guided_action, self.settings_action])
+        self.table.addActions([self.update_action, self.latest_action, self.cancel_action, self.reboot_action,
+                               self.again_action, self.log_action])
 
     # -- state shown ------------------------------------------------------------------
 
@@ -180,6 +198,10 @@ class MainWindow(QMainWindow):
         self.open_action.setEnabled(not self.board.busy)
         self.update_action.setEnabled(has_package and any(not r.active and not r.finished for r in selected))
         self.update_all_action.setEnabled(has_package and bool(self.board.compatible_idle()))
+        can_choose = self.board.latest is not None
+        self.latest_action.setEnabled(can_choose and any(not r.active for r in selected))
+        self.latest_all_action.setEnabled(can_choose and bool(self._latest_candidates()))
+        self.guided_action.setEnabled(self.guided is not None and not self.board.busy)
         self.cancel_action.setEnabled(any(r.active for r in selected))
         self.cancel_all_action.setEnabled(self.board.busy)
         self.reboot_action.setEnabled(any(not r.active for r in selected))
@@ -259,6 +281,31 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()  # the demo's hint has been followed
             self.board.update(chosen)
 
+    def _latest_candidates(self) -> list[str]:
+        return [a for a, row in self.board.rows.items() if not row.active and not row.finished]
+
+    def _confirm_latest(self, addresses: list[str]) -> bool:
+        return self.confirm("Update to latest", f"Update {len(addresses)} handset(s) to the newest build?\n\n"
+                            "Each gets the smallest package that reaches it (a delta when one starts from its "
+                            "build), downloaded once for all that need it. Handsets already up to date are left "
+                            "alone.\n\nKeep them plugged in until they show done.")
+
+    def update_selected_latest(self) -> None:
+        chosen = [a for a in self.selected_addresses() if not self.board.rows[a].active]
+        if chosen and self._confirm_latest(chosen):
+            self.statusBar().clearMessage()
+            self.board.update_latest(chosen)
+
+    def update_all_latest(self) -> None:
+        chosen = self._latest_candidates()
+        if chosen and self._confirm_latest(chosen):
+            self.statusBar().clearMessage()
+            self.board.update_latest(chosen)
+
+    def _latest_failed(self, error: Exception) -> None:
+        hint = getattr(error, "hint", "")
+        self.statusBar().showMessage(f"Update to latest: {error}" + (f" — {hint}" if hint else ""))
+
     def cancel_selected(self) -> None:
         self.board.cancel([a for a in self.selected_addresses() if self.board.rows[a].active])
 
@@ -298,6 +345,32 @@ class MainWindow(QMainWindow):
         self.last_log_dialog = dialog
         return dialog
 
+    # -- guided mode ------------------------------------------------------------------------
+
+    def open_guided(self) -> None:
+        """The guided window in place of this one; the board rests meanwhile, so one host has the phone."""
+        if self.guided is None or self.board.busy or self.guided_window is not None:
+            return
+        self.board.set_paused(True)
+        self._open_guided_when_free()
+
+    def _open_guided_when_free(self) -> None:
+        if self.board.probing:  # a probe still has a handset; it lets go within seconds
+            QTimer.singleShot(CLOSE_POLL_MS, self._open_guided_when_free)
+            return
+        flow = GuidedFlow(self.guided())
+        window = self.guided_window = GuidedWindow(flow, demo=self.demo)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.closed.connect(self._guided_closed)
+        self.hide()
+        window.show()
+        flow.start()
+
+    def _guided_closed(self) -> None:
+        self.guided_window = None
+        self.board.set_paused(False)
+        self.show()
+
     def show_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self.board.trust_store, self.board.station, self)
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
@@ -328,6 +401,10 @@ class MainWindow(QMainWindow):
 
     def stop_and_close(self) -> None:
         """Cancel every session, wait for each to end, then close; without asking (Ctrl-C, SIGTERM)."""
+        if self.guided_window is not None:  # the guided window stops first, then this one
+            self.guided_window.closed.connect(self.stop_and_close)
+            self.guided_window.stop_and_close()
+            return
         if not self.board.busy:
             self.close()
             return

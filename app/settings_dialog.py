@@ -1,4 +1,4 @@
-"""Station settings: its id, the backend that receives reports, and the trust store's keys."""
+"""Station settings: its id, the backend that receives reports, the update catalog, and the trust store's keys."""
 
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from flasher.settings import Settings
 
 
 class SettingsDialog(QDialog):
-    """Changes to the trust store apply at once; station id and backend URL on OK."""
+    """Changes to the trust store apply at once; station id, backend URL and catalog on OK."""
 
     def __init__(self, settings: Settings | None, trust_store: TrustStore, station, parent=None):
         super().__init__(parent)
@@ -25,9 +25,14 @@ class SettingsDialog(QDialog):
         self.backend_url.setPlaceholderText("none: reports stay in the local history")
         self.backend_url.setToolTip("HTTP endpoint that receives each report as JSON; the outbox retries until "
                                     "it is delivered")
+        self.catalog_url = QLineEdit(settings.catalog_url if settings else "")
+        self.catalog_url.setPlaceholderText("none: only the firmware library's packages are offered")
+        self.catalog_url.setToolTip("The signed update catalog “Update to latest” and the guided mode choose "
+                                    "from: an http(s) URL, a catalog.json file or the folder holding it")
         form = QFormLayout()
         form.addRow("Station id:", self.station_id)
         form.addRow("Backend URL:", self.backend_url)
+        form.addRow("Update catalog:", self.catalog_url)
         self.keys = QTreeWidget()
         self.keys.setHeaderLabels(("Key id", "Algorithm", "File"))
         self.keys.setRootIsDecorated(False)
@@ -108,4 +113,5 @@ class SettingsDialog(QDialog):
         if self.settings is not None:
             self.settings.station_id = self.station.station_id
             self.settings.backend_url = self.backend_url.text().strip()
+            self.settings.catalog_url = self.catalog_url.text().strip()
             self.settings.save()

@@ -65,10 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also serve fastboot over UDP from this port (0 picks free ports)")
     emulator.add_argument("--serial", action="store_true",
                           help="also serve each handset on a pseudo-terminal: AT port and download mode (Linux)")
+    emulator.add_argument("--adb", action="store_true",
+                          help="also serve recovery's ADB (sideload) on each handset's port + 1; handsets then "
+                               "take two ports each")
+    emulator.add_argument("--mode", choices=("bootloader", "fastbootd", "recovery", "sideload"),
+                          default="bootloader", help="power the handsets on in this mode (recovery and sideload "
+                                                     "imply --adb)")
     emulator.add_argument("--count", type=int, default=1, help="number of handsets")
     emulator.add_argument("--storage", metavar="DIR", help="folder for the handsets' partitions")
     emulator.add_argument("--profile", metavar="FILE", help="device profile (JSON)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    emulator.add_argument("--locked", action="store_true",
+                          help="handsets leave the factory with a locked bootloader (as end users' phones do)")
     emulator.add_argument("--fault", action="append", default=[], metavar="KIND:ARGUMENT",
                           help="inject a fault into every handset: stall:flash:system=2, fail:set_active=busy, "
                                "drop-on:fetch:=2, drop-after:BYTES, discard:system_b, boot-fails:b, "
@@ -94,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("package", nargs="?", help="signed package to open at start")
     gui.add_argument("--demo", action="store_true",
                      help="start with virtual handsets on every link and the signed demo package open")
+    gui.add_argument("--guided", action="store_true",
+                     help="one phone, four plain steps (connect, check, download, install), for end users; "
+                          "with --demo, on one virtual phone")
     gui.add_argument("--count", type=int, default=4, help="virtual handsets with --demo (default 4)")
     gui.add_argument("--parallel", type=int, default=4, metavar="N", help="handsets updated at once (default 4)")
 
@@ -101,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_key_commands(commands)
     _add_package_commands(commands)
     _add_cache_commands(commands)
+    _add_catalog_commands(commands)
     return parser
 
 
@@ -112,7 +124,13 @@ def _add_trust_store_option(parser: argparse.ArgumentParser) -> None:
 
 def _add_station_commands(commands) -> None:
     update = commands.add_parser("update", help="update handsets with a signed package (A/B, verified)")
-    update.add_argument("package", help="signed package (.zip)")
+    update.add_argument("package", nargs="?", help="signed package (.zip); or --latest")
+    update.add_argument("--latest", action="store_true",
+                        help="choose each handset's package from the library and the catalog: the newest build, "
+                             "as a delta when one applies (docs/catalog.md)")
+    update.add_argument("--catalog", metavar="URL",
+                        help="with --latest: signed catalog (http(s) URL, file or folder; default: the settings' "
+                             "catalog, $TSUF_CATALOG)")
     update.add_argument("--dry-run", action="store_true", help="check everything and show the plan; write nothing")
     update.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
     update.add_argument("--full", metavar="PACKAGE",
@@ -125,7 +143,8 @@ def _add_station_commands(commands) -> None:
     update.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(update)
 
-    history = commands.add_parser("history", help="past update attempts on this station")
+    history = commands.add_parser("history", help="past update attempts: this station's, or the lab's shared "
+                                                  "history; --summary for the lab summary")
     output = history.add_mutually_exclusive_group()
     output.add_argument("--csv", action="store_true", help="print CSV")
     output.add_argument("--json", **JSON_FLAG)
@@ -134,13 +153,26 @@ def _add_station_commands(commands) -> None:
         history.add_argument(option, metavar=meta)
     history.add_argument("--limit", type=int, metavar="N")
     history.add_argument("--deliver", action="store_true", help="send waiting reports to the backend now")
+    history.add_argument("--summary", action="store_true",
+                         help="attempts, success rate, median time and throughput per product, station and day; "
+                              "the top failure codes")
+    source = history.add_mutually_exclusive_group()
+    source.add_argument("--history", metavar="URL",
+                        help="read the lab's shared history at postgresql://USER@HOST[:PORT]/DATABASE "
+                             "(default: the settings' history URL)")
+    source.add_argument("--local", action="store_true", help="read this station's own history")
 
     settings = commands.add_parser("settings", help="show or change this station's settings")
     settings.add_argument("--station", metavar="ID", help="station id written into every report")
     settings.add_argument("--backend", metavar="URL", help="HTTP endpoint that receives reports ('' for none)")
     settings.add_argument("--backend-token-file", metavar="FILE", help="file holding the backend's bearer token")
+    settings.add_argument("--history", metavar="URL",
+                          help="lab's shared history, postgresql://USER@HOST[:PORT]/DATABASE: reports are "
+                               "delivered to it and `tsuf history` reads it ('' for none)")
     settings.add_argument("--backend-ca", metavar="FILE",
                           help="CA certificate (PEM) the backend's HTTPS certificate is checked against")
+    settings.add_argument("--catalog", metavar="URL",
+                          help="signed update catalog for `update --latest`: http(s) URL, file or folder ('' for none)")
 
 
 def _add_key_commands(commands) -> None:
@@ -176,6 +208,8 @@ def _add_package_commands(commands) -> None:
     build.add_argument("--key", metavar="PRIVATE.pem", action="append", required=True,
                        help="signing key; repeat to sign with several keys")
     build.add_argument("--oem-key", metavar="PRIVATE.pem", help="also make boot metadata (vbmeta) signed by this key")
+    build.add_argument("--install", choices=("fastboot", "sideload"), default="fastboot",
+                       help="sideload: a package recovery installs (locked handsets); sign it with the OEM key")
     build.add_argument("-o", "--output", metavar="OUT.zip", required=True)
     build.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(build)
@@ -188,6 +222,42 @@ def _add_package_commands(commands) -> None:
     verify.add_argument("package")
     verify.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(verify)
+
+
+def _add_catalog_commands(commands) -> None:
+    catalog = commands.add_parser("catalog", help="build and show signed update catalogs")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="CATALOG_COMMAND", required=True)
+    build = catalog_commands.add_parser("build", help="sign a catalog of packages, for a web server or a folder")
+    build.add_argument("packages", nargs="+", metavar="PACKAGE", help="signed packages (.zip) to list")
+    build.add_argument("--key", metavar="PRIVATE.pem", action="append", required=True,
+                       help="signing key; repeat to sign with several keys")
+    build.add_argument("-o", "--output", metavar="catalog.json", required=True,
+                       help="the catalog file; packages are listed by their path from its folder")
+    build.add_argument("--version", type=int, metavar="N",
+                       help="catalog version (default: one more than the catalog replaced, at least the Unix time)")
+    build.add_argument("--expires-in", type=float, default=30.0, metavar="DAYS",
+                       help="days until stations refuse the catalog as stale (default 30)")
+    build.add_argument("--base-url", metavar="URL", help="list packages under this URL instead of relative paths")
+    build.add_argument("--json", **JSON_FLAG)
+    _add_trust_store_option(build)
+    show = catalog_commands.add_parser("show", help="fetch, verify and list a catalog")
+    show.add_argument("location", nargs="?", metavar="URL",
+                      help="http(s) URL, file or folder (default: the settings' catalog)")
+    show.add_argument("--json", **JSON_FLAG)
+    _add_trust_store_option(show)
+
+    library = commands.add_parser("library", help="local folders of packages, indexed for update --latest")
+    library_commands = library.add_subparsers(dest="library_command", metavar="LIBRARY_COMMAND", required=True)
+    add = library_commands.add_parser("add", help="add a folder to the library and index it")
+    add.add_argument("folder")
+    _add_trust_store_option(add)
+    remove = library_commands.add_parser("remove", help="take a folder out of the library")
+    remove.add_argument("folder")
+    list_library = library_commands.add_parser("list", help="the library's folders and packages")
+    list_library.add_argument("--json", **JSON_FLAG)
+    scan = library_commands.add_parser("scan", help="index the folders and the firmware cache again")
+    scan.add_argument("--json", **JSON_FLAG)
+    _add_trust_store_option(scan)
 
 
 def _add_cache_commands(commands) -> None:
@@ -213,6 +283,8 @@ _HANDLERS = {
     "settings": ("settings_command", "run_settings"),
     "gui": ("gui_command", "run_gui"),
     "cache": ("cache_command", "run_cache_command"),
+    "catalog": ("catalog_command", "run_catalog_command"),
+    "library": ("library_command", "run_library_command"),
 }
 
 

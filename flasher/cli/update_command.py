@@ -1,4 +1,4 @@
-"""`tsuf update PACKAGE -s ADDRESS [-s ADDRESS ...]`: the whole update, on many handsets at once."""
+"""`tsuf update PACKAGE|--latest -s ADDRESS [-s ADDRESS ...]`: the whole update, on many handsets at once."""
 
 import sys
 from pathlib import Path
@@ -7,11 +7,11 @@ from ..device import Timeouts
 from ..cache.store import default_cache
 from ..errors import FlasherError
 from ..history.backend import OutboxSender, deliver_due
-from ..history.codes import Result
-from ..history.report import Report, new_report_id, utc_now
+from ..history.report import Report
 from ..history.store import HistoryStore
-from ..package.errors import PackageError, UntrustedPackage, UnsignedPackage, BadSignature
+from ..package.errors import PackageError
 from ..package.trust import TrustStore
+from ..selection.latest import record_refusal
 from ..settings import load_settings
 from ..update.journal import Journal
 from ..update.session import Options, Station
@@ -24,9 +24,15 @@ class NoHandsets(FlasherError):
     hint = "Name each handset with -s ADDRESS (repeat -s for several), e.g. -s tcp:127.0.0.1:5554."
 
 
+class NoPackage(FlasherError):
+    hint = "Give the package to install (tsuf update PACKAGE), or let TSUF choose it: tsuf update --latest"
+
+
 def run_update(args) -> int:
     if not args.address:
         raise NoHandsets("no handset to update")
+    if bool(args.package) == bool(args.latest):
+        raise NoPackage("give a package or --latest, not both" if args.package else "no package to install")
     settings = load_settings()
     trust = TrustStore(Path(args.trust_store)) if args.trust_store else TrustStore.default()
     store = HistoryStore(settings.history_path)
@@ -36,6 +42,9 @@ def run_update(args) -> int:
     if sender:
         station.on_recorded = lambda report: sender.kick()
     try:
+        if args.latest:
+            from .latest_command import update_latest
+            return update_latest(args, station, trust)
         reports = _update(args, station, trust)
     finally:
         if sender:
@@ -53,7 +62,7 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
         updater = Updater(Path(args.package), trust, station, cache=default_cache(),
                           fallback=Path(args.full) if args.full else None)
     except PackageError as error:
-        _record_refusal(args.address, station, args.package, error)
+        record_refusal(station, [(address, address) for address in args.address], Path(args.package).name, error)
         raise
     with updater:
         manifest = updater.manifest
@@ -64,19 +73,11 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
             updater.prepare(bar.update)
             bar.finish()
         board = DeviceBoard()
-        return updater.update(args.address, options=Options(dry_run=args.dry_run, reboot=not args.no_reboot,
-                                                              force_without_backup=args.force_without_backup,
-                                                              timeouts=Timeouts(response=args.timeout)),
-                              emit=board.handle, max_parallel=args.parallel)
+        return updater.update(args.address, options=update_options(args), emit=board.handle,
+                              max_parallel=args.parallel)
 
 
-def _record_refusal(addresses: list[str], station: Station, package: str, error: PackageError) -> None:
-    """A refused package is still an attempt on each handset: the history says why."""
-    untrusted = isinstance(error, (UntrustedPackage, UnsignedPackage, BadSignature))
-    for address in addresses:
-        report = Report(new_report_id(), station.station_id, device_serial=address, package_id=Path(package).name,
-                        started_at=utc_now(), ended_at=utc_now())
-        report.set_result(Result.PACKAGE_UNTRUSTED if untrusted else Result.PACKAGE_CORRUPT,
-                          phase="package", message=f"{error} ({error.hint})")
-        station.history.record(report)
-        station.on_recorded(report)
+def update_options(args) -> Options:
+    return Options(dry_run=args.dry_run, reboot=not args.no_reboot, force_without_backup=args.force_without_backup,
+                   timeouts=Timeouts(response=args.timeout))
+

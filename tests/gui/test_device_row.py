@@ -26,6 +26,18 @@ def test_after_the_end_the_row_says_what_happened_instead_of_a_full_bar():
     assert row.progress_text() == "stopped while writing at 9.0 / 28.0 MiB, after 3 s"
 
 
+def test_a_sideload_shows_its_speed_and_where_it_stopped():
+    row = DeviceRow("usb:VH1", state="sideloading")
+    row.add_progress(0, 40 * MiB, now=100.0)
+    row.add_progress(4 * MiB, 40 * MiB, now=101.0)
+    assert row.active and row.progress_text() == "10% · 4.0 / 40.0 MiB · 4.0 MiB/s · 9 s left"
+    row.state = "failed"
+    row.report = Report("id", "station", "VH1", path="sideload", phase="sideload", durations={"sideload": 1.0})
+    assert row.progress_text() == "stopped while sideloading at 4.0 / 40.0 MiB, after 1 s"
+    row.state, row.report.phase, row.report.bytes_sent = "done", "", 40 * MiB
+    assert row.progress_text() == "40.0 MiB sideloaded in 1 s"
+
+
 def test_human_figures():
     assert human_bytes(512) == "512 B" and human_bytes(1536) == "1.5 KiB" and human_bytes(3 << 30) == "3.0 GiB"
     assert bytes_of(512, 2 * MiB) == "512 B / 2.0 MiB"

@@ -1,0 +1,1 @@
+"""The station's firmware library: packages in local folders and the firmware cache, indexed for choosing."""

@@ -1,0 +1,175 @@
+"""A station's firmware library: the packages in its folders and in the firmware cache, indexed.
+
+The index (`library.json` in TSUF's data folder) lists the folders and, for every
+signed package found in them or in the cache, what its manifest says: product,
+hardware revisions, build, rollback index, full or delta and the delta's source
+build. It is a hint for choosing, not a source of trust: a package chosen from it is
+opened and verified like any other, and must still say what the index said.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..atomic import write_atomically
+from ..cache.store import FirmwareCache, default_cache
+from ..errors import FlasherError
+from ..package.archive import inspect_package
+from ..package.errors import PackageError
+from ..package.trust import TrustStore
+from ..settings import load_settings
+
+INDEX_NAME = "library.json"
+MAX_INDEX_BYTES = 64 << 20
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+class LibraryError(FlasherError):
+    hint = "Check the folder and the library index (tsuf library list shows where it is)."
+
+
+class LibraryStale(LibraryError):
+    """A package changed since the library was scanned."""
+
+    hint = "Scan the library again: tsuf library scan"
+
+
+@dataclass(frozen=True)
+class LibraryPackage:
+    path: str
+    package_id: str
+    product: str
+    hw_revisions: tuple[str, ...]
+    build: str
+    rollback_index: int
+    type: str
+    source_build: str | None
+    size: int
+    mtime_ns: int
+
+    def unchanged(self) -> bool:
+        """Still the file that was scanned (same size and modification time)."""
+        try:
+            stat = Path(self.path).stat()
+        except OSError:
+            return False
+        return (stat.st_size, stat.st_mtime_ns) == (self.size, self.mtime_ns)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    packages: list[LibraryPackage]
+    skipped: list[tuple[str, str]]  # (path, why it is not in the library)
+
+
+class Library:
+    def __init__(self, index_path: Path, cache: FirmwareCache | None = None):
+        self.index_path = Path(index_path)
+        self.cache = cache
+
+    @classmethod
+    def default(cls) -> Library:
+        return cls(load_settings().data_dir / INDEX_NAME, default_cache())
+
+    def folders(self) -> list[Path]:
+        return [Path(folder) for folder in self._load()["folders"]]
+
+    def packages(self) -> list[LibraryPackage]:
+        """The indexed packages whose files are still as scanned."""
+        return [package for package in self._indexed() if package.unchanged()]
+
+    def add(self, folder: Path) -> Path:
+        folder = Path(folder).absolute()
+        if not folder.is_dir():
+            raise LibraryError(f"{folder} is not a folder", "Give a folder that holds packages (.zip).")
+        index = self._load()
+        if str(folder) not in index["folders"]:
+            index["folders"].append(str(folder))
+            self._save(index)
+        return folder
+
+    def remove(self, folder: Path) -> None:
+        index = self._load()
+        name = str(Path(folder).absolute())
+        if name not in index["folders"]:
+            raise LibraryError(f"{name} is not a library folder", "List them: tsuf library list")
+        index["folders"].remove(name)
+        index["packages"] = [p for p in index["packages"] if not Path(p["path"]).is_relative_to(name)]
+        self._save(index)
+
+    def scan(self, trust_store: TrustStore) -> ScanResult:
+        """Index every package in the folders (recursively) and in the cache. Files unchanged since
+        the last scan are not read again; packages the trust store does not accept are skipped."""
+        known = {package.path: package for package in self._indexed() if package.unchanged()}
+        found, skipped = [], []
+        for path in self._files():
+            key = str(path)
+            if key in known:
+                found.append(known[key])
+                continue
+            try:
+                found.append(_index_package(path, trust_store))
+            except (PackageError, OSError) as error:
+                skipped.append((key, str(error)))
+        index = self._load()
+        index["packages"] = [asdict(package) for package in found]
+        self._save(index)
+        return ScanResult(found, skipped)
+
+    def _files(self) -> list[Path]:
+        files = [path.absolute() for folder in self.folders() if folder.is_dir()
+                 for path in sorted(folder.rglob("*.zip")) if path.is_file()]
+        if self.cache:
+            files += [entry.path.absolute() for entry in self.cache.entries() if _is_zip(entry.path)]
+        return list(dict.fromkeys(files))
+
+    def _indexed(self) -> list[LibraryPackage]:
+        try:
+            return [LibraryPackage(**{**item, "hw_revisions": tuple(item["hw_revisions"])})
+                    for item in self._load()["packages"]]
+        except (TypeError, KeyError) as error:
+            raise self._unreadable(error) from None
+
+    def _load(self) -> dict:
+        try:
+            with open(self.index_path, "rb") as file:
+                index = json.loads(file.read(MAX_INDEX_BYTES + 1))
+        except FileNotFoundError:
+            return {"folders": [], "packages": []}
+        except (OSError, ValueError) as error:
+            raise self._unreadable(error) from None
+        if not (isinstance(index, dict) and isinstance(index.get("folders"), list)
+                and isinstance(index.get("packages"), list)):
+            raise self._unreadable("not a library index")
+        return index
+
+    def _save(self, index: dict) -> None:
+        self.index_path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.index_path, json.dumps(index, indent=1).encode())
+
+    def _unreadable(self, why) -> LibraryError:
+        return LibraryError(f"{self.index_path}: unreadable library index ({why})",
+                            f"Delete {self.index_path}, then add the folders again (tsuf library add DIR).")
+
+
+def _index_package(path: Path, trust_store: TrustStore) -> LibraryPackage:
+    stat = path.stat()
+    info = inspect_package(path, trust_store)
+    if info.signatures.bad or not info.signatures.trusted:
+        raise PackageError("not signed by a key in the trust store" if not info.signatures.bad
+                           else "a trusted key's signature does not match: the package was changed")
+    manifest = info.manifest
+    return LibraryPackage(path=str(path), package_id=manifest.package_id, product=manifest.product,
+                          hw_revisions=manifest.hw_revisions, build=manifest.build,
+                          rollback_index=manifest.rollback_index, type=manifest.type,
+                          source_build=manifest.source_build, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return file.read(len(ZIP_MAGIC)) == ZIP_MAGIC
+    except OSError:
+        return False

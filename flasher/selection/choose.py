@@ -1,0 +1,121 @@
+"""Which package a handset gets, as a pure function of what it reports and what is on offer.
+
+Rules (docs/catalog.md): only packages for the handset's product and hardware
+revision; never below its rollback index; never its own build or an older one
+(builds compare by name, digit runs as numbers: B99 < B120 < B1000); the newest
+build that can be reached; a delta only when its source build is exactly the
+handset's build, else the full package. Among equal packages the smaller wins, and
+one already in the library beats a download.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..errors import FlasherError
+
+LIBRARY = "library"
+CATALOG = "catalog"
+_DIGITS = re.compile(r"(\d+)")
+
+
+class NoUpdateFor(FlasherError):
+    """Nothing to install on this handset; `up_to_date` says whether that is because it runs the newest build."""
+
+    hint = "Add the packages for this handset to the library or the catalog, or give the package explicitly."
+
+    def __init__(self, message: str, hint: str | None = None, *, up_to_date: bool = False):
+        super().__init__(message, hint)
+        self.up_to_date = up_to_date
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a handset says it is."""
+
+    serialno: str
+    product: str
+    hw_revision: str
+    build: str
+    rollback_index: int | None  # None: the handset does not report one
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A package on offer: from the library (`location` a path) or a catalog (`location` a URL, with `sha256`)."""
+
+    package_id: str
+    product: str
+    hw_revisions: tuple[str, ...]
+    build: str
+    rollback_index: int
+    type: str
+    source_build: str | None
+    size: int
+    location: str
+    origin: str
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    package: Candidate
+    fallback: Candidate | None  # the full package of the same build, for a delta that turns out not to apply
+    reason: str  # "delta 38 MB from B120 to B130", "full 2.1 GB: no delta from B110"
+
+
+def build_order(build: str) -> tuple:
+    """Sort key of a build name: text compares as text, digit runs as numbers."""
+    return tuple((1, int(part)) if part.isdigit() else (0, part) for part in _DIGITS.split(build) if part)
+
+
+def choose(identity: Identity, candidates: Iterable[Candidate]) -> Choice:
+    """The package for this handset, with the reason; NoUpdateFor when there is none."""
+    label = f"{identity.product or 'unknown product'} hardware {identity.hw_revision or '?'}"
+    fitting = [c for c in candidates if c.product == identity.product and identity.hw_revision in c.hw_revisions]
+    if not fitting:
+        raise NoUpdateFor(f"{identity.serialno}: no package for {label}")
+    if not identity.build:
+        raise NoUpdateFor(f"{identity.serialno} does not report its build, so a newer one cannot be told from "
+                          "an older one", "Update it with an explicit package: tsuf update PACKAGE")
+    allowed = [c for c in fitting if identity.rollback_index is None or c.rollback_index >= identity.rollback_index]
+    newer = [c for c in allowed if build_order(c.build) > build_order(identity.build)]
+    if not newer:
+        raise NoUpdateFor(f"{identity.serialno} runs {identity.build}, the newest build for {label}",
+                          "Nothing to do.", up_to_date=True)
+    builds = sorted({c.build for c in newer}, key=build_order, reverse=True)
+    for build in builds:
+        choice = _best_path(identity, [c for c in newer if c.build == build])
+        if choice:
+            if build != builds[0]:
+                choice = Choice(choice.package, choice.fallback, f"{choice.reason}; {builds[0]} has no full "
+                                                                 f"package and no delta from {identity.build}")
+            return choice
+    raise NoUpdateFor(f"{identity.serialno} runs {identity.build}: {', '.join(builds)} "
+                      f"{'has' if len(builds) == 1 else 'have'} no full package and no delta from {identity.build}")
+
+
+def _best_path(identity: Identity, same_build: list[Candidate]) -> Choice | None:
+    def preference(candidate: Candidate) -> tuple:
+        return candidate.size, candidate.origin != LIBRARY
+
+    fulls = sorted((c for c in same_build if c.type == "full"), key=preference)
+    deltas = sorted((c for c in same_build if c.type == "delta" and c.source_build == identity.build), key=preference)
+    full = fulls[0] if fulls else None
+    if deltas:
+        delta = deltas[0]
+        return Choice(delta, full, f"delta {size_text(delta.size)} from {identity.build} to {delta.build}")
+    if full:
+        return Choice(full, None, f"full {size_text(full.size)}: no delta from {identity.build}")
+    return None
+
+
+def size_text(size: int) -> str:
+    """Sizes as people quote firmware: decimal units, '38 MB', '2.1 GB'."""
+    if size >= 10**9:
+        return f"{size / 10**9:.1f} GB"
+    if size >= 10**6:
+        return f"{size / 10**6:.0f} MB"
+    return f"{size / 10**3:.0f} kB"

@@ -1,0 +1,75 @@
+"""`build_catalog`: what the verified manifests say, where the packages are, signed and versioned."""
+
+import hashlib
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from flasher.catalog.build import build_catalog
+from flasher.catalog.errors import CatalogBuildError
+from flasher.catalog.trusted import SeenCatalogs, verify_catalog
+from flasher.package.errors import UntrustedPackage
+from tests.support.packages import make_keys, make_package
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def published(releases, tmp_path):
+    """A copy of the publisher's folder, so each test writes its own catalog."""
+    return shutil.copytree(releases.folder, tmp_path / "published")
+
+
+def test_a_catalog_lists_each_package_as_its_manifest_says(releases, published, tmp_path):
+    output = published / "catalog.json"
+    packages = sorted(published.rglob("*.zip"))
+    catalog = build_catalog(packages, [releases.keys.signing], output, trust_store=releases.keys.trust_store,
+                            now=NOW, lifetime=timedelta(days=7))
+    assert catalog.expires == "2026-06-08T12:00:00Z"
+    by_url = {entry.url: entry for entry in catalog.packages}
+    delta = by_url["deltas/tsuf_zte_ab-B120-B130.zip"]
+    assert (delta.type, delta.source_build, delta.build, delta.rollback_index) == ("delta", "B120", "B130", 2)
+    full = by_url["tsuf_zte_ab-B110.zip"]
+    assert (full.type, full.source_build, full.build, full.hw_revisions) == ("full", None, "B110", ("10000",))
+    for path in packages:
+        entry = by_url[path.relative_to(published).as_posix()]
+        assert entry.size == path.stat().st_size
+        assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    trusted = verify_catalog(output.read_bytes(), str(output), releases.keys.trust_store,
+                             SeenCatalogs(tmp_path / "seen"), now=NOW)
+    assert trusted.catalog == catalog
+
+
+def test_each_rebuild_supersedes_the_last(releases, published):
+    output = published / "catalog.json"
+    args = ([published / releases.full["B130"].name], [releases.keys.signing], output)
+    first = build_catalog(*args, trust_store=releases.keys.trust_store, now=NOW)
+    assert first.version == int(NOW.timestamp())  # rebuilt on another machine, it still supersedes older ones
+    second = build_catalog(*args, trust_store=releases.keys.trust_store, now=NOW)
+    assert second.version == first.version + 1
+    assert build_catalog(*args, trust_store=releases.keys.trust_store, version=3).version == 3
+    with pytest.raises(CatalogBuildError, match="between"):
+        build_catalog(*args, trust_store=releases.keys.trust_store, version=1 << 32)
+
+
+def test_packages_outside_the_catalog_folder_need_a_base_url(releases, published, tmp_path):
+    elsewhere = shutil.copy(releases.full["B130"], tmp_path / "elsewhere.zip")
+    output = published / "catalog.json"
+    with pytest.raises(CatalogBuildError, match="not in the catalog's folder") as refused:
+        build_catalog([elsewhere], [releases.keys.signing], output, trust_store=releases.keys.trust_store)
+    assert "--base-url" in refused.value.hint
+    assert not output.exists()
+    catalog = build_catalog([elsewhere, published / "deltas" / releases.delta.name], [releases.keys.signing],
+                            output, trust_store=releases.keys.trust_store, base_url="https://cdn.example/fw/")
+    assert [entry.url for entry in catalog.packages] == [
+        "https://cdn.example/fw/elsewhere.zip", "https://cdn.example/fw/deltas/tsuf_zte_ab-B120-B130.zip"]
+
+
+def test_a_package_the_publisher_does_not_trust_is_not_listed(releases, published, tmp_path):
+    stranger = make_keys(tmp_path / "stranger")
+    foreign = make_package(published, stranger, build="B140")
+    with pytest.raises(UntrustedPackage):
+        build_catalog([foreign], [releases.keys.signing], published / "catalog.json",
+                      trust_store=releases.keys.trust_store)
+    assert not (published / "catalog.json").exists()

@@ -1,0 +1,92 @@
+"""The catalog's schema: one byte string per catalog, every field bounded, nothing signed that breaks it."""
+
+import json
+
+import pytest
+
+from flasher.catalog.errors import CatalogFormatError
+from flasher.catalog.model import (MAX_CATALOG_BYTES, Catalog, CatalogEntry, decode, encode, parse_catalog)
+from flasher.package.keys import generate_key
+from flasher.package.manifest import canonical_json
+
+SHA = "ab" * 32
+FULL = CatalogEntry("p-B130", "P855A01", ("r1", "r2"), "B130", 7, "full", 2_100_000_000, SHA, "P855A01-B130.zip")
+DELTA = CatalogEntry("p-B120-B130", "P855A01", ("r1",), "B130", 7, "delta", 38_000_000, SHA,
+                     "https://updates.example/deltas/B120-B130.zip", source_build="B120")
+CATALOG = Catalog(version=3, expires="2030-01-01T00:00:00Z", packages=(FULL, DELTA))
+
+
+def signed_value(**changes) -> dict:
+    value = CATALOG.to_dict()
+    value.update(changes)
+    return value
+
+
+def test_a_signed_catalog_decodes_to_what_was_encoded():
+    key = generate_key()
+    data = encode(CATALOG, [key])
+    signed = decode(data)
+    assert signed.signed_bytes == canonical_json(CATALOG.to_dict())
+    assert list(signed.signatures) == [key.key_id]
+    assert parse_catalog(signed.signed_bytes) == CATALOG
+    assert "source_build" not in CATALOG.to_dict()["packages"][0]
+
+
+def test_only_canonical_json_is_a_catalog():
+    data = encode(CATALOG, [generate_key()])
+    with pytest.raises(CatalogFormatError, match="canonical"):
+        decode(json.dumps(json.loads(data), indent=1).encode())
+    duplicated = data[:-1] + b',"signed":' + canonical_json(CATALOG.to_dict()) + b"}"
+    with pytest.raises(CatalogFormatError):
+        decode(duplicated)
+    with pytest.raises(CatalogFormatError, match="JSON"):
+        decode(b'{"signatures":{},"signed":NaN}')
+    with pytest.raises(CatalogFormatError, match="at most"):
+        decode(b" " * (MAX_CATALOG_BYTES + 1))
+
+
+def test_signatures_must_be_hex_under_key_ids():
+    signed = CATALOG.to_dict()
+    for signatures in ({"not-a-key-id": "00"}, {"0" * 32: "zz"}, {"0" * 32: "00" * 2000}, ["00"]):
+        with pytest.raises(CatalogFormatError):
+            decode(canonical_json({"signatures": signatures, "signed": signed}))
+
+
+@pytest.mark.parametrize("change, complaint", [
+    ({"version": 0}, "version"),
+    ({"version": 1 << 32}, "version"),  # fast-forward: an absurd version would lock out every later one
+    ({"expires": "next year"}, "expires"),
+    ({"format_version": 2}, "format_version"),
+    ({"mirrors": []}, "unknown fields"),
+])
+def test_catalog_fields_are_bounded(change, complaint):
+    with pytest.raises(CatalogFormatError, match=complaint):
+        parse_catalog(canonical_json(signed_value(**change)))
+
+
+@pytest.mark.parametrize("change, complaint", [
+    ({"type": "delta"}, "lacks source_build"),  # a delta must name its source build
+    ({"source_build": "B120"}, "unknown fields"),  # a full package has none
+    ({"type": "patch"}, "type"),
+    ({"url": "/etc/passwd"}, "url"),
+    ({"url": "../elsewhere/B130.zip"}, "url"),
+    ({"url": "file:///srv/B130.zip"}, "url"),
+    ({"url": "ftp://host/B130.zip"}, "url"),
+    ({"url": "with space.zip"}, "url"),
+    ({"url": ""}, "url"),
+    ({"sha256": "AB" * 32}, "sha256"),
+    ({"size": 0}, "size"),
+    ({"rollback_index": 1 << 32}, "rollback_index"),
+    ({"hw_revisions": ["r1", "r1"]}, "hw_revisions"),
+    ({"hw_revisions": []}, "hw_revisions"),
+    ({"product": "../x"}, "product"),
+])
+def test_entries_are_checked_field_by_field(change, complaint):
+    entry = {**FULL.to_dict(), **change}
+    with pytest.raises(CatalogFormatError, match=complaint):
+        parse_catalog(canonical_json(signed_value(packages=[entry])))
+
+
+def test_a_bad_catalog_is_never_signed():
+    with pytest.raises(CatalogFormatError):
+        encode(Catalog(version=0, expires="2030-01-01T00:00:00Z", packages=(FULL,)), [generate_key()])

@@ -1,0 +1,1 @@
+from tests.support.releases import releases as releases  # the session-wide publisher folder

@@ -1,0 +1,103 @@
+"""Choosing: the newest allowed build, as a delta only from exactly the handset's build."""
+
+import pytest
+
+from flasher.selection.choose import (CATALOG, LIBRARY, Candidate, Identity, NoUpdateFor, build_order, choose,
+                                      size_text)
+
+MB, GB = 10**6, 10**9
+
+
+def package(build, kind="full", source=None, *, size=2_100 * MB, rollback=5, product="P855A01",
+            revisions=("r1", "r2"), origin=CATALOG):
+    return Candidate(f"{product}-{source + '-' if source else ''}{build}", product, revisions, build, rollback, kind,
+                     source, size, f"{origin}:{build}:{source}:{size}", origin, "ab" * 32)
+
+
+def handset(build="B120", *, rollback=5, revision="r1", product="P855A01"):
+    return Identity("SER1", product, revision, build, rollback)
+
+
+OFFER = [package("B110"), package("B120"), package("B130"),
+         package("B130", "delta", "B120", size=38 * MB), package("B130", "delta", "B115", size=40 * MB)]
+
+
+def test_a_handset_on_the_deltas_source_gets_the_delta_with_the_full_as_fallback():
+    choice = choose(handset("B120"), OFFER)
+    assert (choice.package.type, choice.package.source_build, choice.package.build) == ("delta", "B120", "B130")
+    assert choice.fallback == package("B130")
+    assert choice.reason == "delta 38 MB from B120 to B130"
+
+
+def test_a_handset_on_another_build_gets_the_full_package():
+    choice = choose(handset("B110"), OFFER)
+    assert choice.package == package("B130") and choice.fallback is None
+    assert choice.reason == "full 2.1 GB: no delta from B110"
+
+
+def test_a_delta_needs_exactly_the_handsets_build():
+    assert choose(handset("B12"), OFFER).package.type == "full"
+    assert choose(handset("B120a"), OFFER).package.type == "full"
+
+
+def test_nothing_below_the_handsets_rollback_index():
+    offer = [package("B130", rollback=4), package("B125", rollback=6)]
+    choice = choose(handset("B120", rollback=5), offer)
+    assert choice.package.build == "B125"
+    assert "B130 has no full package" not in choice.reason
+    with pytest.raises(NoUpdateFor) as nothing:
+        choose(handset("B120", rollback=7), offer)
+    assert nothing.value.up_to_date  # nothing it may take is newer
+
+
+def test_never_a_downgrade_and_up_to_date_is_said_so():
+    with pytest.raises(NoUpdateFor, match="runs B130, the newest") as newest:
+        choose(handset("B130"), OFFER)
+    assert newest.value.up_to_date
+    with pytest.raises(NoUpdateFor) as newer:
+        choose(handset("B140"), OFFER)
+    assert newer.value.up_to_date
+
+
+def test_builds_compare_digit_runs_as_numbers():
+    assert build_order("B99") < build_order("B120") < build_order("B1000")
+    assert build_order("V1.2.9") < build_order("V1.2.10")
+    choice = choose(handset("B99"), [package("B1000"), package("B120")])
+    assert choice.package.build == "B1000"
+
+
+def test_only_the_handsets_product_and_hardware_revision():
+    offer = [package("B140", product="P999"), package("B150", revisions=("r9",)), package("B130")]
+    assert choose(handset("B120"), offer).package.build == "B130"
+    with pytest.raises(NoUpdateFor, match="no package for P855A01 hardware r3") as none:
+        choose(handset("B120", revision="r3"), offer)
+    assert not none.value.up_to_date
+
+
+def test_a_handset_that_does_not_report_its_build_gets_nothing_chosen():
+    with pytest.raises(NoUpdateFor, match="does not report its build") as unknown:
+        choose(handset(""), OFFER)
+    assert "explicit package" in unknown.value.hint and not unknown.value.up_to_date
+
+
+def test_the_newest_reachable_build_when_the_newest_has_no_path():
+    offer = [package("B125"), package("B130", "delta", "B125", size=30 * MB)]
+    choice = choose(handset("B120"), offer)
+    assert choice.package.build == "B125"
+    assert choice.reason == "full 2.1 GB: no delta from B120; B130 has no full package and no delta from B120"
+    with pytest.raises(NoUpdateFor, match="B130 has no full package and no delta from B110"):
+        choose(handset("B110"), [package("B130", "delta", "B125")])
+
+
+def test_the_smallest_path_and_a_library_copy_before_a_download():
+    offer = [package("B130", "delta", "B120", size=50 * MB), package("B130", "delta", "B120", size=38 * MB),
+             package("B130", "delta", "B120", size=38 * MB, origin=LIBRARY),
+             package("B130"), package("B130", origin=LIBRARY)]
+    choice = choose(handset("B120"), offer)
+    assert (choice.package.size, choice.package.origin) == (38 * MB, LIBRARY)
+    assert choice.fallback.origin == LIBRARY
+
+
+@pytest.mark.parametrize("size, text", [(2_100 * MB, "2.1 GB"), (38 * MB, "38 MB"), (3247, "3 kB")])
+def test_sizes_read_as_firmware_sizes_do(size, text):
+    assert size_text(size) == text
