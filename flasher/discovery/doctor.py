@@ -6,6 +6,7 @@ so every outcome can be tested without changing the machine.
 
 import os
 import sys
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,9 +16,11 @@ from .found import FoundDevice
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 USB_DEVICE_DIR = "/dev/bus/usb"
 SERIAL_GROUPS = ("dialout", "uucp")  # Debian/Ubuntu/Fedora, and Arch
-UDEV_RULE = "resources/udev/51-tsuf-android.rules"
+# Beside flasher/ in a source tree and in a bundle (_internal/resources).
+UDEV_RULE = Path(__file__).resolve().parents[2] / "resources" / "udev" / "51-tsuf-android.rules"
 UDEV_INSTALL = (f"sudo cp {UDEV_RULE} /etc/udev/rules.d/ && sudo udevadm control --reload-rules "
-                "&& sudo udevadm trigger, then replug the handset")
+                "&& sudo udevadm trigger, then replug the handset (a bundle's install-linux, run with sudo, "
+                "does all of this)")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,19 @@
+"""The bundle's one executable: `tsuf` for the command line, `tsuf gui` for the desktop app.
+
+PyInstaller needs a script, and flasher/cli/main.py uses relative imports, so it cannot be one.
+"""
+
+import sys
+
+from flasher.cli.main import main
+
+
+def arguments(argv: list[str], executable: str) -> list[str]:
+    """The command line to run; TSUF.app opened from Finder gets none and means the desktop app."""
+    if ".app/Contents/MacOS/" in executable and not [arg for arg in argv if not arg.startswith("-psn_")]:
+        return ["gui"]
+    return argv
+
+
+if __name__ == "__main__":
+    sys.exit(main(arguments(sys.argv[1:], sys.executable)))
