@@ -1,8 +1,8 @@
 """Reconstructing a target image on the host from a delta package and the source image.
 
 The source is hashed whole before any patch is applied, and again window by window
-as it is read, so a source that changes in between is caught too. Each window holds
-its source range, its patch and its output in memory, nothing more. The output is
+as it is read, so a source that changes in between is caught too. Memory is a few
+windows' source ranges, patches and outputs, whatever the image size. The output is
 a private file (0600 in a new 0700 folder) that is deleted on any failure; what is
 returned has been hashed against the manifest.
 """
@@ -11,20 +11,27 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from ..package.archive import CHUNK, PackageReader, private_image_file
-from ..package.delta_manifest import DeltaEntry
+from ..package.delta_manifest import DeltaEntry, DeltaWindow
 from ..package.manifest import ImageEntry
-from .bsdiff import apply_patch
+from .bsdiff import DecodedPatch, apply_decoded, decode_patch
 from .errors import CorruptPatch, DeltaError, DeltaSourceMismatch, PatchRejected
 from .windows import read_range
 
 Progress = Callable[[int], None]
+Prepared = tuple[DeltaWindow, bytes, DecodedPatch]  # a window, its source range and its decoded patch
+# Windows prepared ahead of the one being applied: enough to keep two cores busy.
+AHEAD = 2
 
 
 def check_source(entry: ImageEntry, source_path: Path) -> None:
@@ -41,7 +48,7 @@ def check_source(entry: ImageEntry, source_path: Path) -> None:
                 size += len(chunk)
                 digest.update(chunk)
     except OSError as error:
-        raise DeltaSourceMismatch(f"{source_path}: cannot read the source image ({error.strerror})") from None
+        raise _unreadable(source_path, error) from None
     if size != delta.source_size or digest.hexdigest() != delta.source_sha256:
         raise DeltaSourceMismatch(f"{source_path} is not the {entry.partition} image of build {delta.source_build} "
                                   "this delta applies to")
@@ -63,21 +70,17 @@ def reconstruct(reader: PackageReader, partition: str, source_path: Path | None,
         return reader.extract_verified(partition, dest_dir, progress)
     if source_path is None:
         raise DeltaSourceMismatch(f"image {partition} is made from the source build's image; none was given")
-    check_source(entry, source_path)
-    with private_image_file(dest_dir, partition) as (target, out), open(source_path, "rb") as source:
-        digest = hashlib.sha256()
-
-        def sink(data: bytes) -> None:
-            digest.update(data)
-            out.write(data)
-
-        if delta.method == "copy":
-            _copy(source, delta, sink, progress)
-        else:
-            _patch(reader, entry, source, sink, progress)
-        if digest.hexdigest() != entry.sha256:
-            raise PatchRejected(f"the reconstructed {partition} image does not match the SHA-256 in the manifest")
-    return target
+    if delta.method == "copy":
+        check_source(entry, source_path)
+        with open(source_path, "rb") as source:
+            return _made(entry, dest_dir, lambda sink: _copy(source, delta, sink, progress))
+    try:
+        source = open(source_path, "rb")
+    except OSError as error:
+        raise _unreadable(source_path, error) from None
+    with source, _prepared(reader, entry, source) as windows:
+        check_source(entry, source_path)  # while the first windows are read and decoded
+        return _made(entry, dest_dir, lambda sink: _patch(windows, entry, sink, progress))
 
 
 def reconstruct_all(reader: PackageReader, source_for: Callable[[ImageEntry], Path | None], dest_dir: Path,
@@ -99,6 +102,24 @@ def reconstruct_all(reader: PackageReader, source_for: Callable[[ImageEntry], Pa
     return made
 
 
+def _made(entry: ImageEntry, dest_dir: Path, make: Callable[[Callable[[bytes], None]], None]) -> Path:
+    """The private file `make(sink)` writes, checked against the image's SHA-256 (deleted if it fails)."""
+    with private_image_file(dest_dir, entry.partition) as (target, out):
+        digest = hashlib.sha256()
+
+        def sink(data: bytes) -> None:
+            digest.update(data)
+            out.write(data)
+        make(sink)
+        if digest.hexdigest() != entry.sha256:
+            raise PatchRejected(f"the reconstructed {entry.partition} image does not match the SHA-256 in the manifest")
+    return target
+
+
+def _unreadable(source_path: Path, error: OSError) -> DeltaSourceMismatch:
+    return DeltaSourceMismatch(f"{source_path}: cannot read the source image ({error.strerror})")
+
+
 def _delta_of(entry: ImageEntry) -> DeltaEntry:
     if entry.delta is None:
         raise DeltaError(f"image {entry.partition} is a full image, not part of a delta package",
@@ -118,29 +139,91 @@ def _copy(source: BinaryIO, delta: DeltaEntry, sink: Callable[[bytes], None], pr
         raise DeltaSourceMismatch("the source image changed while it was being copied")
 
 
-def _patch(reader: PackageReader, entry: ImageEntry, source: BinaryIO, sink: Callable[[bytes], None],
+@contextmanager
+def _prepared(reader: PackageReader, entry: ImageEntry, source: BinaryIO) -> Iterator[Iterator[Prepared]]:
+    """The windows of a patched image in order, each with its source range and decoded patch.
+
+    From the moment this opens, worker threads read, hash and decode AHEAD windows ahead of the
+    one taken (bz2 and SHA-256 release the GIL). The patch stream is read here, in order; each
+    window's errors wait in its future and are raised when that window is taken.
+    """
+    windows = entry.delta.windows
+    source_lock = threading.Lock()
+    with reader.open_patches(entry.partition) as patches, ThreadPoolExecutor(AHEAD) as workers:
+        ready: deque[Future[Prepared]] = deque()
+
+        def prepare(index: int) -> None:
+            if index < len(windows):
+                what = f"{entry.partition} window {index}"
+                patch = _read_patch(patches, windows[index], what)
+                ready.append(workers.submit(_prepare, source, source_lock, windows[index], patch, what))
+
+        def taken() -> Iterator[Prepared]:
+            for index in range(len(windows)):
+                current = ready.popleft()
+                prepare(index + AHEAD)  # before waiting, so no worker idles while the caller applies
+                yield current.result()
+        for index in range(AHEAD):
+            prepare(index)
+        yield taken()
+
+
+def _patch(windows: Iterator[Prepared], entry: ImageEntry, sink: Callable[[bytes], None],
            progress: Progress | None) -> None:
-    with reader.open_patches(entry.partition) as patches:
-        for index, window in enumerate(entry.delta.windows):
+    """Apply the prepared windows in order, each output hashed here and written behind on a thread.
+
+    Only this thread lets bsdiff4 apply a patch, and only a checked one.
+    """
+    with ThreadPoolExecutor(1) as writer:
+        writing: tuple[Future[None], int] | None = None
+        for index, (window, old, decoded) in enumerate(windows):
             what = f"{entry.partition} window {index}"
             try:
-                old = read_range(source, window.source_offset, window.source_size)
-            except EOFError:
-                raise DeltaSourceMismatch(f"the source image is shorter than {what} needs") from None
-            if hashlib.sha256(old).hexdigest() != window.source_sha256:
-                raise DeltaSourceMismatch(f"the source bytes of {what} differ from the build the delta was made from")
-            try:
-                patch = patches.read(window.patch_size)
-            except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-                raise CorruptPatch(f"the patch of {what} cannot be read from the package ({error})") from None
-            if len(patch) != window.patch_size or hashlib.sha256(patch).hexdigest() != window.patch_sha256:
-                raise PatchRejected(f"the patch of {what} does not match the SHA-256 in the manifest")
-            try:
-                new = apply_patch(old, patch, window.target_size)
+                new = apply_decoded(old, decoded)
             except PatchRejected as error:
                 raise type(error)(f"{what}: {error}") from None
+            del old, decoded
             if hashlib.sha256(new).hexdigest() != window.target_sha256:
                 raise PatchRejected(f"{what} makes other bytes than the manifest declares")
-            sink(new)
-            if progress:
-                progress(window.target_offset + window.target_size)
+            _written(writing, progress)
+            writing = writer.submit(sink, new), window.target_offset + window.target_size
+        _written(writing, progress)
+
+
+def _prepare(source: BinaryIO, source_lock: threading.Lock, window: DeltaWindow, patch: bytes | CorruptPatch,
+             what: str) -> Prepared:
+    """The window's source range, checked, and its patch, checked and decoded (in this order)."""
+    with source_lock:
+        try:
+            old = read_range(source, window.source_offset, window.source_size)
+        except EOFError:
+            raise DeltaSourceMismatch(f"the source image is shorter than {what} needs") from None
+    if hashlib.sha256(old).hexdigest() != window.source_sha256:
+        raise DeltaSourceMismatch(f"the source bytes of {what} differ from the build the delta was made from")
+    return window, old, _decode(patch, window, what)
+
+
+def _read_patch(patches: BinaryIO, window: DeltaWindow, what: str) -> bytes | CorruptPatch:
+    try:
+        return patches.read(window.patch_size)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        return CorruptPatch(f"the patch of {what} cannot be read from the package ({error})")
+
+
+def _decode(patch: bytes | CorruptPatch, window: DeltaWindow, what: str) -> DecodedPatch:
+    if isinstance(patch, CorruptPatch):
+        raise patch
+    if len(patch) != window.patch_size or hashlib.sha256(patch).hexdigest() != window.patch_sha256:
+        raise PatchRejected(f"the patch of {what} does not match the SHA-256 in the manifest")
+    try:
+        return decode_patch(patch, window.target_size)
+    except PatchRejected as error:
+        raise type(error)(f"{what}: {error}") from None
+
+
+def _written(writing: tuple[Future[None], int] | None, progress: Progress | None) -> None:
+    """Wait for the window being written (its error is raised here), then report its end."""
+    if writing is not None:
+        writing[0].result()
+        if progress:
+            progress(writing[1])

@@ -203,3 +203,29 @@ def test_a_window_outside_the_source_image_is_refused_when_the_package_opens(del
     hostile = rewrite_package(delta_build.package, tmp_path / "outside.zip", delta_build.key, change)
     with pytest.raises(ManifestError, match="past the end"):
         PackageReader(hostile, delta_build.store)
+
+
+def test_progress_reports_each_window_once_in_order(delta_build, reader, dest):
+    done = []
+    reconstruct(reader, "system", delta_build.source_image("system"), dest, progress=done.append)
+    windows = reader.manifest.image("system").delta.windows
+    assert done == [window.target_offset + window.target_size for window in windows]
+
+
+def test_windows_prepared_ahead_still_fail_in_window_order(delta_build, dest, tmp_path, monkeypatch):
+    # Window 1's patch is hostile and window 2's source changed after the whole-source check:
+    # window 2 is prepared while window 1 waits, yet the error is window 1's, as without lookahead.
+    patch, error = _hostile_patches(delta_build)["corrupt bz2"]
+    hostile = _with_window_patch(delta_build, tmp_path, patch, index=1)
+    with PackageReader(hostile, delta_build.store) as reader:
+        windows = reader.manifest.image("system").delta.windows
+        changed = bytearray(delta_build.source_image("system").read_bytes())
+        at = windows[2].source_offset + windows[2].source_size - 1
+        assert at >= windows[1].source_offset + windows[1].source_size
+        changed[at] ^= 0xFF
+        source = tmp_path / "changed.img"
+        source.write_bytes(changed)
+        monkeypatch.setattr(apply, "check_source", lambda entry, path: None)
+        with pytest.raises(error, match="window 1"):
+            reconstruct(reader, "system", source, dest)
+    assert list(dest.iterdir()) == []
