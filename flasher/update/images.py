@@ -50,14 +50,29 @@ class DeltaImages:
         self.reader, self.cache = reader, cache
         self._workdir = Path(tempfile.mkdtemp(prefix="tsuf-delta-"))
         self._built: dict[tuple[str, str], Path] = {}
+        self._building: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def path_for(self, entry, read_source: ReadSource) -> Path:
-        delta = entry.delta
-        key = (entry.partition, delta.source_sha256)
+        key = (entry.partition, entry.delta.source_sha256)
         with self._lock:
             if key in self._built:
                 return self._built[key]
+            building = self._building.setdefault(key, threading.Lock())
+        # Handsets wanting the same target wait for the first one instead of each
+        # reading back its source and rebuilding; if the first fails (its source did
+        # not match), the next one tries with its own.
+        with building:
+            with self._lock:
+                if key in self._built:
+                    return self._built[key]
+            target = self._rebuild(entry, read_source)
+            with self._lock:
+                self._built[key] = target
+            return target
+
+    def _rebuild(self, entry, read_source: ReadSource) -> Path:
+        delta = entry.delta
         source = None
         if delta.needs_source:
             source = self.cache.get(delta.source_sha256) if self.cache else None
@@ -66,9 +81,7 @@ class DeltaImages:
                 check_source(entry, source)
                 if self.cache:
                     self.cache.add(source)
-        target = reconstruct(self.reader, entry.partition, source, self._workdir)
-        with self._lock:
-            return self._built.setdefault(key, target)
+        return reconstruct(self.reader, entry.partition, source, self._workdir)
 
     def close(self) -> None:
         shutil.rmtree(self._workdir, ignore_errors=True)
