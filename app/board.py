@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from flasher.cache.store import FirmwareCache
 from flasher.catalog.errors import CatalogMismatch
+from flasher.discovery.found import RECOVERY_MODES
 from flasher.history.codes import Result
 from flasher.history.report import Report
 from flasher.library.index import LibraryStale
@@ -212,10 +213,16 @@ class Board(QObject):
                 self._pending_updates.discard(address)
                 changed = True
         for address, device in found.items():
-            if address not in self.rows:
+            row = self.rows.get(address)
+            if row is None:
                 self.rows[address] = DeviceRow(address, device.link, device.mode, device.serialno or "",
                                                device.product or "")
                 changed = True
+                self._probe(address)
+            elif device.mode not in (row.mode, "unknown") and address not in in_use and not row.active:
+                # The same handset in another mode (into recovery and back): the row follows it.
+                row.mode, row.serialno = device.mode, row.serialno or device.serialno or ""
+                self.rows_changed.emit([address])
                 self._probe(address)
         if changed:
             self.rows_reset.emit()
@@ -224,6 +231,10 @@ class Board(QObject):
         """Identify the handset, then check the package against it (a dry run)."""
         row = self.rows.get(address)
         if row is None or row.active or address in self._tokens or self.paused:
+            return
+        if row.mode in RECOVERY_MODES:  # it answers ADB, not fastboot: nothing to ask until it leaves
+            row.compatible, row.compat_reason = None, row.mode_note
+            self.rows_changed.emit([address])
             return
         if address in self._probing:
             self._recheck.add(address)
@@ -387,12 +398,14 @@ class Board(QObject):
         for address in chosen:
             self._probing.add(address)
             self.feed.say(address, "INFO", "rebooting to the bootloader")
+            in_recovery = self.rows[address].mode in RECOVERY_MODES
+            reboot = handset_tasks.leave_recovery if in_recovery else handset_tasks.reboot_to_bootloader
 
             def done(outcome: Outcome, address: str = address) -> None:
                 self._probing.discard(address)
                 if outcome.error is not None:
                     self.feed.say(address, "ERROR", f"reboot failed: {outcome.error}")
-            self._misc.start(lambda address=address: handset_tasks.reboot_to_bootloader(address), done)
+            self._misc.start(lambda address=address, reboot=reboot: reboot(address), done)
         return chosen
 
     # -- update to latest ---------------------------------------------------------------
@@ -571,8 +584,6 @@ class Board(QObject):
             self.log_lines.emit(lines)
         if touched:
             self.rows_changed.emit(sorted(touched))
-
-
 def _with_hint(error: BaseException) -> str:
     hint = getattr(error, "hint", "")
     return f"{error} ({hint})" if hint else str(error)

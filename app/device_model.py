@@ -15,7 +15,8 @@ COLUMNS = (
     ("Handset", "Status icon and the product name the handset reports"),
     ("Serial", "The handset's serial number: its identity across links and reboots"),
     ("Link", "How the station reaches it: USB, serial, TCP or UDP (hover a cell for the address)"),
-    ("Mode", "fastboot (bootloader), fastbootd, or unknown when the handset does not answer"),
+    ("Mode", "fastboot (bootloader), fastbootd, recovery (ADB) or recovery (ADB sideload), or unknown when "
+             "the handset does not answer"),
     ("Slot", "The A/B slot the handset boots now; an update writes the other one"),
     ("Build", "The build the handset runs now"),
     ("Battery", "Battery voltage the handset reports; the package sets the minimum"),
@@ -109,7 +110,7 @@ class DeviceModel(QAbstractTableModel):
             case "Link":
                 return row.link_name
             case "Mode":
-                return row.mode
+                return row.mode_text
             case "Slot":
                 return row.slot
             case "Build":
@@ -127,7 +128,9 @@ class DeviceModel(QAbstractTableModel):
             case "Progress":
                 return row.progress_text()
             case "Message":
-                return row.detail if row.finished or row.detail.endswith("…") else ""
+                if row.finished or row.detail.endswith("…"):
+                    return row.detail
+                return "" if row.active else row.mode_note
         return ""
 
     @staticmethod
@@ -138,7 +141,7 @@ class DeviceModel(QAbstractTableModel):
             case "Package":
                 return row.choice_tip or row.compat_reason or _compat_mark(row)
             case "Message" | "State":
-                return row.detail
+                return row.detail or row.mode_note
         return COLUMNS[column][1]
 
     @staticmethod

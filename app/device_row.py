@@ -4,6 +4,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from flasher.discovery.found import RECOVERY_MODES, mode_text
 from flasher.history.report import Report
 
 # States in which a session owns the handset, or is being readied for it: nothing else may open it.
@@ -20,6 +21,9 @@ PHASE_WORDS = {"connect": "connecting", "preflight": "checking", "write": "writi
 SPEED_WINDOW = 3.0
 
 LINK_NAMES = {"usb": "USB", "tcp": "TCP", "udp": "UDP", "serial": "serial"}
+# What an idle row in recovery says: it cannot be checked there, and what an update does about it.
+RECOVERY_NOTE = ("in recovery: not checked against the package; “Update selected” sends it to its bootloader "
+                 "first, and “Reboot to bootloader” does it now")
 
 
 @dataclass
@@ -57,6 +61,15 @@ class DeviceRow:
     @property
     def link_name(self) -> str:
         return LINK_NAMES.get(self.link, self.link)
+
+    @property
+    def mode_text(self) -> str:
+        return mode_text(self.mode)
+
+    @property
+    def mode_note(self) -> str:
+        """What the mode means for an update, when it is not the usual fastboot."""
+        return RECOVERY_NOTE if self.mode in RECOVERY_MODES else ""
 
     @property
     def state_text(self) -> str:

@@ -1,8 +1,9 @@
 """What the window polls to see handsets come and go. No Qt here.
 
-A scan takes the addresses busy with a session or a probe: network handsets
-at those addresses are not probed (a second host would disturb the session),
-and the board keeps their rows whatever the scan says.
+A scan takes the addresses busy with a session or a probe. None of them is
+opened (a second host would disturb the session): network handsets at those
+addresses are not probed, USB ones are listed without being asked, and the
+board keeps their rows whatever the scan says.
 """
 
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from collections.abc import Callable, Sequence
 from flasher.discovery.found import FoundDevice
 from flasher.discovery.network_source import NetworkSource, read_targets, targets_file
 from flasher.discovery.scanner import Scanner, default_sources
+from flasher.discovery.usb_source import UsbSource
 
 from .handset_tasks import found_at
 
@@ -34,6 +36,8 @@ class StationScan:
         for source in self.scanner.sources:
             if isinstance(source, NetworkSource):
                 source.targets = [target for target in self.targets if target not in busy]
+            elif isinstance(source, UsbSource):
+                source.busy = set(busy)
         return self.scanner.scan()
 
 

@@ -6,8 +6,10 @@ handset is free for the next host (most handsets serve one at a time).
 
 from dataclasses import dataclass
 
+from flasher.adb.client import wait_for_adb
+from flasher.adb.transport import adb_address_for
 from flasher.device import FastbootDevice, Timeouts
-from flasher.discovery.found import FoundDevice
+from flasher.discovery.found import RECOVERY_MODES, FoundDevice
 from flasher.history.codes import Result
 from flasher.history.report import Report
 from flasher.update.session import Options
@@ -35,6 +37,12 @@ def identify(address: str) -> Identity:
 def reboot_to_bootloader(address: str) -> None:
     with FastbootDevice.open(address, timeouts=PROBE_TIMEOUTS) as device:
         device.reboot("bootloader")
+
+
+def leave_recovery(address: str) -> None:
+    """`adb reboot bootloader` for a handset in recovery, which answers ADB beside its fastboot address."""
+    recovery = wait_for_adb(adb_address_for(address), RECOVERY_MODES, timeout=PROBE_TIMEOUTS.connect)
+    recovery.reboot("bootloader")  # the link ends with it
 
 
 def found_at(address: str) -> FoundDevice:

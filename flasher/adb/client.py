@@ -11,6 +11,7 @@ import logging
 import time
 
 from ..errors import FlasherError
+from ..transport.base import Transport
 from .connection import AdbConnection, Role
 from .errors import AdbProtocolError, AuthRequired, NotInState, ServiceRefused
 from .events import AuthRequested, Connected, Event, StreamClosed, StreamOpened
@@ -38,7 +39,13 @@ class AdbDevice:
     @classmethod
     def open(cls, address: str, *, timeout: float = 5.0) -> "AdbDevice":
         """Connect and exchange CNXN, all within `timeout` seconds."""
-        link = AdbLink(open_adb_transport(address, timeout=timeout), AdbConnection(Role.HOST, HOST_BANNER))
+        return cls.greet(open_adb_transport(address, timeout=timeout), timeout=timeout)
+
+    @classmethod
+    def greet(cls, transport: Transport, *, timeout: float = 5.0) -> "AdbDevice":
+        """Exchange CNXN over a link already open; closes it on failure."""
+        link = AdbLink(transport, AdbConnection(Role.HOST, HOST_BANNER))
+        address = link.address
         try:
             link.connection.connect()
             event = link.next_event(timeout)

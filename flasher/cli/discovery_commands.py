@@ -4,17 +4,22 @@ import json
 import sys
 from dataclasses import asdict
 
-from ..discovery.found import FoundDevice
-from ..discovery.network_source import read_targets, targets_file
+from ..discovery.found import FoundDevice, mode_text
+from ..discovery.network_source import NETWORK_SCHEMES, check_targets, read_targets, targets_file
 from ..discovery.scanner import Problem, Scanner, default_sources
 
 COLUMNS = ("address", "link", "mode", "serialno", "product", "vendor")
 HEADINGS = ("ADDRESS", "LINK", "MODE", "SERIAL", "PRODUCT", "VENDOR")
+WATCH_MARKS = {"arrived": "+", "departed": "-", "changed": "~"}
 
 
 def make_scanner(args) -> Scanner:
+    """USB, serial, and the network targets: the targets file's, then those given with -s
+    (or $TSUF_DEVICE); other -s addresses add nothing, since USB and serial are scanned anyway."""
     path = targets_file(args.targets)
-    return Scanner(default_sources(read_targets(path) if path else []))
+    targets = read_targets(path) if path else []
+    given = [address for address in args.address or [] if address.partition(":")[0] in NETWORK_SCHEMES]
+    return Scanner(default_sources(check_targets(targets + given, "-s")))
 
 
 def run_devices(args) -> int:
@@ -33,7 +38,8 @@ def run_devices(args) -> int:
 
 
 def format_table(devices: list[FoundDevice]) -> str:
-    rows = [HEADINGS] + [tuple(getattr(device, column) or "-" for column in COLUMNS) for device in devices]
+    rows = [HEADINGS] + [tuple(getattr(device, "mode_text" if column == "mode" else column) or "-"
+                               for column in COLUMNS) for device in devices]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
 
@@ -52,17 +58,18 @@ def _watch(scanner: Scanner, as_json: bool) -> int:
     try:
         for change in Watcher(scan).changes():
             if as_json:
-                print(json.dumps({"event": "arrived" if change.arrived else "departed", **asdict(change.device)}),
-                      flush=True)
+                was = {"was": change.was} if change.was else {}
+                print(json.dumps({"event": change.event, **asdict(change.device), **was}), flush=True)
             else:
-                print(f"{'+' if change.arrived else '-'} {_one_line(change.device)}", flush=True)
+                was = f"  (was {mode_text(change.was)})" if change.was else ""
+                print(f"{WATCH_MARKS[change.event]} {_one_line(change.device)}{was}", flush=True)
     except KeyboardInterrupt:
         return 0  # Ctrl-C is how a watch ends
     return 0
 
 
 def _one_line(device: FoundDevice) -> str:
-    parts = [device.address, device.mode, f"serial {device.serialno or '?'}"]
+    parts = [device.address, device.mode_text, f"serial {device.serialno or '?'}"]
     parts += [value for value in (device.product, device.vendor) if value]
     return "  ".join(parts)
 

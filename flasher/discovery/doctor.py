@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import FlasherError
-from .found import FoundDevice
+from .found import RECOVERY_MODES, FoundDevice
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 USB_DEVICE_DIR = "/dev/bus/usb"
@@ -31,7 +31,7 @@ class Facts:
     usb_dir_exists: bool = True
     usb_dir_readable: bool = True
     unreadable_usb_serials: int = 0
-    """Fastboot devices on the bus whose serial number could not be read."""
+    """Fastboot and ADB devices on the bus whose serial number could not be read."""
     user_groups: frozenset[str] | None = None
     """Groups of the user; None where the platform has no such notion."""
     existing_serial_groups: frozenset[str] = frozenset()
@@ -68,7 +68,7 @@ def check_usb_permissions(facts: Facts) -> Check | None:
                      f"Install the udev rule: {UDEV_INSTALL}.")
     if facts.unreadable_usb_serials:
         return Check("USB access", FAIL,
-                     f"{facts.unreadable_usb_serials} fastboot device(s) found but this user may not open them",
+                     f"{facts.unreadable_usb_serials} fastboot or ADB device(s) found but this user may not open them",
                      f"Install the udev rule: {UDEV_INSTALL}.")
     return Check("USB access", OK, f"{USB_DEVICE_DIR} is readable")
 
@@ -96,7 +96,7 @@ def check_windows_driver(facts: Facts) -> Check | None:
 def check_devices(facts: Facts) -> Check | None:
     problems = "".join(f" ({problem})" for problem in facts.scan_problems)
     if facts.devices:
-        names = ", ".join(f"{device.address} ({device.mode})" for device in facts.devices)
+        names = ", ".join(f"{device.address} [{device.mode_text}]" for device in facts.devices)
         return Check("handsets", OK, f"{len(facts.devices)} found: {names}{problems}")
     return Check("handsets", WARN, f"no handset found{problems}",
                  "Check: 1. a data cable, not a charge-only one, and another USB port; 2. the handset shows "
@@ -105,8 +105,20 @@ def check_devices(facts: Facts) -> Check | None:
                  "4. run `tsuf devices` again.")
 
 
+def check_recovery(facts: Facts) -> Check | None:
+    """A handset in recovery answers ADB, not fastboot: seen, but not where fastboot tools look."""
+    in_recovery = [device for device in facts.devices if device.mode in RECOVERY_MODES]
+    if not in_recovery:
+        return None
+    names = ", ".join(f"{device.address} ({device.serialno or 'serial unknown'})" for device in in_recovery)
+    return Check("recovery", WARN, f"in recovery, answering ADB instead of fastboot: {names}",
+                 "`tsuf update` sends a handset in recovery to its bootloader first (a sideload package then "
+                 "takes it back to recovery to install); fastboot commands need it in the bootloader: choose "
+                 "“Reboot to bootloader” in recovery's menu.")
+
+
 CHECKS: tuple[Callable[[Facts], Check | None], ...] = (
-    check_libusb, check_usb_permissions, check_serial_group, check_windows_driver, check_devices)
+    check_libusb, check_usb_permissions, check_serial_group, check_windows_driver, check_devices, check_recovery)
 
 
 def run_checks(facts: Facts) -> list[Check]:
@@ -116,11 +128,12 @@ def run_checks(facts: Facts) -> list[Check]:
 def gather_facts(scanner) -> Facts:
     """Look at this machine: libusb, /dev/bus/usb, groups, and one scan."""
     from ..transport import usb as usb_link
+    from .usb_source import find_handsets
     libusb_error = None
     unreadable = 0
     try:
         backend = usb_link.libusb_backend()
-        unreadable = sum(info.serial is None for info in usb_link.find_fastboot_devices(backend))
+        unreadable = sum(info.serial is None for info, _interface in find_handsets(backend))
     except FlasherError as exc:
         libusb_error = str(exc)
     except Exception as exc:  # a broken libusb install can fail in many ways

@@ -3,12 +3,16 @@
 Networks are not enumerable the way a USB bus is, so only listed addresses are probed:
 each one in its own thread, with a short connect and three getvars. A UDP handset that
 answered before is then only sent a query packet, which any host may send at any time:
-a new UDP session would end the one of a host that is flashing it.
+a new UDP session would end the one of a host that is flashing it. A TCP address whose
+fastboot port does not answer gets one quick try at the port after it, where recovery
+answers ADB: a handset found there is listed in recovery at its fastboot address, with
+the serial number its bootloader gave earlier (ADB does not say it).
 
 The targets file is JSON (a list of addresses, or {"targets": [...]}) or plain text with
 one address per line; blank lines and lines starting with # are skipped.
 """
 
+import dataclasses
 import json
 import os
 import socket
@@ -17,17 +21,20 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..adb.transport import adb_address_for, open_adb_transport
 from ..errors import FlasherError
 from ..transport.address import open_transport, parse_address
 from ..transport import udp_packets
 from ..transport.errors import TransportError
 from .found import FoundDevice
-from .probe import PROBE_TIMEOUT, identify
+from .probe import PROBE_TIMEOUT, identify, identify_adb
 
 TARGETS_ENV = "TSUF_TARGETS"
 NETWORK_SCHEMES = ("tcp", "udp")
 MAX_PROBE_THREADS = 32
 QUERY_RETRY = 0.25
+ADB_PROBE_TIMEOUT = 0.5
+"""The try at recovery's ADB port: most addresses that miss fastboot have nothing there either."""
 
 
 class BadTargets(FlasherError):
@@ -51,13 +58,18 @@ def read_targets(path: Path) -> list[str]:
     else:
         addresses = [line.strip() for line in text.splitlines()]
         addresses = [line for line in addresses if line and not line.startswith("#")]
+    return check_targets(addresses, str(path))
+
+
+def check_targets(addresses: Sequence[str], where: str) -> list[str]:
+    """The addresses, each once, if all are tcp: or udp:; BadTargets names the first that is not."""
     for address in addresses:
         try:
             scheme = parse_address(address).scheme
         except FlasherError as exc:
-            raise BadTargets(f"{path}: {exc}") from None
+            raise BadTargets(f"{where}: {exc}") from None
         if scheme not in NETWORK_SCHEMES:
-            raise BadTargets(f"{path}: {address!r} is not a network address; USB and serial are found by scanning")
+            raise BadTargets(f"{where}: {address!r} is not a network address; USB and serial are found by scanning")
     return list(dict.fromkeys(addresses))
 
 
@@ -80,6 +92,7 @@ class NetworkSource:
         self.targets = list(targets)
         self._probe_timeout = probe_timeout
         self._known_udp: dict[str, FoundDevice] = {}
+        self._serials: dict[str, str] = {}  # address -> the serial its bootloader last gave
 
     def scan(self) -> list[FoundDevice]:
         if not self.targets:
@@ -89,7 +102,7 @@ class NetworkSource:
         return [device for device in answers if device is not None]
 
     def _probe(self, address: str) -> FoundDevice | None:
-        """The handset at `address`, or None when nothing answers fastboot there."""
+        """The handset at `address`, or None when nothing answers fastboot (or recovery's ADB) there."""
         known = self._known_udp.pop(address, None)
         if known is not None:
             target = parse_address(address)
@@ -103,14 +116,32 @@ class NetworkSource:
         return device
 
     def _ask(self, address: str) -> FoundDevice | None:
+        scheme = parse_address(address).scheme
         try:
             transport = open_transport(address, connect_timeout=self._probe_timeout)
         except TransportError:
-            return None
+            return self._ask_recovery(address) if scheme == "tcp" else None
         try:
-            return identify(transport, link=parse_address(address).scheme, timeout=self._probe_timeout)
+            device = identify(transport, link=scheme, timeout=self._probe_timeout)
         except FlasherError as exc:  # connected, then no sensible answer: busy with another host?
-            return FoundDevice(address, parse_address(address).scheme, "unknown", detail=str(exc))
+            return FoundDevice(address, scheme, "unknown", self._serials.get(address), detail=str(exc))
+        if device.serialno:
+            self._serials[address] = device.serialno
+        return device
+
+    def _ask_recovery(self, address: str) -> FoundDevice | None:
+        """The handset in recovery at `address`, or None when its ADB port does not greet back: a
+        port that accepts and then says nothing (another program, or recovery busy with another
+        host) is not taken for a handset."""
+        timeout = min(self._probe_timeout, ADB_PROBE_TIMEOUT)
+        try:
+            adb_address = adb_address_for(address)
+            transport = open_adb_transport(adb_address, timeout=timeout)
+            device = identify_adb(transport, address=address, link="tcp", serialno=self._serials.get(address),
+                                  timeout=timeout)
+        except FlasherError:
+            return None
+        return dataclasses.replace(device, detail=device.detail or f"ADB at {adb_address}")
 
 
 def _answers_udp_query(host: str, port: int, timeout: float) -> bool:

@@ -1,8 +1,10 @@
-"""Arrivals and departures, by polling a scanner about once a second.
+"""Arrivals, departures and mode changes, by polling a scanner about once a second.
 
 Polling works the same on every platform and every link (USB hotplug callbacks are
 not available everywhere, and networks have none). Snapshots are compared by
-`FoundDevice.key`, so each arrival and each departure is reported once.
+`FoundDevice.key`, so each arrival and each departure is reported once. A handset that
+keeps its key in another mode (`usb:SERIAL` from fastboot into recovery) has not left:
+that is one change of mode.
 """
 
 import threading
@@ -17,17 +19,29 @@ POLL_INTERVAL = 1.0
 Key = tuple[str, str]
 
 
+ARRIVED, DEPARTED, CHANGED = "arrived", "departed", "changed"
+
+
 @dataclass(frozen=True)
 class Change:
-    arrived: bool
-    """True for an arrival, False for a departure."""
+    event: str
+    """ARRIVED, DEPARTED, or CHANGED (same handset and address, another mode)."""
     device: FoundDevice
+    """As seen now; for a departure, as last seen."""
+    was: str = ""
+    """For CHANGED, the mode before."""
+
+    @property
+    def arrived(self) -> bool:
+        return self.event == ARRIVED
 
 
 def changes_between(before: dict[Key, FoundDevice], after: dict[Key, FoundDevice]) -> list[Change]:
-    departed = [Change(False, device) for key, device in before.items() if key not in after]
-    arrived = [Change(True, device) for key, device in after.items() if key not in before]
-    return departed + arrived
+    departed = [Change(DEPARTED, device) for key, device in before.items() if key not in after]
+    arrived = [Change(ARRIVED, device) for key, device in after.items() if key not in before]
+    changed = [Change(CHANGED, device, before[key].mode) for key, device in after.items()
+               if key in before and before[key].mode != device.mode]
+    return departed + arrived + changed
 
 
 class Watcher:

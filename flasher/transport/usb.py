@@ -100,9 +100,10 @@ def libusb_backend() -> usb.backend.IBackend:
     return backend
 
 
-def find_fastboot_devices(backend: usb.backend.IBackend | None = None) -> list[UsbDeviceInfo]:
-    """Every fastboot device on the bus, any vendor."""
-    return [_describe(device) for device, _interface in _fastboot_devices(backend or current_backend())]
+def find_fastboot_devices(backend: usb.backend.IBackend | None = None,
+                          interface_class: tuple[int, int, int] = FASTBOOT_INTERFACE) -> list[UsbDeviceInfo]:
+    """Every fastboot device on the bus, any vendor (or, by `interface_class`, every ADB one)."""
+    return [_describe(device) for device, _interface in _devices_with(backend or current_backend(), interface_class)]
 
 
 class UsbTransport(Transport):
@@ -122,7 +123,7 @@ class UsbTransport(Transport):
         address = f"usb:{serial}"
         kind = _INTERFACE_NAMES.get(interface_class, "matching")
         found = []
-        for device, interface in _fastboot_devices(backend or current_backend(), interface_class):
+        for device, interface in _devices_with(backend or current_backend(), interface_class):
             device.default_timeout = _milliseconds(timeout)
             info = _describe(device)
             if info.serial == serial:
@@ -184,16 +185,16 @@ class UsbTransport(Transport):
             raise TransportError(f"{self.address}: USB {what} failed ({exc})") from None
 
 
-def _fastboot_devices(backend, interface_class: tuple[int, int, int] = FASTBOOT_INTERFACE
-                      ) -> Iterator[tuple[usb.core.Device, usb.core.Interface]]:
+def _devices_with(backend, interface_class: tuple[int, int, int] = FASTBOOT_INTERFACE
+                  ) -> Iterator[tuple[usb.core.Device, usb.core.Interface]]:
     for device in usb.core.find(find_all=True, backend=backend):
-        interface = _fastboot_interface(device, interface_class)
+        interface = _interface_of(device, interface_class)
         if interface is not None:
             yield device, interface
 
 
-def _fastboot_interface(device: usb.core.Device, interface_class: tuple[int, int, int] = FASTBOOT_INTERFACE
-                        ) -> usb.core.Interface | None:
+def _interface_of(device: usb.core.Device, interface_class: tuple[int, int, int] = FASTBOOT_INTERFACE
+                  ) -> usb.core.Interface | None:
     try:
         for config in device:
             for interface in config:

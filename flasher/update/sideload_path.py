@@ -93,14 +93,14 @@ def run(session, device: FastbootDevice) -> None:
 
 
 def back_from_recovery(address: str, timeout: float, say) -> FastbootDevice | None:
-    """A handset that does not answer fastboot may sit in recovery, where a cut attempt left it:
-    send it to its bootloader and reconnect. None when nothing answers ADB there either."""
+    """A handset that does not answer fastboot may sit in recovery (a cut attempt left it there,
+    or its user put it there): send it to its bootloader and reconnect. None when nothing answers ADB there either."""
     try:
         recovery = wait_for_adb(adb_address_for(address), (RECOVERY, SIDELOAD), timeout=PROBE_TIMEOUT)
     except FlasherError:
         return None
-    say("INFO", f"the handset is in {recovery.state} mode (an earlier attempt was cut off); "
-                "rebooting it to its bootloader")
+    say("INFO", f"the handset is in {recovery.state} mode; rebooting it to its bootloader to start "
+                "the update from there")
     recovery.reboot("bootloader")
     return wait_for_device(address, timeout=timeout)
 

@@ -2,7 +2,7 @@ import socket
 
 import pytest
 
-from flasher.virtual.handset import Handset
+from flasher.virtual.handset import Handset, Mode
 from flasher.virtual.tcp_server import HandsetTcpServer
 from flasher.virtual.udp_server import HandsetUdpServer
 from flasher.virtual.usb_backend import VirtualUsbBus
@@ -18,13 +18,14 @@ class Bench:
         self._servers = []
         self._handsets = []
 
-    def handset(self, serialno: str, **changes) -> Handset:
-        handset = Handset(small_profile(serialno, **changes), self.root / serialno, timing=FAST_TIMING)
+    def handset(self, serialno: str, start_mode: Mode = Mode.BOOTLOADER, **changes) -> Handset:
+        handset = Handset(small_profile(serialno, **changes), self.root / serialno, timing=FAST_TIMING,
+                          start_mode=start_mode)
         self._handsets.append(handset)
         return handset
 
-    def usb(self, serialno: str, **changes) -> Handset:
-        handset = self.handset(serialno, **changes)
+    def usb(self, serialno: str, start_mode: Mode = Mode.BOOTLOADER, **changes) -> Handset:
+        handset = self.handset(serialno, start_mode, **changes)
         self.bus.attach(handset)
         return handset
 

@@ -88,3 +88,36 @@ def test_doctor_runs_and_explains(tmp_path):
     assert statuses and set(statuses) <= {"OK", "WARN", "FAIL"}
     assert any("libusb" in line for line in lines)
     assert (result.returncode == 1) == ("FAIL" in statuses)
+
+
+@pytest.fixture
+def in_recovery(tmp_path):
+    emulator = EmulatorProcess(tmp_path / "recovery", profile=small_profile(), mode="recovery")
+    yield emulator
+    emulator.stop()
+
+
+def test_devices_lists_a_handset_in_recovery_given_with_s(in_recovery):
+    address = in_recovery.address
+    table = tsuf("-s", address, "devices")
+    assert table.returncode == 0, table.stderr
+    [line] = [line for line in table.stdout.splitlines() if line.startswith(address)]
+    assert line.split()[:4] == [address, "tcp", "recovery", "(ADB)"]
+    listed = tsuf("-s", address, "devices", "--json")
+    assert [(d["address"], d["mode"], d["product"]) for d in json.loads(listed.stdout)] == [
+        (address, "recovery", "tsuf_zte_ab")]
+    assert json.loads(listed.stdout)[0]["detail"] == f"ADB at {in_recovery.adb_address}"
+
+
+def test_doctor_says_a_handset_is_in_recovery(in_recovery):
+    result = tsuf("-s", in_recovery.address, "doctor")
+    assert f"{in_recovery.address} [recovery (ADB)]" in result.stdout
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("WARN  recovery")]
+    assert in_recovery.address in line
+    assert "Reboot to bootloader" in result.stdout
+
+
+def test_devices_with_s_refuses_a_bad_network_address():
+    result = tsuf("-s", "tcp:127.0.0.1:notaport", "devices")
+    assert result.returncode == 1
+    assert "-s" in result.stderr

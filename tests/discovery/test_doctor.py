@@ -23,7 +23,7 @@ def test_a_healthy_linux_machine_is_all_ok():
     checks = run_checks(HEALTHY)
     assert [(c.name, c.status) for c in checks] == [
         ("libusb", OK), ("USB access", OK), ("serial ports", OK), ("handsets", OK)]
-    assert "usb:S1 (fastboot)" in checks[-1].message
+    assert "usb:S1 [fastboot]" in checks[-1].message
 
 
 def test_no_libusb_fails_and_names_the_fix():
@@ -106,3 +106,14 @@ def test_gather_facts_without_libusb_reports_it_once(monkeypatch):
     facts = doctor.gather_facts(_Scanner())
     assert facts.libusb_error == "no libusb library could be loaded"
     assert facts.scan_problems == ("targets unreadable",)  # the usb source's failure is the same news
+
+
+def test_a_handset_in_recovery_is_named_with_what_to_do():
+    in_recovery = FoundDevice("usb:S2", "usb", "sideload", "S2")
+    nameless = FoundDevice("tcp:127.0.0.2:5554", "tcp", "recovery")
+    assert _check("recovery") is None  # only fastboot handsets: nothing to say
+    check = _check("recovery", devices=(HANDSET, in_recovery, nameless))
+    assert check.status == WARN
+    assert check.message == "in recovery, answering ADB instead of fastboot: usb:S2 (S2), tcp:127.0.0.2:5554 (serial unknown)"
+    assert "`tsuf update` sends a handset in recovery to its bootloader first" in check.advice
+    assert "usb:S2 [recovery (ADB sideload)]" in _check("handsets", devices=(in_recovery,)).message

@@ -8,7 +8,7 @@ from flasher.discovery.found import FoundDevice
 from flasher.discovery.network_source import NetworkSource
 from flasher.discovery.scanner import Scanner
 from flasher.discovery.usb_source import UsbSource
-from flasher.discovery.watcher import Watcher, changes_between
+from flasher.discovery.watcher import CHANGED, Change, Watcher, changes_between
 
 from .conftest import free_port
 
@@ -66,7 +66,9 @@ def test_changes_between_snapshots():
     a_in_fastbootd = FoundDevice("usb:A", "usb", "fastbootd", "A")
     changes = changes_between({a.key: a}, {b.key: b})
     assert [(c.arrived, c.device) for c in changes] == [(False, a), (True, b)]
-    assert changes_between({a.key: a}, {a.key: a_in_fastbootd}) == []  # same handset, same address
+    # Same handset, same address: not a departure and an arrival, one change of mode.
+    assert changes_between({a.key: a}, {a.key: a_in_fastbootd}) == [Change(CHANGED, a_in_fastbootd, "fastboot")]
+    assert changes_between({a.key: a}, {a.key: a}) == []
 
 
 def test_the_iterator_ends_on_stop():
