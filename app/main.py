@@ -76,13 +76,14 @@ def real_station(stack: ExitStack) -> RealStation:
     return RealStation(settings, station, trust_store, scan, options, delivery, latest, default_cache())
 
 
-def demo_bench(stack: ExitStack, *, count: int, links: tuple[str, ...] | None = None):
-    """The demo's virtual handsets in a folder of their own, closed and removed with `stack`."""
+def demo_bench(stack: ExitStack, *, count: int, links: tuple[str, ...] | None = None, locked: bool = True):
+    """The demo's virtual handsets in a folder of their own, closed and removed with `stack`; with
+    `locked`, one more on USB has a locked bootloader."""
     from flasher.virtual.demo import LINKS, DemoBench
     folder = Path(tempfile.mkdtemp(prefix="tsuf-gui-demo-"))
     stack.callback(shutil.rmtree, folder, ignore_errors=True)
-    return stack.enter_context(DemoBench(folder, count=count, links=links or LINKS, boot_size=DEMO_BOOT_SIZE,
-                                         system_size=DEMO_SYSTEM_SIZE))
+    return stack.enter_context(DemoBench(folder, count=count, links=links or LINKS, locked=locked,
+                                         boot_size=DEMO_BOOT_SIZE, system_size=DEMO_SYSTEM_SIZE))
 
 
 def open_window(stack: ExitStack, *, demo: bool = False, package: Path | None = None, count: int = 4,
@@ -93,9 +94,8 @@ def open_window(stack: ExitStack, *, demo: bool = False, package: Path | None = 
     from .guided.steps import GuidedSetup
     from .main_window import MainWindow
     if demo:
-        from .demo_catalog import demo_latest
         bench = demo_bench(stack, count=count)
-        scan, latest = fixed_scan(bench.addresses), demo_latest(bench)
+        scan, latest = fixed_scan(bench.addresses), bench.latest
         board = Board(bench.station, bench.trust_store, scan, parallel=parallel, latest=latest)
         settings = delivery = None
         package = package or bench.update_package
@@ -123,9 +123,8 @@ def open_guided(stack: ExitStack, *, demo: bool = False):
     from .guided.steps import GuidedSetup
     from .guided.window import GuidedWindow
     if demo:
-        from .demo_catalog import demo_latest
-        bench = demo_bench(stack, count=1, links=("usb",))
-        setup = GuidedSetup(bench.station, fixed_scan(bench.addresses), demo_latest(bench))
+        bench = demo_bench(stack, count=1, links=("usb",), locked=False)  # the guided mode takes one phone
+        setup = GuidedSetup(bench.station, fixed_scan(bench.addresses), bench.latest)
     else:
         parts = real_station(stack)
         setup = GuidedSetup(parts.station, parts.scan, parts.latest, parts.options, parts.cache)

@@ -65,7 +65,8 @@ def _entry(path: Path, folder: Path, trust_store: TrustStore, base_url: str | No
     return CatalogEntry(package_id=manifest.package_id, product=manifest.product,
                         hw_revisions=manifest.hw_revisions, build=manifest.build,
                         rollback_index=manifest.rollback_index, type=manifest.type,
-                        size=path.stat().st_size, sha256=sha256, url=url, source_build=manifest.source_build)
+                        size=path.stat().st_size, sha256=sha256, url=url, source_build=manifest.source_build,
+                        install=manifest.install)
 
 
 def _next_version(output: Path, now: datetime) -> int:

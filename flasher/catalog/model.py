@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 from ..package.archive import MAX_SIGNATURE_BYTES, MAX_SIGNATURES
 from ..package.errors import ManifestError
 from ..package.keys import SigningKey
-from ..package.manifest import CREATED_FORMAT, MAX_ROLLBACK_INDEX, MAX_TOTAL_SIZE, PACKAGE_TYPES, canonical_json
+from ..package.manifest import (CREATED_FORMAT, INSTALL_SIDELOAD, MAX_ROLLBACK_INDEX, MAX_TOTAL_SIZE, PACKAGE_TYPES,
+                                canonical_json)
 from ..package.schema import IDENTIFIER, bounded_list, fields_of, identifier, integer, sha256, string
 from ..package.trust import KEY_ID
 from .errors import CatalogFormatError
@@ -52,6 +53,7 @@ class CatalogEntry:
     sha256: str
     url: str
     source_build: str | None = None  # the build a delta applies to; None for a full package
+    install: str = "fastboot"  # or "sideload": a full package recovery installs (the manifest's `install`)
 
     def to_dict(self) -> dict:
         data = {"package_id": self.package_id, "product": self.product, "hw_revisions": list(self.hw_revisions),
@@ -59,6 +61,8 @@ class CatalogEntry:
                 "size": self.size, "sha256": self.sha256, "url": self.url}
         if self.source_build is not None:
             data["source_build"] = self.source_build
+        if self.install != "fastboot":  # absent means fastboot, as in a manifest
+            data["install"] = self.install
         return data
 
 
@@ -153,7 +157,9 @@ def _entry_from(value) -> CatalogEntry:
     package_type = value.get("type") if isinstance(value, dict) else None
     if package_type not in PACKAGE_TYPES:
         raise CatalogFormatError(f"package type {package_type!r} is not one of {', '.join(PACKAGE_TYPES)}")
-    fields = fields_of(value, _ENTRY_FIELDS | ({"source_build"} if package_type == "delta" else set()), "package")
+    optional = {"install"} if "install" in value else set()
+    fields = fields_of(value, _ENTRY_FIELDS | optional | ({"source_build"} if package_type == "delta" else set()),
+                       "package")
     revisions = bounded_list(fields, "hw_revisions", 1, MAX_HW_REVISIONS)
     if not all(isinstance(r, str) and IDENTIFIER.match(r) for r in revisions) or len(set(revisions)) != len(revisions):
         raise CatalogFormatError("hw_revisions must be distinct names of letters, digits and ._+-")
@@ -162,7 +168,20 @@ def _entry_from(value) -> CatalogEntry:
         hw_revisions=tuple(revisions), build=identifier(fields, "build"),
         rollback_index=integer(fields, "rollback_index", 0, MAX_ROLLBACK_INDEX), type=package_type,
         size=integer(fields, "size", 1, MAX_PACKAGE_SIZE), sha256=sha256(fields, "sha256", "package"),
-        url=_url(fields), source_build=identifier(fields, "source_build") if package_type == "delta" else None)
+        url=_url(fields), source_build=identifier(fields, "source_build") if package_type == "delta" else None,
+        install=_install(fields, package_type))
+
+
+def _install(fields: dict, package_type: str) -> str:
+    """As in a manifest: absent for fastboot, "sideload" only for a full package."""
+    if "install" not in fields:
+        return "fastboot"
+    if fields["install"] != INSTALL_SIDELOAD:
+        raise CatalogFormatError(f"install {fields['install']!r} is not {INSTALL_SIDELOAD!r}; leave it out for "
+                                 "fastboot")
+    if package_type != "full":
+        raise CatalogFormatError("recovery installs full packages only: a sideload package cannot be a delta")
+    return INSTALL_SIDELOAD
 
 
 def _url(fields: dict) -> str:

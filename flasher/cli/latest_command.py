@@ -3,6 +3,7 @@
 import json
 import sys
 import threading
+from collections.abc import Sequence
 
 from ..cache.store import default_cache
 from ..device import Timeouts
@@ -20,9 +21,7 @@ def update_latest(args, station: Station, trust: TrustStore) -> int:
     latest = LatestUpdate(trust, catalog=args.catalog or load_settings().catalog_url or None,
                           library=Library.default(), timeouts=Timeouts(response=args.timeout))
     plans = latest.plan(args.address, max_parallel=args.parallel)
-    for plan in plans:
-        name = plan.identity.serialno if plan.identity else plan.address
-        print(f"{name:12} {plan.describe()}", file=sys.stderr)
+    print_plans(plans)
     planned = all(plan.choice or plan.up_to_date for plan in plans)
     if args.dry_run:  # the plan is the answer: nothing is downloaded or written
         if args.json:
@@ -39,12 +38,23 @@ def update_latest(args, station: Station, trust: TrustStore) -> int:
     return 0 if planned and all(report.result in SUCCESSFUL for report in reports) else 1
 
 
+def print_plans(plans: Sequence[HandsetPlan]) -> None:
+    """One line per handset on stderr: its build, the build it gets and why; what to do when it gets none."""
+    for plan in plans:
+        name = plan.identity.serialno if plan.identity else plan.address
+        print(f"{name:12} {plan.describe()}", file=sys.stderr)
+        if plan.problem and not plan.up_to_date and plan.problem.hint:
+            print(f"{'':12} {plan.problem.hint}", file=sys.stderr)
+
+
 def _plan_dict(plan: HandsetPlan) -> dict:
     identity, choice = plan.identity, plan.choice
     return {"address": plan.address, "serialno": identity.serialno if identity else None,
             "build": identity.build if identity else None,
             "package": choice.package.package_id if choice else None,
             "type": choice.package.type if choice else None,
+            "install": choice.package.install if choice else None,
+            "locked": identity.locked if identity else None,
             "to_build": choice.package.build if choice else None,
             "reason": choice.reason if choice else None,
             "up_to_date": plan.up_to_date, "problem": None if choice or plan.up_to_date else str(plan.problem)}

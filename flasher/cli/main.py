@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--targets", metavar="FILE", help="network addresses to probe, as for devices")
 
     demo = commands.add_parser("demo", help="update virtual handsets from start to finish")
-    demo.add_argument("--count", type=int, default=4, help="number of virtual handsets (default 4)")
+    demo.add_argument("--count", type=int, default=4,
+                      help="number of virtual handsets (default 4), and one locked on USB when usb is a link")
     demo.add_argument("--links", default="tcp,usb,udp,serial",
                       help="links the handsets use, taken in turn (default tcp,usb,udp,serial)")
     demo.add_argument("--storage", metavar="DIR", help="keep the handsets in this folder")

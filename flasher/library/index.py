@@ -3,8 +3,9 @@
 The index (`library.json` in TSUF's data folder) lists the folders and, for every
 signed package found in them or in the cache, what its manifest says: product,
 hardware revisions, build, rollback index, full or delta and the delta's source
-build. It is a hint for choosing, not a source of trust: a package chosen from it is
-opened and verified like any other, and must still say what the index said.
+build, and how it installs (fastboot, or sideload through recovery). It is a hint
+for choosing, not a source of trust: a package chosen from it is opened and
+verified like any other, and must still say what the index said.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class LibraryPackage:
     rollback_index: int
     type: str
     source_build: str | None
+    install: str
     size: int
     mtime_ns: int
 
@@ -127,8 +129,9 @@ class Library:
 
     def _indexed(self) -> list[LibraryPackage]:
         try:
+            # An entry indexed before packages said how they install is read again by the next scan.
             return [LibraryPackage(**{**item, "hw_revisions": tuple(item["hw_revisions"])})
-                    for item in self._load()["packages"]]
+                    for item in self._load()["packages"] if "install" in item]
         except (TypeError, KeyError) as error:
             raise self._unreadable(error) from None
 
@@ -164,7 +167,8 @@ def _index_package(path: Path, trust_store: TrustStore) -> LibraryPackage:
     return LibraryPackage(path=str(path), package_id=manifest.package_id, product=manifest.product,
                           hw_revisions=manifest.hw_revisions, build=manifest.build,
                           rollback_index=manifest.rollback_index, type=manifest.type,
-                          source_build=manifest.source_build, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+                          source_build=manifest.source_build, install=manifest.install, size=stat.st_size,
+                          mtime_ns=stat.st_mtime_ns)
 
 
 def _is_zip(path: Path) -> bool:

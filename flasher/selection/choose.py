@@ -4,8 +4,11 @@ Rules (docs/catalog.md): only packages for the handset's product and hardware
 revision; never below its rollback index; never its own build or an older one
 (builds compare by name, digit runs as numbers: B99 < B120 < B1000); the newest
 build that can be reached; a delta only when its source build is exactly the
-handset's build, else the full package. Among equal packages the smaller wins, and
-one already in the library beats a download.
+handset's build, else the full package. A locked bootloader refuses fastboot
+writes, so a locked handset takes only sideload packages (full, through
+recovery); an unlocked one takes a sideload package only when no fastboot
+package reaches that build. Among equal packages the smaller wins, and one
+already in the library beats a download.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from ..errors import FlasherError
 
 LIBRARY = "library"
 CATALOG = "catalog"
+FASTBOOT, SIDELOAD = "fastboot", "sideload"  # a package's `install`, as its manifest says
 _DIGITS = re.compile(r"(\d+)")
 
 
@@ -40,6 +44,7 @@ class Identity:
     hw_revision: str
     build: str
     rollback_index: int | None  # None: the handset does not report one
+    locked: bool = False  # the bootloader refuses fastboot writes
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class Candidate:
     location: str
     origin: str
     sha256: str | None = None
+    install: str = FASTBOOT  # or SIDELOAD: OEM-signed, full, installed by the handset's recovery
 
 
 @dataclass(frozen=True)
@@ -86,12 +92,19 @@ def choose(identity: Identity, candidates: Iterable[Candidate]) -> Choice:
         raise NoUpdateFor(f"{identity.serialno} runs {identity.build}, the newest build for {label}",
                           "Nothing to do.", up_to_date=True)
     builds = sorted({c.build for c in newer}, key=build_order, reverse=True)
+    if identity.locked and not any(c.install == SIDELOAD for c in newer):
+        raise NoUpdateFor(
+            f"{identity.serialno} runs {identity.build} and its bootloader is locked: {', '.join(builds)} "
+            f"{'is' if len(builds) == 1 else 'are'} offered only for unlocked bootloaders",
+            f"Get the manufacturer's signed update for {identity.product} (installed through recovery), or "
+            "unlock the bootloader (this erases the user's data).")
     for build in builds:
         choice = _best_path(identity, [c for c in newer if c.build == build])
         if choice:
             if build != builds[0]:
-                choice = Choice(choice.package, choice.fallback, f"{choice.reason}; {builds[0]} has no full "
-                                                                 f"package and no delta from {identity.build}")
+                missing = "no package for a locked bootloader" if identity.locked else \
+                    f"no full package and no delta from {identity.build}"
+                choice = Choice(choice.package, choice.fallback, f"{choice.reason}; {builds[0]} has {missing}")
             return choice
     raise NoUpdateFor(f"{identity.serialno} runs {identity.build}: {', '.join(builds)} "
                       f"{'has' if len(builds) == 1 else 'have'} no full package and no delta from {identity.build}")
@@ -101,15 +114,28 @@ def _best_path(identity: Identity, same_build: list[Candidate]) -> Choice | None
     def preference(candidate: Candidate) -> tuple:
         return candidate.size, candidate.origin != LIBRARY
 
-    fulls = sorted((c for c in same_build if c.type == "full"), key=preference)
-    deltas = sorted((c for c in same_build if c.type == "delta" and c.source_build == identity.build), key=preference)
+    # Recovery installs full packages only (the manifest's schema says so), so a sideload package is a full one.
+    sideloads = sorted((c for c in same_build if c.install == SIDELOAD), key=preference)
+    sideload = sideloads[0] if sideloads else None
+    if identity.locked:
+        return Choice(sideload, None, f"{_through_recovery(sideload)}: the bootloader is locked") if sideload else None
+    fastboot = [c for c in same_build if c.install == FASTBOOT]
+    fulls = sorted((c for c in fastboot if c.type == "full"), key=preference)
+    deltas = sorted((c for c in fastboot if c.type == "delta" and c.source_build == identity.build), key=preference)
     full = fulls[0] if fulls else None
     if deltas:
         delta = deltas[0]
-        return Choice(delta, full, f"delta {size_text(delta.size)} from {identity.build} to {delta.build}")
+        return Choice(delta, full or sideload, f"delta {size_text(delta.size)} from {identity.build} to {delta.build}")
     if full:
         return Choice(full, None, f"full {size_text(full.size)}: no delta from {identity.build}")
+    if sideload:
+        return Choice(sideload, None, f"{_through_recovery(sideload)}: no delta from {identity.build} and no "
+                                      "full package for fastboot")
     return None
+
+
+def _through_recovery(package: Candidate) -> str:
+    return f"full {size_text(package.size)} through recovery"
 
 
 def size_text(size: int) -> str:

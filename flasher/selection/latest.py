@@ -59,10 +59,11 @@ class HandsetPlan:
 
 
 def read_identity(address: str, timeouts: Timeouts = Timeouts()) -> Identity:
-    """Product, hardware revision, build and rollback index, read as preflight reads them."""
+    """Product, hardware revision, build, rollback index and lock state, read as preflight reads them."""
     with FastbootDevice.open(address, timeouts=timeouts) as device:
         facts = preflight.read_facts(device, [])
-    return Identity(facts.serialno, facts.product, facts.hw_revision, facts.build, facts.rollback_index)
+    return Identity(facts.serialno, facts.product, facts.hw_revision, facts.build, facts.rollback_index,
+                    locked=not facts.unlocked)
 
 
 class LatestUpdate:
@@ -85,13 +86,13 @@ class LatestUpdate:
     def candidates(self) -> list[Candidate]:
         """Everything on offer; the catalog is fetched and trusted once (Catalog* errors otherwise)."""
         found = [Candidate(p.package_id, p.product, p.hw_revisions, p.build, p.rollback_index, p.type,
-                           p.source_build, p.size, p.path, LIBRARY) for p in (self.library.packages()
-                                                                              if self.library else [])]
+                           p.source_build, p.size, p.path, LIBRARY, install=p.install)
+                 for p in (self.library.packages() if self.library else [])]
         if self.catalog_location and self.catalog is None:
             self.catalog = load_catalog(self.catalog_location, self.trust_store, self.seen, fetcher=self.fetcher)
         if self.catalog:
             found += [Candidate(e.package_id, e.product, e.hw_revisions, e.build, e.rollback_index, e.type,
-                                e.source_build, e.size, self.catalog.entry_url(e), CATALOG, e.sha256)
+                                e.source_build, e.size, self.catalog.entry_url(e), CATALOG, e.sha256, e.install)
                       for e in self.catalog.catalog.packages]
         return found
 
@@ -125,7 +126,8 @@ class LatestUpdate:
     def open(self, candidate: Candidate, station: Station, *, cache: FirmwareCache | None = None,
              progress: Progress | None = None, cancel: CancelToken | None = None) -> Updater:
         """An Updater for the candidate, fetched first; refused unless the verified package is exactly
-        what the catalog or library said (its hash, product, build, type, source and rollback index)."""
+        what the catalog or library said (its hash, product, build, type, source, rollback index and
+        how it installs)."""
         path = self.fetch(candidate, progress, cancel)
         updater = Updater(path, self.trust_store, station, cache=cache)
         try:
@@ -225,13 +227,14 @@ def _check_matches(candidate: Candidate, updater: Updater, path: Path) -> None:
                                    "it was deleted unused")
     manifest = updater.manifest
     said = (candidate.product, candidate.hw_revisions, candidate.build, candidate.rollback_index, candidate.type,
-            candidate.source_build)
+            candidate.source_build, candidate.install)
     found = (manifest.product, manifest.hw_revisions, manifest.build, manifest.rollback_index, manifest.type,
-             manifest.source_build)
+             manifest.source_build, manifest.install)
     if said != found:
         error = LibraryStale if candidate.origin == LIBRARY else CatalogMismatch
-        raise error(f"{candidate.location} is {manifest.type} {manifest.product} {manifest.build}, not what the "
-                    f"{candidate.origin} says ({candidate.type} {candidate.product} {candidate.build})")
+        raise error(f"{candidate.location} is {manifest.type} {manifest.product} {manifest.build} for "
+                    f"{manifest.install}, not what the {candidate.origin} says ({candidate.type} "
+                    f"{candidate.product} {candidate.build} for {candidate.install})")
 
 
 def record_refusal(station: Station, handsets: Sequence[tuple[str, str]], package: str,

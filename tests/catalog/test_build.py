@@ -7,10 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from flasher.catalog.build import build_catalog
-from flasher.catalog.errors import CatalogBuildError
+from flasher.catalog.errors import CatalogBuildError, CatalogSignatureError
 from flasher.catalog.trusted import SeenCatalogs, verify_catalog
 from flasher.package.errors import UntrustedPackage
-from tests.support.packages import make_keys, make_package
+from tests.support.locked import station_keys
+from tests.support.packages import make_keys, make_ota_package, make_package
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -73,3 +74,19 @@ def test_a_package_the_publisher_does_not_trust_is_not_listed(releases, publishe
         build_catalog([foreign], [releases.keys.signing], published / "catalog.json",
                       trust_store=releases.keys.trust_store)
     assert not (published / "catalog.json").exists()
+
+
+def test_a_sideload_package_is_listed_as_one_under_the_signature(tmp_path):
+    keyring = station_keys(tmp_path)  # the publisher trusts its release key and the OEM key
+    published = tmp_path / "published"
+    packages = [make_package(published, keyring, build="B130"), make_ota_package(published, keyring, build="B130")]
+    output = published / "catalog.json"
+    catalog = build_catalog(packages, [keyring.signing], output, trust_store=keyring.trust_store, now=NOW)
+    assert [(entry.url, entry.install) for entry in catalog.packages] == [
+        ("tsuf_zte_ab-B130-0.zip", "fastboot"), ("tsuf_zte_ab-B130-0-ota.zip", "sideload")]
+    seen = SeenCatalogs(tmp_path / "seen")
+    assert verify_catalog(output.read_bytes(), str(output), keyring.trust_store, seen, now=NOW).catalog == catalog
+    # Passing the package off as a fastboot one changes what was signed.
+    relabelled = output.read_bytes().replace(b'"install":"sideload",', b"")
+    with pytest.raises(CatalogSignatureError):
+        verify_catalog(relabelled, str(output), keyring.trust_store, seen, now=NOW)

@@ -80,11 +80,22 @@ def test_catalog_fields_are_bounded(change, complaint):
     ({"hw_revisions": ["r1", "r1"]}, "hw_revisions"),
     ({"hw_revisions": []}, "hw_revisions"),
     ({"product": "../x"}, "product"),
+    ({"install": "fastboot"}, "leave it out for fastboot"),  # one byte string per catalog: absent means fastboot
+    ({"install": "ota"}, "install"),
+    ({"type": "delta", "source_build": "B120", "install": "sideload"}, "cannot be a delta"),
 ])
 def test_entries_are_checked_field_by_field(change, complaint):
     entry = {**FULL.to_dict(), **change}
     with pytest.raises(CatalogFormatError, match=complaint):
         parse_catalog(canonical_json(signed_value(packages=[entry])))
+
+
+def test_a_sideload_package_says_so_and_a_fastboot_one_says_nothing():
+    ota = CatalogEntry("p-B130-ota", "P855A01", ("r1",), "B130", 7, "full", 2_300_000_000, SHA, "ota/B130.zip",
+                       install="sideload")
+    signed = canonical_json(Catalog(3, "2030-01-01T00:00:00Z", (FULL, ota)).to_dict())
+    assert b'"install":"sideload"' in signed and signed.count(b'"install"') == 1
+    assert [entry.install for entry in parse_catalog(signed).packages] == ["fastboot", "sideload"]
 
 
 def test_a_bad_catalog_is_never_signed():

@@ -104,13 +104,18 @@ def test_usage_errors_are_explained(args, message, monkeypatch):
     assert message in result.stderr
 
 
-def test_demo_updates_a_handset_on_every_link(tmp_path):
+def test_demo_updates_a_handset_on_every_link_and_a_locked_one_through_recovery(tmp_path):
     result = tsuf("demo", "--storage", str(tmp_path / "bench"), timeout=240)
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("VH")]
     assert [row[:5] for row in rows] == [
         [f"VH00000{number}", link, "a->b", "B120->B130", "success"]
-        for number, link in enumerate(("tcp", "usb", "udp", "serial"), start=1)]
-    assert "4 of 4 handset(s) updated" in result.stdout
+        for number, link in enumerate(("tcp", "usb", "udp", "serial", "usb"), start=1)]
+    assert [" ".join(row[6:]) for row in rows] == ["running B130 on slot b"] * 4 + [
+        "running B130, installed through recovery (sideload over usb)"]
+    assert "5 of 5 handset(s) updated" in result.stdout
+    plans = [line for line in result.stderr.splitlines() if " -> " in line]  # chosen as update --latest chooses
+    assert [line.split(None, 1)[1] for line in plans] == ["B120 -> B130: full 38 MB: no delta from B120"] * 4 + [
+        "B120 -> B130: full 38 MB through recovery: the bootloader is locked"]
 
 
 def test_emulator_on_a_busy_port_says_so():

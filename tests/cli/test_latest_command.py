@@ -31,9 +31,10 @@ def station(releases, tmp_path):
                           Journal(tmp_path / "journal"))
         handsets: list[RunningHandset] = []
 
-        def handset(self, serialno: str, build: str) -> RunningHandset:
+        def handset(self, serialno: str, build: str, *, locked: bool = False) -> RunningHandset:
             running = RunningHandset(tmp_path / serialno,
-                                     small_profile(serialno, oem_public_key=self.keys.oem_public_pem))
+                                     small_profile(serialno, oem_public_key=self.keys.oem_public_pem,
+                                                   unlocked=not locked))
             self.handsets.append(running)
             provision([running.handset], releases.full[build], self.keys, self.factory)
             return running
@@ -102,7 +103,21 @@ def test_a_dry_run_shows_the_plan_and_fetches_nothing(station):
     (plan,) = json.loads(result.stdout)
     assert (plan["serialno"], plan["build"], plan["type"], plan["to_build"]) == ("VH000001", "B120", "delta", "B130")
     assert plan["reason"].startswith("delta ")
+    assert (plan["install"], plan["locked"]) == ("fastboot", False)
     assert running.partition("system_b") == before
+
+
+def test_a_locked_handset_offered_only_fastboot_packages_is_told_what_to_do(station):
+    running = station.handset("VH000001", "B120", locked=True)
+    with FileServer(station.published) as server:
+        result = station.latest([running], check=False, TSUF_CATALOG=server.url("catalog.json"))
+        assert server.requests == [("/catalog.json", None)]
+    assert result.returncode == 1
+    plan, hint = [line.split(None, 1)[1] if line.startswith("VH") else line.strip()
+                  for line in result.stderr.splitlines()[:2]]
+    assert plan == "VH000001 runs B120 and its bootloader is locked: B130 is offered only for unlocked bootloaders"
+    assert hint == ("Get the manufacturer's signed update for tsuf_zte_ab (installed through recovery), or unlock "
+                    "the bootloader (this erases the user's data).")
 
 
 def test_an_older_catalog_is_refused_by_name_and_nothing_is_written(station):

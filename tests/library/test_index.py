@@ -1,5 +1,6 @@
 """The firmware library: folders and the firmware cache, indexed by what each trusted manifest says."""
 
+import json
 import os
 import shutil
 
@@ -7,7 +8,8 @@ import pytest
 
 from flasher.cache.store import FirmwareCache
 from flasher.library.index import Library, LibraryError
-from tests.support.packages import make_keys, make_package
+from tests.support.locked import station_keys
+from tests.support.packages import make_keys, make_ota_package, make_package
 
 
 @pytest.fixture
@@ -37,6 +39,22 @@ def test_a_scan_indexes_every_trusted_package_by_its_manifest(releases, shelf, l
     assert str(shelf / "broken.zip") in skipped
     assert not any(path.endswith("notes.txt") for path in skipped)
     assert Library(library.index_path).packages() == result.packages  # kept for the next run
+
+
+def test_the_index_says_how_each_package_installs(tmp_path, library):
+    keyring = station_keys(tmp_path)  # trusts the release key and the OEM key
+    shelf = tmp_path / "ota-shelf"
+    make_package(shelf, keyring, build="B130")
+    make_ota_package(shelf, keyring, build="B130")
+    library.add(shelf)
+    assert sorted(p.install for p in library.scan(keyring.trust_store).packages) == ["fastboot", "sideload"]
+    # An index written before packages said how they install: those entries are read again.
+    index = json.loads(library.index_path.read_text())
+    for item in index["packages"]:
+        del item["install"]
+    library.index_path.write_text(json.dumps(index))
+    assert library.packages() == []
+    assert sorted(p.install for p in library.scan(keyring.trust_store).packages) == ["fastboot", "sideload"]
 
 
 def test_packages_in_the_firmware_cache_count_and_images_do_not(releases, library, tmp_path):

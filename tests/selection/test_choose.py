@@ -2,20 +2,26 @@
 
 import pytest
 
-from flasher.selection.choose import (CATALOG, LIBRARY, Candidate, Identity, NoUpdateFor, build_order, choose,
-                                      size_text)
+from flasher.selection.choose import (CATALOG, LIBRARY, SIDELOAD, Candidate, Identity, NoUpdateFor, build_order,
+                                      choose, size_text)
 
 MB, GB = 10**6, 10**9
 
 
 def package(build, kind="full", source=None, *, size=2_100 * MB, rollback=5, product="P855A01",
-            revisions=("r1", "r2"), origin=CATALOG):
-    return Candidate(f"{product}-{source + '-' if source else ''}{build}", product, revisions, build, rollback, kind,
-                     source, size, f"{origin}:{build}:{source}:{size}", origin, "ab" * 32)
+            revisions=("r1", "r2"), origin=CATALOG, install="fastboot"):
+    return Candidate(f"{product}-{source + '-' if source else ''}{build}-{install}", product, revisions, build,
+                     rollback, kind, source, size, f"{origin}:{build}:{source}:{size}:{install}", origin, "ab" * 32,
+                     install)
 
 
-def handset(build="B120", *, rollback=5, revision="r1", product="P855A01"):
-    return Identity("SER1", product, revision, build, rollback)
+def ota(build, *, size=2_300 * MB, **changes):
+    """The manufacturer's signed update: a full package that recovery installs."""
+    return package(build, size=size, install=SIDELOAD, **changes)
+
+
+def handset(build="B120", *, rollback=5, revision="r1", product="P855A01", locked=False):
+    return Identity("SER1", product, revision, build, rollback, locked)
 
 
 OFFER = [package("B110"), package("B120"), package("B130"),
@@ -96,6 +102,48 @@ def test_the_smallest_path_and_a_library_copy_before_a_download():
     choice = choose(handset("B120"), offer)
     assert (choice.package.size, choice.package.origin) == (38 * MB, LIBRARY)
     assert choice.fallback.origin == LIBRARY
+
+
+def test_a_locked_handset_takes_the_sideload_package_even_where_a_delta_would_fit():
+    offer = [*OFFER, ota("B130"), ota("B120")]
+    choice = choose(handset("B120", locked=True), offer)
+    assert choice.package == ota("B130") and choice.fallback is None
+    assert choice.reason == "full 2.3 GB through recovery: the bootloader is locked"
+
+
+def test_an_unlocked_handset_prefers_fastboot_and_sideloads_only_what_nothing_else_reaches():
+    offer = [*OFFER, ota("B130", size=10 * MB)]  # smaller, but a fastboot path exists
+    assert choose(handset("B120"), offer).package.type == "delta"
+    assert choose(handset("B110"), offer).package == package("B130")
+    only_ota = [ota("B140"), package("B140", "delta", "B110")]
+    choice = choose(handset("B120"), only_ota)
+    assert choice.package == ota("B140")
+    assert choice.reason == "full 2.3 GB through recovery: no delta from B120 and no full package for fastboot"
+    delta = choose(handset("B110"), only_ota)  # a delta that does not apply falls back to the sideload package
+    assert delta.package.type == "delta" and delta.fallback == ota("B140")
+
+
+def test_a_locked_handset_gets_the_newest_build_it_can_take_and_is_told_what_it_misses():
+    offer = [package("B140"), ota("B130"), ota("B125")]
+    choice = choose(handset("B120", locked=True), offer)
+    assert choice.package == ota("B130")
+    assert choice.reason == ("full 2.3 GB through recovery: the bootloader is locked; "
+                             "B140 has no package for a locked bootloader")
+    with pytest.raises(NoUpdateFor) as newest:  # the rollback index and the build still rule
+        choose(handset("B130", locked=True, rollback=9), [*offer, ota("B131", rollback=8)])
+    assert newest.value.up_to_date
+
+
+def test_a_locked_handset_offered_only_fastboot_packages_is_told_what_to_do():
+    with pytest.raises(NoUpdateFor) as refused:
+        choose(handset("B120", locked=True), OFFER)
+    assert not refused.value.up_to_date
+    assert str(refused.value) == ("SER1 runs B120 and its bootloader is locked: B130 is offered only for unlocked "
+                                  "bootloaders")
+    assert "manufacturer's signed update for P855A01" in refused.value.hint
+    assert "unlock the bootloader (this erases the user's data)" in refused.value.hint
+    with pytest.raises(NoUpdateFor, match="B130, B125 are offered only"):
+        choose(handset("B120", locked=True), [package("B125"), package("B130")])
 
 
 @pytest.mark.parametrize("size, text", [(2_100 * MB, "2.1 GB"), (38 * MB, "38 MB"), (3247, "3 kB")])

@@ -1,10 +1,12 @@
 """`LatestUpdate` against virtual handsets and a catalog served on loopback: identify, choose, fetch, update."""
 
+import hashlib
 
 import pytest
 
 from flasher.catalog.errors import CatalogSignatureError, DownloadHashMismatch
 from flasher.catalog.model import Catalog, CatalogEntry, decode, encode, parse_catalog
+from flasher.device import FastbootDevice
 from flasher.library.index import Library, LibraryStale
 from flasher.selection.choose import LIBRARY, Candidate
 from tests.support.catalog_bench import CatalogBench
@@ -12,6 +14,10 @@ from tests.support.http_server import FileServer
 from tests.support.releases import flip_byte
 
 SLOT_B = ("boot_b", "system_b", "vbmeta_b")
+
+
+def sha256_of(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -113,3 +119,31 @@ def test_a_library_file_changed_since_the_scan_is_refused(bench, releases):
     with pytest.raises(LibraryStale, match="not what the library says"):
         bench.latest().open(stale, bench.station)
 
+
+def test_a_sideload_package_passed_off_as_a_fastboot_one_is_refused(bench):
+    ota = bench.add_ota("B130")
+    posing = Candidate("tsuf_zte_ab-B130", "tsuf_zte_ab", ("10000",), "B130", 2, "full", None, 1, str(ota), LIBRARY)
+    with pytest.raises(LibraryStale, match="B130 for sideload, not what the library says .* for fastboot"):
+        bench.latest().open(posing, bench.station)
+
+
+
+def test_a_locked_handset_sideloads_and_an_unlocked_one_takes_fastboot_both_to_the_new_build(bench):
+    ota = bench.add_ota("B130")
+    bench.publish()
+    locked, unlocked = bench.handset("VH000001", "B120", locked=True), bench.handset("VH000002", "B120")
+    with FileServer(bench.published) as server:
+        plans, reports = bench.run(bench.latest(server), [locked, unlocked])
+        fetched = sorted(path for path, _ in server.requests)
+    assert plans[0].identity.locked and not plans[1].identity.locked
+    assert plans[0].choice.package.install == "sideload" and plans[0].choice.package.sha256 == sha256_of(ota)
+    assert plans[0].describe().startswith("B120 -> B130: full ")
+    assert plans[0].describe().endswith(" through recovery: the bootloader is locked")
+    assert (plans[1].choice.package.install, plans[1].choice.package.type) == ("fastboot", "delta")
+    assert fetched == ["/catalog.json", "/deltas/tsuf_zte_ab-B120-B130.zip", "/ota/tsuf_zte_ab-B130-0-ota.zip"]
+    assert [(r.result, r.path, r.to_build) for r in reports] == [("SUCCESS", "sideload", "B130"),
+                                                                 ("SUCCESS", "fastboot-ab", "B130")], \
+        [r.message for r in reports]
+    for running in (locked, unlocked):
+        with FastbootDevice.open(running.address) as device:
+            assert (device.getvar("build"), device.current_slot()) == ("B130", "b")
