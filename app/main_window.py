@@ -233,8 +233,9 @@ class MainWindow(QMainWindow):
 
     def _hint_next_step(self) -> None:
         if self.demo and self.board.updater is not None:
-            self.statusBar().showMessage("Demo: virtual handsets on every link. Press “Update all compatible” "
-                                         "(Ctrl+Shift+U) and watch them update.")
+            self.statusBar().showMessage("Demo: virtual handsets on every link, one of them locked. Press “Update "
+                                         "all to latest” to let each take its own package, or “Update all "
+                                         "compatible” (Ctrl+Shift+U) for the open one.")
 
     def _package_refused(self, error: Exception) -> None:
         name = self.board.package_path.name if self.board.package_path else "the package"

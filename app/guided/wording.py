@@ -11,7 +11,7 @@ from flasher.catalog.errors import CatalogError, DownloadError, DownloadFailed
 from flasher.errors import FlasherError
 from flasher.history.codes import Result
 from flasher.package.errors import BadSignature, PackageError, UnsignedPackage, UntrustedPackage
-from flasher.selection.choose import NoUpdateFor, size_text
+from flasher.selection.choose import NoUpdateFor, OnlyForUnlocked, size_text
 from flasher.transport.errors import TransportError
 from flasher.update.session import Cancelled
 
@@ -250,6 +250,8 @@ def _error_words(error: BaseException) -> tuple[str, str, str]:
     if isinstance(error, Cancelled):
         return ("The download was stopped. " + KEPT, "Press “Try again” when you are ready; it continues where it "
                 "stopped.", "The download was stopped")
+    if isinstance(error, OnlyForUnlocked):
+        return (*RESULT_WORDS[Result.NEEDS_UNLOCK], "This update is not for your phone")
     if isinstance(error, NoUpdateFor):
         return ("This computer has no update for your phone. " + KEPT,
                 "Contact support to ask whether there is an update for your phone.", "No update found")

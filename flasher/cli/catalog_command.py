@@ -21,9 +21,15 @@ def run_catalog_command(args) -> int:
     return _COMMANDS[args.catalog_command](args)
 
 
+def package_line(package, location: str) -> str:
+    """One package of a catalog or the library: what it installs, from which build, how, and where it is."""
+    kind = f"{package.type} (recovery)" if package.install == "sideload" else package.type
+    source = f"from {package.source_build}" if package.source_build else ""
+    return f"  {package.product} {package.build:<12} {kind:<16} {source:<16} {size_text(package.size):>8}  {location}"
+
+
 def _lines(entries, url_of) -> list[str]:
-    return [f"  {e.product} {e.build:<12} {e.type:<5} {'from ' + e.source_build if e.source_build else '':<16} "
-            f"{size_text(e.size):>8}  {url_of(e)}" for e in entries]
+    return [package_line(entry, url_of(entry)) for entry in entries]
 
 
 def _build(args) -> int:

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..library.index import Library, ScanResult
-from ..selection.choose import size_text
+from .catalog_command import package_line
 from .keys_command import trust_store
 
 
@@ -47,9 +47,8 @@ def _list(args) -> int:
     print(f"{library.index_path}: {len(folders)} folder(s) and the firmware cache, {len(packages)} package(s)")
     for folder in folders:
         print(f"  folder {folder}")
-    for p in sorted(packages, key=lambda p: (p.product, p.build, p.type)):
-        source = f"from {p.source_build}" if p.source_build else ""
-        print(f"  {p.product} {p.build:<12} {p.type:<5} {source:<16} {size_text(p.size):>8}  {p.path}")
+    for package in sorted(packages, key=lambda p: (p.product, p.build, p.type, p.install)):
+        print(package_line(package, str(package.path)))
     return 0
 
 

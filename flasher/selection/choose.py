@@ -35,6 +35,10 @@ class NoUpdateFor(FlasherError):
         self.up_to_date = up_to_date
 
 
+class OnlyForUnlocked(NoUpdateFor):
+    """Newer builds exist, but only as packages a locked bootloader refuses."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """What a handset says it is."""
@@ -93,7 +97,7 @@ def choose(identity: Identity, candidates: Iterable[Candidate]) -> Choice:
                           "Nothing to do.", up_to_date=True)
     builds = sorted({c.build for c in newer}, key=build_order, reverse=True)
     if identity.locked and not any(c.install == SIDELOAD for c in newer):
-        raise NoUpdateFor(
+        raise OnlyForUnlocked(
             f"{identity.serialno} runs {identity.build} and its bootloader is locked: {', '.join(builds)} "
             f"{'is' if len(builds) == 1 else 'are'} offered only for unlocked bootloaders",
             f"Get the manufacturer's signed update for {identity.product} (installed through recovery), or "

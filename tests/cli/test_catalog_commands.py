@@ -8,6 +8,9 @@ import sys
 
 import pytest
 
+from flasher.package import keys
+from flasher.package.trust import TrustStore
+from tests.support.packages import make_ota_package
 from tests.support.releases import releases as releases  # the publisher's folder, built once
 
 
@@ -81,3 +84,21 @@ def test_the_station_remembers_its_catalog(tsuf):
     assert shown["catalog_url"] == "https://updates.example/tsuf/catalog.json"
     overridden = json.loads(tsuf("--json", "settings", TSUF_CATALOG="/srv/catalog.json").stdout)
     assert overridden["catalog_url"] == "/srv/catalog.json"
+
+
+def test_listings_tell_a_recovery_package_from_a_fastboot_one(releases, published, tsuf, tmp_path):
+    trust_store = TrustStore(tmp_path / "trust")
+    shutil.copytree(releases.keys.trust_store.folder, trust_store.folder, dirs_exist_ok=True)
+    public = tmp_path / "oem.pub.pem"
+    public.write_bytes(keys.public_pem(releases.keys.oem.public_key))
+    trust_store.import_key(public)
+    make_ota_package(published, releases.keys, build="B130")
+    trust = ("--trust-store", str(trust_store.folder))
+    key = str(releases.keys.trust_store.folder.parent / "keys" / "release.pem")
+    built = tsuf("catalog", "build", *map(str, sorted(published.rglob("*.zip"))), "--key", key,
+                 "-o", str(published / "catalog.json"), *trust).stdout
+    b130_full = [line for line in built.splitlines() if " B130 " in line and " full" in line]
+    assert len(b130_full) == 2 and ["full (recovery)" in line for line in b130_full].count(True) == 1
+    tsuf("library", "add", str(published), *trust)
+    listed = [line for line in tsuf("library", "list").stdout.splitlines() if "-ota.zip" in line]
+    assert len(listed) == 1 and "full (recovery)" in listed[0]

@@ -8,7 +8,7 @@ from flasher.catalog.errors import CatalogExpired, CatalogUntrusted, DownloadFai
 from flasher.errors import FlasherError
 from flasher.history.codes import Result
 from flasher.package.errors import ArchiveError, UntrustedPackage
-from flasher.selection.choose import NoUpdateFor
+from flasher.selection.choose import NoUpdateFor, OnlyForUnlocked
 from flasher.transport.errors import ConnectFailed
 from flasher.update.session import Cancelled
 
@@ -27,7 +27,7 @@ def every_page() -> list[wording.Page]:
     return pages
 
 
-ERRORS = [Cancelled("x"), NoUpdateFor("x"), DownloadFailed("x"), DownloadHashMismatch("x"), CatalogUntrusted("x"),
+ERRORS = [Cancelled("x"), NoUpdateFor("x"), OnlyForUnlocked("x"), DownloadFailed("x"), DownloadHashMismatch("x"), CatalogUntrusted("x"),
           CatalogExpired("x"), UntrustedPackage("x"), ArchiveError("x"), ConnectFailed("x"), FlasherError("x"),
           RuntimeError("x")]
 
@@ -52,6 +52,7 @@ def test_every_result_code_has_a_plain_meaning_and_something_to_do():
     (DownloadFailed("x"), "The download did not finish"),
     (CatalogUntrusted("x"), "Updates could not be checked"),
     (NoUpdateFor("x"), "No update found"),
+    (OnlyForUnlocked("x"), "This update is not for your phone"),
     (ConnectFailed("x"), "Your phone is not answering"),
     (Cancelled("x"), "The download was stopped"),
     (UntrustedPackage("x"), "The update cannot be used"),

@@ -2,8 +2,8 @@
 
 import pytest
 
-from flasher.selection.choose import (CATALOG, LIBRARY, SIDELOAD, Candidate, Identity, NoUpdateFor, build_order,
-                                      choose, size_text)
+from flasher.selection.choose import (CATALOG, LIBRARY, SIDELOAD, Candidate, Identity, NoUpdateFor, OnlyForUnlocked,
+                                      build_order, choose, size_text)
 
 MB, GB = 10**6, 10**9
 
@@ -135,7 +135,7 @@ def test_a_locked_handset_gets_the_newest_build_it_can_take_and_is_told_what_it_
 
 
 def test_a_locked_handset_offered_only_fastboot_packages_is_told_what_to_do():
-    with pytest.raises(NoUpdateFor) as refused:
+    with pytest.raises(OnlyForUnlocked) as refused:
         choose(handset("B120", locked=True), OFFER)
     assert not refused.value.up_to_date
     assert str(refused.value) == ("SER1 runs B120 and its bootloader is locked: B130 is offered only for unlocked "
