@@ -4,7 +4,7 @@ What it measures, and why: flashing a big partition is what a user waits for,
 so tsuf must be no slower than the AOSP client it replaces (target: median
 tsuf/AOSP wall-time ratio <= 1.0) and must stream rather than buffer images
 (target: tsuf peak RSS < 120 MiB, whatever the image size: 1 GiB by default,
-4 GiB with --size-mib 4096, the largest partition of the virtual handset).
+nearly 4 GiB with --size-mib 4095, the largest image the AOSP client handles).
 
 How: one `tsuf emulator` handset (temporary storage, a free port) serves both
 clients. For a firmware-like image (30 % content, the rest zero blocks) and a

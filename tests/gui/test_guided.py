@@ -19,22 +19,13 @@ from flasher.device import FastbootDevice
 from flasher.selection.choose import size_text
 from flasher.selection.latest import LatestUpdate
 from flasher.update.session import Options
-from tests.support.catalog_bench import CatalogBench
+from tests.support.catalog_bench import bench as bench  # the station and its catalog
 from tests.support.http_server import FileServer
 from tests.support.locked import LockedBench
 from tests.support.releases import flip_byte
 from tests.support.releases import releases as releases  # noqa: F401 (the session-wide publisher folder)
 
 TIMEOUT = 60000
-
-
-@pytest.fixture
-def bench(releases, tmp_path):  # noqa: F811
-    bench = CatalogBench(releases, tmp_path)
-    bench.publish()
-    yield bench
-    for running in bench.handsets:
-        running.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ signed catalog on a loopback HTTP server, downloaded once for all that need it, 
 
 from contextlib import ExitStack
 
-import pytest
 
 from app.device_model import COLUMN
 from app.discovery_scan import fixed_scan
@@ -11,21 +10,12 @@ from app.main import real_station
 from app.settings_dialog import SettingsDialog
 from flasher.device import FastbootDevice
 from flasher.settings import load_settings
-from tests.support.catalog_bench import CatalogBench
+from tests.support.catalog_bench import bench as bench  # the station and its catalog
 from tests.support.http_server import FileServer
 from tests.support.releases import releases as releases  # noqa: F401 (the session-wide publisher folder)
 
 TIMEOUT = 60000
 DELTA, FULL = "deltas/tsuf_zte_ab-B120-B130.zip", "tsuf_zte_ab-B130.zip"
-
-
-@pytest.fixture
-def bench(releases, tmp_path):  # noqa: F811
-    bench = CatalogBench(releases, tmp_path)
-    bench.publish()
-    yield bench
-    for running in bench.handsets:
-        running.stop()
 
 
 def station_window(make_window, qtbot, bench, server, addresses):
@@ -77,11 +67,7 @@ def test_each_handset_gets_a_delta_or_the_full_package_and_each_is_downloaded_on
 
 
 def test_a_delta_that_does_not_apply_is_followed_by_the_full_package(bench, make_window, qtbot):
-    running = bench.handset("VH000001", "B120")
-    system_a = running.handset.storage.path("system_a")
-    data = bytearray(system_a.read_bytes())
-    data[4096:4100] = b"\xde\xad\xbe\xef"  # the handset says B120, but its system is not B120's
-    system_a.write_bytes(bytes(data))
+    running = bench.handset_with_changed_system("VH000001", "B120")
     with FileServer(bench.published) as server:
         window = station_window(make_window, qtbot, bench, server, [running.address])
         window.latest_all_action.trigger()

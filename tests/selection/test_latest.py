@@ -9,7 +9,7 @@ from flasher.catalog.model import Catalog, CatalogEntry, decode, encode, parse_c
 from flasher.device import FastbootDevice
 from flasher.library.index import Library, LibraryStale
 from flasher.selection.choose import LIBRARY, Candidate
-from tests.support.catalog_bench import CatalogBench
+from tests.support.catalog_bench import bench as bench  # the station and its catalog
 from tests.support.http_server import FileServer
 from tests.support.releases import flip_byte
 
@@ -18,15 +18,6 @@ SLOT_B = ("boot_b", "system_b", "vbmeta_b")
 
 def sha256_of(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def bench(releases, tmp_path):
-    bench = CatalogBench(releases, tmp_path)
-    bench.publish()
-    yield bench
-    for running in bench.handsets:
-        running.stop()
 
 
 def test_plans_say_which_package_and_why(bench):
@@ -72,11 +63,7 @@ def test_a_tampered_catalog_stops_everything_before_a_handset_is_read(bench):
 
 
 def test_a_delta_that_does_not_apply_falls_back_to_the_full_fetched_only_then(bench):
-    running = bench.handset("VH000001", "B120")
-    system_a = running.handset.storage.path("system_a")
-    data = bytearray(system_a.read_bytes())
-    data[4096:4100] = b"\xde\xad\xbe\xef"  # the handset says B120, but its system is not B120's
-    system_a.write_bytes(bytes(data))
+    running = bench.handset_with_changed_system("VH000001", "B120")
     with FileServer(bench.published) as server:
         plans, (report,) = bench.run(bench.latest(server), [running])
         paths = [path for path, _ in server.requests]

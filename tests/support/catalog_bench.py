@@ -3,6 +3,8 @@
 import shutil
 from pathlib import Path
 
+import pytest
+
 from flasher.catalog.build import build_catalog
 from flasher.catalog.trusted import SeenCatalogs
 from flasher.history.store import HistoryStore
@@ -56,3 +58,22 @@ class CatalogBench:
     def run(self, latest, handsets):
         plans = latest.plan([h.address for h in handsets])
         return plans, latest.run(plans, self.station, options=Options(return_timeout=20))
+
+    def handset_with_changed_system(self, serialno: str, build: str) -> RunningHandset:
+        """A handset that says it runs `build` while its system partition is not that build's."""
+        running = self.handset(serialno, build)
+        system_a = running.handset.storage.path("system_a")
+        data = bytearray(system_a.read_bytes())
+        data[4096:4100] = b"\xde\xad\xbe\xef"
+        system_a.write_bytes(bytes(data))
+        return running
+
+
+@pytest.fixture
+def bench(releases, tmp_path):
+    """Import it (with `releases`) into a test module or conftest.py to use it there."""
+    bench = CatalogBench(releases, tmp_path)
+    bench.publish()
+    yield bench
+    for running in bench.handsets:
+        running.stop()
