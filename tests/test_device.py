@@ -1,12 +1,15 @@
 """FastbootDevice against a well-behaved virtual handset: naming, slots, data phases."""
 
 import io
+import os
 
 import pytest
 
 from flasher.device import BootloaderLocked, FastbootDevice, ImageTooLarge, NoSuchSlot, wait_for_device
 from flasher.protocol.errors import CommandFailed
 from flasher.transport.errors import LinkTimeout
+from flasher.virtual.profile import Partition
+from tests.support.handsets import RunningHandset, small_profile
 from tests.support.scripted_peer import ScriptedPeer
 
 
@@ -68,3 +71,27 @@ def test_a_refusal_because_the_bootloader_is_locked_is_named_so(reason, locked):
             device.erase("boot_a")
     assert isinstance(refused.value, BootloaderLocked) is locked
     assert refused.value.reason == reason.decode()
+
+
+def test_an_image_of_exactly_4_gib_is_written_whole(tmp_path):
+    # 4 GiB is where a size kept in 32 bits wraps to 0 (the AOSP client then sends nothing).
+    size = 4 << 30
+    profile = small_profile(partitions=(Partition("system", size, True),))
+    running = RunningHandset(tmp_path / "handset", profile)
+    image = tmp_path / "system.img"
+    head, tail = os.urandom(1 << 20), os.urandom(1 << 20)
+    with open(image, "wb") as file:  # sparse on disk: content at both ends, zero blocks between
+        file.write(head)
+        file.seek(size - len(tail))
+        file.write(tail)
+    try:
+        with FastbootDevice.open(running.address) as device:
+            device.flash("system_a", image)
+        written = running.handset.storage.path("system_a")
+        assert written.stat().st_size == size
+        with open(written, "rb") as file:
+            assert file.read(len(head)) == head
+            file.seek(size - len(tail))
+            assert file.read() == tail
+    finally:
+        running.stop()
