@@ -96,8 +96,8 @@ class MainWindow(QMainWindow):
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        widths = {"Handset": 140, "Serial": 90, "Link": 70, "Mode": 70, "Slot": 40, "Build": 55, "Battery": 65,
-                  "Package": 190, "State": 140, "Progress": 280}
+        widths = {"Handset": 120, "Serial": 90, "Link": 70, "Mode": 70, "Slot": 40, "Build": 55, "Battery": 65,
+                  "Package": 190, "State": 110, "Progress": 280}
         for title, width in widths.items():
             table.setColumnWidth(COLUMN[title], width)
         table.doubleClicked.connect(lambda index: self.show_row_log(self.model.address_at(index.row())))
