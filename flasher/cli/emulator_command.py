@@ -40,6 +40,9 @@ def run_emulator(args) -> int:
                               emulator.adb_addresses):
                 for handset, address in zip(emulator.handsets, addresses):
                     print(f"{handset.serialno}\t{address}\t{handset.root}", flush=True)
+            if adb:  # its lines look like fastboot's: say which they are
+                print("the last tcp: line of each handset is recovery's ADB, on its fastboot port + 1 "
+                      "(adb connect HOST:PORT)", file=sys.stderr, flush=True)
             print(f"{args.count} virtual handset(s) running; Ctrl-C stops them", file=sys.stderr, flush=True)
             try:
                 stop.wait()
