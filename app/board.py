@@ -7,47 +7,33 @@ a probe (identify, then a dry run when a package is open), choosing its
 newest build ("update to latest") or a session.
 """
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from flasher.cache.store import FirmwareCache
-from flasher.catalog.errors import CatalogMismatch
 from flasher.discovery.found import RECOVERY_MODES
 from flasher.history.codes import Result
 from flasher.history.report import Report
-from flasher.library.index import LibraryStale
-from flasher.package.errors import PackageError
 from flasher.package.trust import TrustStore
-from flasher.selection.choose import CATALOG, Candidate, Choice
-from flasher.selection.latest import HandsetPlan, LatestUpdate, record_refusal
-from flasher.update.events import Progress, StateChanged
-from flasher.update.session import Cancelled, CancelToken, Options, Station
-from flasher.update.updater import FALL_BACK_ON, Updater
+from flasher.selection.latest import LatestUpdate
+from flasher.update.events import StateChanged
+from flasher.update.session import CancelToken, Options, Station
+from flasher.update.updater import Updater
 
 from . import handset_tasks
 from .device_row import FINAL_STATES, DeviceRow
 from .discovery_scan import Scan
 from .jobs import Job, Jobs, Outcome
+from .latest_flow import LatestFlow
 from .session_feed import LogEntry, SessionFeed
 
 DRAIN_INTERVAL_MS = 100  # repaint at most ~10 times a second, however fast sessions report
 SCAN_INTERVAL_MS = 1500
 SCANS_BEFORE_GONE = 2  # one missed answer (a handset busy with another host) is not an unplug
-PROBE_WAIT_MS = 100
 FINAL_STATE_OF = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
                   Result.CANCELLED.name: "cancelled", Result.NEEDS_REBOOT.name: "switched"}
-
-
-@dataclass
-class _Fetch:
-    """One package being fetched and prepared for the handsets that chose it; cancelled once none waits."""
-
-    token: CancelToken
-    members: set[str]
 
 
 class Board(QObject):
@@ -78,20 +64,16 @@ class Board(QObject):
         self._sessions = Jobs(parallel, self)
         self._probes = Jobs(8, self)
         self._misc = Jobs(2, self)
-        self._fetches = Jobs(2, self)  # choosing and downloading: long network waits stay out of the scans' pool
         self._tokens: dict[str, CancelToken] = {}
         self._queued: dict[str, Job] = {}
         self._probing: set[str] = set()
         self._recheck: set[str] = set()
         self._pending_updates: set[str] = set()
-        self._choosing: set[str] = set()
-        self._fetching: dict[str, _Fetch] = {}
-        self._plans: dict[str, tuple[LatestUpdate, HandsetPlan]] = {}  # until the handset's session ends
-        self._session_updaters: dict[str, Updater] = {}  # sessions on a package of their own (latest)
+        self.latest_flow = LatestFlow(self)
         self._scanning = False
         self._opening = False
-        self._shut_down = False
-        self._drain_timer = QTimer(self, interval=DRAIN_INTERVAL_MS, timeout=self._drain)
+        self.shut_down = False
+        self._drain_timer = QTimer(self, interval=DRAIN_INTERVAL_MS, timeout=self.drain)
         self._scan_timer = QTimer(self, interval=scan_interval_ms, timeout=self._scan_now)
 
     # -- life ------------------------------------------------------------------
@@ -111,7 +93,7 @@ class Board(QObject):
     @property
     def busy(self) -> bool:
         """Sessions queued or running, or packages being chosen or fetched for them."""
-        return self._sessions.running > 0 or self._fetches.running > 0
+        return self._sessions.running > 0 or self.latest_flow.busy
 
     @property
     def probing(self) -> bool:
@@ -130,20 +112,18 @@ class Board(QObject):
 
     def shutdown(self) -> None:
         """Stop for good; call only once no session runs (cancel_all, then wait for `busy` to clear)."""
-        if self._shut_down:
+        if self.shut_down:
             return
-        self._shut_down = True
+        self.shut_down = True
         self._drain_timer.stop()
         self._scan_timer.stop()
-        for jobs in (self._sessions, self._probes, self._misc, self._fetches):
+        for jobs in (self._sessions, self._probes, self._misc, self.latest_flow.fetches):
             jobs.wait()
-        self._drain()
+        self.drain()
         if self.updater:
             self.updater.close()
             self.updater = None
-        for updater in set(self._session_updaters.values()):
-            updater.close()
-        self._session_updaters.clear()
+        self.latest_flow.close()
 
     # -- package ---------------------------------------------------------------
 
@@ -187,7 +167,7 @@ class Board(QObject):
     # -- discovery and probes ------------------------------------------------------
 
     def _busy_addresses(self) -> set[str]:
-        return set(self._tokens) | self._probing | self._choosing
+        return set(self._tokens) | self._probing | self.latest_flow.choosing
 
     def _scan_now(self) -> None:
         if self._scanning:
@@ -275,9 +255,9 @@ class Board(QObject):
             return
         if address in self._pending_updates:
             self._pending_updates.discard(address)
-            self._start_session(address)
+            self.start_session(address)
         elif self.station_mode and address in self.compatible_idle():
-            self._start_session(address)
+            self.start_session(address)
 
     # -- updates ------------------------------------------------------------------
 
@@ -302,7 +282,7 @@ class Board(QObject):
                 self._pending_updates.add(address)  # once the probe lets go of the handset
                 row.state = "queued"
             else:
-                self._start_session(address)
+                self.start_session(address)
             started.append(address)
         self.rows_changed.emit(started)
         return started
@@ -312,7 +292,7 @@ class Board(QObject):
         if on:
             self.update(self.compatible_idle())
 
-    def _start_session(self, address: str, updater: Updater | None = None) -> None:
+    def start_session(self, address: str, updater: Updater | None = None) -> None:
         row, updater = self.rows[address], updater or self.updater
         token = CancelToken()
         self._tokens[address] = token
@@ -330,13 +310,12 @@ class Board(QObject):
     def _session_ended(self, address: str, outcome: Outcome) -> None:
         self._tokens.pop(address, None)
         self._queued.pop(address, None)
-        self._drain()  # the session's last events first, so the final state below stands
-        if self._fall_back(address, outcome.value):
+        self.drain()  # the session's last events first, so the final state below stands
+        if self.latest_flow.session_ended(address, outcome.value):
             return
-        self._release_updater(address)
-        self._finish(address, outcome.value, outcome.error)
+        self.finish(address, outcome.value, outcome.error)
 
-    def _finish(self, address: str, report: Report | None, error: BaseException | None = None) -> None:
+    def finish(self, address: str, report: Report | None, error: BaseException | None = None) -> None:
         """An attempt's end: the row's final state, the counters, the history view."""
         row = self.rows.get(address)
         if error is not None:
@@ -361,7 +340,7 @@ class Board(QObject):
             self._pending_updates.discard(address)
             token = self._tokens.get(address)
             row = self.rows.get(address)
-            if self._cancel_latest(address):
+            if self.latest_flow.cancel(address):
                 if row is not None:
                     row.state, row.detail = "idle", ""
                 continue
@@ -382,7 +361,8 @@ class Board(QObject):
 
     def cancel_all(self) -> None:
         self.set_station_mode(False)
-        self.cancel(list(self._tokens) + list(self._pending_updates) + list(self._choosing) + list(self._fetching))
+        self.cancel(list(self._tokens) + list(self._pending_updates) + list(self.latest_flow.choosing)
+                    + list(self.latest_flow.fetching))
 
     def clear_finished(self, addresses: list[str]) -> None:
         """Make finished rows idle again, so they can be updated once more."""
@@ -408,159 +388,22 @@ class Board(QObject):
             self._misc.start(lambda address=address, reboot=reboot: reboot(address), done)
         return chosen
 
-    # -- update to latest ---------------------------------------------------------------
+    # -- update to latest (app/latest_flow.py) -----------------------------------------
 
     def update_latest(self, addresses: list[str]) -> list[str]:
-        """Choose each handset's newest build from the catalog and the library, fetch each package
-        once for all that chose it, then update each with its own; returns the handsets taken on."""
-        if self.latest is None:
-            return []
-        chosen = [a for a in addresses if a in self.rows and not self.rows[a].active and a not in self._tokens
-                  and a not in self._pending_updates]
-        for address in chosen:
-            row = self.rows[address]
-            row.start_session()
-            row.state, row.choice, row.choice_tip = "choosing", "", ""
-        self._choosing.update(chosen)
-        if chosen:
-            self._plan_latest(self.latest(), chosen)
-        self.rows_changed.emit(chosen)
-        return chosen
+        """Each handset gets its newest build by its best package; returns the handsets taken on."""
+        return self.latest_flow.start(addresses) if self.latest is not None else []
 
-    def _plan_latest(self, latest: LatestUpdate, addresses: list[str]) -> None:
-        addresses = [a for a in addresses if a in self._choosing]  # not cancelled meanwhile
-        if not addresses or self._shut_down:
-            return
-        if self._probing.intersection(addresses):  # a probe still has the handset; it lets go within seconds
-            QTimer.singleShot(PROBE_WAIT_MS, lambda: self._plan_latest(latest, addresses))
-            return
-        self._fetches.start(lambda: latest.plan(addresses),
-                            lambda outcome: self._planned(latest, addresses, outcome))
+    def is_taken(self, address: str) -> bool:
+        """A session runs or waits for this handset."""
+        return address in self._tokens or address in self._pending_updates
 
-    def _planned(self, latest: LatestUpdate, addresses: list[str], outcome: Outcome) -> None:
-        mine = [a for a in addresses if a in self._choosing and a in self.rows]
-        self._choosing.difference_update(addresses)
-        if outcome.error is not None:  # the catalog was refused or not reached: no handset was read
-            error = outcome.error
-            for address in mine:
-                row = self.rows[address]
-                row.state, row.choice, row.choice_tip = "idle", "✗ no catalog", _with_hint(error)
-            self.feed.say("", "ERROR", f"update to latest: {_with_hint(error)}")
-            self.latest_failed.emit(error)
-            self.rows_changed.emit(mine)
-            return
-        groups: dict[Candidate, list[str]] = {}
-        for plan in outcome.value:
-            if plan.address not in mine:
-                continue
-            row = self.rows[plan.address]
-            row.choice, row.choice_tip = _choice_text(plan)
-            self.feed.say(plan.address, "INFO" if plan.choice or plan.up_to_date else "WARNING", plan.describe())
-            if plan.choice is None:
-                row.state = "idle"
-                continue
-            self._plans[plan.address] = (latest, plan)
-            groups.setdefault(plan.choice.package, []).append(plan.address)
-        for package, members in groups.items():
-            self._fetch(latest, package, members)
-        self.rows_changed.emit(mine)
-
-    def _fetch(self, latest: LatestUpdate, package: Candidate, addresses: list[str]) -> None:
-        """Download (catalog) or open (library) the package and extract its images, for every handset
-        that chose it; their sessions start when it is ready."""
-        fetch = _Fetch(CancelToken(), set(addresses))
-        first = "downloading" if package.origin == CATALOG else "preparing"
-        for address in addresses:
-            self._fetching[address] = fetch
-            row = self.rows[address]
-            row.start_session()
-            row.state, row.detail = first, package.package_id
-        feed, station, cache, shown = self.feed, self.station, self.cache, [first]
-
-        def progress(label: str, done: int, total: int) -> None:  # on the worker: only the feed is touched
-            state = "preparing" if label.startswith("verify ") else "downloading"
-            for address in addresses:
-                if address in fetch.members:
-                    if state != shown[0]:
-                        feed.put(address, StateChanged(address, state, package.package_id))
-                    feed.put(address, Progress(address, done, total))
-            shown[0] = state
-        self._fetches.start(lambda: latest.prepare(package, station, cache=cache, progress=progress,
-                                                   cancel=fetch.token),
-                            lambda outcome: self._fetched(package, fetch, outcome))
-        self.rows_changed.emit(addresses)
-
-    def _fetched(self, package: Candidate, fetch: _Fetch, outcome: Outcome) -> None:
-        self._drain()
-        members = [a for a in fetch.members if self._fetching.get(a) is fetch and a in self.rows]
-        for address in list(fetch.members):
-            if self._fetching.get(address) is fetch:
-                del self._fetching[address]
-        error = outcome.error
-        if error is None:
-            updater: Updater = outcome.value
-            for address in members:
-                self._session_updaters[address] = updater
-                self._start_session(address, updater)
-            if not members:
-                updater.close()
-            return
-        if isinstance(error, (PackageError, CatalogMismatch, LibraryStale)):
-            # A refused package is still an attempt on each handset, as `tsuf update --latest` records it.
-            handsets = [(self._plans[a][1].identity.serialno, a) for a in members]
-            for address, report in zip(members, record_refusal(self.station, handsets, package.package_id, error)):
-                self._plans.pop(address, None)
-                self._finish(address, report)
-            return
-        for address in members:  # a download that failed or was stopped is no attempt: nothing was written
-            self._plans.pop(address, None)
-            row = self.rows[address]
-            row.state = "idle" if isinstance(error, Cancelled) else "failed"
-            row.detail = "" if isinstance(error, Cancelled) else f"{package.package_id}: {_with_hint(error)}"
-            self.feed.say(address, "ERROR", f"{package.package_id} not fetched: {_with_hint(error)}")
-        self.rows_changed.emit(members)
-
-    def _fall_back(self, address: str, report: Report | None) -> bool:
-        """A delta that does not apply to this handset: fetch the same build's full package and go again."""
-        latest, plan = self._plans.pop(address, (None, None))
-        if plan is None or report is None or report.result not in FALL_BACK_ON or address not in self.rows:
-            return False
-        fallback = plan.choice.fallback
-        if fallback is None:
-            return False
-        self._release_updater(address)
-        self.report_recorded.emit(report)  # the delta's attempt is in the history too
-        self.feed.say(address, "WARNING", f"{report.result}: the delta does not apply; "
-                                          f"falling back to {fallback.package_id}")
-        reason = f"full: the delta from {plan.identity.build} did not apply"
-        self._plans[address] = (latest, dataclasses.replace(plan, choice=Choice(fallback, None, reason)))
-        row = self.rows[address]
-        row.choice, row.choice_tip = reason, report.message
-        self._fetch(latest, fallback, [address])
-        return True
-
-    def _cancel_latest(self, address: str) -> bool:
-        """Stop choosing or fetching for this handset; a fetch is cancelled once no handset waits for it."""
-        if address in self._choosing:
-            self._choosing.discard(address)
-            return True
-        fetch = self._fetching.pop(address, None)
-        if fetch is None:
-            return False
-        self._plans.pop(address, None)
-        fetch.members.discard(address)
-        if not fetch.members:
-            fetch.token.cancel()
-        return True
-
-    def _release_updater(self, address: str) -> None:
-        updater = self._session_updaters.pop(address, None)
-        if updater is not None and updater not in self._session_updaters.values():
-            updater.close()
+    def probing_any(self, addresses: list[str]) -> bool:
+        return bool(self._probing.intersection(addresses))
 
     # -- the feed, drained on the GUI thread ---------------------------------------------
 
-    def _drain(self) -> None:
+    def drain(self) -> None:
         batch = self.feed.drain()
         if not batch:
             return
@@ -584,15 +427,3 @@ class Board(QObject):
             self.log_lines.emit(lines)
         if touched:
             self.rows_changed.emit(sorted(touched))
-def _with_hint(error: BaseException) -> str:
-    hint = getattr(error, "hint", "")
-    return f"{error} ({hint})" if hint else str(error)
-
-
-def _choice_text(plan: HandsetPlan) -> tuple[str, str]:
-    """The Package column's words for a plan, and its tooltip."""
-    if plan.choice:
-        return plan.choice.reason, f"{plan.choice.package.package_id}: {plan.describe()}"
-    if plan.up_to_date:
-        return "✓ up to date", plan.describe()
-    return "✗ no update", _with_hint(plan.problem)
