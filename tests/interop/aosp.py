@@ -1,14 +1,10 @@
 """Running Debian's AOSP `fastboot` client (29.0.6) from tests."""
 
-import os
-import shutil
 import subprocess
 
-import pytest
+from tests.support.tools import requires_tool
 
-# Outside CI a developer without the package gets a skip; in CI a missing client fails.
-requires_fastboot = pytest.mark.skipif(shutil.which("fastboot") is None and not os.environ.get("CI"),
-                                       reason="Debian's fastboot package is not installed")
+requires_fastboot = requires_tool("fastboot", "fastboot")
 
 
 def run_fastboot(address: str, *args: str, timeout: int = 60) -> str:

@@ -1,7 +1,6 @@
 """The stock ADB client (Debian's `adb`, 29.0.6) against `tsuf emulator` in recovery over TCP."""
 
 import os
-import shutil
 import socket
 import subprocess
 
@@ -12,10 +11,9 @@ from flasher.package.archive import PackageReader
 from flasher.virtual.handset import Handset
 from tests.support.handsets import EmulatorProcess, small_profile
 from tests.support.packages import make_keys, make_ota_package, make_package
+from tests.support.tools import requires_tool
 
-# Outside CI a developer without the package gets a skip; in CI a missing client fails.
-pytestmark = pytest.mark.skipif(shutil.which("adb") is None and not os.environ.get("CI"),
-                                reason="Debian's adb package is not installed")
+pytestmark = requires_tool("adb", "adb")
 
 
 class StockAdb:
