@@ -46,14 +46,12 @@ import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from flash_throughput import (FASTBOOT, GNU_TIME, TSUF, BenchError, fastboot_version, measured,
-                              sha256_prefix, stop)
+from flash_throughput import (FASTBOOT, GNU_TIME, TSUF, BenchError, emulator_story, fastboot_version, measured,
+                              sha256_prefix, start_emulator, stop)
 
 from flasher.virtual.sample_images import write_image
 
@@ -88,13 +86,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="tsuf-bench-links-"))
     emulator = None
     try:
-        emulator, lines = start_emulator(work)
+        # Two handsets on TCP, UDP and serial: six lines, by (serialno, scheme).
+        emulator, rows = start_emulator(work, "--udp", "0", "--serial", "--count", "2", lines=6)
+        lines = {(serial, address.split(":")[0]): (address, folder) for serial, address, folder in rows}
         results = Bench(args, work, lines).run()
     except BenchError:
-        if emulator is not None:
-            state = "running" if emulator.poll() is None else f"exited {emulator.returncode}"
-            log = (work / "emulator.log").read_text()[-3000:]
-            print(f"flash_links: emulator {state}; its log ends:\n{log}", file=sys.stderr)
+        print(f"flash_links: {emulator_story(emulator, work)}", file=sys.stderr)
         raise
     finally:
         if emulator is not None:
@@ -102,25 +99,6 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(results, indent=2) if args.json else markdown(results))
     return 0
-
-
-def start_emulator(work: Path):
-    """Two handsets on TCP, UDP and serial; returns (process, {(serialno, scheme): (address, folder)})."""
-    out = work / "emulator.out"
-    with open(out, "w") as stdout, open(work / "emulator.log", "w") as stderr:
-        proc = subprocess.Popen([TSUF, "emulator", "--tcp", "0", "--udp", "0", "--serial", "--count", "2",
-                                 "--storage", str(work / "handsets")], stdout=stdout, stderr=stderr)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        rows = [line.split("\t") for line in out.read_text().splitlines(keepends=True) if line.endswith("\n")]
-        if len(rows) >= 6:
-            return proc, {(serial, address.split(":")[0]): (address, Path(folder.strip()))
-                          for serial, address, folder in rows}
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    stop(proc)
-    raise BenchError(f"the emulator did not start: {(work / 'emulator.log').read_text()[-2000:]}")
 
 
 class Bench:

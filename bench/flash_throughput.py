@@ -73,13 +73,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="tsuf-bench-"))
     emulator = None
     try:
-        emulator, address, folder = start_emulator(work)
+        emulator, [(_serial, address, folder)] = start_emulator(work, "--count", "1")
         results = run(args, work, address, folder / "system_a.img")
     except BenchError:
-        if emulator is not None:  # the handset's side of the story
-            state = "running" if emulator.poll() is None else f"exited {emulator.returncode}"
-            log = (work / "emulator.log").read_text()[-3000:]
-            print(f"flash_throughput: emulator {state}; its log ends:\n{log}", file=sys.stderr)
+        print(f"flash_throughput: {emulator_story(emulator, work)}", file=sys.stderr)
         raise
     finally:
         if emulator is not None:
@@ -89,23 +86,32 @@ def main() -> int:
     return 0 if results["targets_met"] else TARGET_MISSED
 
 
-def start_emulator(work: Path):
-    """Start one handset on a free port; returns (process, address, its folder)."""
+def start_emulator(work: Path, *options: str, lines: int = 1):
+    """Start `tsuf emulator --tcp 0 OPTIONS` on free ports; returns (process, its first `lines` lines as
+    (serialno, address, folder)). One handset on TCP unless OPTIONS say more."""
     out = work / "emulator.out"
     with open(out, "w") as stdout, open(work / "emulator.log", "w") as stderr:
-        proc = subprocess.Popen([TSUF, "emulator", "--tcp", "0", "--count", "1",
-                                 "--storage", str(work / "handsets")], stdout=stdout, stderr=stderr)
+        proc = subprocess.Popen([TSUF, "emulator", "--tcp", "0", *options, "--storage", str(work / "handsets")],
+                                stdout=stdout, stderr=stderr)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        line = out.read_text()
-        if line.endswith("\n"):
-            _serial, address, folder = line.split("\n")[0].split("\t")
-            return proc, address, Path(folder)
+        rows = [line.rstrip("\n").split("\t") for line in out.read_text().splitlines(keepends=True)
+                if line.endswith("\n")]
+        if len(rows) >= lines:
+            return proc, [(serial, address, Path(folder)) for serial, address, folder in rows[:lines]]
         if proc.poll() is not None:
             break
         time.sleep(0.05)
     stop(proc)
     raise BenchError(f"the emulator did not start: {(work / 'emulator.log').read_text()[-2000:]}")
+
+
+def emulator_story(emulator: subprocess.Popen | None, work: Path) -> str:
+    """The handset's side of a failed benchmark: whether it still runs, and its log's end."""
+    if emulator is None:
+        return "the emulator did not start"
+    state = "running" if emulator.poll() is None else f"exited {emulator.returncode}"
+    return f"emulator {state}; its log ends:\n{(work / 'emulator.log').read_text()[-3000:]}"
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -159,7 +159,7 @@ def sha256_rows(args, work: Path, image: Path) -> list[dict]:
     def check(_which, out):
         if out.split()[0] != expected:
             raise BenchError(f"read-back or sha256sum gave {out.split()[0]}, not the image's {expected}")
-    emulator, address, _ = start_emulator(work)
+    emulator, [(_serial, address, _folder)] = start_emulator(work, "--count", "1")
     try:
         subprocess.run([TSUF, "-s", address, "flash", "system_a", str(image)], check=True, capture_output=True,
                        timeout=args.timeout)
