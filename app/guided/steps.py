@@ -10,12 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from flasher.cache.store import FirmwareCache
-from flasher.device import FastbootDevice
 from flasher.discovery.found import FoundDevice
 from flasher.history.report import Report
 from flasher.selection.choose import CATALOG
 from flasher.selection.latest import HandsetPlan, LatestUpdate
-from flasher.update import preflight
 from flasher.update.events import Event, Progress, StateChanged
 from flasher.update.session import CancelToken, Options, Station
 from flasher.update.updater import FALL_BACK_ON, Updater
@@ -78,8 +76,7 @@ def check(latest: LatestUpdate, address: str) -> Checked:
         raise plan.problem
     if plan.choice is None:
         return Checked(plan)
-    with FastbootDevice.open(address, timeouts=latest.timeouts) as device:
-        facts = preflight.read_facts(device, [])
+    facts = plan.facts
     percent = battery_percent(facts.battery_mv) if facts.battery_mv is not None else None
     return Checked(plan, percent, facts.battery_ok is False)
 

@@ -45,6 +45,8 @@ class HandsetPlan:
     identity: Identity | None = None
     choice: Choice | None = None
     problem: FlasherError | None = None
+    facts: preflight.HandsetFacts | None = None
+    """Everything the handset said when it was identified (battery included), read once."""
 
     @property
     def up_to_date(self) -> bool:
@@ -58,10 +60,14 @@ class HandsetPlan:
         return str(self.problem)
 
 
-def read_identity(address: str, timeouts: Timeouts = Timeouts()) -> Identity:
-    """Product, hardware revision, build, rollback index and lock state, read as preflight reads them."""
+def read_facts(address: str, timeouts: Timeouts = Timeouts()) -> preflight.HandsetFacts:
+    """What the handset says, read as preflight reads it."""
     with FastbootDevice.open(address, timeouts=timeouts) as device:
-        facts = preflight.read_facts(device, [])
+        return preflight.read_facts(device, [])
+
+
+def identity_of(facts: preflight.HandsetFacts) -> Identity:
+    """Product, hardware revision, build, rollback index and lock state: what choosing looks at."""
     return Identity(facts.serialno, facts.product, facts.hw_revision, facts.build, facts.rollback_index,
                     locked=not facts.unlocked)
 
@@ -102,13 +108,14 @@ class LatestUpdate:
 
         def one(address: str) -> HandsetPlan:
             try:
-                identity = read_identity(address, self.timeouts)
+                facts = read_facts(address, self.timeouts)
             except FlasherError as error:
                 return HandsetPlan(address, problem=error)
+            identity = identity_of(facts)
             try:
-                return HandsetPlan(address, identity, choose(identity, candidates))
+                return HandsetPlan(address, identity, choose(identity, candidates), facts=facts)
             except NoUpdateFor as error:
-                return HandsetPlan(address, identity, problem=error)
+                return HandsetPlan(address, identity, problem=error, facts=facts)
         with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(addresses)))) as pool:
             return list(pool.map(one, addresses))
 
