@@ -261,8 +261,6 @@ class GuidedFlow(QObject):
                 continue
             self._state = state
             self._show_progress(0, 0)  # a new state's figures start afresh
-        if self._state == "reading" and batch.progress:  # a delta's source is read, then written: no new state
-            self._state = "writing"
         if self._state in COUNTED_STATES:  # figures of a state already left would mislabel the next one
             for done, total, _when in batch.progress.values():
                 self._show_progress(done, total)

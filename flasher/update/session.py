@@ -279,7 +279,6 @@ class UpdateSession:
             target = targets[image.partition]
             self.cancel.check()
             self.enter("write")
-            self.show("writing", target)
 
             def progress(sent: int, piece_total: int, base: int = done) -> None:
                 self.cancel.check()
@@ -287,6 +286,7 @@ class UpdateSession:
             source_slot = self.report.from_slot
             path = self.images.path_for(image, lambda size: self._read_source(
                 device, f"{image.partition}_{source_slot}" if source_slot else image.partition, size))
+            self.show("writing", target)  # after a delta's source was read ("reading")
             device.flash(target, path, progress=progress)
             self.report.bytes_sent += image.size
             self.enter("verify")
