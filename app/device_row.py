@@ -114,7 +114,7 @@ class DeviceRow:
             if speed > 0:
                 parts.append(f"{human_bytes(speed)}/s")
             if left is not None:
-                parts.append("under 1 s left" if left < 0.5 else f"{human_duration(left)} left")
+                parts.append("<1 s left" if left < 0.5 else f"{human_duration(left)} left")
         return " · ".join(parts)
 
     def _outcome_text(self) -> str:

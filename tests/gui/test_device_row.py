@@ -16,7 +16,7 @@ def test_speed_and_time_left_come_from_the_last_seconds_of_progress():
     assert row.seconds_left() == 10
     assert row.progress_text() == "50% · 20.0 / 40.0 MiB · 2.0 MiB/s · 10 s left"
     row.add_progress(39.5 * MiB, 40 * MiB, now=111.0)  # a fast finish is not "0 s left"
-    assert row.progress_text().endswith("under 1 s left")
+    assert row.progress_text().endswith("<1 s left")
 
 
 def test_after_the_end_the_row_says_what_happened_instead_of_a_full_bar():
