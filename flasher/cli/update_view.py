@@ -15,7 +15,7 @@ from ..update.events import Event, Finished, Progress, StateChanged
 from .progress import human_bytes
 
 _REDRAW_INTERVAL = 0.1
-SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name}
+SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name, Result.NOT_CONFIRMED.name}
 
 
 class _Line:
@@ -91,6 +91,20 @@ def print_summary(reports: list[Report], *, as_json: bool, show_address: bool = 
         builds = f"{report.from_build or '?'}->{report.to_build}"
         print(f"{report.device_serial[:12]:12} {link}{slots:6} {builds[:17]:17} {report.result.lower()[:12]:12} "
               f"{seconds:6.1f}s  {report.message}")
+        for line in _unproven(report):
+            print(f"{'':12} {link}{line}")
     failed = [report for report in reports if report.result not in SUCCESSFUL]
+    unconfirmed = sum(report.result == Result.NOT_CONFIRMED.name for report in reports)
     print(f"{len(reports) - len(failed)} of {len(reports)} handset(s) updated"
+          + (f" ({unconfirmed} not confirmed)" if unconfirmed else "")
           + (f"; {len(failed)} failed" if failed else ""))
+
+
+def _unproven(report: Report) -> list[str]:
+    """The checks and verifications the handset could not offer: never shown as passed."""
+    lines = [f"not available: {check['check']} ({check['detail']})"
+             for check in report.checks if check["outcome"] == "not available"]
+    unverified = [target for target, how in report.verification.items() if how != "read back"]
+    if unverified:
+        lines.append(f"not verified by read-back: {', '.join(unverified)} (the handset cannot be read)")
+    return lines
