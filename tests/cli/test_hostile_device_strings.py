@@ -27,17 +27,15 @@ class Station:
         self.root = root
         self.home = root / "home"
         self.keys = make_keys(root)
+        self.package = make_package(root, self.keys)
         self.emulator = EmulatorProcess(root / "handsets", faults=faults,
                                         profile=small_profile(oem_public_key=self.keys.oem_public_pem))
-        self.package = make_package(root, self.keys)
 
     def tsuf(self, *args) -> subprocess.CompletedProcess:
         env = {**os.environ, "TSUF_HOME": str(self.home), "TSUF_STATION": "bench-9"}
         env.pop("TSUF_BACKEND", None)
         return subprocess.run([sys.executable, "-m", "flasher.cli.main", *args], capture_output=True,
                               timeout=120, env=env)
-
-        self.package = make_package(root, self.keys)
 
     def update(self) -> subprocess.CompletedProcess:
         return self.tsuf("-s", self.emulator.address, "update", str(self.package),
