@@ -24,8 +24,8 @@ from flasher.history.summary import Summary, summarize
 from flasher.settings import Settings
 
 from .icons import icon
-from .plain_text import cell, tooltip
 from .jobs import Jobs, Outcome
+from .plain_text import cell, tooltip
 from .summary_view import SummaryView
 
 COLUMNS = ("Started (UTC)", "Serial", "Product", "Builds", "Slots", "Result", "Time", "Station", "Message")
