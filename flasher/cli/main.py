@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--fault", action="append", default=[], metavar="KIND:ARGUMENT",
                           help="inject a fault into every handset: stall:flash:system=2, fail:set_active=busy, "
                                "drop-on:fetch:=2, drop-after:BYTES, discard:system_b, boot-fails:b, "
-                               "line-errors:BYTES")
+                               "line-errors:BYTES, answer:serialno=VALUE")
 
     devices = commands.add_parser("devices", help="list the handsets in reach on USB, network and serial links")
     devices.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print them as JSON")
@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.address and os.environ.get("TSUF_DEVICE"):
         args.address = [os.environ["TSUF_DEVICE"]]
+    from ..device_text import printable
     from ..errors import FlasherError
     from . import logs
     logs.configure(verbose=args.verbose)
@@ -301,9 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         handler = getattr(importlib.import_module(f"{__package__}.{module}"), function)
         return handler(args)
     except FlasherError as error:
-        print(f"tsuf: error: {error}", file=sys.stderr)
+        print(f"tsuf: error: {printable(str(error), None)}", file=sys.stderr)  # may quote a device's FAIL
         if error.hint:
-            print(f"tsuf: {error.hint}", file=sys.stderr)
+            print(f"tsuf: {printable(error.hint, None)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("tsuf: interrupted", file=sys.stderr)

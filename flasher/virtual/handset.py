@@ -171,6 +171,7 @@ class Handset:
         if self.faults.max_download_claim is not None:
             pairs = [(key, f"0x{self.faults.max_download_claim:x}" if key == "max-download-size" else value)
                      for key, value in pairs]
+        pairs = [(key, self.faults.answers.get(key, value)) for key, value in pairs]
         if command.argument == "all":
             for key, value in pairs:
                 link.write(protocol.info(f"{key}:{value}"), DATA_TIMEOUT)
