@@ -179,7 +179,7 @@ class UpdateSession:
             facts = preflight.read_facts(device, list(targets.values()))
             report.product, report.from_build = facts.product, facts.build
             report.from_slot, report.to_slot = current, target_slot
-            switched = self._switched_before(current, targets)
+            switched = self._switched_before(current)
             if switched is not None:
                 self._resume_after_switch(device, switched)
                 return
@@ -231,14 +231,15 @@ class UpdateSession:
         self.show("rebooting")
         device.reboot()
 
-    def _switched_before(self, current: str, targets: dict[str, str]) -> JournalEntry | None:
+    def _switched_before(self, current: str) -> JournalEntry | None:
         """The journal of an earlier attempt with this package that switched this handset to the
         slot it now runs: the reboot or the confirmation was cut off (or the switch's answer was
         lost: every image was verified there and that slot is now active)."""
         entry = self.station.journal.load(self.serialno, self.package_sha256)
         if not entry or not entry.target_slot or entry.target_slot != current:
             return None
-        if entry.switched or set(targets.values()) <= set(entry.verified):
+        written = {f"{image.partition}_{entry.target_slot}" for image in self.manifest.images}
+        if entry.switched or written <= set(entry.verified):
             return entry
         return None
 

@@ -114,8 +114,7 @@ def test_the_active_slot_not_yet_booted_keeps_the_other_one(bench):
 def test_an_unreported_battery_is_not_available_or_refused_by_policy(bench):
     from flasher.update.preflight import Policy
     running = bench.handset()
-    running.handset.faults.fail_commands.update({"getvar:battery-voltage": "Variable not implemented",
-                                                 "getvar:battery-soc-ok": "Variable not implemented"})
+    running.handset.faults.answers.update({"battery-voltage": "", "battery-soc-ok": ""})  # empty: not offered
     refused = bench.update(running, policy=Policy(battery_unknown_ok=False))
     _refused(running, refused, "BATTERY_LOW", "does not report its battery level")
     report = bench.update(running)
