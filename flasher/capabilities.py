@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 CORE_VARIABLES = (
     "serialno", "product", "hw-revision", "max-download-size", "slot-count", "current-slot",
     "unlocked", "is-userspace", "battery-voltage", "battery-soc-ok", "build", "rollback-index",
-    "version-bootloader",
+    "version-bootloader", "bootloader-version",
 )
 
 READ_PROBE_SIZE = 4096
@@ -82,16 +82,20 @@ class Capabilities:
 
     @property
     def bare_hex(self) -> bool:
-        """Sizes come as hex without `0x` (barebox prints `%08x`): known from a size that can only
-        be hex, or from the bootloader naming itself."""
-        if "barebox" in (self.value("version-bootloader") or "").lower():
+        """Partition sizes come as hex without `0x` (barebox prints `%08x`, and its
+        max-download-size in decimal): known from the bootloader naming itself, or from a
+        partition size that can only be hex."""
+        names = (self.value("version-bootloader") or "") + (self.value("bootloader-version") or "")
+        if "barebox" in names.lower():
             return True
         return any(_BARE_HEX.fullmatch(value.strip()) for name, value in self.variables.items()
-                   if name == "max-download-size" or name.startswith("partition-size:"))
+                   if name.startswith("partition-size:"))
 
     def size(self, name: str) -> int | None:
         value = self.value(name)
-        return None if value is None else variables.parse_size(name, value, bare_hex=self.bare_hex)
+        if value is None:
+            return None
+        return variables.parse_size(name, value, bare_hex=name.startswith("partition-size:") and self.bare_hex)
 
     @property
     def max_download_size(self) -> int | None:

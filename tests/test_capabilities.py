@@ -57,7 +57,7 @@ def test_uboot_current_slot_without_slots_means_no_slots():
 
 
 def test_barebox_sizes_are_hex_without_0x_and_serialno_is_absent():
-    lines = ["version: 0.4", "bootloader-version: barebox-2024.01.0", "max-download-size: 08000000",
+    lines = ["version: 0.4", "bootloader-version: barebox-2024.01.0", "max-download-size: 134217728",
              "partition-size:system: 10000000", "partition-type:system: raw"]
     with peer({}, all_lines=lines, absent="no such variable") as device_peer:
         with FastbootDevice.open(device_peer.address) as device:
