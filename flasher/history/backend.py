@@ -1,15 +1,22 @@
 """Delivering reports to a backend: an HTTP endpoint that receives JSON, a lab's PostgreSQL, or both.
 
-Delivery is at-least-once from here and exactly-once as the backend sees it:
-each POST carries the report id (in the body and as Idempotency-Key), so a
-backend that got a report before answers 2xx or 409 and keeps one copy; the
-PostgreSQL history (postgres.py) inserts by report id and ignores a repeat.
+Each report is sent once: a deliverer claims it in the outbox (a lease) before
+sending, so two deliverers at once (two `tsuf history --deliver`, an update's
+sender) never both send it, whatever the backend does with repeats. Only a
+crash between the backend's answer and the outbox's delete, or a send that
+outlives its lease, sends it again; for those each POST carries the report id
+(in the body and as Idempotency-Key), so a backend that got a report before
+answers 2xx or 409 and keeps one copy, and the PostgreSQL history
+(postgres.py) inserts by report id and ignores a repeat.
 """
 
+import os
 import random
+import socket
 import ssl
 import threading
 import time
+import uuid
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -21,6 +28,8 @@ from .store import HistoryStore
 
 FIRST_RETRY = 2.0
 LONGEST_RETRY = 600.0
+LEASE_SPARE = 60.0
+"""A claim lasts a send's timeout and this much more; past that its deliverer is presumed dead."""
 
 
 class DeliveryFailed(FlasherError):
@@ -103,18 +112,27 @@ class DeliveryRound:
     last_error: str = ""
 
 
-def deliver_due(store: HistoryStore, backend: Target, *, now: float | None = None) -> DeliveryRound:
-    """Send every report whose turn has come; stop at the first failure (the backend is down)."""
-    now = time.time() if now is None else now
+def deliver_due(store: HistoryStore, backend: Target, *, now: float | None = None,
+                ignore_backoff: bool = False) -> DeliveryRound:
+    """Send every report whose turn has come (every waiting one, with `ignore_backoff`) and that
+    this deliverer can claim; stop at the first failure (the backend is down)."""
+    clock = time.time if now is None else (lambda: now)
+    deliverer = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
     outcome = DeliveryRound()
-    for report, attempts in store.due_for_delivery(now):
+    for report, attempts in store.due_for_delivery(clock(), ignore_backoff=ignore_backoff):
+        claimed_at = clock()
+        if not store.claim(report.report_id, deliverer, claimed_at, claimed_at + backend.timeout + LEASE_SPARE):
+            continue  # another deliverer is sending it, or has sent it
         try:
             backend.send(report)
         except DeliveryFailed as exc:
-            store.delivery_failed(report.report_id, str(exc), now + retry_delay(attempts))
+            store.delivery_failed(report.report_id, deliverer, str(exc), clock() + retry_delay(attempts))
             outcome.failed += 1
             outcome.last_error = str(exc)
             break
+        except BaseException:
+            store.release(report.report_id, deliverer)
+            raise
         store.delivered(report.report_id)
         outcome.delivered += 1
     return outcome

@@ -2,7 +2,8 @@
 
 Reports are stored whole (JSON) with the columns people filter on beside
 them. The outbox table holds what a backend has not acknowledged yet, so a
-station that is offline for a week loses nothing.
+station that is offline for a week loses nothing. A deliverer claims a report
+(a lease) before sending it, so two deliverers at once never both send it.
 """
 
 import csv
@@ -18,7 +19,7 @@ from .query import (REPORT_COLUMNS, SUMMARY_COLUMNS, Filter, HistoryError, Summa
                     where_sql)
 from .report import Report
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATIONS = {
     1: """
         CREATE TABLE reports (
@@ -49,6 +50,11 @@ _MIGRATIONS = {
         UPDATE reports SET
             duration = (SELECT COALESCE(ROUND(SUM(value), 3), 0) FROM json_each(reports.body, '$.durations')),
             bytes_sent = COALESCE(json_extract(body, '$.bytes_sent'), 0);
+    """,
+    # Delivery leases: who is sending a report, and until when that claim holds.
+    3: """
+        ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+        ALTER TABLE outbox ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
     """,
 }
 
@@ -139,12 +145,15 @@ class HistoryStore:
 
     # -- the outbox ----------------------------------------------------------
 
-    def due_for_delivery(self, now: float, limit: int = 100) -> list[tuple[Report, int]]:
-        """Reports the backend has not acknowledged whose retry time has come, with their attempt counts."""
+    def due_for_delivery(self, now: float, limit: int = 100, *, ignore_backoff: bool = False
+                         ) -> list[tuple[Report, int]]:
+        """Reports the backend has not acknowledged whose retry time has come (any time, with
+        `ignore_backoff`) and that nobody holds a live claim on, with their attempt counts."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT r.body, o.attempts FROM outbox o JOIN reports r USING (report_id) "
-                "WHERE o.next_attempt <= ? ORDER BY r.started_at LIMIT ?", (now, limit)).fetchall()
+                "WHERE (o.next_attempt <= ? OR ?) AND o.lease_until <= ? ORDER BY r.started_at LIMIT ?",
+                (now, ignore_backoff, now, limit)).fetchall()
         return [(Report.from_json(body), attempts) for body, attempts in rows]
 
     def pending_count(self) -> int:
@@ -152,16 +161,31 @@ class HistoryStore:
             (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
         return count
 
+    def claim(self, report_id: str, deliverer: str, now: float, lease_until: float) -> bool:
+        """Take the right to send one report until `lease_until`; False if another deliverer holds
+        a live claim on it or it left the outbox meanwhile. One UPDATE, so two claimers never both win."""
+        with self._transaction():
+            return self._db.execute(
+                "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE report_id = ? AND lease_until <= ?",
+                (deliverer, lease_until, report_id, now)).rowcount == 1
+
     def delivered(self, report_id: str) -> None:
         with self._transaction():
             self._db.execute("DELETE FROM outbox WHERE report_id = ?", (report_id,))
 
-    def delivery_failed(self, report_id: str, error: str, next_attempt: float) -> None:
+    def delivery_failed(self, report_id: str, deliverer: str, error: str, next_attempt: float) -> None:
+        """Count the failure and free the claim, unless the lease ran out and another deliverer took it."""
         with self._transaction():
             self._db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE report_id = ?",
-                (next_attempt, error[:500], report_id))
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?, claimed_by = '', "
+                "lease_until = 0 WHERE report_id = ? AND claimed_by = ?", (next_attempt, error[:500], report_id,
+                                                                            deliverer))
 
+    def release(self, report_id: str, deliverer: str) -> None:
+        """Free a claim without counting a failure (the deliverer was stopped mid-send)."""
+        with self._transaction():
+            self._db.execute("UPDATE outbox SET claimed_by = '', lease_until = 0 WHERE report_id = ? AND claimed_by = ?",
+                             (report_id, deliverer))
 
 def write_csv(reports: Iterable[Report], out: TextIO) -> None:
     """Reports as CSV, one line each: control characters (a device's, say) are written as
