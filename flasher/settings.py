@@ -4,6 +4,10 @@ Folders come from the platform's conventions (platformdirs: XDG on Linux,
 AppData on Windows, Library on macOS); TSUF_HOME puts everything under one
 folder instead (portable installs, tests). settings.json in the config folder
 holds what the user sets; TSUF_STATION, TSUF_BACKEND, TSUF_HISTORY and TSUF_CATALOG override it.
+
+Both folders (and TSUF_HOME) are owner-only (0700), made so whenever settings are
+loaded: what is inside (handset serials, logs, history, tokens) is no other local
+user's business. Files TSUF makes inside are 0600 too (atomic.PRIVATE_FILE).
 """
 
 import json
@@ -12,7 +16,7 @@ import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .atomic import write_atomically
+from .atomic import PRIVATE_FILE, private_folder, write_atomically
 from .errors import FlasherError
 
 APP = "tsuf"
@@ -28,6 +32,8 @@ class Settings:
     backend_url: str = ""
     backend_token: str = ""
     backend_ca: str = ""
+    backend_plain_http: bool = False
+    """Send the bearer token over plain http to a host other than this machine (a lab LAN); refused unless set."""
     history_url: str = ""
     """A lab's shared PostgreSQL history (postgresql://...): reports are delivered to it, `tsuf history` reads it."""
     catalog_url: str = ""
@@ -52,21 +58,22 @@ class Settings:
         return self.data_dir / "journal"
 
     def save(self) -> None:
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        path = self.config_dir / "settings.json"
-        write_atomically(path, json.dumps({"station_id": self.station_id, "backend_url": self.backend_url,
-                                           "backend_token": self.backend_token,
-                                           "backend_ca": self.backend_ca, "history_url": self.history_url,
-                                           "catalog_url": self.catalog_url},
-                                          indent=2).encode())
-        os.chmod(path, 0o600)  # it may hold the backend token and the database password
+        private_folder(self.config_dir)
+        # Owner-only from its first byte: it may hold the backend token and the database password.
+        write_atomically(self.config_dir / "settings.json",
+                         json.dumps({"station_id": self.station_id, "backend_url": self.backend_url,
+                                     "backend_token": self.backend_token, "backend_ca": self.backend_ca,
+                                     "backend_plain_http": self.backend_plain_http,
+                                     "history_url": self.history_url, "catalog_url": self.catalog_url},
+                                    indent=2).encode(), mode=PRIVATE_FILE)
 
     def backend(self):
         """Where the outbox delivers: the HTTP backend, the shared history, both, or None."""
         from .history.backend import EveryTarget, HttpBackend
         targets = []
         if self.backend_url:
-            targets.append(HttpBackend(self.backend_url, token=self.backend_token, cafile=self.backend_ca))
+            targets.append(HttpBackend(self.backend_url, token=self.backend_token, cafile=self.backend_ca,
+                                       plain_http=self.backend_plain_http))
         if self.history_url:
             targets.append(self.shared_history())
         if len(targets) > 1:
@@ -93,6 +100,7 @@ class Settings:
 
 def load_settings() -> Settings:
     config_dir, data_dir = _folders()
+    _make_home_private(config_dir, data_dir)
     settings = Settings(config_dir=config_dir, data_dir=data_dir)
     path = config_dir / "settings.json"
     if path.exists():
@@ -102,6 +110,7 @@ def load_settings() -> Settings:
             settings.backend_url = str(stored.get("backend_url") or "")
             settings.backend_token = str(stored.get("backend_token") or "")
             settings.backend_ca = str(stored.get("backend_ca") or "")
+            settings.backend_plain_http = stored.get("backend_plain_http") is True
             settings.history_url = str(stored.get("history_url") or "")
             settings.catalog_url = str(stored.get("catalog_url") or "")
         except (OSError, ValueError, AttributeError) as exc:
@@ -112,6 +121,16 @@ def load_settings() -> Settings:
     settings.history_url = os.environ.get("TSUF_HISTORY", settings.history_url)
     settings.catalog_url = os.environ.get("TSUF_CATALOG", settings.catalog_url)
     return settings
+
+
+def _make_home_private(config_dir: Path, data_dir: Path) -> None:
+    home = os.environ.get("TSUF_HOME")
+    try:
+        for folder in ([Path(home)] if home else []) + [config_dir, data_dir]:
+            private_folder(folder)
+    except OSError as exc:
+        raise SettingsError(f"cannot make TSUF's folder {exc.filename} owner-only ({exc.strerror})",
+                            hint="Give TSUF a folder this user owns (TSUF_HOME), or fix the folder's owner.") from None
 
 
 def _folders() -> tuple[Path, Path]:

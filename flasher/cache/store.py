@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import private_folder
 from ..errors import FlasherError
 from ..settings import load_settings
 
@@ -145,7 +146,7 @@ class FirmwareCache:
 
     def _make_folders(self) -> None:
         for folder in (self.root, self._objects, self._temp):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_folder(folder)
 
     def _remove_stale_temps(self) -> None:
         if not self._temp.is_dir():

@@ -7,10 +7,12 @@ drive the terminal of whoever reads the file.
 
 import hashlib
 import logging
+import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..atomic import open_private, private_folder
 from ..device_text import printable
 from .report import tail_of
 
@@ -18,8 +20,8 @@ from .report import tail_of
 class AttemptLog:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")
+        private_folder(self.path.parent)
+        self._file = os.fdopen(open_private(self.path, os.O_WRONLY | os.O_APPEND), "a", encoding="utf-8")
         self._lock = threading.Lock()
 
     def write(self, level: str, message: str) -> None:

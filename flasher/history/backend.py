@@ -10,6 +10,7 @@ answers 2xx or 409 and keeps one copy, and the PostgreSQL history
 (postgres.py) inserts by report id and ignores a repeat.
 """
 
+import ipaddress
 import os
 import random
 import socket
@@ -21,6 +22,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from ..errors import FlasherError
 from .report import Report
@@ -36,6 +38,11 @@ class DeliveryFailed(FlasherError):
     hint = "Reports stay in the local outbox and are sent again when the backend answers."
 
 
+class PlainHttpToken(DeliveryFailed):
+    hint = ("Use the backend's https:// URL. On a lab LAN without TLS, allow plain http knowingly: "
+            "tsuf settings --backend-plain-http allow.")
+
+
 class Target(Protocol):
     timeout: float
     """The longest one `send` may take."""
@@ -46,11 +53,16 @@ class Target(Protocol):
 
 class HttpBackend:
     """POSTs reports to `url`. HTTPS certificates are always verified (against `cafile` when
-    the backend uses a private CA); `token` goes in an Authorization header and nowhere else."""
+    the backend uses a private CA); `token` goes in an Authorization header and nowhere else.
+    A token is never sent over plain http to another machine, where anyone on the path reads
+    it, unless `plain_http` says the lab accepts that; this machine (loopback) is no such path."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0, token: str = "", cafile: str = ""):
+    def __init__(self, url: str, *, timeout: float = 10.0, token: str = "", cafile: str = "",
+                 plain_http: bool = False):
         if not url.startswith(("http://", "https://")):
             raise DeliveryFailed(f"{url!r} is not an http(s) URL", hint="Set the backend URL to http://... or https://...")
+        if token and url.startswith("http://") and not plain_http and not _is_loopback(url):
+            raise PlainHttpToken(f"refusing to send the backend token in clear text over plain http to {url}")
         self.url = url
         self.timeout = timeout
         self._token = token
@@ -84,6 +96,16 @@ class HttpBackend:
                     hint="Fix the server's certificate, or give the station the backend's CA "
                          "certificate (tsuf settings --backend-ca FILE).") from None
             raise DeliveryFailed(f"backend {self.url} unreachable ({reason})") from None
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class EveryTarget:

@@ -7,12 +7,14 @@ station that is offline for a week loses nothing. A deliverer claims a report
 """
 
 import csv
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from ..atomic import make_private, open_private, private_folder
 from ..device_text import printable
 from .codes import Result
 from .query import (REPORT_COLUMNS, SUMMARY_COLUMNS, Filter, HistoryError, SummaryRow, limit_sql, report_row,
@@ -69,15 +71,18 @@ class HistoryStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.location = str(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
+            _make_private_database(self.path)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"{self.path}: cannot open the history ({exc})") from None
+        except OSError as exc:
+            raise HistoryError(f"{self.path}: cannot open the history ({exc.strerror})",
+                               hint="Check that this user owns TSUF's data folder.") from None
 
     def close(self) -> None:
         self._db.close()
@@ -186,6 +191,16 @@ class HistoryStore:
         with self._transaction():
             self._db.execute("UPDATE outbox SET claimed_by = '', lease_until = 0 WHERE report_id = ? AND claimed_by = ?",
                              (report_id, deliverer))
+
+def _make_private_database(path: Path) -> None:
+    """Create the database owner-only before SQLite does (it would use 0644); SQLite gives its
+    -wal and -shm files the database's mode. Files an older TSUF left open are tightened."""
+    private_folder(path.parent)
+    os.close(open_private(path, os.O_RDWR))
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists():
+            make_private(companion)
+
 
 def write_csv(reports: Iterable[Report], out: TextIO) -> None:
     """Reports as CSV, one line each: control characters (a device's, say) are written as

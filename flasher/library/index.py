@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..atomic import write_atomically
+from ..atomic import PRIVATE_FILE, private_folder, write_atomically
 from ..cache.store import FirmwareCache, default_cache
 from ..errors import FlasherError
 from ..package.archive import inspect_package
@@ -149,8 +149,8 @@ class Library:
         return index
 
     def _save(self, index: dict) -> None:
-        self.index_path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.index_path, json.dumps(index, indent=1).encode())
+        private_folder(self.index_path.parent)
+        write_atomically(self.index_path, json.dumps(index, indent=1).encode(), mode=PRIVATE_FILE)
 
     def _unreadable(self, why) -> LibraryError:
         return LibraryError(f"{self.index_path}: unreadable library index ({why})",
