@@ -13,30 +13,35 @@ from tests.support.handsets import EmulatorProcess, small_profile
 def test_slot_metadata_survives_sigkill_mid_switch(tmp_path):
     storage = tmp_path / "handsets"
     rng = random.Random(20261126)
-    switches = []
     for _ in range(8):
         emulator = EmulatorProcess(storage, profile=small_profile())
-        stop = threading.Event()
+        switches = []
+        cut_off = threading.Event()
 
         def churn():
             try:
                 with FastbootDevice.open(emulator.address) as device:
-                    while not stop.is_set():
+                    while True:
                         for slot in ("b", "a"):
                             device.set_active(slot)
                             switches.append(slot)
             except FlasherError:
-                pass  # the emulator was killed under us: that is the point
-        worker = threading.Thread(target=churn)
+                cut_off.set()  # the emulator was killed under us: that is the point
+        worker = threading.Thread(target=churn, daemon=True)
         worker.start()
-        time.sleep(rng.uniform(0.05, 0.3))
+        # Kill after a number of switches, not a time, so a slow machine still kills mid-churn.
+        wanted = rng.randint(3, 40)
+        deadline = time.monotonic() + 120
+        while len(switches) < wanted and worker.is_alive():
+            assert time.monotonic() < deadline, f"only {len(switches)} switches"
+            time.sleep(0.001)
+        assert worker.is_alive(), "the churn stopped before the kill"
         emulator.process.kill()
         emulator.process.wait(10)
-        stop.set()
-        worker.join(10)
+        worker.join(60)
+        assert cut_off.is_set()  # the kill landed while the churn was switching slots
         meta = SlotStore(storage / "VH000001" / "slots.json").load()
         assert meta.active in ("a", "b")
-    assert len(switches) > 50  # the kills really landed mid-churn
     emulator = EmulatorProcess(storage, profile=small_profile())
     try:
         with FastbootDevice.open(emulator.address) as device:
