@@ -31,10 +31,10 @@ def _reachable_by_others(path: Path, home: Path) -> bool:
     return all(_mode(folder) & 0o011 for folder in folders) and bool(_mode(path) & 0o044)
 
 
-def _tsuf(home: Path, *args, umask: int = 0o022, env: dict | None = None):
-    env = {**os.environ, "TSUF_HOME": str(home), "TSUF_STATION": "bench-5", **(env or {})}
-    for name in ("TSUF_BACKEND", "TSUF_BACKEND_TOKEN", "TSUF_HISTORY"):
-        env.pop(name, None) if name not in (env or {}) else None
+def _tsuf(home: Path, *args, umask: int = 0o022):
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("TSUF_BACKEND", "TSUF_BACKEND_TOKEN", "TSUF_HISTORY")}
+    env.update(TSUF_HOME=str(home), TSUF_STATION="bench-5")
     return subprocess.run([sys.executable, "-m", "flasher.cli.main", *args], capture_output=True, text=True,
                           timeout=180, env=env, umask=umask)
 
