@@ -98,6 +98,7 @@ def _deliver(settings, store: HistoryStore) -> int:
         raise NoBackend("no backend is configured")
     outcome = deliver_due(store, backend, ignore_backoff=True)
     print(f"{outcome.delivered} report(s) delivered, {store.pending_count()} waiting"
+          + (f", {outcome.left_to_others} left to another deliverer" if outcome.left_to_others else "")
           + (f" ({outcome.last_error})" if outcome.last_error else ""), file=sys.stderr)
     return 0 if not store.pending_count() else 1
 

@@ -132,6 +132,8 @@ class DeliveryRound:
     delivered: int = 0
     failed: int = 0
     last_error: str = ""
+    left_to_others: int = 0
+    """Reports another deliverer claimed first (it is sending them, or has sent them)."""
 
 
 def deliver_due(store: HistoryStore, backend: Target, *, now: float | None = None,
@@ -144,7 +146,8 @@ def deliver_due(store: HistoryStore, backend: Target, *, now: float | None = Non
     for report, attempts in store.due_for_delivery(clock(), ignore_backoff=ignore_backoff):
         claimed_at = clock()
         if not store.claim(report.report_id, deliverer, claimed_at, claimed_at + backend.timeout + LEASE_SPARE):
-            continue  # another deliverer is sending it, or has sent it
+            outcome.left_to_others += 1
+            continue
         try:
             backend.send(report)
         except DeliveryFailed as exc:

@@ -42,6 +42,8 @@ def test_a_report_another_deliverer_is_sending_is_left_to_it(tmp_path):
         server.release()
         first = first.result(timeout=60)
     assert (first.delivered, second.delivered) == (1, 19)
+    # The first had listed all twenty; the second never listed the one under a live claim.
+    assert (first.left_to_others, second.left_to_others) == (19, 0)
     assert server.posts == 20 and sorted(server.posted_ids) == sorted(ids)
     with closing(HistoryStore(path)) as store:
         assert store.pending_count() == 0
