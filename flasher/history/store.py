@@ -192,6 +192,7 @@ class HistoryStore:
             self._db.execute("UPDATE outbox SET claimed_by = '', lease_until = 0 WHERE report_id = ? AND claimed_by = ?",
                              (report_id, deliverer))
 
+
 def _make_private_database(path: Path) -> None:
     """Create the database owner-only before SQLite does (it would use 0644); SQLite gives its
     -wal and -shm files the database's mode. Files an older TSUF left open are tightened."""
