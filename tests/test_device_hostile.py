@@ -86,7 +86,9 @@ def test_endless_slow_info_hits_the_command_deadline():
         started = time.monotonic()
         with pytest.raises(LinkTimeout, match="deadline"):
             device.getvar("product")
-        assert time.monotonic() - started < FAST.command + 0.5
+        # Each INFO restarts the 0.5 s response timeout, so only the command's deadline can end this
+        # (without it the test never ends); a slow machine may notice it late, never early.
+        assert time.monotonic() - started >= FAST.command
 
 
 @pytest.mark.parametrize("garbage", [b"\xff\xfe\x00garbage", b"", b"OK"])
