@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..atomic import write_atomically
+from ..atomic import PRIVATE_FILE, write_atomically
 from ..package.trust import TrustStore, check_signatures
 from ..settings import load_settings
 from .errors import CatalogError, CatalogExpired, CatalogRollback, CatalogSignatureError, CatalogUntrusted
@@ -66,7 +66,7 @@ class SeenCatalogs:
     def record(self, url: str, version: int, signed_sha256: str) -> None:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomically(self._path(url), json.dumps({"url": url, "version": version,
-                                                       "signed_sha256": signed_sha256}).encode())
+                                                       "signed_sha256": signed_sha256}).encode(), mode=PRIVATE_FILE)
 
 
 def verify_catalog(data: bytes, url: str, trust_store: TrustStore, seen: SeenCatalogs, *,

@@ -10,6 +10,7 @@ or booting the new build fails, the backups are written back and verified.
 import os
 from collections.abc import Callable
 
+from ..atomic import open_private, private_folder
 from ..device import FastbootDevice
 from ..errors import FlasherError
 from ..history.codes import Result
@@ -47,9 +48,9 @@ def back_up(device: FastbootDevice, sizes: dict[str, int], journal: Journal, ent
         whole_blocks = -(-size // BLOCK) * BLOCK
         length = min(whole_blocks, device.capabilities.partition_size(partition) or whole_blocks)
         path = journal.backup_path(entry, partition)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         try:
-            with open(path, "wb") as out:
+            with os.fdopen(open_private(path, os.O_WRONLY | os.O_TRUNC), "wb") as out:
                 digest = read_back_sha256(device, partition, length, copy_to=out)
                 out.flush()
                 os.fsync(out.fileno())

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..atomic import write_atomically
+from ..atomic import PRIVATE_FILE, private_folder, write_atomically
 from ..device_text import file_key
 
 
@@ -44,8 +44,9 @@ class Journal:
         return entry
 
     def save(self, entry: JournalEntry) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(self._path(entry.device_serial, entry.package_sha256), json.dumps(asdict(entry)).encode())
+        private_folder(self.folder)
+        write_atomically(self._path(entry.device_serial, entry.package_sha256), json.dumps(asdict(entry)).encode(),
+                         mode=PRIVATE_FILE)
 
     def backup_path(self, entry: JournalEntry, partition: str) -> Path:
         """Where a partition's contents are kept until the update is confirmed."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..discovery.identity import FASTBOOT_MODES
 from ..device import BootloaderLocked, FastbootDevice, SwitchIgnored, Timeouts, device_logger, wait_for_device
 from ..delta.errors import DeltaSourceMismatch, DeltaSourceUnreadable, PatchRejected
+from ..atomic import private_folder
 from ..device_text import file_key
 from ..errors import FlasherError
 from ..package.errors import PackageError
@@ -474,7 +475,7 @@ class UpdateSession:
         report.log_tail, report.log_sha256 = self._log.close()
         if self.options.record:
             final_path = self.station.logs_dir / file_key(report.device_serial) / f"{report.report_id}.log"
-            final_path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(final_path.parent)
             self._log.path.replace(final_path)
             report.log_path = str(final_path)
             self.station.history.record(report)
