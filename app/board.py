@@ -19,6 +19,7 @@ from flasher.history.report import Report
 from flasher.package.trust import TrustStore
 from flasher.selection.latest import LatestUpdate
 from flasher.update.events import StateChanged
+from flasher.update.preflight import Policy
 from flasher.update.session import CancelToken, Options, Station
 from flasher.update.updater import Updater
 
@@ -36,6 +37,11 @@ FINAL_STATE_OF = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled 
                   Result.CANCELLED.name: "cancelled", Result.NEEDS_REBOOT.name: "switched",
                   Result.NOT_CONFIRMED.name: "not confirmed"}
 
+
+
+def station_policy(settings) -> Policy:
+    """Station mode runs unattended: a handset that does not report its battery waits for an explicit choice."""
+    return Policy(battery_unknown_ok=settings.battery_unknown_ok)
 
 class Board(QObject):
     rows_reset = Signal()           # rows added or removed

@@ -58,6 +58,7 @@ class RealStation:
 
 
 def real_station(stack: ExitStack) -> RealStation:
+    from .board import station_policy
     from .discovery_scan import StationScan
     from .report_delivery import ReportDelivery
     settings = load_settings()
@@ -66,7 +67,7 @@ def real_station(stack: ExitStack) -> RealStation:
     trust_store = TrustStore(settings.trust_store)
     scan = StationScan()
     # A handset may come back from its reboot on another link; the session looks with its own scanner.
-    options = Options(scanner=Scanner(default_sources(scan.targets)))
+    options = Options(scanner=Scanner(default_sources(scan.targets)), policy=station_policy(settings))
     delivery = ReportDelivery(station)
     delivery.configure(settings)
     stack.callback(delivery.stop)

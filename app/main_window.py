@@ -1,5 +1,6 @@
 """The main window: package panel, device table, log and history, and the actions on them."""
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHeaderView, QLab
 from flasher.history.report import Report
 from flasher.settings import Settings
 
-from .board import Board
+from .board import Board, station_policy
 from .device_model import COLUMN, DeviceModel
 from .guided.flow import GuidedFlow
 from .guided.steps import GuidedSetup
@@ -379,8 +380,11 @@ class MainWindow(QMainWindow):
             self.settings_saved()
 
     def settings_saved(self) -> None:
-        """A new backend URL takes effect at once."""
-        if self.delivery is not None and self.settings is not None:
+        """A new backend URL and the battery policy take effect at once."""
+        if self.settings is None:
+            return
+        self.board.options = dataclasses.replace(self.board.options, policy=station_policy(self.settings))
+        if self.delivery is not None:
             self.delivery.configure(self.settings)
             if self.delivery.problem:
                 self.statusBar().showMessage(f"Reports are not sent: {self.delivery.problem}")

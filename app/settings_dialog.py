@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout)
 
@@ -29,10 +29,15 @@ class SettingsDialog(QDialog):
         self.catalog_url.setPlaceholderText("none: only the firmware library's packages are offered")
         self.catalog_url.setToolTip("The signed update catalog “Update to latest” and the guided mode choose "
                                     "from: an http(s) URL, a catalog.json file or the folder holding it")
+        self.battery_unknown_ok = QCheckBox("Update handsets that do not report their battery level")
+        self.battery_unknown_ok.setChecked(bool(settings and settings.battery_unknown_ok))
+        self.battery_unknown_ok.setToolTip("Many bootloaders (U-Boot, barebox) do not say how charged the handset is; "
+                                           "check the battery yourself before allowing this")
         form = QFormLayout()
         form.addRow("Station id:", self.station_id)
         form.addRow("Backend URL:", self.backend_url)
         form.addRow("Update catalog:", self.catalog_url)
+        form.addRow("Battery:", self.battery_unknown_ok)
         self.keys = QTreeWidget()
         self.keys.setHeaderLabels(("Key id", "Algorithm", "File"))
         self.keys.setRootIsDecorated(False)
@@ -114,4 +119,5 @@ class SettingsDialog(QDialog):
             self.settings.station_id = self.station.station_id
             self.settings.backend_url = self.backend_url.text().strip()
             self.settings.catalog_url = self.catalog_url.text().strip()
+            self.settings.battery_unknown_ok = self.battery_unknown_ok.isChecked()
             self.settings.save()

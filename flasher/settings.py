@@ -33,6 +33,8 @@ class Settings:
     backend_token: str = ""
     backend_ca: str = ""
     backend_plain_http: bool = False
+    battery_unknown_ok: bool = False
+    """Station mode updates a handset that does not report its battery (the CLI always may: a person is there)."""
     """Send the bearer token over plain http to a host other than this machine (a lab LAN); refused unless set."""
     history_url: str = ""
     """A lab's shared PostgreSQL history (postgresql://...): reports are delivered to it, `tsuf history` reads it."""
@@ -64,6 +66,7 @@ class Settings:
                          json.dumps({"station_id": self.station_id, "backend_url": self.backend_url,
                                      "backend_token": self.backend_token, "backend_ca": self.backend_ca,
                                      "backend_plain_http": self.backend_plain_http,
+                                     "battery_unknown_ok": self.battery_unknown_ok,
                                      "history_url": self.history_url, "catalog_url": self.catalog_url},
                                     indent=2).encode(), mode=PRIVATE_FILE)
 
@@ -111,6 +114,7 @@ def load_settings() -> Settings:
             settings.backend_token = str(stored.get("backend_token") or "")
             settings.backend_ca = str(stored.get("backend_ca") or "")
             settings.backend_plain_http = stored.get("backend_plain_http") is True
+            settings.battery_unknown_ok = stored.get("battery_unknown_ok") is True
             settings.history_url = str(stored.get("history_url") or "")
             settings.catalog_url = str(stored.get("catalog_url") or "")
         except (OSError, ValueError, AttributeError) as exc:

@@ -167,6 +167,9 @@ def _add_station_commands(commands) -> None:
     settings.add_argument("--station", metavar="ID", help="station id written into every report")
     settings.add_argument("--backend", metavar="URL", help="HTTP endpoint that receives reports ('' for none)")
     settings.add_argument("--backend-token-file", metavar="FILE", help="file holding the backend's bearer token")
+    settings.add_argument("--battery-unknown", choices=("allow", "refuse"),
+                          help="station mode (the app) updates handsets that do not report their battery; "
+                               "refused by default")
     settings.add_argument("--backend-plain-http", choices=("allow", "refuse"),
                           help="send the token over plain http to another machine (a lab LAN without TLS); "
                                "refused by default")

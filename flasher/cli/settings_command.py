@@ -12,6 +12,7 @@ def run_settings(args) -> int:
     changes = {"station_id": args.station, "backend_url": args.backend,
                "backend_token": _token(args.backend_token_file), "backend_ca": args.backend_ca,
                "backend_plain_http": None if args.backend_plain_http is None else args.backend_plain_http == "allow",
+               "battery_unknown_ok": None if args.battery_unknown is None else args.battery_unknown == "allow",
                "history_url": args.history, "catalog_url": args.catalog}
     changes = {key: value for key, value in changes.items() if value is not None}
     if changes:

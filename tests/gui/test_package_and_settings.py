@@ -1,10 +1,12 @@
 """Opening packages (dialog-free and by drag and drop), refusals, settings, history export, log saving."""
 
 import csv
+import dataclasses
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from app.board import station_policy
 from app.settings_dialog import SettingsDialog
 from flasher.package import keys
 from flasher.settings import load_settings
@@ -66,6 +68,24 @@ def test_settings_import_and_remove_keys_and_save_the_station(make_bench, make_w
     assert window.board.station.station_id == "bench-7"
     saved = load_settings()
     assert (saved.station_id, saved.backend_url) == ("bench-7", "https://reports.example/tsuf")
+    assert not saved.battery_unknown_ok
+
+
+def test_station_mode_updates_handsets_without_a_battery_report_only_when_allowed(make_bench, make_window, qtbot,
+                                                                                  tmp_path, monkeypatch):
+    monkeypatch.setenv("TSUF_HOME", str(tmp_path / "home"))
+    bench = make_bench(1)
+    window = make_window(bench)
+    window.settings = load_settings()
+    window.board.options = dataclasses.replace(window.board.options, policy=station_policy(window.settings))
+    assert not window.board.options.policy.battery_unknown_ok  # station mode asks first
+    dialog = SettingsDialog(window.settings, bench.keys.trust_store, window.board.station, window)
+    qtbot.addWidget(dialog)
+    dialog.battery_unknown_ok.setChecked(True)
+    dialog.apply()
+    window.settings_saved()
+    assert window.board.options.policy.battery_unknown_ok
+    assert load_settings().battery_unknown_ok
 
 
 def test_history_exports_csv_and_the_log_saves(make_bench, make_window, qtbot, tmp_path):
