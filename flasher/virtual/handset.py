@@ -92,6 +92,7 @@ class Handset:
         self._staged_size = 0
         self.volatile: dict[str, str] = {}
         """What the running firmware keeps in RAM (barebox's environment): lost at every reboot."""
+        self._buffer_filled = False  # a download since power-on: the RAM buffer holds its bytes
         self._session_lock = threading.Lock()
         self._mode_changed = threading.Condition()
         self._timer: threading.Timer | None = None
@@ -231,7 +232,9 @@ class Handset:
         self._staged_size = 0
         link.write(protocol.start_download(size), DATA_TIMEOUT)
         path = self.storage.download_path()
-        with open(path, "r+b" if keep_stale and path.exists() else "wb") as staged:
+        stale = keep_stale and self._buffer_filled and path.exists()
+        self._buffer_filled = True
+        with open(path, "r+b" if stale else "wb") as staged:
             while protocol.expecting_data:
                 piece = protocol.receive(link.read(min(PIECE, protocol.expecting_data), DATA_TIMEOUT))
                 assert isinstance(piece, DownloadData)
@@ -274,9 +277,7 @@ class Handset:
             time.sleep(seconds * self.profile.cost_scale)
 
     def spend_writing(self, written: Written) -> None:
-        costs = self.family.costs
-        rate_time = written.size / costs.write_rate if costs.write_rate else 0.0
-        self.spend(rate_time + written.chunks * costs.write_call)
+        self.spend(self.family.costs.seconds_to_write(written.size, written.chunks))
 
     def _erase(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         self.storage.erase(self._writable_stem(command.argument, lock.ERASE_REFUSED))
@@ -362,6 +363,7 @@ class Handset:
         """Leave fastboot: RAM is lost, and after the reboot the handset is in `destination`
         (ANDROID: it boots a slot, or stops in the bootloader when none boots)."""
         self.volatile.clear()
+        self._buffer_filled = False
         self._set_mode(Mode.REBOOTING)
         if destination is Mode.ANDROID:
             self._after(self.timing.reboot + self.timing.boot, self._boot_os)

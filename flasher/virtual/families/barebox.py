@@ -21,7 +21,7 @@ from .base import DeviceCosts, Family, Refused, rebooter, say
 BOOTLOADER_VERSION = "barebox-2024.05.0"
 RESPONSE_LIMIT = 63  # snprintf into 64 bytes: the last one is its NUL
 
-BAREBOX_COSTS = DeviceCosts(command=0.0005, write_rate=20e6, write_call=0.002)
+BAREBOX_COSTS = DeviceCosts(command=0.0005, write_rate=20e6, write_call=0.0005, write_piece=128 * 1024)
 """An i.MX-class board's eMMC under barebox: about 20 MB/s; sparse images are
 expanded through a 128 KiB buffer, one write each (estimates: docs/real-handsets.md)."""
 

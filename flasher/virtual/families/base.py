@@ -16,7 +16,13 @@ class DeviceCosts:
     write_rate: float = 0.0
     """Bytes per second its storage writes (0: instant)."""
     write_call: float = 0.0
-    """Per separate write (each sparse chunk on U-Boot, each flash on the others)."""
+    """Per separate write: each sparse chunk, and each `write_piece` of a long one."""
+    write_piece: int = 0
+    """The most one write covers (U-Boot: 16384 blocks; barebox: its 128 KiB buffer); 0: no limit."""
+
+    def seconds_to_write(self, size: int, chunks: int) -> float:
+        calls = max(chunks, -(-size // self.write_piece) if self.write_piece else 0)
+        return (size / self.write_rate if self.write_rate else 0.0) + calls * self.write_call
 
 
 class Family:

@@ -23,10 +23,10 @@ from .base import DeviceCosts, Family, Refused, rebooter, say
 VERSION_BOOTLOADER = "U-Boot 2024.04"
 BLOCK = 512
 
-UBOOT_COSTS = DeviceCosts(command=0.0005, write_rate=25e6, write_call=0.001)
+UBOOT_COSTS = DeviceCosts(command=0.0005, write_rate=25e6, write_call=0.001, write_piece=16384 * BLOCK)
 """An SoC board's eMMC driven by U-Boot without HS200 tuning: about 25 MB/s, ~1 ms per
-separate block write (each sparse chunk), under 1 ms per command (estimates:
-docs/real-handsets.md)."""
+separate block write (each sparse chunk; raw images in FASTBOOT_MAX_BLK_WRITE pieces of
+16384 blocks), under 1 ms per command (estimates: docs/real-handsets.md)."""
 
 _LISTED = ("version", "version-bootloader", "downloadsize", "max-download-size", "serialno",
            "version-baseband", "product", "platform", "current-slot", "is-userspace")
