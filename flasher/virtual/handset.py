@@ -335,7 +335,7 @@ class Handset:
         if target not in _REBOOT_TARGETS:
             raise Refused(f"unknown reboot target {target!r}")
         link.write(protocol.okay(), DATA_TIMEOUT)
-        self.begin_reboot(_REBOOT_TARGETS[target])
+        self._begin_reboot(_REBOOT_TARGETS[target])
         raise _EndSession(f"rebooting to {target or 'the OS'}")
 
     def _flashing(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
@@ -359,7 +359,7 @@ class Handset:
 
     # -- reboots and the boot sequence -----------------------------------------
 
-    def begin_reboot(self, destination: Mode) -> None:
+    def _begin_reboot(self, destination: Mode) -> None:
         """Leave fastboot: RAM is lost, and after the reboot the handset is in `destination`
         (ANDROID: it boots a slot, or stops in the bootloader when none boots)."""
         self.volatile.clear()

@@ -76,7 +76,7 @@ class RecoverySession:
         if name == "reboot" and argument in REBOOT_TARGETS:
             connection.close(connection.accept(request))
             self.adb.flush(DATA_TIMEOUT)
-            self.handset.begin_reboot(REBOOT_TARGETS[argument])
+            self.handset._begin_reboot(REBOOT_TARGETS[argument])
             raise _EndSession(f"rebooting to {argument or 'the OS'}")
         sizes = _sideload_arguments(argument) if name == SERVICE else None
         if sizes is None or self.handset.mode is not Mode.SIDELOAD:
@@ -101,7 +101,7 @@ class RecoverySession:
             raise _EndSession("the link dropped mid-sideload") from None
         handset._note(f"recovery: installed {manifest.build}; rebooting")
         self._finish(stream, DONE)
-        handset.begin_reboot(Mode.ANDROID)
+        handset._begin_reboot(Mode.ANDROID)
         raise _EndSession("installed; rebooting")
 
     def _finish(self, stream: int, word: bytes) -> None:

@@ -3,12 +3,15 @@
 import dataclasses
 import io
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
 from flasher import sparse
 from flasher.device import FastbootDevice
+from flasher.transport.errors import TransportError
 from flasher.virtual.families import FAMILY_NAMES, family_named
 from flasher.virtual.handset import Handset, Mode
 from flasher.virtual.profile import DeviceProfile, KiB, MiB, Partition, ProfileError
@@ -30,6 +33,23 @@ def open_handset(tmp_path):
     for running in started:
         running.stop()
 
+
+
+def _back_in(running, mode: Mode) -> Wire:
+    """A session with the handset once it is back in `mode` (it may still be going down)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if running.handset.mode is mode:
+            wire = None
+            try:
+                wire = Wire(running.address)
+                wire.command("getvar:version")  # the session before the reboot may still be ending
+                return wire
+            except TransportError:  # answered OKAY and was only then going down
+                if wire:
+                    wire.close()
+        time.sleep(0.02)
+    raise AssertionError(f"the handset did not come back in {mode.value}")
 
 
 def _stays_in_the_os(running) -> None:
@@ -228,7 +248,8 @@ def test_uboot_reboot_bootloader_comes_back(open_handset):
     running = open_handset("uboot")
     with Wire(running.address) as wire:
         assert wire.last("reboot-bootloader") == b"OKAY"
-    assert running.handset.wait_for_mode(Mode.BOOTLOADER, 10)
+    with _back_in(running, Mode.BOOTLOADER) as wire:
+        assert wire.last("getvar:version") == b"OKAY0.4"
 
 
 # -- barebox -----------------------------------------------------------------------
@@ -362,12 +383,12 @@ def test_fastbootd_reboot_bootloader_reaches_the_phones_bootloader(open_handset)
     running = open_handset("fastbootd")
     with Wire(running.address) as wire:
         assert wire.last("reboot-bootloader") == b"OKAYRebooting bootloader"
-    assert running.handset.wait_for_mode(Mode.BOOTLOADER, 10)
-    with Wire(running.address) as wire:
+    with _back_in(running, Mode.BOOTLOADER) as wire:
         assert wire.last("getvar:is-userspace") == b"OKAYno"
         assert wire.last("getvar:nope") == b"FAILGetVar Variable Not found"
         assert wire.last("reboot-fastboot") == b"OKAY"
-    assert running.handset.wait_for_mode(Mode.FASTBOOTD, 10)
+    with _back_in(running, Mode.FASTBOOTD) as wire:
+        assert wire.last("getvar:is-userspace") == b"OKAYyes"
 
 
 def test_fastbootd_reboot_boots_android_and_stays(open_handset):
@@ -423,8 +444,7 @@ def test_qualcomm_reboot_fastboot_enters_fastbootd(open_handset):
     running = open_handset("qualcomm")
     with Wire(running.address) as wire:
         assert wire.last("reboot-fastboot") == b"OKAY"
-    assert running.handset.wait_for_mode(Mode.FASTBOOTD, 10)
-    with Wire(running.address) as wire:
+    with _back_in(running, Mode.FASTBOOTD) as wire:
         assert wire.last("getvar:is-userspace") == b"OKAYyes"
         assert wire.last("getvar:max-download-size") == b"OKAY0x10000000"
         assert wire.last("fetch:boot_a") == b"FAILFetch is not allowed on user build"
@@ -436,3 +456,24 @@ def test_qualcomm_boots_android_and_stays(open_handset):
         assert wire.last("set_active:b") == b"OKAY"
         assert wire.last("reboot") == b"OKAY"
     _stays_in_the_os(running)
+
+
+def test_uboot_buffer_is_empty_again_after_a_reboot(open_handset):
+    running = open_handset("uboot")
+    image = os.urandom(1000)
+    with Wire(running.address) as wire:
+        wire.download(os.urandom(MiB))
+        assert wire.last("reboot-bootloader") == b"OKAY"
+    with _back_in(running, Mode.BOOTLOADER) as wire:
+        wire.download(image)
+        assert wire.last("flash:misc") == b"OKAY"
+    assert running.partition("misc")[:1024] == image + bytes(24)
+
+
+def test_tsuf_emulator_refuses_an_unknown_family(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", "0",
+                             "--storage", str(tmp_path), "--family", "lk"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0
+    assert "invalid choice: 'lk'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -71,7 +71,7 @@ def rebooter(destination: Mode, answer: str = ""):
     """A handler that answers OKAY`answer` and leaves for `destination`."""
     def reboot(handset, command, protocol, link) -> None:
         say(link, protocol.okay(answer))
-        handset.begin_reboot(destination)
+        handset._begin_reboot(destination)
         raise EndSession(f"rebooting to {destination.value}")
     return reboot
 
