@@ -68,7 +68,7 @@ def test_reference_is_the_default_family(tmp_path):
 
 def test_a_family_object_overrides_the_profile(tmp_path):
     handset = Handset(small_profile(family="qualcomm"), tmp_path / "h", family=family_named("uboot"))
-    assert handset.family.name == "uboot"
+    assert handset.family.name == handset.profile.family == "uboot"
     assert handset.profile.slot_count == 0  # a U-Boot board has no A/B
 
 

@@ -37,12 +37,17 @@ class Family:
     costs = DeviceCosts()
     raw_block = 1
     """A raw image is written in whole blocks of this size."""
+    commands: dict = {}
+    """Command name -> handler(handset, command, protocol, link)."""
 
     def __init__(self, name: str):
         self.name = name
 
     def fit(self, profile):
-        """The profile as this family's device has it: without slots where it has none."""
+        """The profile as this family's device has it: named for the family, and without
+        slots where the family has none."""
+        if profile.family != self.name:
+            profile = dataclasses.replace(profile, family=self.name)
         if self.slots or profile.slot_count == 0:
             return profile
         return dataclasses.replace(
@@ -58,9 +63,8 @@ class Family:
         return self.commands.get(command.name)
 
     def unknown_command(self, command) -> str:
+        """The FAIL text for a command the device does not know."""
         raise NotImplementedError
-
-    commands: dict = {}
 
 
 def say(link, packet: bytes) -> None:
