@@ -25,13 +25,14 @@ def run_emulator(args) -> int:
         profile = dataclasses.replace(template, serialno=serialno) if template else default_profile(serialno)
         # The factory lock state: a handset whose lock.json says otherwise keeps its own.
         return dataclasses.replace(profile, unlocked=False) if args.locked else profile
-    mode = Mode(args.mode)
+    mode = Mode(args.mode) if args.mode else None
     adb = args.adb or mode in (Mode.RECOVERY, Mode.SIDELOAD)  # otherwise nothing could reach them
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with Emulator(storage, count=args.count, host=args.host, base_port=args.tcp, udp_base_port=args.udp,
-                      serial=args.serial, adb=adb, start_mode=mode, profile_for=profile_for) as emulator:
+                      serial=args.serial, adb=adb, start_mode=mode, family=args.family,
+                      profile_for=profile_for) as emulator:
             for handset in emulator.handsets:
                 for spec in args.fault:
                     apply_fault(handset.faults, spec)

@@ -10,6 +10,7 @@ import os
 import sys
 
 from .. import __version__
+from ..virtual.families.names import FAMILY_NAMES
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -69,8 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also serve recovery's ADB (sideload) on each handset's port + 1; handsets then "
                                "take two ports each")
     emulator.add_argument("--mode", choices=("bootloader", "fastbootd", "recovery", "sideload"),
-                          default="bootloader", help="power the handsets on in this mode (recovery and sideload "
-                                                     "imply --adb)")
+                          help="power the handsets on in this mode (default: the family's; recovery and sideload "
+                               "imply --adb)")
+    emulator.add_argument("--family", choices=FAMILY_NAMES,
+                          help="whose fastboot the handsets speak: reference (default, TSUF's own), uboot, barebox, "
+                               "fastbootd, fastbootd-userdebug, qualcomm (see docs/real-handsets.md)")
     emulator.add_argument("--count", type=int, default=1, help="number of handsets")
     emulator.add_argument("--storage", metavar="DIR", help="folder for the handsets' partitions")
     emulator.add_argument("--profile", metavar="FILE", help="device profile (JSON)")

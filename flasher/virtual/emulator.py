@@ -1,5 +1,6 @@
 """Several virtual handsets in one process, each on its own port and folder."""
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +25,9 @@ class Emulator:
     With `serial` each also gets a pseudo-terminal (Linux only) with its AT and
     download-mode port. With `adb` each also answers ADB in recovery and sideload
     mode on its fastboot port + 1, so handset i takes ports `base_port + 2(i-1)`
-    and the one after; `start_mode` powers them on in that mode (e.g. sideload).
+    and the one after; `start_mode` powers them on in that mode (e.g. sideload;
+    default: their family's). `family` names the device family of every handset
+    (default: the profile's).
 
     Handset i has serial number `serial_for(i)` and keeps its partitions in
     `storage/<serial>/`, so a restarted emulator finds its handsets as they were.
@@ -32,7 +35,7 @@ class Emulator:
 
     def __init__(self, storage: Path, *, count: int = 1, host: str = "127.0.0.1", base_port: int = 0,
                  udp_base_port: int | None = None, serial: bool = False, adb: bool = False,
-                 start_mode: Mode = Mode.BOOTLOADER,
+                 start_mode: Mode | None = None, family: str | None = None,
                  profile_for: Callable[[str], DeviceProfile] = default_profile, timing: Timing = Timing()):
         self.storage = Path(storage)
         self.handsets: list[Handset] = []
@@ -43,6 +46,8 @@ class Emulator:
         try:
             for index in range(1, count + 1):
                 profile = profile_for(serial_for(index))
+                if family is not None:
+                    profile = dataclasses.replace(profile, family=family)
                 handset = Handset(profile, self.storage / profile.serialno, faults=Faults(), timing=timing,
                                   start_mode=start_mode)
                 self.handsets.append(handset)

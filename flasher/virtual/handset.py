@@ -4,9 +4,11 @@ It is link-agnostic: `serve` runs one host session over any Transport (the TCP
 server wraps accepted sockets; other links plug in the same way). Its modes
 follow a real handset's: the bootloader and fastbootd answer fastboot; recovery
 and sideload answer ADB (`serve_adb`, see recovery.py); while it reboots, boots
-or runs Android it is offline. Having no Android userspace,
-it returns to the bootloader after `Timing.android` seconds, the way a bench
-handset with a reboot-to-bootloader test hook does.
+or runs Android it is offline. Its family (families/) decides what it says
+and what its work costs; the reference family, having no Android userspace,
+returns to the bootloader after `Timing.android` seconds, the way a bench
+handset with a reboot-to-bootloader test hook does; the real families stay in
+the OS they booted.
 """
 
 import enum
@@ -25,7 +27,7 @@ from ..transport.base import Transport
 from ..transport.errors import TransportError
 from . import getvars, lock, slots
 from .faults import Faults
-from .imaging import write_image
+from .imaging import Written, write_image
 from .profile import DeviceProfile, UnknownPartition
 from .storage import PartitionStorage
 from .verified_boot import VerifiedBoot
@@ -62,7 +64,13 @@ class _EndSession(Exception):
 
 class Handset:
     def __init__(self, profile: DeviceProfile, root: Path, *, faults: Faults | None = None,
-                 timing: Timing = Timing(), start_mode: Mode = Mode.BOOTLOADER):
+                 timing: Timing = Timing(), start_mode: Mode | None = None, family=None):
+        """`family` (a families.Family) overrides the profile's family name; `start_mode`
+        defaults to the family's (fastbootd powers on in fastbootd)."""
+        from .families import family_named  # the families build on this module
+        self.family = family if family is not None else family_named(profile.family)
+        profile = self.family.fit(profile)
+        start_mode = start_mode or self.family.start_mode
         if start_mode not in START_MODES:
             raise ValueError(f"a handset powers on into {', '.join(m.value for m in START_MODES)}")
         self.profile = profile
@@ -83,6 +91,9 @@ class Handset:
         self.mode = start_mode
         self.boot_log: list[str] = []
         self._staged_size = 0
+        self.volatile: dict[str, str] = {}
+        """What the running firmware keeps in RAM (barebox's environment): lost at every reboot."""
+        self._buffer_filled = False  # a download since power-on: the RAM buffer holds its bytes
         self._session_lock = threading.Lock()
         self._mode_changed = threading.Condition()
         self._timer: threading.Timer | None = None
@@ -154,10 +165,12 @@ class Handset:
         if failure is not None:
             link.write(protocol.fail(failure), DATA_TIMEOUT)
             return
-        handler = _HANDLERS.get(command.name)
+        family = self.family.in_mode(self.mode)
+        self.spend(family.costs.command)
+        handler = family.route(command)
         try:
             if handler is None:
-                raise Refused(f"unknown command {command.name}")
+                raise Refused(family.unknown_command(command))
             handler(self, command, protocol, link)
         except (TransportError, ProtocolError):
             raise
@@ -209,9 +222,19 @@ class Handset:
         size = int(command.argument, 16)
         if size > self.profile.max_download_size:
             raise Refused(f"data too large: {size} > max-download-size {self.profile.max_download_size}")
+        self.receive_download(size, protocol, link)
+        link.write(protocol.okay(), DATA_TIMEOUT)
+
+    def receive_download(self, size: int, protocol: DeviceProtocol, link: Transport, *,
+                         keep_stale: bool = False) -> None:
+        """Answer DATA and stage `size` bytes. With `keep_stale` the buffer keeps what earlier
+        downloads left past the new image, as a bootloader's RAM buffer does."""
         self._staged_size = 0
         link.write(protocol.start_download(size), DATA_TIMEOUT)
-        with open(self.storage.download_path(), "wb") as staged:
+        path = self.storage.download_path()
+        stale = keep_stale and self._buffer_filled and path.exists()
+        self._buffer_filled = True
+        with open(path, "r+b" if stale else "wb") as staged:
             while protocol.expecting_data:
                 piece = protocol.receive(link.read(min(PIECE, protocol.expecting_data), DATA_TIMEOUT))
                 assert isinstance(piece, DownloadData)
@@ -221,23 +244,40 @@ class Handset:
                     raise _EndSession("fault: link dropped mid-download")
                 staged.write(piece.data)
         self._staged_size = size
-        link.write(protocol.okay(), DATA_TIMEOUT)
 
     def _flash(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         stem = self._writable_stem(command.argument, lock.FLASH_REFUSED)
         if not self._staged_size:
             raise Refused("no image downloaded: send one with download first")
-        partition_size = self.storage.size(stem)
+        self.write_staged(stem)
+        link.write(protocol.okay(), DATA_TIMEOUT)
+
+    def write_staged(self, stem: str, *, consume: bool = True) -> None:
+        """Write the staged download into `stem` and spend the family's write time. Most
+        devices consume the download; U-Boot keeps its image size (`consume=False`)."""
         if stem in self.faults.discard_flash:
-            self._staged_size = 0
-            link.write(protocol.okay(), DATA_TIMEOUT)  # the lie verification must catch
+            self._staged_size = 0  # the lie verification must catch
             return
         with open(self.storage.download_path(), "rb") as staged, self.storage.open_for_write(stem) as target:
-            write_image(staged, self._staged_size, target, partition_size)
+            written = write_image(staged, self._staged_size, target, self.storage.size(stem),
+                                  raw_block=self.family.raw_block)
             self.storage.fsync_file(target)
         self._log.info("flashed %s (%d bytes staged)", stem, self._staged_size)
-        self._staged_size = 0  # flash consumes the download, as on real devices
-        link.write(protocol.okay(), DATA_TIMEOUT)
+        if consume:
+            self._staged_size = 0
+        self.spend_writing(written)
+
+    @property
+    def staged_size(self) -> int:
+        return self._staged_size
+
+    def spend(self, seconds: float) -> None:
+        """Take `seconds` of the device's own time, scaled by the profile's cost_scale."""
+        if seconds and self.profile.cost_scale:
+            time.sleep(seconds * self.profile.cost_scale)
+
+    def spend_writing(self, written: Written) -> None:
+        self.spend(self.family.costs.seconds_to_write(written.size, written.chunks))
 
     def _erase(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         self.storage.erase(self._writable_stem(command.argument, lock.ERASE_REFUSED))
@@ -320,6 +360,10 @@ class Handset:
     # -- reboots and the boot sequence -----------------------------------------
 
     def _begin_reboot(self, destination: Mode) -> None:
+        """Leave fastboot: RAM is lost, and after the reboot the handset is in `destination`
+        (ANDROID: it boots a slot, or stops in the bootloader when none boots)."""
+        self.volatile.clear()
+        self._buffer_filled = False
         self._set_mode(Mode.REBOOTING)
         if destination is Mode.ANDROID:
             self._after(self.timing.reboot + self.timing.boot, self._boot_os)
@@ -334,8 +378,10 @@ class Handset:
             booted = None
         if booted is None:
             self._set_mode(Mode.BOOTLOADER)  # no bootable slot: bootloaders stop in fastboot
-        else:
+        elif self.family.returns_from_os:
             self._enter(Mode.ANDROID, then=Mode.BOOTLOADER, after=self.timing.android)
+        else:
+            self._set_mode(Mode.ANDROID)  # a phone stays in the OS it booted
 
     def _boot_slots(self) -> str | None:
         """One power-on: the bootloader picks, verifies and boots a slot ("" without slots);

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from flasher.errors import FlasherError
 
+from .families.names import DEFAULT_FAMILY, FAMILY_NAMES
 from .slots import MAX_TRIES, SLOT_NAMES
 
 KiB = 1 << 10
@@ -89,6 +90,11 @@ class DeviceProfile:
     """PEM of the OEM key that signs boot metadata; empty turns verified boot off."""
     unlock_ability: bool = True
     """`flashing unlock` is allowed (Android's "OEM unlocking" switch is on)."""
+    family: str = DEFAULT_FAMILY
+    """Whose fastboot the handset speaks: its variables, commands, wordings and costs."""
+    cost_scale: float = 0.0
+    """Multiplies the family's device-side costs (command latency, write time): 0 answers
+    at once (tests), 1 takes as long as the real device (benchmarks)."""
 
     def __post_init__(self) -> None:
         # Accept a list, but store a tuple so the profile stays hashable and frozen.
@@ -360,6 +366,11 @@ def _validate(p: DeviceProfile) -> None:
         MAX_TRIES,
         hint=f"Android's boot_control holds at most {MAX_TRIES} tries.",
     )
+    if p.family not in FAMILY_NAMES:
+        raise _error(f"family {p.family!r} is not one of {', '.join(FAMILY_NAMES)}")
+    if type(p.cost_scale) not in (int, float) or not 0 <= p.cost_scale <= 100:
+        raise _error(f"cost_scale must be a number from 0 to 100, not {p.cost_scale!r}",
+                     hint="0 turns device-side costs off; 1 models the real device.")
     if not isinstance(p.oem_public_key, str) or (
             p.oem_public_key and "-----BEGIN PUBLIC KEY-----" not in p.oem_public_key):
         raise _error("oem_public_key must be a PEM public key (or empty for no verified boot)")

@@ -33,11 +33,15 @@ def small_profile(serialno: str = "VH000001", **changes):
 
 
 class RunningHandset:
-    """A handset on TCP; with `adb`, recovery's ADB also answers on the next port (`adb_address`)."""
+    """A handset on TCP; with `adb`, recovery's ADB also answers on the next port (`adb_address`);
+    `family` names its device family (RunningHandset(path, family="uboot"))."""
 
     def __init__(self, root: Path, profile=None, timing: Timing = FAST_TIMING, *, adb: bool = False,
-                 start_mode: Mode = Mode.BOOTLOADER):
-        self.handset = Handset(profile or small_profile(), root, timing=timing, start_mode=start_mode)
+                 start_mode: Mode | None = None, family: str | None = None):
+        profile = profile or small_profile()
+        if family is not None:
+            profile = dataclasses.replace(profile, family=family)
+        self.handset = Handset(profile, root, timing=timing, start_mode=start_mode)
         self.adb_server = None
         if adb:
             self.server, self.adb_server = serve_pair(self.handset)
@@ -60,7 +64,7 @@ class RunningHandset:
 
 class UsbHandsets:
     """Small handsets plugged into a virtual USB bus that `usb:` addresses reach;
-    `changes` go into each one's profile (e.g. unlocked=False)."""
+    `changes` go into each one's profile (e.g. unlocked=False, family="uboot")."""
 
     def __init__(self, root: Path, count: int = 1, timing: Timing = FAST_TIMING, **changes):
         self.bus = VirtualUsbBus()
@@ -88,11 +92,11 @@ class UsbHandsets:
 class EmulatorProcess:
     """`tsuf emulator` in a child process, as a user runs it; `udp` and `serial` add those addresses,
     `locked` starts the handsets with locked bootloaders, `adb` (or `mode` recovery or sideload) adds
-    recovery's ADB addresses."""
+    recovery's ADB addresses, `family` picks the device family (`--family`)."""
 
     def __init__(self, storage: Path, *, count: int = 1, profile=None, udp: bool = False, serial: bool = False,
                  faults: tuple[str, ...] = (), port: int = 0, locked: bool = False, adb: bool = False,
-                 mode: str = "bootloader"):
+                 mode: str | None = None, family: str | None = None):
         args = [sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", str(port),
                 "--count", str(count), "--storage", str(storage)]
         for spec in faults:
@@ -106,7 +110,10 @@ class EmulatorProcess:
         adb = adb or mode in ("recovery", "sideload")
         if adb:
             args += ["--adb"]
-        args += ["--mode", mode]
+        if mode is not None:
+            args += ["--mode", mode]
+        if family is not None:
+            args += ["--family", family]
         if profile is not None:
             profile_file = storage.parent / f"{storage.name}-profile.json"
             profile_file.write_text(json.dumps(profile.to_dict()))
