@@ -176,9 +176,10 @@ def _identity(manifest, facts: HandsetFacts) -> list[Check]:
     if not manifest.hw_revisions:
         revision = _passed("hardware revision", "the package fits every revision")
     elif not facts.hw_revision:
-        revision = _failed("hardware revision", WrongProduct(
-            f"the package is only for hardware revision {', '.join(manifest.hw_revisions)}, and the handset "
-            "does not report its revision"))
+        # Most bootloaders never say it; the product they do say is what identifies the handset.
+        revision = Check("hardware revision", NOT_AVAILABLE,
+                         f"the handset does not report its revision (the package is for "
+                         f"{', '.join(manifest.hw_revisions)})")
     elif facts.hw_revision not in manifest.hw_revisions:
         revision = _failed("hardware revision", WrongProduct(
             f"hardware revision {facts.hw_revision} is not among {', '.join(manifest.hw_revisions)}"))

@@ -1,0 +1,94 @@
+"""`tsuf update` against every device family, over TCP, UDP and emulated USB: it completes and
+the handset ends on the new build, or it refuses before the first write with the handset's
+real limit; never a variable only TSUF's own handset invents."""
+
+import pytest
+
+from flasher.history.store import HistoryStore
+from flasher.update.journal import Journal
+from flasher.update.session import Options, Station
+from flasher.update.updater import Updater
+from flasher.virtual.handset import Mode
+from flasher.virtual.udp_server import HandsetUdpServer
+from tests.support.handsets import RunningHandset, UsbHandsets, small_profile
+from tests.support.packages import PRODUCT, make_keys, make_package
+
+LINKS = ("tcp", "udp", "usb")
+SIZES = {"boot": 1 << 20, "system": 3 << 20}
+
+
+@pytest.fixture
+def bench(tmp_path):
+    class Bench:
+        keys = make_keys(tmp_path)
+        station = Station("bench-1", HistoryStore(tmp_path / "history.sqlite"), tmp_path / "logs",
+                          Journal(tmp_path / "journal"))
+        package = make_package(tmp_path, keys, sizes=SIZES)
+        stops: list = []
+
+        def handset(self, family: str, link: str):
+            """(handset, address) of a family on a link."""
+            if link == "usb":
+                usb = UsbHandsets(tmp_path / f"usb-{family}", family=family)
+                self.stops.append(usb.stop)
+                return usb.handset, usb.address
+            running = RunningHandset(tmp_path / f"{family}-{link}", small_profile(), family=family)
+            self.stops.append(running.stop)
+            if link == "tcp":
+                return running.handset, running.address
+            udp = HandsetUdpServer(running.handset).start()
+            self.stops.insert(0, udp.stop)
+            return running.handset, udp.address
+
+        def update(self, address: str, **options):
+            with Updater(self.package, self.keys.trust_store, self.station) as updater:
+                updater.prepare()
+                report = updater.update([address], options=Options(return_timeout=20, **options))[0]
+                return report, {name: path.read_bytes() for name, path in updater.images.items()}
+    bench = Bench()
+    yield bench
+    for stop in bench.stops:
+        stop()
+
+
+def _stored(handset, stem: str, size: int) -> bytes:
+    return b"".join(handset.storage.read(stem, 0, size, 1 << 20))
+
+
+@pytest.mark.parametrize("link", LINKS)
+@pytest.mark.parametrize("family", ["qualcomm", "fastbootd"])
+def test_a_phone_bootloader_takes_the_update_into_the_other_slot(bench, family, link):
+    handset, address = bench.handset(family, link)
+    report, images = bench.update(address)
+    assert report.result == "NOT_CONFIRMED", report.message
+    assert (report.from_slot, report.to_slot, report.path) == ("a", "b", "fastboot-ab")
+    assert handset.meta.active == "b"
+    for partition, data in images.items():
+        assert _stored(handset, f"{partition}_b", len(data)) == data
+    assert set(report.verification.values()) == {"not available on this handset (it cannot be read back)"}
+    outcomes = {check["check"]: check["outcome"] for check in report.checks}
+    assert outcomes["anti-rollback"] == "not available" and outcomes["product"] == "passed"
+    assert handset.wait_for_mode(Mode.ANDROID, 10)  # it boots Android and stays there
+
+
+@pytest.mark.parametrize("link", LINKS)
+def test_uboot_without_slots_or_read_back_refuses_unless_told_to_go_without_a_backup(bench, link):
+    handset, address = bench.handset("uboot", link)
+    before = _stored(handset, "boot", 1 << 20)
+    refused, _ = bench.update(address)
+    assert refused.result == "NO_BACKUP" and "cannot be read back" in refused.message, refused.message
+    assert _stored(handset, "boot", 1 << 20) == before  # nothing written
+    report, images = bench.update(address, force_without_backup=True)
+    assert report.result == "NOT_CONFIRMED" and report.path == "fastboot-in-place", report.message
+    for partition, data in images.items():
+        assert _stored(handset, partition, len(data)) == data
+
+
+@pytest.mark.parametrize("link", LINKS)
+def test_barebox_does_not_say_what_it_is_so_nothing_is_written(bench, link):
+    handset, address = bench.handset("barebox", link)
+    before = _stored(handset, "boot", 1 << 20)
+    report, _ = bench.update(address, force_without_backup=True)
+    assert report.result == "INCOMPATIBLE_PRODUCT" and report.phase == "preflight", report.message
+    assert f"does not report its product; the package is for {PRODUCT}" in report.message
+    assert _stored(handset, "boot", 1 << 20) == before
