@@ -211,9 +211,9 @@ class UpdateSession:
 
     def _preflight(self, checks: list[preflight.Check]) -> None:
         self.report.checks = [check.to_dict() for check in checks]
-        for check in checks:
-            if check.outcome == preflight.NOT_AVAILABLE:
-                self.say("WARNING", f"check {check.name}: not available ({check.detail})")
+        for check in checks:  # every check in the log the faces show, each as it came out
+            self.say("INFO" if check.outcome == preflight.PASSED else "WARNING",
+                     f"check {check.name}: {check.outcome} ({check.detail})")
         preflight.enforce(checks)
 
     def _switch(self, device: FastbootDevice, target_slot: str, entry: JournalEntry) -> None:

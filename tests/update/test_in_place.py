@@ -94,3 +94,12 @@ def test_an_interrupted_update_resumes_from_its_first_backup(env, tmp_path):
     assert second.result == "SUCCESS", second.message
     assert second.resumed
     assert env.build() == "B130"
+
+
+def test_a_handset_that_cannot_say_its_build_is_not_confirmed_and_keeps_its_backups(env, tmp_path):
+    """No evidence is no success: the backups stay until something proves the new build boots."""
+    env.handset.handset.faults.answers["build"] = ""  # an empty answer: not offered
+    report = env.update()
+    assert report.result == "NOT_CONFIRMED", report.message
+    assert "not confirmed" in report.message
+    assert list((tmp_path / "journal").rglob("*.img"))

@@ -179,3 +179,23 @@ def test_a_dry_run_leaves_a_handset_in_recovery_where_it_is(tcp_bench):
     report = tcp_bench.update(tcp_bench.ota(), dry_run=True)
     assert report.result == "LINK_LOST" and report.phase == "connect"
     assert tcp_bench.handset.mode is Mode.SIDELOAD
+
+
+def test_a_handset_that_cannot_say_its_build_after_recovery_is_not_confirmed(tcp_bench):
+    tcp_bench.handset.faults.answers["build"] = ""
+    report = tcp_bench.update(tcp_bench.ota())
+    assert report.result == "NOT_CONFIRMED", report.message
+    rollback = next(check for check in report.checks if check["check"] == "anti-rollback")
+    assert rollback["outcome"] == "passed"  # the index is still reported
+
+
+def test_an_unanswered_lock_state_is_not_taken_as_unlocked(tcp_bench):
+    """The handset is locked but does not say so: the first flash is refused by the handset and
+    nothing is written; the report names the lock."""
+    tcp_bench.handset.faults.answers["unlocked"] = ""
+    boot_b = tcp_bench.running.partition("boot_b")
+    report = tcp_bench.update(make_package(tcp_bench.tmp_path, tcp_bench.keys))
+    assert report.result == "NEEDS_UNLOCK", report.message
+    lock = next(check for check in report.checks if check["check"] == "bootloader unlocked")
+    assert lock["outcome"] == "not available"
+    assert tcp_bench.running.partition("boot_b") == boot_b
