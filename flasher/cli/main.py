@@ -10,12 +10,18 @@ import os
 import sys
 
 from .. import __version__
+from .arguments import integer, iso_date, positive_float, seconds
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+
+PORT = integer(0, 65535)
+# Handsets on one station, at once or in an emulator: far above any bench, far below what exhausts it.
+MAX_HANDSETS = 256
+MAX_LIMIT = 10**9
 
 # A subcommand's own --json must not reset the global one when it is not given.
 JSON_FLAG = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print results as JSON"}
@@ -34,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     getvar = commands.add_parser("getvar", help="read a device variable, or all of them")
     getvar.add_argument("name", help="variable name, or 'all'")
+    _add_deadline_options(getvar)
 
     flash = commands.add_parser("flash", help="write an image (raw or sparse) to a partition")
     flash.add_argument("partition")
@@ -42,26 +49,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help="slot to write (default: the active slot)")
     flash.add_argument("--no-fill", action="store_true",
                        help="send constant blocks as data, for old bootloaders that reject FILL chunks")
+    _add_deadline_options(flash)
 
     erase = commands.add_parser("erase", help="erase a partition")
     erase.add_argument("partition")
     erase.add_argument("--slot", choices=("a", "b", "other"))
+    _add_deadline_options(erase)
 
     set_active = commands.add_parser("set-active", help="make a slot the one that boots next")
     set_active.add_argument("slot", choices=("a", "b"))
+    _add_deadline_options(set_active)
 
     reboot = commands.add_parser("reboot", help="reboot the device")
     reboot.add_argument("target", nargs="?", choices=("bootloader", "fastboot", "recovery"))
+    _add_deadline_options(reboot)
 
     fetch = commands.add_parser("fetch", help="read a partition back into a file")
     fetch.add_argument("partition")
     fetch.add_argument("file")
     fetch.add_argument("--slot", choices=("a", "b", "other"))
+    _add_deadline_options(fetch)
 
     emulator = commands.add_parser("emulator", help="run virtual handsets until interrupted")
-    emulator.add_argument("--tcp", type=int, default=5554, metavar="PORT",
+    emulator.add_argument("--tcp", type=PORT, default=5554, metavar="PORT",
                           help="port of the first handset (default 5554; 0 picks free ports)")
-    emulator.add_argument("--udp", type=int, metavar="PORT",
+    emulator.add_argument("--udp", type=PORT, metavar="PORT",
                           help="also serve fastboot over UDP from this port (0 picks free ports)")
     emulator.add_argument("--serial", action="store_true",
                           help="also serve each handset on a pseudo-terminal: AT port and download mode (Linux)")
@@ -71,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--mode", choices=("bootloader", "fastbootd", "recovery", "sideload"),
                           default="bootloader", help="power the handsets on in this mode (recovery and sideload "
                                                      "imply --adb)")
-    emulator.add_argument("--count", type=int, default=1, help="number of handsets")
+    emulator.add_argument("--count", type=integer(1, MAX_HANDSETS), default=1, help="number of handsets")
     emulator.add_argument("--storage", metavar="DIR", help="folder for the handsets' partitions")
     emulator.add_argument("--profile", metavar="FILE", help="device profile (JSON)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -93,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--targets", metavar="FILE", help="network addresses to probe, as for devices")
 
     demo = commands.add_parser("demo", help="update virtual handsets from start to finish")
-    demo.add_argument("--count", type=int, default=4,
+    demo.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4,
                       help="number of virtual handsets (default 4), and one locked on USB when usb is a link")
     demo.add_argument("--links", default="tcp,usb,udp,serial",
                       help="links the handsets use, taken in turn (default tcp,usb,udp,serial)")
@@ -106,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--guided", action="store_true",
                      help="one phone, four plain steps (connect, check, download, install), for end users; "
                           "with --demo, on one virtual phone")
-    gui.add_argument("--count", type=int, default=4, help="virtual handsets with --demo (default 4)")
-    gui.add_argument("--parallel", type=int, default=4, metavar="N", help="handsets updated at once (default 4)")
+    gui.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4, help="virtual handsets with --demo (default 4)")
+    gui.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=4, metavar="N", help="handsets updated at once (default 4)")
 
     _add_station_commands(commands)
     _add_key_commands(commands)
@@ -115,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cache_commands(commands)
     _add_catalog_commands(commands)
     return parser
+
+
+def _add_deadline_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=seconds, default=30.0, metavar="SECONDS",
+                        help="longest a handset may stay silent before the command fails (default 30)")
+    parser.add_argument("--deadline", type=seconds, metavar="SECONDS",
+                        help="longest one device command may run, however busy the handset says it is "
+                             "(default 120; flash and erase 1200)")
 
 
 def _add_trust_store_option(parser: argparse.ArgumentParser) -> None:
@@ -138,9 +158,8 @@ def _add_station_commands(commands) -> None:
                         help="full package to use for handsets a delta package cannot be applied to")
     update.add_argument("--force-without-backup", action="store_true",
                         help="handsets without slots: update even if their partitions cannot be backed up first")
-    update.add_argument("--parallel", type=int, default=8, metavar="N", help="handsets updated at once (default 8)")
-    update.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                        help="longest a handset may stay silent before the attempt fails (default 30)")
+    update.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N", help="handsets updated at once (default 8)")
+    _add_deadline_options(update)
     update.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(update)
 
@@ -150,9 +169,12 @@ def _add_station_commands(commands) -> None:
     output.add_argument("--csv", action="store_true", help="print CSV")
     output.add_argument("--json", **JSON_FLAG)
     for option, meta in (("--serial", "SERIAL"), ("--product", "PRODUCT"), ("--result", "RESULT"),
-                         ("--station", "ID"), ("--since", "DATE"), ("--until", "DATE")):
+                         ("--station", "ID")):
         history.add_argument(option, metavar=meta)
-    history.add_argument("--limit", type=int, metavar="N")
+    history.add_argument("--since", type=iso_date, metavar="DATE",
+                         help="attempts started at or after this UTC date or time (2026-01-31, 2026-01-31T12:00:00Z)")
+    history.add_argument("--until", type=iso_date, metavar="DATE", help="attempts started before this UTC date or time")
+    history.add_argument("--limit", type=integer(1, MAX_LIMIT), metavar="N", help="the newest N attempts at most")
     history.add_argument("--deliver", action="store_true", help="send waiting reports to the backend now")
     history.add_argument("--summary", action="store_true",
                          help="attempts, success rate, median time and throughput per product, station and day; "
@@ -203,7 +225,7 @@ def _add_package_commands(commands) -> None:
     source.add_argument("--target", metavar="NEW", help="delta package: the new build (folder of images or full package)")
     build.add_argument("--source", metavar="OLD", help="delta package: the build it applies to (folder or full package)")
     build.add_argument("--source-build", metavar="BUILD", help="delta package: the source build's name, for a folder")
-    build.add_argument("--workers", type=int, metavar="N", help="delta package: windows diffed at once (default: cores)")
+    build.add_argument("--workers", type=integer(1, 1024), metavar="N", help="delta package: windows diffed at once (default: cores)")
     build.add_argument("--describe", metavar="FILE.json",
                        help="product, build, rollback index... (required unless the target is a package)")
     build.add_argument("--key", metavar="PRIVATE.pem", action="append", required=True,
@@ -234,9 +256,9 @@ def _add_catalog_commands(commands) -> None:
                        help="signing key; repeat to sign with several keys")
     build.add_argument("-o", "--output", metavar="catalog.json", required=True,
                        help="the catalog file; packages are listed by their path from its folder")
-    build.add_argument("--version", type=int, metavar="N",
+    build.add_argument("--version", type=integer(1, (1 << 32) - 1), metavar="N",
                        help="catalog version (default: one more than the catalog replaced, at least the Unix time)")
-    build.add_argument("--expires-in", type=float, default=30.0, metavar="DAYS",
+    build.add_argument("--expires-in", type=positive_float(3650, "days"), default=30.0, metavar="DAYS",
                        help="days until stations refuse the catalog as stale (default 30)")
     build.add_argument("--base-url", metavar="URL", help="list packages under this URL instead of relative paths")
     build.add_argument("--json", **JSON_FLAG)
@@ -301,13 +323,29 @@ def main(argv: list[str] | None = None) -> int:
         handler = getattr(importlib.import_module(f"{__package__}.{module}"), function)
         return handler(args)
     except FlasherError as error:
-        print(f"tsuf: error: {error}", file=sys.stderr)
-        if error.hint:
-            print(f"tsuf: {error.hint}", file=sys.stderr)
-        return EXIT_FAILED
+        return _report(str(error), error.hint)
+    except BrokenPipeError:
+        # The reader left (`tsuf history --csv | head`): stop quietly, and keep Python's own
+        # flush at exit from failing again on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _report("the output was closed before everything was written",
+                       "Expected when piping into head; run without the pipe to see it all.")
+    except OSError as error:
+        # A file a command was pointed at that is not what it should be; commands name their
+        # own errors where they can, this keeps the rest from ending in a traceback.
+        where = f"{error.filename}: " if error.filename else ""
+        return _report(f"{where}{error.strerror or error}", "Check the path given: the right file or folder, "
+                                                             "readable (or writable) by you.")
     except KeyboardInterrupt:
         print("tsuf: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _report(message: str, hint: str) -> int:
+    print(f"tsuf: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"tsuf: {hint}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":
