@@ -5,6 +5,8 @@ argparse turns the ValueError these raise into `tsuf: error: argument --X: ...` 
 
 import argparse
 import math
+import os
+import stat
 from datetime import datetime
 
 # Longer than any handset takes, short enough that `monotonic() + value` and socket
@@ -52,4 +54,29 @@ def iso_date(text: str) -> str:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a date: give 2026-01-31 or "
                                          "2026-01-31T12:00:00Z") from None
+    return text
+
+
+def input_file(text: str) -> str:
+    """An existing regular file: a device, pipe or folder would be read forever, block, or fail late."""
+    try:
+        found = os.stat(text)
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"{text[:80]!r}: {getattr(error, 'strerror', None) or error}") from None
+    if not stat.S_ISREG(found.st_mode):
+        kind = "a folder" if stat.S_ISDIR(found.st_mode) else "not a regular file"
+        raise argparse.ArgumentTypeError(f"{text[:80]!r} is {kind}; give a file")
+    return text
+
+
+def folder(text: str) -> str:
+    """A folder, or a path where one can be made."""
+    try:
+        found = os.stat(text)
+    except FileNotFoundError:
+        return text
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"{text[:80]!r}: {getattr(error, 'strerror', None) or error}") from None
+    if not stat.S_ISDIR(found.st_mode):
+        raise argparse.ArgumentTypeError(f"{text[:80]!r} is not a folder")
     return text

@@ -10,7 +10,7 @@ import os
 import sys
 
 from .. import __version__
-from .arguments import integer, iso_date, positive_float, seconds
+from .arguments import folder, input_file, integer, iso_date, positive_float, seconds
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -84,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                           default="bootloader", help="power the handsets on in this mode (recovery and sideload "
                                                      "imply --adb)")
     emulator.add_argument("--count", type=integer(1, MAX_HANDSETS), default=1, help="number of handsets")
-    emulator.add_argument("--storage", metavar="DIR", help="folder for the handsets' partitions")
-    emulator.add_argument("--profile", metavar="FILE", help="device profile (JSON)")
+    emulator.add_argument("--storage", type=folder, metavar="DIR", help="folder for the handsets' partitions")
+    emulator.add_argument("--profile", type=input_file, metavar="FILE", help="device profile (JSON)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
     emulator.add_argument("--locked", action="store_true",
                           help="handsets leave the factory with a locked bootloader (as end users' phones do)")
@@ -98,18 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     devices.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print them as JSON")
     devices.add_argument("--watch", action="store_true",
                          help="print arrivals (+) and departures (-) as they happen, until Ctrl-C")
-    devices.add_argument("--targets", metavar="FILE",
+    devices.add_argument("--targets", type=input_file, metavar="FILE",
                          help="network addresses to probe, one per line or a JSON list (default: $TSUF_TARGETS)")
 
     doctor = commands.add_parser("doctor", help="explain why a handset may not be seen")
-    doctor.add_argument("--targets", metavar="FILE", help="network addresses to probe, as for devices")
+    doctor.add_argument("--targets", type=input_file, metavar="FILE", help="network addresses to probe, as for devices")
 
     demo = commands.add_parser("demo", help="update virtual handsets from start to finish")
     demo.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4,
                       help="number of virtual handsets (default 4), and one locked on USB when usb is a link")
     demo.add_argument("--links", default="tcp,usb,udp,serial",
                       help="links the handsets use, taken in turn (default tcp,usb,udp,serial)")
-    demo.add_argument("--storage", metavar="DIR", help="keep the handsets in this folder")
+    demo.add_argument("--storage", type=folder, metavar="DIR", help="keep the handsets in this folder")
 
     gui = commands.add_parser("gui", help="start the desktop app")
     gui.add_argument("package", nargs="?", help="signed package to open at start")
@@ -138,7 +138,7 @@ def _add_deadline_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_trust_store_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trust-store", metavar="DIR",
+    parser.add_argument("--trust-store", type=folder, metavar="DIR",
                         help="folder of trusted public keys (default: $TSUF_TRUST_STORE, else 'trust' "
                              "in the user's config folder)")
 
@@ -204,9 +204,9 @@ def _add_key_commands(commands) -> None:
     generate = key_commands.add_parser("generate", help="make a key pair: NAME.pem (private) and NAME.pub.pem")
     generate.add_argument("name")
     generate.add_argument("--algorithm", choices=("ed25519", "ecdsa-p256"), default="ed25519")
-    generate.add_argument("--out", metavar="DIR", default=".", help="folder for the key files (default: here)")
+    generate.add_argument("--out", type=folder, metavar="DIR", default=".", help="folder for the key files (default: here)")
     import_key = key_commands.add_parser("import", help="trust a public key (PEM)")
-    import_key.add_argument("pem")
+    import_key.add_argument("pem", type=input_file)
     _add_trust_store_option(import_key)
     list_keys = key_commands.add_parser("list", help="list the trusted keys")
     _add_trust_store_option(list_keys)
@@ -220,17 +220,17 @@ def _add_package_commands(commands) -> None:
     package_commands = package.add_subparsers(dest="package_command", metavar="PACKAGE_COMMAND", required=True)
     build = package_commands.add_parser("build", help="build and sign a package")
     source = build.add_mutually_exclusive_group(required=True)
-    source.add_argument("--images", metavar="DIR", help="folder of <partition>.img files")
-    source.add_argument("--from-update-zip", metavar="ZIP", help="Android update zip with android-info.txt")
+    source.add_argument("--images", type=folder, metavar="DIR", help="folder of <partition>.img files")
+    source.add_argument("--from-update-zip", type=input_file, metavar="ZIP", help="Android update zip with android-info.txt")
     source.add_argument("--target", metavar="NEW", help="delta package: the new build (folder of images or full package)")
     build.add_argument("--source", metavar="OLD", help="delta package: the build it applies to (folder or full package)")
     build.add_argument("--source-build", metavar="BUILD", help="delta package: the source build's name, for a folder")
     build.add_argument("--workers", type=integer(1, 1024), metavar="N", help="delta package: windows diffed at once (default: cores)")
-    build.add_argument("--describe", metavar="FILE.json",
+    build.add_argument("--describe", type=input_file, metavar="FILE.json",
                        help="product, build, rollback index... (required unless the target is a package)")
-    build.add_argument("--key", metavar="PRIVATE.pem", action="append", required=True,
+    build.add_argument("--key", type=input_file, metavar="PRIVATE.pem", action="append", required=True,
                        help="signing key; repeat to sign with several keys")
-    build.add_argument("--oem-key", metavar="PRIVATE.pem", help="also make boot metadata (vbmeta) signed by this key")
+    build.add_argument("--oem-key", type=input_file, metavar="PRIVATE.pem", help="also make boot metadata (vbmeta) signed by this key")
     build.add_argument("--install", choices=("fastboot", "sideload"), default="fastboot",
                        help="sideload: a package recovery installs (locked handsets); sign it with the OEM key")
     build.add_argument("-o", "--output", metavar="OUT.zip", required=True)
@@ -252,7 +252,7 @@ def _add_catalog_commands(commands) -> None:
     catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="CATALOG_COMMAND", required=True)
     build = catalog_commands.add_parser("build", help="sign a catalog of packages, for a web server or a folder")
     build.add_argument("packages", nargs="+", metavar="PACKAGE", help="signed packages (.zip) to list")
-    build.add_argument("--key", metavar="PRIVATE.pem", action="append", required=True,
+    build.add_argument("--key", type=input_file, metavar="PRIVATE.pem", action="append", required=True,
                        help="signing key; repeat to sign with several keys")
     build.add_argument("-o", "--output", metavar="catalog.json", required=True,
                        help="the catalog file; packages are listed by their path from its folder")
@@ -289,7 +289,7 @@ def _add_cache_commands(commands) -> None:
     list_cache = cache_commands.add_parser("list", help="list the cached images and packages, most recently used first")
     list_cache.add_argument("--json", **JSON_FLAG)
     add = cache_commands.add_parser("add", help="copy an image or package into the cache")
-    add.add_argument("file")
+    add.add_argument("file", type=input_file)
     prune = cache_commands.add_parser("prune", help="evict least recently used entries to fit a size")
     prune.add_argument("--max-size", metavar="SIZE", help="e.g. 8G, 500M, 1048576 (default: the cache's limit)")
 

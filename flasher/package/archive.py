@@ -85,15 +85,14 @@ def open_package_file(path: Path) -> tuple[BinaryIO, int]:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as error:
         raise ArchiveError(f"{path}: cannot open ({error.strerror})", "Check the package file name.") from None
-    file = os.fdopen(fd, "rb")
     found = os.fstat(fd)
     if not stat.S_ISREG(found.st_mode):
-        file.close()
+        os.close(fd)
         raise NotAPackageFile(f"{path} is not a package file but {_kind(found.st_mode)}")
     if found.st_size > MAX_PACKAGE_BYTES:
-        file.close()
+        os.close(fd)
         raise ArchiveLimitExceeded(f"{path} is {found.st_size} bytes; a package is at most {MAX_PACKAGE_BYTES}")
-    return file, found.st_size
+    return os.fdopen(fd, "rb"), found.st_size
 
 
 def _kind(mode: int) -> str:
