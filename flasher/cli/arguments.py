@@ -6,6 +6,7 @@ argparse turns the ValueError these raise into `tsuf: error: argument --X: ...` 
 import argparse
 import math
 import os
+import re
 import stat
 from datetime import datetime
 
@@ -71,6 +72,8 @@ def input_file(text: str) -> str:
 
 def folder(text: str) -> str:
     """A folder, or a path where one can be made."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path; give a folder")
     try:
         found = os.stat(text)
     except FileNotFoundError:
@@ -79,4 +82,15 @@ def folder(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text[:80]!r}: {getattr(error, 'strerror', None) or error}") from None
     if not stat.S_ISDIR(found.st_mode):
         raise argparse.ArgumentTypeError(f"{text[:80]!r} is not a folder")
+    return text
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
+
+
+def plain_name(text: str) -> str:
+    """A name that becomes a file name: no folders, no hidden files, nothing a shell or terminal misreads."""
+    if not _PLAIN_NAME.match(text):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: give 1 to 100 letters, digits, '.', '_' or '-', "
+                                         "starting with a letter or digit")
     return text

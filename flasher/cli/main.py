@@ -10,7 +10,7 @@ import os
 import sys
 
 from .. import __version__
-from .arguments import folder, input_file, integer, iso_date, positive_float, seconds
+from .arguments import folder, input_file, integer, iso_date, plain_name, positive_float, seconds
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -188,7 +188,7 @@ def _add_station_commands(commands) -> None:
     settings = commands.add_parser("settings", help="show or change this station's settings")
     settings.add_argument("--station", metavar="ID", help="station id written into every report")
     settings.add_argument("--backend", metavar="URL", help="HTTP endpoint that receives reports ('' for none)")
-    settings.add_argument("--backend-token-file", metavar="FILE", help="file holding the backend's bearer token")
+    settings.add_argument("--backend-token-file", type=input_file, metavar="FILE", help="file holding the backend's bearer token")
     settings.add_argument("--history", metavar="URL",
                           help="lab's shared history, postgresql://USER@HOST[:PORT]/DATABASE: reports are "
                                "delivered to it and `tsuf history` reads it ('' for none)")
@@ -202,7 +202,7 @@ def _add_key_commands(commands) -> None:
     keys = commands.add_parser("keys", help="signing keys and the trust store")
     key_commands = keys.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
     generate = key_commands.add_parser("generate", help="make a key pair: NAME.pem (private) and NAME.pub.pem")
-    generate.add_argument("name")
+    generate.add_argument("name", type=plain_name)
     generate.add_argument("--algorithm", choices=("ed25519", "ecdsa-p256"), default="ed25519")
     generate.add_argument("--out", type=folder, metavar="DIR", default=".", help="folder for the key files (default: here)")
     import_key = key_commands.add_parser("import", help="trust a public key (PEM)")
@@ -272,10 +272,10 @@ def _add_catalog_commands(commands) -> None:
     library = commands.add_parser("library", help="local folders of packages, indexed for update --latest")
     library_commands = library.add_subparsers(dest="library_command", metavar="LIBRARY_COMMAND", required=True)
     add = library_commands.add_parser("add", help="add a folder to the library and index it")
-    add.add_argument("folder")
+    add.add_argument("folder", type=folder)
     _add_trust_store_option(add)
     remove = library_commands.add_parser("remove", help="take a folder out of the library")
-    remove.add_argument("folder")
+    remove.add_argument("folder", type=folder)
     list_library = library_commands.add_parser("list", help="the library's folders and packages")
     list_library.add_argument("--json", **JSON_FLAG)
     scan = library_commands.add_parser("scan", help="index the folders and the firmware cache again")
