@@ -33,7 +33,8 @@ DRAIN_INTERVAL_MS = 100  # repaint at most ~10 times a second, however fast sess
 SCAN_INTERVAL_MS = 1500
 SCANS_BEFORE_GONE = 2  # one missed answer (a handset busy with another host) is not an unplug
 FINAL_STATE_OF = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
-                  Result.CANCELLED.name: "cancelled", Result.NEEDS_REBOOT.name: "switched"}
+                  Result.CANCELLED.name: "cancelled", Result.NEEDS_REBOOT.name: "switched",
+                  Result.NOT_CONFIRMED.name: "not confirmed"}
 
 
 class Board(QObject):

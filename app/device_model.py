@@ -6,6 +6,7 @@ from PySide6.QtGui import QBrush, QColor
 from .board import Board
 from .device_row import DeviceRow, battery_text
 from .icons import STATUS_ICON, link_icon, status_icon
+from .plain_text import cell, tooltip
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # (percent or -1, text) for the progress delegate
 ADDRESS_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -83,15 +84,15 @@ class DeviceModel(QAbstractTableModel):
         if row is None:
             return None
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(row, column)
+        if role == Qt.ItemDataRole.DisplayRole:  # what the handset said, as text
+            return cell(self._text(row, column))
         if role == Qt.ItemDataRole.DecorationRole:
             if column == COLUMN["Handset"]:  # busy states without an icon of their own show the working one
                 return status_icon(row.state if row.state in STATUS_ICON or not row.active else "queued")
             if column == COLUMN["Link"]:
                 return link_icon(row.link)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, column)
+            return tooltip(self._tooltip(row, column))
         if role == Qt.ItemDataRole.ForegroundRole and column in (COLUMN["Package"], COLUMN["State"]):
             return self._colour(row, column)
         if role == PROGRESS_ROLE:

@@ -25,6 +25,7 @@ from flasher.settings import Settings
 
 from .icons import icon
 from .jobs import Jobs, Outcome
+from .plain_text import cell, tooltip
 from .summary_view import SummaryView
 
 COLUMNS = ("Started (UTC)", "Serial", "Product", "Builds", "Slots", "Result", "Time", "Station", "Message")
@@ -172,11 +173,11 @@ class HistoryView(QWidget):
                      f"{report.from_slot} → {report.to_slot}" if report.to_slot else "",
                      report.result, f"{report.duration:.1f} s", report.station_id, report.message)
             for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+                item = QTableWidgetItem(cell(text))  # reports quote what handsets said
                 if column == COLUMNS.index("Result"):
                     item.setIcon(_result_icon(report))
                 if column == COLUMNS.index("Message"):
-                    item.setToolTip(report.message)
+                    item.setToolTip(tooltip(report.message))
                 item.setData(Qt.ItemDataRole.UserRole, report.report_id)
                 self.table.setItem(number, column, item)
 

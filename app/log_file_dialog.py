@@ -4,7 +4,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QFontDatabase
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout
+
+from .plain_text import plain_label
 
 # A log bigger than this is shown by its end; the file itself is complete.
 MAX_SHOWN = 4 << 20
@@ -38,6 +40,6 @@ class LogFileDialog(QDialog):
         folder.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.path.parent))))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(str(self.path)))
+        layout.addWidget(plain_label(str(self.path)))
         layout.addWidget(self.view)
         layout.addWidget(buttons)

@@ -21,6 +21,7 @@ from .icons import icon
 from .log_file_dialog import LogFileDialog
 from .log_pane import LogPane
 from .package_panel import PackagePanel
+from .plain_text import cell
 from .progress_delegate import ProgressDelegate
 from .report_delivery import ReportDelivery
 from .settings_dialog import SettingsDialog
@@ -339,7 +340,7 @@ class MainWindow(QMainWindow):
             self.show_row_log(address)
 
     def show_report_log(self, report: Report) -> LogFileDialog:
-        dialog = LogFileDialog(f"Log of {report.device_serial}: {report.result} ({report.started_at[:19]})",
+        dialog = LogFileDialog(f"Log of {cell(report.device_serial)}: {report.result} ({report.started_at[:19]})",
                                Path(report.log_path), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()

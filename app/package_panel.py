@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 from .board import Board
 from .device_row import human_bytes
 from .icons import icon
+from .plain_text import html_text, plain_label
 
 
 class PackagePanel(QFrame):
@@ -36,7 +37,8 @@ class PackagePanel(QFrame):
         places = {"Product": (0, 0, 1), "Build": (0, 2, 1), "Type": (0, 4, 1), "Signed by": (0, 6, 1),
                   "Size": (1, 0, 3), "Trust": (1, 4, 3)}  # (row, column, columns spanned by the value)
         for name, tip in tips.items():
-            label = QLabel("—")
+            # What the package says is shown as text; only the Trust line is ours and styled.
+            label = QLabel("—") if name == "Trust" else plain_label("—")
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setToolTip(tip)
             self.fields[name] = label
@@ -57,12 +59,12 @@ class PackagePanel(QFrame):
         self.refresh()
 
     def show_opening(self, name: str) -> None:
-        self.title.setText(f"<b>Checking {name}…</b> (signature, then every image hash)")
+        self.title.setText(f"<b>Checking {html_text(name)}…</b> (signature, then every image hash)")
 
     def show_refused(self, name: str, error: Exception) -> None:
         hint = getattr(error, "hint", "") or ""
-        self.title.setText(f"<b style='color:#d03b3b'>{name} refused:</b> {error}"
-                           + (f"<br>{hint}" if hint else ""))
+        self.title.setText(f"<b style='color:#d03b3b'>{html_text(name)} refused:</b> {html_text(error)}"
+                           + (f"<br>{html_text(hint)}" if hint else ""))
         self.title.setWordWrap(True)
 
     def refresh(self) -> None:
@@ -73,7 +75,7 @@ class PackagePanel(QFrame):
                 label.setText("—")
             return
         manifest, trusted = updater.manifest, updater.reader.trusted
-        self.title.setText(f"<b>{self.board.package_path.name}</b>")
+        self.title.setText(f"<b>{html_text(self.board.package_path.name)}</b>")
         self.title.setToolTip(str(self.board.package_path))
         self.fields["Product"].setText(manifest.product)
         self.fields["Build"].setText(f"{manifest.build} (rollback index {manifest.rollback_index})")

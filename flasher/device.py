@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import sparse
+from .capabilities import Capabilities
 from .errors import FlasherError
 from .protocol import variables
 from .protocol.errors import CommandFailed
@@ -42,8 +43,21 @@ class ImageTooLarge(FlasherError):
     hint = "Check that the image is meant for this partition and this handset."
 
 
+class NoSuchPartition(FlasherError):
+    hint = "Check the partition name; `tsuf getvar all` lists every partition-size:NAME the handset has."
+
+
 class NoSuchSlot(FlasherError):
     hint = "Use slot a or b, or 'other' for the slot that is not active."
+
+
+class NoSlots(FlasherError):
+    hint = "This handset has one copy of each partition; flash it without a slot, or use `tsuf update`."
+
+
+class SwitchIgnored(FlasherError):
+    hint = ("The bootloader accepted the slot change but did not make it; it keeps running its "
+            "current slot. Its bootloader may not support A/B switching.")
 
 
 class BootloaderLocked(CommandFailed):
@@ -82,6 +96,7 @@ class FastbootDevice:
         self.on_message = on_message
         self._protocol = HostProtocol()
         self._log = device_logger(self.address)
+        self._capabilities: Capabilities | None = None
 
     @classmethod
     def open(cls, address: str, *, timeouts: Timeouts = Timeouts(),
@@ -97,6 +112,13 @@ class FastbootDevice:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this handset can do, probed on first use and kept for the connection."""
+        if self._capabilities is None:
+            self._capabilities = Capabilities(self)
+        return self._capabilities
 
     # -- variables -------------------------------------------------------
 
@@ -115,27 +137,24 @@ class FastbootDevice:
     def getvar_all(self) -> dict[str, str]:
         lines: list[str] = []
         self.command("getvar:all", on_info=lines.append)
+        self._log.debug("getvar:all listed %d line(s)", len(lines))
         found = (variables.split_all_line(line) for line in lines)
         return dict(pair for pair in found if pair is not None)
 
     def max_download_size(self) -> int:
-        return variables.parse_size("max-download-size", self.getvar("max-download-size"))
+        size = self.capabilities.max_download_size
+        if size is None:
+            raise CommandFailed("getvar:max-download-size", "the handset does not say how much it can take")
+        return size
 
     def current_slot(self) -> str | None:
-        value = self.getvar_optional("current-slot")
-        return variables.parse_slot("current-slot", value) if value else None
-
-    def slot_count(self) -> int:
-        value = self.getvar_optional("slot-count")
-        return int(value) if value and value.isdigit() else 0
-
-    def has_slot(self, partition: str) -> bool:
-        value = self.getvar_optional(f"has-slot:{partition}")
-        return variables.parse_yes_no(f"has-slot:{partition}", value or "no")
+        return self.capabilities.current_slot
 
     def partition_size(self, partition: str) -> int:
-        name = f"partition-size:{partition}"
-        return variables.parse_size(name, self.getvar(name))
+        size = self.capabilities.partition_size(partition)
+        if size is None:
+            raise CommandFailed(f"getvar:partition-size:{partition}", "the handset does not report this partition")
+        return size
 
     def resolve_partition(self, partition: str, slot: str | None = None) -> str:
         """The on-device name to write: `boot` -> `boot_b` for slot b on an A/B device.
@@ -143,18 +162,19 @@ class FastbootDevice:
         `slot` is a letter, `other` (the inactive slot), or None (the active slot).
         Names that already carry a slot, and unslotted partitions, stay as they are.
         """
-        if not self.has_slot(partition):
+        capabilities = self.capabilities
+        if not capabilities.slots or not capabilities.has_slot(partition):
             if slot is not None:
                 raise NoSuchSlot(f"{partition} has no slots, but slot {slot!r} was asked for")
             return partition
-        current = self.current_slot()
+        current = capabilities.current_slot
         if current is None:
             raise NoSuchSlot(f"{partition} is slotted but the device reports no current slot")
         if slot is None:
             slot = current
         elif slot == "other":
-            slot = other_slot(current)
-        elif slot not in ("a", "b"):
+            slot = capabilities.inactive_slot
+        elif slot not in capabilities.slots:
             raise NoSuchSlot(f"{slot!r} is not a slot")
         return f"{partition}_{slot}"
 
@@ -191,11 +211,14 @@ class FastbootDevice:
         return len(pieces)
 
     def _check_fits(self, partition: str, image_size: int) -> None:
-        """Refuse before sending anything when the device says the image cannot fit."""
-        reported = self.getvar_optional(f"partition-size:{partition}")
-        if reported is None:
-            return  # not every bootloader reports every partition; the device decides
-        size = variables.parse_size(f"partition-size:{partition}", reported)
+        """Refuse before sending anything when the device says the image cannot fit, or that the
+        partition does not exist (it lists the others' sizes but not this one's)."""
+        capabilities = self.capabilities
+        size = capabilities.partition_size(partition)
+        if size is None:
+            if capabilities.reports_partition_sizes:
+                raise NoSuchPartition(f"the handset has no partition {partition}")
+            return  # it reports no sizes at all: the device decides
         if image_size > size:
             raise ImageTooLarge(f"the image is {image_size} bytes, {partition} holds {size}")
 
@@ -203,7 +226,17 @@ class FastbootDevice:
         self.command(f"erase:{partition}")
 
     def set_active(self, slot: str) -> None:
+        """Make `slot` active, and check the handset says so afterwards: some bootloaders answer
+        OKAY and change nothing."""
+        capabilities = self.capabilities
+        if not capabilities.slots:
+            raise NoSlots(f"{self.address} has no A/B slots, so there is no slot to make active")
+        if slot not in capabilities.slots:
+            raise NoSuchSlot(f"{slot!r} is not one of this handset's slots ({', '.join(capabilities.slots)})")
         self.command(f"set_active:{slot}")
+        now = capabilities.refresh("current-slot")
+        if now is None or variables.parse_slot("current-slot", now) != slot:
+            raise SwitchIgnored(f"the handset accepted set_active:{slot} but still reports slot {now or 'none'}")
 
     def reboot(self, target: str | None = None) -> None:
         """Reboot to the OS, or to `bootloader`, `fastboot` (fastbootd) or `recovery`."""
@@ -238,10 +271,11 @@ class FastbootDevice:
         return received[0]
 
     def _fetch_piece_limit(self) -> int:
+        capabilities = self.capabilities
         for name in ("max-fetch-size", "max-download-size"):
-            value = self.getvar_optional(name)
-            if value:
-                return max(1, min(variables.parse_size(name, value), MAX_DATA))
+            size = capabilities.size(name)
+            if size:
+                return max(1, min(size, MAX_DATA))
         return 256 << 20
 
     # -- the conversation ------------------------------------------------
@@ -264,7 +298,8 @@ class FastbootDevice:
                 self._log.debug("<- FAIL %s", event.text)
                 raise (BootloaderLocked if _LOCKED.search(event.text) else CommandFailed)(text, event.text)
             if isinstance(event, (Info, Text)):
-                self._log.info("(device) %s", event.text)
+                if not on_info:  # a listing (getvar:all) is data for the caller, not news for the log
+                    self._log.info("(device) %s", event.text)
                 (on_info or self.on_message or _ignore)(event.text)
             elif isinstance(event, DataStart):
                 if send:
@@ -316,10 +351,6 @@ class FastbootDevice:
 def device_logger(address: str) -> logging.Logger:
     """The logger of one handset's conversation; per-device logs attach here."""
     return log.getChild(address.replace(".", "_"))
-
-
-def other_slot(slot: str) -> str:
-    return {"a": "b", "b": "a"}[slot]
 
 
 def wait_for_device(address: str, *, timeout: float, serialno: str | None = None,

@@ -2,10 +2,11 @@
 
 from PySide6.QtCore import QTimer, Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from ..icons import icon
+from ..plain_text import plain_label
 from .flow import GuidedFlow
 from .indicator import StepIndicator
 from .wording import Page
@@ -38,22 +39,23 @@ class GuidedWindow(QWidget):
         self.setStyleSheet(BUTTONS)
 
         self.steps = StepIndicator()
-        self.title = QLabel()
+        # Pages quote the phone's model and builds: plain text, never markup.
+        self.title = plain_label()
         self.title.setFont(_scaled(self.font(), 1.7, bold=True))
         self.title.setWordWrap(True)
-        self.body = QLabel()
+        self.body = plain_label()
         self.body.setFont(_scaled(self.font(), 1.25))
         self.body.setWordWrap(True)
-        self.instruction = QLabel()
+        self.instruction = plain_label()
         self.instruction.setFont(_scaled(self.font(), 1.1))
         self.instruction.setWordWrap(True)
         self.instruction.setContentsMargins(14, 10, 14, 10)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(14)
-        self.progress_text = QLabel()
+        self.progress_text = plain_label()
         self.progress_text.setFont(_scaled(self.font(), 1.1))
-        self.code = QLabel()
+        self.code = plain_label()
         self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details_button = QPushButton("Show details")
         self.details_button.setCheckable(True)

@@ -180,6 +180,12 @@ RESULT_WORDS: dict[Result, tuple[str, str]] = {
     Result.DRY_RUN: ("This was only a check: nothing was installed.", "Start again to install the update."),
     Result.NEEDS_REBOOT: ("The new software is installed, but your phone has not restarted into it yet.",
                           "Restart your phone by holding its Power key, then check again."),
+    Result.NOT_CONFIRMED: ("The new software is installed and your phone restarted into it, but it cannot tell "
+                           "this computer which software it now runs.",
+                           "Check the software version in your phone's settings once it has started."),
+    Result.LAST_GOOD_SLOT: ("Your phone has not yet started the software it was last given, so nothing was "
+                            "changed: its working software is kept safe. " + KEPT,
+                            "Restart your phone by holding its Power key, then start again."),
     Result.IN_PROGRESS: ("The update was interrupted before it finished.",
                          "Plug your phone in and start again: the update continues where it stopped."),
     Result.PACKAGE_UNTRUSTED: ("The update is not signed by a publisher this computer trusts, so it was not used. "

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..device import FastbootDevice, Timeouts
+from ..device_text import printable
 from ..errors import FlasherError
 from .output_file import OutputFile
 from .progress import ProgressBar
@@ -53,20 +54,22 @@ def limits_text(limits: Timeouts, command: str) -> str:
 
 
 def _print_device_message(text: str) -> None:
-    print(f"(bootloader) {text}", file=sys.stderr)
+    print(f"(bootloader) {printable(text, None)}", file=sys.stderr)
 
 
 def _emit(args, data: dict, human: str) -> None:
+    # JSON escapes every control character itself (ensure_ascii); `human` is made printable by the caller.
     print(json.dumps(data, indent=2) if args.json else human)
 
 
 def _getvar(device: FastbootDevice, args) -> int:
     if args.name == "all":
         values = device.getvar_all()
-        _emit(args, values, "\n".join(f"{key}: {value}" for key, value in values.items()))
+        _emit(args, values, "\n".join(f"{printable(key, None)}: {printable(value, None)}"
+                                      for key, value in values.items()))
     else:
         value = device.getvar(args.name)
-        _emit(args, {args.name: value}, f"{args.name}: {value}")
+        _emit(args, {args.name: value}, f"{printable(args.name, None)}: {printable(value, None)}")
     return 0
 
 

@@ -4,6 +4,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from ..device_text import printable
 from ..discovery.found import FoundDevice, mode_text
 from ..discovery.network_source import NETWORK_SCHEMES, check_targets, read_targets, targets_file
 from ..discovery.scanner import Problem, Scanner, default_sources
@@ -38,7 +39,7 @@ def run_devices(args) -> int:
 
 
 def format_table(devices: list[FoundDevice]) -> str:
-    rows = [HEADINGS] + [tuple(getattr(device, "mode_text" if column == "mode" else column) or "-"
+    rows = [HEADINGS] + [tuple(printable(getattr(device, "mode_text" if column == "mode" else column) or "-")
                                for column in COLUMNS) for device in devices]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
@@ -61,7 +62,7 @@ def _watch(scanner: Scanner, as_json: bool) -> int:
                 was = {"was": change.was} if change.was else {}
                 print(json.dumps({"event": change.event, **asdict(change.device), **was}), flush=True)
             else:
-                was = f"  (was {mode_text(change.was)})" if change.was else ""
+                was = f"  (was {printable(mode_text(change.was))})" if change.was else ""
                 print(f"{WATCH_MARKS[change.event]} {_one_line(change.device)}{was}", flush=True)
     except KeyboardInterrupt:
         return 0  # Ctrl-C is how a watch ends
@@ -71,12 +72,12 @@ def _watch(scanner: Scanner, as_json: bool) -> int:
 def _one_line(device: FoundDevice) -> str:
     parts = [device.address, device.mode_text, f"serial {device.serialno or '?'}"]
     parts += [value for value in (device.product, device.vendor) if value]
-    return "  ".join(parts)
+    return "  ".join(map(printable, parts))
 
 
 def _report_problems(problems: list[Problem]) -> None:
     for problem in problems:
-        print(f"tsuf: warning: {problem.message}", file=sys.stderr)
+        print(f"tsuf: warning: {printable(problem.message, None)}", file=sys.stderr)
         if problem.hint:
             print(f"tsuf: {problem.hint}", file=sys.stderr)
 
@@ -85,7 +86,7 @@ def run_doctor(args) -> int:
     from ..discovery.doctor import FAIL, gather_facts, run_checks
     checks = run_checks(gather_facts(make_scanner(args)))
     for check in checks:
-        print(f"{check.status:<4}  {check.name}: {check.message}")
+        print(f"{check.status:<4}  {check.name}: {printable(check.message, None)}")
         if check.advice:
             print(f"      -> {check.advice}")
     return 1 if any(check.status == FAIL for check in checks) else 0

@@ -7,6 +7,7 @@ settings), else this station's own; `--local` reads the station's own anyway.
 import json
 import sys
 
+from ..device_text import printable
 from ..errors import FlasherError
 from ..history.backend import deliver_due
 from ..history.query import Filter, HistoryReader
@@ -56,11 +57,12 @@ def _print_reports(reports, location: str, args) -> None:
     else:
         print(f"{'started (UTC)':24} {'station':12} {'handset':12} {'product':14} {'build':15} {'result':14} "
               f"{'code':>4}  message")
-        for report in reports:
+        for report in reports:  # a lab's history holds what every station's handsets said: shown printable
             builds = f"{report.from_build or '?'}->{report.to_build}"
-            print(f"{report.started_at:24} {report.station_id[:12]:12} {report.device_serial[:12]:12} "
-                  f"{report.product[:14]:14} {builds[:15]:15} {report.result[:14]:14} {report.code:>4}  "
-                  f"{report.message[:60]}")
+            print(f"{printable(report.started_at, 24):24} {printable(report.station_id, 12):12} "
+                  f"{printable(report.device_serial, 12):12} {printable(report.product, 14):14} "
+                  f"{printable(builds, 15):15} {printable(report.result, 14):14} {report.code:>4}  "
+                  f"{printable(report.message, 60)}")
 
 
 def _print_summary(summary: Summary, location: str, *, as_json: bool) -> None:
@@ -81,11 +83,11 @@ def _print_summary(summary: Summary, location: str, *, as_json: bool) -> None:
     if summary.top_failures:
         print(f"\n{'top failure codes':24} {'attempts':>8}")
         for failure in summary.top_failures:
-            print(f"{failure.code:>4} {failure.result[:19]:19} {failure.count:>8}")
+            print(f"{failure.code:>4} {printable(failure.result, 19):19} {failure.count:>8}")
 
 
 def _line(group: Figures) -> str:
-    return (f"{group.key[:24]:24} {group.attempts:>8} {percent(group.success_rate):>9} "
+    return (f"{printable(group.key, 24):24} {group.attempts:>8} {percent(group.success_rate):>9} "
             f"{seconds(group.median_duration):>9} {mib_per_s(group.throughput):>12}")
 
 

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 
 from ..cache.store import default_cache
+from ..device_text import printable
 from ..library.index import Library
 from ..package.trust import TrustStore
 from ..selection.latest import HandsetPlan, LatestUpdate
@@ -43,9 +44,9 @@ def print_plans(plans: Sequence[HandsetPlan]) -> None:
     """One line per handset on stderr: its build, the build it gets and why; what to do when it gets none."""
     for plan in plans:
         name = plan.identity.serialno if plan.identity else plan.address
-        print(f"{name:12} {plan.describe()}", file=sys.stderr)
+        print(f"{printable(name):12} {printable(plan.describe(), None)}", file=sys.stderr)
         if plan.problem and not plan.up_to_date and plan.problem.hint:
-            print(f"{'':12} {plan.problem.hint}", file=sys.stderr)
+            print(f"{'':12} {printable(plan.problem.hint, None)}", file=sys.stderr)
 
 
 def _plan_dict(plan: HandsetPlan) -> dict:

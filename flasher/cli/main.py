@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--fault", action="append", default=[], metavar="KIND:ARGUMENT",
                           help="inject a fault into every handset: stall:flash:system=2, fail:set_active=busy, "
                                "drop-on:fetch:=2, drop-after:BYTES, discard:system_b, boot-fails:b, "
-                               "line-errors:BYTES")
+                               "line-errors:BYTES, answer:serialno=VALUE")
 
     devices = commands.add_parser("devices", help="list the handsets in reach on USB, network and serial links")
     devices.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print them as JSON")
@@ -342,9 +342,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(message: str, hint: str) -> int:
-    print(f"tsuf: error: {message}", file=sys.stderr)
+    from ..device_text import printable  # a message may quote a device's FAIL or a hostile file name
+    print(f"tsuf: error: {printable(message, None)}", file=sys.stderr)
     if hint:
-        print(f"tsuf: {hint}", file=sys.stderr)
+        print(f"tsuf: {printable(hint, None)}", file=sys.stderr)
     return EXIT_FAILED
 
 

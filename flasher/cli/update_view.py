@@ -1,7 +1,8 @@
 """How `tsuf update` (and the demo) shows many handsets at once.
 
 On a terminal: one live line per handset, redrawn in place. Elsewhere (logs,
-CI): one line per state change. Then a summary table on stdout.
+CI): one line per state change. Then a summary table on stdout. What a handset said
+(serial, build, messages) is shown through `printable`, so it cannot drive the terminal.
 """
 
 import json
@@ -9,13 +10,14 @@ import sys
 import threading
 import time
 
+from ..device_text import printable
 from ..history.codes import Result
 from ..history.report import Report
 from ..update.events import Event, Finished, Progress, StateChanged
 from .progress import human_bytes
 
 _REDRAW_INTERVAL = 0.1
-SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name}
+SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name, Result.NOT_CONFIRMED.name}
 
 
 class _Line:
@@ -42,7 +44,8 @@ class DeviceBoard:
                 line = self._lines.setdefault(event.serialno, _Line())
                 line.state, line.detail = event.state, event.detail
                 if not self.interactive:
-                    self.stream.write(f"{event.serialno:12} {event.state} {event.detail}".rstrip() + "\n")
+                    self.stream.write(f"{printable(event.serialno):12} {event.state} {printable(event.detail, None)}"
+                                      .rstrip() + "\n")
                     self.stream.flush()
                     return
                 self._redraw(force=True)
@@ -67,7 +70,7 @@ class DeviceBoard:
 
 
 def _render(serialno: str, line: _Line, now: float) -> str:
-    text = f"{serialno:12} {line.state:11} {line.detail[:24]:24}"
+    text = f"{printable(serialno, 12):12} {line.state:11} {printable(line.detail, 24):24}"
     if line.total and line.state in ("writing", "verifying", "sideloading"):
         fraction = line.done / line.total
         rate = line.done / max(now - line.started, 1e-6)
@@ -88,9 +91,23 @@ def print_summary(reports: list[Report], *, as_json: bool, show_address: bool = 
             link = f"{report.address.partition(':')[0]:7} "
         seconds = sum(report.durations.values())
         slots = f"{report.from_slot}->{report.to_slot}" if report.to_slot else ""
-        builds = f"{report.from_build or '?'}->{report.to_build}"
-        print(f"{report.device_serial[:12]:12} {link}{slots:6} {builds[:17]:17} {report.result.lower()[:12]:12} "
-              f"{seconds:6.1f}s  {report.message}")
+        builds = printable(f"{report.from_build or '?'}->{report.to_build}", 17)
+        print(f"{printable(report.device_serial, 12):12} {link}{slots:6} {builds:17} "
+              f"{report.result.lower()[:12]:12} {seconds:6.1f}s  {printable(report.message, None)}")
+        for line in _unproven(report):
+            print(f"{'':12} {link}{printable(line, None)}")
     failed = [report for report in reports if report.result not in SUCCESSFUL]
+    unconfirmed = sum(report.result == Result.NOT_CONFIRMED.name for report in reports)
     print(f"{len(reports) - len(failed)} of {len(reports)} handset(s) updated"
+          + (f" ({unconfirmed} not confirmed)" if unconfirmed else "")
           + (f"; {len(failed)} failed" if failed else ""))
+
+
+def _unproven(report: Report) -> list[str]:
+    """The checks and verifications the handset could not offer: never shown as passed."""
+    lines = [f"not available: {check['check']} ({check['detail']})"
+             for check in report.checks if check["outcome"] == "not available"]
+    unverified = [target for target, how in report.verification.items() if how != "read back"]
+    if unverified:
+        lines.append(f"not verified by read-back: {', '.join(unverified)} (the handset cannot be read)")
+    return lines

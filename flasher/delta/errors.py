@@ -15,6 +15,13 @@ class DeltaSourceMismatch(DeltaError):
     hint = "The handset does not hold the build this delta applies to; update with the full package."
 
 
+class DeltaSourceUnreadable(DeltaSourceMismatch):
+    """The source is not in the firmware cache and the handset cannot be read back to get it."""
+
+    hint = ("This handset cannot be read back, so a delta needs its source build in the firmware cache "
+            "(tsuf cache add); otherwise update with the full package (--full PACKAGE).")
+
+
 class PatchRejected(DeltaError):
     """A window's patch is malformed, declares other sizes than the manifest, or makes other bytes."""
 

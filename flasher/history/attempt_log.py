@@ -1,6 +1,8 @@
 """The full log of one attempt on one handset, kept as a file beside the history.
 
-Reports carry only its tail and its SHA-256; the file is the evidence.
+Reports carry only its tail and its SHA-256; the file is the evidence. Each record is one
+line with its control characters escaped, so a device's text can neither fake a line nor
+drive the terminal of whoever reads the file.
 """
 
 import hashlib
@@ -9,6 +11,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..device_text import printable
 from .report import tail_of
 
 
@@ -23,7 +26,7 @@ class AttemptLog:
         stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         with self._lock:
             if not self._file.closed:
-                self._file.write(f"{stamp} {level:<7} {message}\n")
+                self._file.write(f"{stamp} {level:<7} {printable(message, limit=None)}\n")
                 self._file.flush()
 
     def handler(self) -> logging.Handler:

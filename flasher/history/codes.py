@@ -13,6 +13,9 @@ class Result(enum.Enum):
     """(code, retryable): retryable means running the same update again may succeed."""
 
     SUCCESS = (0, False)
+    NOT_CONFIRMED = (5, False)
+    """Written and switched, and the handset rebooted into the new build, but nothing it offers
+    can tell which build it runs (its bootloader does not say, and it does not come back to it)."""
     ROLLED_BACK = (10, True)
     RESTORED = (11, True)
     CANCELLED = (20, True)
@@ -33,6 +36,8 @@ class Result(enum.Enum):
     """The bootloader is locked and the package can only be flashed on an unlocked one."""
     NO_SIDELOAD_LINK = (119, False)
     """A sideload package, but the handset is reached over a link ADB does not run on (UDP, serial)."""
+    LAST_GOOD_SLOT = (120, True)
+    """The inactive slot holds the last build known to boot (the active one has not booted yet)."""
 
     LINK_LOST = (200, True)
     LINK_TIMEOUT = (201, True)

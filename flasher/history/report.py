@@ -52,6 +52,10 @@ class Report:
     bytes_sent: int = 0
     from_slot: str = ""
     to_slot: str = ""
+    checks: list[dict] = field(default_factory=list)
+    """Every preflight check: {"check", "outcome" (passed, failed, not available), "detail"}."""
+    verification: dict[str, str] = field(default_factory=dict)
+    """How each written partition was verified: "read back", or why that was not available."""
     log_tail: str = ""
     log_sha256: str = ""
     log_path: str = ""

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from ..device_text import printable
 from .codes import Result
 from .query import (REPORT_COLUMNS, SUMMARY_COLUMNS, Filter, HistoryError, SummaryRow, limit_sql, report_row,
                     where_sql)
@@ -163,11 +164,14 @@ class HistoryStore:
 
 
 def write_csv(reports: Iterable[Report], out: TextIO) -> None:
+    """Reports as CSV, one line each: control characters (a device's, say) are written as
+    escapes, so the CSV is safe to print on a terminal; `--json` keeps every string exact."""
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for report in reports:
         data = report.to_dict()
-        writer.writerow([data[column] for column in CSV_COLUMNS])
+        writer.writerow([printable(value, None) if isinstance(value, str) else value
+                         for value in (data[column] for column in CSV_COLUMNS)])
 
 
 _INSERT = f"INSERT INTO reports ({', '.join(REPORT_COLUMNS)}) VALUES ({', '.join('?' * len(REPORT_COLUMNS))})"

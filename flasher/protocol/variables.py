@@ -17,16 +17,18 @@ class BadVariable(FlasherError):
     hint = "The device reported a value TSUF cannot use; check its bootloader version."
 
 
-def parse_size(name: str, value: str) -> int:
-    """Sizes come as hex (`0x10000000`, fastbootd) or decimal (Qualcomm ABL)."""
+def parse_size(name: str, value: str, *, bare_hex: bool = False) -> int:
+    """Sizes come as hex with `0x` (fastbootd, U-Boot), hex without it (barebox: `0a000000`;
+    `bare_hex` when the device is known to print them so) or decimal (Qualcomm ABL)."""
     text = value.strip()
-    try:
-        size = int(text, 16) if text.lower().startswith("0x") else int(text, 10)
-    except ValueError:
-        raise BadVariable(f"{name} is {value!r}, not a size") from None
-    if size < 0:
-        raise BadVariable(f"{name} is negative ({value!r})")
-    return size
+    hex_digits = text[2:] if text.lower().startswith("0x") else text
+    as_hex = text.lower().startswith("0x") or bare_hex or any(c in "abcdefABCDEF" for c in text)
+    if not hex_digits or len(hex_digits) > 16 or not all(c in _HEX if as_hex else c.isdigit() for c in hex_digits):
+        raise BadVariable(f"{name} is {value!r}, not a size")
+    return int(hex_digits, 16) if as_hex else int(hex_digits, 10)
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def parse_yes_no(name: str, value: str) -> bool:

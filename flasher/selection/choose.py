@@ -84,7 +84,8 @@ def build_order(build: str) -> tuple:
 def choose(identity: Identity, candidates: Iterable[Candidate]) -> Choice:
     """The package for this handset, with the reason; NoUpdateFor when there is none."""
     label = f"{identity.product or 'unknown product'} hardware {identity.hw_revision or '?'}"
-    fitting = [c for c in candidates if c.product == identity.product and identity.hw_revision in c.hw_revisions]
+    fitting = [c for c in candidates if c.product == identity.product
+               and (not c.hw_revisions or identity.hw_revision in c.hw_revisions)]  # none named: every revision
     if not fitting:
         raise NoUpdateFor(f"{identity.serialno}: no package for {label}")
     if not identity.build:

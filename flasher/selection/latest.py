@@ -69,7 +69,7 @@ def read_facts(address: str, timeouts: Timeouts = Timeouts()) -> preflight.Hands
 def identity_of(facts: preflight.HandsetFacts) -> Identity:
     """Product, hardware revision, build, rollback index and lock state: what choosing looks at."""
     return Identity(facts.serialno, facts.product, facts.hw_revision, facts.build, facts.rollback_index,
-                    locked=not facts.unlocked)
+                    locked=facts.unlocked is not True)  # not saying takes the locked rules
 
 
 class LatestUpdate:

@@ -38,7 +38,14 @@ def back_up(device: FastbootDevice, sizes: dict[str, int], journal: Journal, ent
     for partition, size in sizes.items():
         if partition in entry.backups:
             continue
-        length = min(-(-size // BLOCK) * BLOCK, device.partition_size(partition))
+        if not device.capabilities.can_read(partition):
+            if force:
+                say(f"no backup of {partition} (the handset cannot be read back); going on without one as asked")
+                continue
+            raise NoBackup(f"the handset cannot be read back, so {partition} cannot be backed up before it is "
+                           "overwritten")
+        whole_blocks = -(-size // BLOCK) * BLOCK
+        length = min(whole_blocks, device.capabilities.partition_size(partition) or whole_blocks)
         path = journal.backup_path(entry, partition)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -1,6 +1,7 @@
 """What an interrupted update had already done, so running it again resumes.
 
-One small JSON file per (handset, package), replaced atomically. It records
+One small JSON file per (handset, package), replaced atomically, named by the handset's
+serial number made safe for a file name (the serial inside is the one checked). It records
 the slot being written and the images already written AND verified there;
 nothing else is trusted on resume.
 """
@@ -10,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..atomic import write_atomically
+from ..device_text import file_key
 
 
 @dataclass
@@ -29,7 +31,7 @@ class Journal:
         self.folder = Path(folder)
 
     def _path(self, device_serial: str, package_sha256: str) -> Path:
-        return self.folder / f"{device_serial}-{package_sha256[:16]}.json"
+        return self.folder / f"{file_key(device_serial)}-{package_sha256[:16]}.json"
 
     def load(self, device_serial: str, package_sha256: str) -> JournalEntry | None:
         path = self._path(device_serial, package_sha256)
@@ -47,7 +49,8 @@ class Journal:
 
     def backup_path(self, entry: JournalEntry, partition: str) -> Path:
         """Where a partition's contents are kept until the update is confirmed."""
-        return self.folder / "backups" / f"{entry.device_serial}-{entry.package_sha256[:16]}" / f"{partition}.img"
+        return (self.folder / "backups" / f"{file_key(entry.device_serial)}-{entry.package_sha256[:16]}"
+                / f"{partition}.img")
 
     def forget(self, device_serial: str) -> None:
         """Drop every entry of a handset, with its backups: once it is updated another way (a

@@ -4,7 +4,7 @@ Each refusal is a named error carrying the report's result code, raised
 before anything is written.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..device import FastbootDevice
 from ..errors import FlasherError
@@ -47,98 +47,225 @@ class NoSideloadLink(PreflightRefused):
     hint = "Connect the handset by USB and run the update again at its usb:SERIAL address."
 
 
+class ProductUnknown(PreflightRefused):
+    result = Result.INCOMPATIBLE_PRODUCT
+    hint = ("The handset does not say which product it is, so TSUF cannot tell whether this package "
+            "is meant for it. Use the manufacturer's tool for this board.")
+
+
+class BatteryUnknown(PreflightRefused):
+    result = Result.BATTERY_LOW
+    hint = ("Check the battery on the handset itself; if it is charged, allow updates of handsets that "
+            "do not report their battery (Station settings, or `tsuf update --battery-unknown-ok`).")
+
+
+class LastGoodSlot(PreflightRefused):
+    result = Result.LAST_GOOD_SLOT
+    hint = ("Reboot the handset so it boots its active slot (or falls back to the last good one), "
+            "then run the update again.")
+
+
+PASSED, FAILED, NOT_AVAILABLE = "passed", "failed", "not available"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One preflight check as the report shows it."""
+
+    name: str
+    outcome: str
+    detail: str
+    refusal: PreflightRefused | None = None
+
+    def to_dict(self) -> dict:
+        return {"check": self.name, "outcome": self.outcome, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What to do where the handset cannot say (docs/update-session.md, "When the handset does not say")."""
+
+    battery_unknown_ok: bool = True
+    """An unreported battery level passes as "not available"; station mode asks for an explicit choice."""
+
+
 @dataclass(frozen=True)
 class HandsetFacts:
-    """What preflight read from the handset."""
+    """What preflight read from the handset; None (or "") where it does not say."""
 
     serialno: str
     product: str
     hw_revision: str
     current_slot: str | None
-    slot_count: int
-    unlocked: bool
+    slots: tuple[str, ...]
+    unlocked: bool | None
     battery_mv: int | None
     battery_ok: bool | None
     rollback_index: int | None
     build: str
     partition_sizes: dict[str, int]
+    reports_partition_sizes: bool = True
+    slot_successful: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def lock_state(self) -> str:
+        return {True: "unlocked", False: "locked", None: "lock state not available"}[self.unlocked]
 
 
 def read_facts(device: FastbootDevice, partitions: list[str]) -> HandsetFacts:
     """`partitions` are on-device names (`system_b`) whose sizes preflight needs."""
-    def optional_int(name: str) -> int | None:
-        value = device.getvar_optional(name)
-        return variables.parse_size(name, value) if value else None
-
-    battery_ok = device.getvar_optional("battery-soc-ok")
-    sizes = {}
-    for name in partitions:
-        size = device.getvar_optional(f"partition-size:{name}")
-        if size is not None:
-            sizes[name] = variables.parse_size(f"partition-size:{name}", size)
+    caps = device.capabilities
+    sizes = {name: size for name in partitions if (size := caps.partition_size(name)) is not None}
+    successful = {}
+    for slot in caps.slots:
+        value = caps.refresh(f"slot-successful:{slot}")
+        if value is not None:
+            successful[slot] = variables.parse_yes_no(f"slot-successful:{slot}", value)
     return HandsetFacts(
-        serialno=device.getvar("serialno"),
-        product=device.getvar_optional("product") or "",
-        hw_revision=device.getvar_optional("hw-revision") or "",
-        current_slot=device.current_slot(),
-        slot_count=device.slot_count(),
-        unlocked=variables.parse_yes_no("unlocked", device.getvar_optional("unlocked") or "yes"),
-        battery_mv=optional_int("battery-voltage"),
-        battery_ok=None if battery_ok is None else variables.parse_yes_no("battery-soc-ok", battery_ok),
-        rollback_index=optional_int("rollback-index"),
-        build=device.getvar_optional("build") or "",
+        serialno=caps.serialno or "",
+        product=caps.product or "",
+        hw_revision=caps.hw_revision or "",
+        current_slot=caps.current_slot,
+        slots=caps.slots,
+        unlocked=caps.unlocked,
+        battery_mv=caps.battery_mv,
+        battery_ok=caps.battery_ok,
+        rollback_index=caps.rollback_index,
+        build=caps.build or "",
         partition_sizes=sizes,
+        reports_partition_sizes=caps.reports_partition_sizes,
+        slot_successful=successful,
     )
 
 
-def check(manifest, facts: HandsetFacts, targets: dict[str, str]) -> None:
-    """Raise the first reason this package must not be flashed on this handset over fastboot."""
-    _check_identity(manifest, facts)
+def evaluate(manifest, facts: HandsetFacts, targets: dict[str, str], policy: Policy = Policy()) -> list[Check]:
+    """Every check of a fastboot install, in order; the first failed one is the refusal."""
+    return [*_identity(manifest, facts), _lock(facts), *_layout(manifest, facts, targets),
+            *_rollback_and_battery(manifest, facts, policy)]
+
+
+def evaluate_sideload(manifest, facts: HandsetFacts, policy: Policy = Policy()) -> list[Check]:
+    """The host's checks before a sideload: the handset's recovery checks the signature and the
+    partitions itself."""
+    return [*_identity(manifest, facts), *_rollback_and_battery(manifest, facts, policy)]
+
+
+def enforce(checks: list[Check]) -> None:
+    for check in checks:
+        if check.refusal is not None:
+            raise check.refusal
+
+
+def _passed(name: str, detail: str) -> Check:
+    return Check(name, PASSED, detail)
+
+
+def _failed(name: str, refusal: PreflightRefused) -> Check:
+    return Check(name, FAILED, str(refusal), refusal)
+
+
+def _identity(manifest, facts: HandsetFacts) -> list[Check]:
+    if not facts.product:
+        product = _failed("product", ProductUnknown(f"the handset does not report its product; the package is "
+                                                    f"for {manifest.product}"))
+    elif manifest.product != facts.product:
+        product = _failed("product", WrongProduct(f"the package is for {manifest.product}, the handset is "
+                                                  f"{facts.product}"))
+    else:
+        product = _passed("product", facts.product)
+    if not manifest.hw_revisions:
+        revision = _passed("hardware revision", "the package fits every revision")
+    elif not facts.hw_revision:
+        revision = _failed("hardware revision", WrongProduct(
+            f"the package is only for hardware revision {', '.join(manifest.hw_revisions)}, and the handset "
+            "does not report its revision"))
+    elif facts.hw_revision not in manifest.hw_revisions:
+        revision = _failed("hardware revision", WrongProduct(
+            f"hardware revision {facts.hw_revision} is not among {', '.join(manifest.hw_revisions)}"))
+    else:
+        revision = _passed("hardware revision", facts.hw_revision)
+    return [product, revision]
+
+
+def _lock(facts: HandsetFacts) -> Check:
+    if facts.unlocked is None:
+        # The handset decides: a locked one refuses the first flash, before anything is written.
+        return Check("bootloader unlocked", NOT_AVAILABLE, "the handset does not report its lock state")
     if not facts.unlocked:
-        raise NeedsUnlock("This handset's bootloader is locked, and this package can only be installed on "
-                          "an unlocked one",
-                          hint=f"Use the manufacturer's signed update for {facts.product or 'this handset'}, "
-                               "or unlock the bootloader (this erases the user's data).")
-    _check_layout(manifest, facts, targets)
-    _check_rollback_and_battery(manifest, facts)
+        return _failed("bootloader unlocked", NeedsUnlock(
+            "This handset's bootloader is locked, and this package can only be installed on an unlocked one",
+            hint=f"Use the manufacturer's signed update for {facts.product or 'this handset'}, "
+                 "or unlock the bootloader (this erases the user's data)."))
+    return _passed("bootloader unlocked", "unlocked")
 
 
-def check_sideload(manifest, facts: HandsetFacts) -> None:
-    """Raise the first reason this package must not be sideloaded: the handset's recovery checks
-    the signature and the partitions itself; the host checks what it can see from fastboot."""
-    _check_identity(manifest, facts)
-    _check_rollback_and_battery(manifest, facts)
-
-
-def _check_identity(manifest, facts: HandsetFacts) -> None:
-    if manifest.product != facts.product:
-        raise WrongProduct(f"the package is for {manifest.product}, the handset is {facts.product or 'unknown'}")
-    if manifest.hw_revisions and facts.hw_revision not in manifest.hw_revisions:
-        raise WrongProduct(f"hardware revision {facts.hw_revision or 'unknown'} is not among "
-                           f"{', '.join(manifest.hw_revisions)}")
-
-
-def _check_layout(manifest, facts: HandsetFacts, targets: dict[str, str]) -> None:
-    ab = facts.slot_count == 2 and facts.current_slot is not None
-    if not ab and facts.slot_count != 0:
-        raise WrongLayout(f"{facts.serialno} reports {facts.slot_count} slots and current slot "
-                          f"{facts.current_slot or 'none'}; TSUF updates A/B handsets and handsets without slots")
+def _layout(manifest, facts: HandsetFacts, targets: dict[str, str]) -> list[Check]:
+    checks = []
+    if facts.slots and facts.current_slot is None:
+        return [_failed("slots", WrongLayout(f"{facts.serialno or 'the handset'} has slots "
+                                             f"{', '.join(facts.slots)} but does not say which one is active"))]
+    if facts.slots:
+        checks.append(_last_good(facts))
+        unslotted = [entry.partition for entry in manifest.images if not entry.slotted]
+        checks.append(_failed("slotted images", WrongLayout(
+            f"{unslotted[0]} is not slotted: writing it would change the running system"))
+            if unslotted else _passed("slotted images", f"every image goes to slot {targets_slot(targets)}"))
+    else:
+        checks.append(_passed("slots", "none: written in place, after a backup"))
     for entry in manifest.images:
-        if ab and not entry.slotted:
-            raise WrongLayout(f"{entry.partition} is not slotted: writing it would change the running system")
         target = targets[entry.partition]
         size = facts.partition_sizes.get(target)
+        name = f"{target} size"
         if size is None:
-            raise WrongLayout(f"the handset has no partition {target}")
-        if entry.size > size:
-            raise WrongLayout(f"{entry.partition} is {entry.size} bytes, {target} holds {size}")
+            checks.append(_failed(name, WrongLayout(f"the handset has no partition {target}"))
+                          if facts.reports_partition_sizes else
+                          Check(name, NOT_AVAILABLE, "the handset does not report partition sizes"))
+        elif entry.size > size:
+            checks.append(_failed(name, WrongLayout(f"{entry.partition} is {entry.size} bytes, {target} holds {size}")))
+        else:
+            checks.append(_passed(name, f"{entry.size} of {size} bytes"))
+    return checks
 
 
-def _check_rollback_and_battery(manifest, facts: HandsetFacts) -> None:
-    if facts.rollback_index is not None and manifest.rollback_index < facts.rollback_index:
-        raise RollbackRefused(f"package rollback index {manifest.rollback_index} is below the handset's "
-                              f"{facts.rollback_index}")
+def targets_slot(targets: dict[str, str]) -> str:
+    return next(iter(targets.values()), "").rpartition("_")[2]
+
+
+def _last_good(facts: HandsetFacts) -> Check:
+    """Never write the slot holding the last build known to boot: after a switch whose reboot
+    was cut, the active slot has not booted yet and the other one is the way back."""
+    current = facts.current_slot
+    others = [slot for slot in facts.slots if slot != current]
+    if facts.slot_successful.get(current) is False and any(facts.slot_successful.get(slot) for slot in others):
+        return _failed("last good slot kept", LastGoodSlot(
+            f"slot {current} is active but has not booted yet; slot {others[0]} holds the last build known "
+            "to boot, and an update would overwrite it"))
+    if current not in facts.slot_successful:
+        return Check("last good slot kept", NOT_AVAILABLE, "the handset does not report which slots booted")
+    return _passed("last good slot kept", f"slot {current} runs")
+
+
+def _rollback_and_battery(manifest, facts: HandsetFacts, policy: Policy) -> list[Check]:
+    if facts.rollback_index is None:
+        rollback = Check("anti-rollback", NOT_AVAILABLE,
+                         "the handset does not report its rollback index; its verified boot enforces it")
+    elif manifest.rollback_index < facts.rollback_index:
+        rollback = _failed("anti-rollback", RollbackRefused(
+            f"package rollback index {manifest.rollback_index} is below the handset's {facts.rollback_index}"))
+    else:
+        rollback = _passed("anti-rollback", f"{manifest.rollback_index} >= {facts.rollback_index}")
+    name = facts.serialno or "the handset"
     if facts.battery_ok is False:
-        raise BatteryLow(f"{facts.serialno} reports its battery too low to flash")
-    if facts.battery_mv is not None and facts.battery_mv < manifest.min_battery_mv:
-        raise BatteryLow(f"battery at {facts.battery_mv} mV, the package needs {manifest.min_battery_mv} mV")
+        battery = _failed("battery", BatteryLow(f"{name} reports its battery too low to flash"))
+    elif facts.battery_mv is not None and facts.battery_mv < manifest.min_battery_mv:
+        battery = _failed("battery", BatteryLow(
+            f"battery at {facts.battery_mv} mV, the package needs {manifest.min_battery_mv} mV"))
+    elif facts.battery_mv is not None:
+        battery = _passed("battery", f"{facts.battery_mv} mV")
+    elif facts.battery_ok:
+        battery = _passed("battery", "the handset says it is charged enough")
+    elif policy.battery_unknown_ok:
+        battery = Check("battery", NOT_AVAILABLE, "the handset does not report its battery")
+    else:
+        battery = _failed("battery", BatteryUnknown(f"{name} does not report its battery level"))
+    return [rollback, battery]

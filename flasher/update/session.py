@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..discovery.identity import FASTBOOT_MODES
-from ..device import FastbootDevice, Timeouts, device_logger, other_slot, wait_for_device
-from ..delta.errors import DeltaSourceMismatch, PatchRejected
+from ..device import BootloaderLocked, FastbootDevice, SwitchIgnored, Timeouts, device_logger, wait_for_device
+from ..delta.errors import DeltaSourceMismatch, DeltaSourceUnreadable, PatchRejected
+from ..device_text import file_key
 from ..errors import FlasherError
 from ..package.errors import PackageError
 from ..history.attempt_log import AttemptLog
@@ -85,6 +86,8 @@ class Options:
     reboot: bool = True
     return_timeout: float = 120.0
     timeouts: Timeouts = Timeouts()
+    policy: preflight.Policy = preflight.Policy()
+    """What to do where the handset cannot say (its battery)."""
     force_without_backup: bool = False
     """Handsets without slots: update even when the partitions cannot be backed up first."""
     scanner: object | None = None
@@ -117,6 +120,7 @@ class UpdateSession:
         self._phase_started = 0.0
         self._log: AttemptLog | None = None
         self._sources: list[Path] = []  # read-back delta sources, removed when the session ends
+        self._reports_build = False  # the bootloader says which build runs (bench handsets)
 
     # -- the whole run -------------------------------------------------------
 
@@ -149,7 +153,13 @@ class UpdateSession:
         report, manifest = self.report, self.manifest
         with self._open() as device:
             self.enter("preflight")
-            self.serialno = report.device_serial = device.getvar("serialno")
+            caps = device.capabilities
+            self._reports_build = caps.build is not None
+            if caps.serialno:
+                self.serialno = report.device_serial = caps.serialno
+            else:
+                self.say("WARNING", f"the handset does not report a serial number; it is known by its address "
+                                    f"{self.address}")
             if self.options.record:
                 for stale in self.station.history.close_interrupted(self.serialno, station_id=report.station_id):
                     self.say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
@@ -160,20 +170,24 @@ class UpdateSession:
             if manifest.install == "sideload":
                 sideload_path.run(self, device)
                 return
-            current = device.current_slot() or ""
-            in_place = not current  # no slots: write in place, with backups
-            target_slot = "" if in_place else other_slot(current)
+            current = caps.current_slot or ""
+            in_place = not caps.slots  # no slots: write in place, with backups
+            target_slot = caps.inactive_slot or ""
             targets = {entry.partition: entry.partition if in_place else f"{entry.partition}_{target_slot}"
                        for entry in manifest.images}
             report.path = "fastboot-in-place" if in_place else "fastboot-ab"
             facts = preflight.read_facts(device, list(targets.values()))
             report.product, report.from_build = facts.product, facts.build
             report.from_slot, report.to_slot = current, target_slot
-            preflight.check(manifest, facts, targets)
+            switched = self._switched_before(current)
+            if switched is not None:
+                self._resume_after_switch(device, switched)
+                return
+            self._preflight(preflight.evaluate(manifest, facts, targets, self.options.policy))
             if manifest.source_build and facts.build and facts.build != manifest.source_build:
                 raise DeltaSourceMismatch(f"this delta applies to {manifest.source_build}; the handset runs "
                                           f"{facts.build}")
-            self.say("INFO", f"preflight passed: {facts.product} {facts.build or '?'}, writing "
+            self.say("INFO", f"preflight passed: {facts.product} {facts.build or '(build not available)'}, writing "
                       + ("in place (no slots)" if in_place else f"slot {target_slot} (slot {current} runs)"))
             if self.options.dry_run:
                 total = sum(entry.size for entry in manifest.images)
@@ -186,20 +200,66 @@ class UpdateSession:
                 self._update_in_place(device, targets, entry, facts.build)
                 return
             self._write_and_verify(device, targets, entry)
-            self.enter("switch")
-            self.show("switching", f"slot {target_slot}")
-            self.cancel.check()
-            device.set_active(target_slot)
-            entry.switched = True
-            self.station.journal.save(entry)
+            self._switch(device, target_slot, entry)
             if not self.options.reboot:
                 report.set_result(Result.NEEDS_REBOOT, message=f"slot {target_slot} is active; reboot to use it")
                 self.station.journal.clear(self.serialno, self.package_sha256)
                 return
-            self.enter("reboot")
-            self.show("rebooting")
-            device.reboot()
+            self._reboot(device)
         self._confirm(target_slot)
+
+    def _preflight(self, checks: list[preflight.Check]) -> None:
+        self.report.checks = [check.to_dict() for check in checks]
+        for check in checks:
+            if check.outcome == preflight.NOT_AVAILABLE:
+                self.say("WARNING", f"check {check.name}: not available ({check.detail})")
+        preflight.enforce(checks)
+
+    def _switch(self, device: FastbootDevice, target_slot: str, entry: JournalEntry) -> None:
+        """The one step that changes what the handset boots: set the written slot active and check
+        it took. The journal then says so, so that a rerun never writes the slot that holds the
+        last good build."""
+        self.enter("switch")
+        self.show("switching", f"slot {target_slot}")
+        self.cancel.check()
+        device.set_active(target_slot)
+        entry.switched = True
+        self.station.journal.save(entry)
+
+    def _reboot(self, device: FastbootDevice) -> None:
+        self.enter("reboot")
+        self.show("rebooting")
+        device.reboot()
+
+    def _switched_before(self, current: str) -> JournalEntry | None:
+        """The journal of an earlier attempt with this package that switched this handset to the
+        slot it now runs: the reboot or the confirmation was cut off (or the switch's answer was
+        lost: every image was verified there and that slot is now active)."""
+        entry = self.station.journal.load(self.serialno, self.package_sha256)
+        if not entry or not entry.target_slot or entry.target_slot != current:
+            return None
+        written = {f"{image.partition}_{entry.target_slot}" for image in self.manifest.images}
+        if entry.switched or written <= set(entry.verified):
+            return entry
+        return None
+
+    def _resume_after_switch(self, device: FastbootDevice, entry: JournalEntry) -> None:
+        """Go on from the boot: slot {entry.active_slot}, the last good build, is never written."""
+        report = self.report
+        report.resumed = True
+        report.from_slot, report.to_slot = entry.active_slot, entry.target_slot
+        self.say("INFO", f"resuming: slot {entry.target_slot} was written, verified and made active by an earlier "
+                         f"attempt; slot {entry.active_slot} keeps the previous build")
+        if self.options.dry_run:
+            report.set_result(Result.DRY_RUN, message=f"would reboot into slot {entry.target_slot} and confirm it")
+            self.show("planned", report.message)
+            return
+        if not self.options.reboot:
+            report.set_result(Result.NEEDS_REBOOT, message=f"slot {entry.target_slot} is active; reboot to use it")
+            return
+        self._reboot(device)
+        device.close()
+        self._confirm(entry.target_slot)
 
     def _open(self) -> FastbootDevice:
         """The handset over fastboot; one that an earlier attempt left in recovery is sent back
@@ -232,15 +292,19 @@ class UpdateSession:
         if not self.options.reboot:
             self.report.set_result(Result.NEEDS_REBOOT, message="written in place; reboot to use it")
             return
-        self.enter("reboot")
-        self.show("rebooting")
-        device.reboot()
+        self._reboot(device)
         device.close()
         self.enter("confirm")
         self.show("confirming")
+        if not self._reports_build:
+            # Nothing proves the new build boots: the backups stay with the journal.
+            self.report.set_result(Result.NOT_CONFIRMED, phase="confirm",
+                                   message=f"written in place and rebooted; the handset cannot report the build it "
+                                           f"runs, so {self.manifest.build} is not confirmed")
+            return
         with self.await_return() as back:
-            build = back.getvar_optional("build") or ""
-            if build in ("", self.manifest.build):  # "": the handset does not report builds
+            build = back.capabilities.build or ""
+            if build == self.manifest.build:
                 self.report.set_result(Result.SUCCESS, message=f"running {self.manifest.build}")
                 journal.clear(self.serialno, self.package_sha256)
                 return
@@ -248,7 +312,7 @@ class UpdateSession:
             self._restore(back, entry)
             back.reboot()
         with self.await_return() as again:
-            build = again.getvar_optional("build") or ""
+            build = again.capabilities.build or ""
         journal.clear(self.serialno, self.package_sha256)
         self.report.set_result(Result.RESTORED, phase="confirm",
                                message=f"{self.manifest.build} did not boot; the previous images were restored "
@@ -291,15 +355,27 @@ class UpdateSession:
             self.report.bytes_sent += image.size
             self.enter("verify")
             self.show("verifying", target)
-            if read_back_sha256(device, target, image.size) != image.sha256:
-                raise VerifyFailed(f"{target} reads back different from the package's {image.partition}")
+            self.report.verification[target] = self._verify(device, target, image)
             entry.verified.append(target)
             self.station.journal.save(entry)
             done += image.size
             self.emit(Progress(self.serialno, done, total))
 
+    def _verify(self, device: FastbootDevice, target: str, image) -> str:
+        """Read the written partition back where the handset allows it; say how it was verified."""
+        if not device.capabilities.can_read(target):
+            self.say("WARNING", f"{target}: read-back not available on this handset; the written image "
+                                "is not verified")
+            return "not available on this handset (it cannot be read back)"
+        if read_back_sha256(device, target, image.size) != image.sha256:
+            raise VerifyFailed(f"{target} reads back different from the package's {image.partition}")
+        return "read back"
+
     def _read_source(self, device: FastbootDevice, partition: str, size: int) -> Path:
         """The handset's running image of a partition, for a delta to apply to."""
+        if not device.capabilities.can_read(partition):
+            raise DeltaSourceUnreadable(f"{partition} is not in the firmware cache and the handset cannot be "
+                                        "read back")
         self.show("reading", f"{partition} (delta source)")
         folder = Path(tempfile.mkdtemp(prefix="tsuf-source-"))
         path = folder / f"{partition}.img"
@@ -312,12 +388,18 @@ class UpdateSession:
         report = self.report
         self.enter("confirm")
         self.show("confirming")
+        if not self._bootloader_reports_build():
+            self.station.journal.clear(self.serialno, self.package_sha256)
+            report.set_result(Result.NOT_CONFIRMED, phase="confirm",
+                              message=f"slot {target_slot} is active and the handset rebooted into it; it cannot "
+                                      f"report the build it runs, so {self.manifest.build} is not confirmed")
+            return
         with self.await_return() as device:
             booted = device.current_slot()
-            build = device.getvar_optional("build") or ""
+            build = device.capabilities.build or ""
             successful = device.getvar_optional(f"slot-successful:{target_slot}") == "yes"
         self.station.journal.clear(self.serialno, self.package_sha256)
-        if booted == target_slot and successful and build in ("", self.manifest.build):
+        if booted == target_slot and successful and build == self.manifest.build:
             report.set_result(Result.SUCCESS, message=f"running {self.manifest.build} on slot {booted}")
         elif booted == report.from_slot:
             report.set_result(Result.ROLLED_BACK, phase="confirm",
@@ -326,6 +408,11 @@ class UpdateSession:
             report.set_result(Result.WRONG_BUILD, phase="confirm",
                               message=f"came back on slot {booted} running {build or 'an unknown build'}")
 
+    def _bootloader_reports_build(self) -> bool:
+        """Only a bootloader that says which build runs can confirm one, and only such (bench)
+        handsets come back to it after booting; a phone boots its system and stays there."""
+        return bool(self._reports_build)
+
     def await_return(self) -> FastbootDevice:
         """The same handset (by serial number) back in fastboot: on its old address, or,
         with a scanner, on whichever link it returns."""
@@ -333,7 +420,7 @@ class UpdateSession:
         while True:
             try:
                 return wait_for_device(self.address, timeout=min(RETURN_POLL, self.options.return_timeout),
-                                       serialno=self.serialno)
+                                       serialno=self.report.device_serial or None)
             except LinkTimeout as exc:
                 last_error = exc
             for found in self.options.scanner.scan() if self.options.scanner else []:
@@ -377,15 +464,16 @@ class UpdateSession:
         report.ended_at = utc_now()
         final = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
                  Result.CANCELLED.name: "cancelled", Result.DRY_RUN.name: "planned",
-                 Result.NEEDS_REBOOT.name: "switched"}.get(report.result, "failed")
+                 Result.NEEDS_REBOOT.name: "switched",
+                 Result.NOT_CONFIRMED.name: "not confirmed"}.get(report.result, "failed")
         if final != "planned":
             # An outcome reads "rolled back: why"; anything but success stands out in a filtered log.
-            self.say("INFO" if final in ("done", "switched") else "WARNING", f"{final}: {report.message}")
+            self.say("INFO" if final in ("done", "switched", "not confirmed") else "WARNING", f"{final}: {report.message}")
             self.emit(StateChanged(self.serialno, final, report.message))
         report.device_serial = report.device_serial or self.address
         report.log_tail, report.log_sha256 = self._log.close()
         if self.options.record:
-            final_path = self.station.logs_dir / report.device_serial / f"{report.report_id}.log"
+            final_path = self.station.logs_dir / file_key(report.device_serial) / f"{report.report_id}.log"
             final_path.parent.mkdir(parents=True, exist_ok=True)
             self._log.path.replace(final_path)
             report.log_path = str(final_path)
@@ -419,6 +507,10 @@ def _result_for(error: FlasherError, phase: str) -> Result:
         return Result.LINK_LOST
     if isinstance(error, ProtocolError):
         return Result.PROTOCOL_VIOLATION
+    if isinstance(error, SwitchIgnored):
+        return Result.SWITCH_FAILED
+    if isinstance(error, BootloaderLocked):
+        return Result.NEEDS_UNLOCK
     if isinstance(error, CommandFailed):
         return {"write": Result.WRITE_FAILED, "switch": Result.SWITCH_FAILED}.get(phase, Result.DEVICE_REFUSED)
     return Result.INTERNAL_ERROR

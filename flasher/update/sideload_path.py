@@ -45,10 +45,10 @@ def run(session, device: FastbootDevice) -> None:
     report.path = "sideload"
     facts = preflight.read_facts(device, [])
     report.product, report.from_build, report.from_slot = facts.product, facts.build, facts.current_slot or ""
-    preflight.check_sideload(manifest, facts)
+    session._preflight(preflight.evaluate_sideload(manifest, facts, options.policy))
     adb_address = _adb_address(session.address)
-    session.say("INFO", f"preflight passed: {facts.product} {facts.build or '?'}, "
-                f"{'locked' if not facts.unlocked else 'unlocked'}; installing through recovery at {adb_address}")
+    session.say("INFO", f"preflight passed: {facts.product} {facts.build or '(build not available)'}, "
+                f"{facts.lock_state}; installing through recovery at {adb_address}")
     if options.dry_run:
         report.set_result(Result.DRY_RUN, message=f"would install {manifest.build} ({manifest.total_size} bytes "
                                                   f"of images) through recovery at {adb_address}")
@@ -140,10 +140,16 @@ def _confirm(session) -> None:
     session.enter("confirm")
     session.show("confirming")
     with session.await_return() as device:
-        build = device.getvar_optional("build") or ""
+        build = device.capabilities.build
         slot = device.current_slot() or ""
     report.to_slot = slot
-    if build in ("", manifest.build):  # "": the handset does not report builds
+    if build is None:
+        # Nothing proves the new build boots, so what the journal keeps for in-place handsets
+        # (their backups) stays.
+        report.set_result(Result.NOT_CONFIRMED, phase="confirm",
+                          message=f"installed through recovery and back in the bootloader, which cannot report "
+                                  f"the build it runs: {manifest.build} is not confirmed")
+    elif build == manifest.build:
         # New contents everywhere; a handset without slots kept its in-place backups until now,
         # since recovery restores what it held when a sideload fails.
         session.station.journal.forget(session.serialno)

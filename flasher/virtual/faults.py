@@ -13,7 +13,7 @@ from ..errors import FlasherError
 
 class BadFault(FlasherError):
     hint = ("Faults are KIND:ARGUMENT: stall:flash:system=2, fail:set_active=busy, drop-on:fetch:=2, "
-            "drop-after:1000000, discard:system_b, boot-fails:b, line-errors:100000")
+            "drop-after:1000000, discard:system_b, boot-fails:b, line-errors:100000, answer:serialno=VALUE")
 
 
 @dataclass
@@ -47,6 +47,9 @@ class Faults:
 
     line_error_every: int | None = None
     """Serial download mode: on average one flipped bit or dropped byte per this many bytes, both ways."""
+
+    answers: dict[str, str] = field(default_factory=dict)
+    """Variable -> the value getvar answers instead, past the profile's checks (a hostile serialno)."""
 
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _seen: int = field(default=0, repr=False, compare=False)
@@ -115,6 +118,9 @@ def apply_fault(faults: Faults, spec: str) -> None:
             faults.boot_fails.add(argument)
         elif kind == "line-errors":
             faults.line_error_every = int(argument)
+        elif kind == "answer":
+            name, _, value = argument.partition("=")
+            faults.answers[_prefix(name, spec)] = value
         else:
             raise BadFault(f"unknown fault {kind!r} in {spec!r}")
     except ValueError:

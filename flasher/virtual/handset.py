@@ -33,6 +33,7 @@ from .verified_boot import VerifiedBoot
 log = logging.getLogger("tsuf.virtual")
 
 IDLE_TIMEOUT = 3600.0
+NO_BUILD = "none"
 DATA_TIMEOUT = 30.0
 PIECE = 1 << 20
 
@@ -170,6 +171,7 @@ class Handset:
         if self.faults.max_download_claim is not None:
             pairs = [(key, f"0x{self.faults.max_download_claim:x}" if key == "max-download-size" else value)
                      for key, value in pairs]
+        pairs = [(key, self.faults.answers.get(key, value)) for key, value in pairs]
         if command.argument == "all":
             for key, value in pairs:
                 link.write(protocol.info(f"{key}:{value}"), DATA_TIMEOUT)
@@ -184,14 +186,12 @@ class Handset:
         link.write(protocol.okay(value), DATA_TIMEOUT)
 
     def _vendor_variables(self) -> list[tuple[str, str]]:
-        """What this bootloader adds: the running build and the stored rollback index."""
-        pairs = []
-        build = self.slot_builds.get(self.running_slot)
-        if build:
-            pairs.append(("build", build))
-        if self.verified_boot.enabled:
-            pairs.append(("rollback-index", str(self.verified_boot.stored_rollback_index)))
-        return pairs
+        """What this bench bootloader adds when it verifies boot: the running build ("none" while
+        no verified build has booted) and the stored rollback index."""
+        if not self.verified_boot.enabled:
+            return []
+        return [("build", self.slot_builds.get(self.running_slot) or NO_BUILD),
+                ("rollback-index", str(self.verified_boot.stored_rollback_index))]
 
     def _current_slot_key(self, key: str) -> str | None:
         """`partition-size:boot` asks about the current slot's boot."""

@@ -31,3 +31,27 @@ def test_erase_on_a_locked_handset_is_explained_too(locked_emulator):
     assert result.returncode == 1
     assert "Erase is not allowed in Lock State" in result.stderr
     assert "fastboot flashing unlock" in result.stderr
+
+
+def test_set_active_on_a_handset_without_slots_is_refused_on_the_host(tmp_path):
+    from flasher.virtual.profile import Partition
+    profile = small_profile(slot_count=0, partitions=(Partition("boot", 2 << 20, False),
+                                                      Partition("system", 6 << 20, False)))
+    emulator = EmulatorProcess(tmp_path / "handsets", profile=profile)
+    try:
+        result = tsuf("-s", emulator.address, "set-active", "b", check=False)
+    finally:
+        emulator.stop()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "has no A/B slots" in result.stderr and "slot b is active" not in result.stdout
+
+
+def test_set_active_that_the_bootloader_ignores_fails(tmp_path):
+    """A bootloader answering OKAY to set_active and changing nothing (U-Boot)."""
+    emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), faults=("answer:current-slot=a",))
+    try:
+        result = tsuf("-s", emulator.address, "set-active", "b", check=False)
+    finally:
+        emulator.stop()
+    assert result.returncode == 1
+    assert "accepted set_active:b but still reports slot a" in result.stderr

@@ -43,8 +43,8 @@ def station(tmp_path):
 def test_update_two_handsets_and_read_the_history(station, tmp_path):
     result = station.update(make_package(tmp_path, station.keys))
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("VH")]
-    assert [row[:4] for row in rows] == [["VH000001", "a->b", "?->B130", "success"],
-                                         ["VH000002", "a->b", "?->B130", "success"]]
+    assert [row[:4] for row in rows] == [["VH000001", "a->b", "none->B130", "success"],
+                                         ["VH000002", "a->b", "none->B130", "success"]]
     reports = json.loads(station.tsuf("history", "--json").stdout)
     assert {r["device_serial"] for r in reports} == {"VH000001", "VH000002"}
     assert all(r["station_id"] == "bench-9" and r["code"] == 0 for r in reports)

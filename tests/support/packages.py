@@ -39,12 +39,16 @@ def make_images(folder: Path, sizes: dict[str, int], seed: int = 0) -> Path:
 
 
 def make_package(folder: Path, keyring: Keys, *, build: str = "B130", rollback_index: int = 5,
-                 product: str = PRODUCT, sizes: dict[str, int] | None = None, seed: int = 0) -> Path:
+                 product: str = PRODUCT, sizes: dict[str, int] | None = None, seed: int = 0,
+                 hw_revisions: tuple[str, ...] = ("10000",), min_battery_mv: int = 3600,
+                 unslotted: frozenset[str] = frozenset()) -> Path:
     images = make_images(folder / f"images-{build}-{seed}",
                          sizes or {"boot": 1 << 20, "system": 3 << 20}, seed)
-    output = folder / f"{product}-{build}-{seed}.zip"
-    build_package(images, PackageDescription(hw_revisions=("10000",), build=build, rollback_index=rollback_index,
-                                             product=product, min_battery_mv=3600),
+    variant = "" if (hw_revisions, min_battery_mv, unslotted) == (("10000",), 3600, frozenset()) else \
+        f"-{'-'.join(hw_revisions)}-{min_battery_mv}-{'-'.join(sorted(unslotted))}"
+    output = folder / f"{product}-{build}-{seed}{variant}.zip"
+    build_package(images, PackageDescription(hw_revisions=hw_revisions, build=build, rollback_index=rollback_index,
+                                             product=product, min_battery_mv=min_battery_mv, unslotted=unslotted),
                   [keyring.signing], output, oem_key=keyring.oem)
     return output
 

@@ -6,6 +6,8 @@ again with nothing injected, and checks what a user relies on:
 
 - after every run the handset has exactly one active slot, and it is bootable
   and verified (nothing half-written is ever active);
+- until the new build has booted, a slot still holds the last build known to
+  boot (a rerun never overwrites the way back);
 - the second run succeeds, resuming when there was something to resume;
 - the history holds exactly one finished report per attempt.
 
@@ -47,6 +49,7 @@ KINDS = ("link drop", "fail", "stall", "device killed", "power cut", "host kille
 HOLD = 30  # seconds a stalled command waits: long enough for the kill to land in its phase
 STATION_TIMEOUT = 1.0
 SERIAL = "VH000001"
+LAST_GOOD, NEW_BUILD = "B120", "B130"
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,8 @@ class Bench:
         self.folder = folder
         self.keys = make_keys(folder)
         sizes = {"boot": 256 << 10, "system": 1 << 20}
-        self.factory = make_package(folder, self.keys, build="B120", rollback_index=1, sizes=sizes, seed=1)
-        self.update = make_package(folder, self.keys, build="B130", rollback_index=2, sizes=sizes, seed=2)
+        self.factory = make_package(folder, self.keys, build=LAST_GOOD, rollback_index=1, sizes=sizes, seed=1)
+        self.update = make_package(folder, self.keys, build=NEW_BUILD, rollback_index=2, sizes=sizes, seed=2)
         self.profile = small_profile(SERIAL, oem_public_key=self.keys.oem_public_pem)
         self._factory_images = folder / "factory-images"
         self._factory_images.mkdir()
@@ -181,10 +184,15 @@ class Bench:
         if active.unbootable or not (active.successful or active.tries_remaining):
             outcome.violations.append(f"{when}: active slot {meta.active} is not bootable")
         handset = Handset(self.profile, handset_folder)
-        check = VerifiedBoot(handset.storage, self.profile.oem_public_key).check_slot(meta.active)
+        verified_boot = VerifiedBoot(handset.storage, self.profile.oem_public_key)
+        check = verified_boot.check_slot(meta.active)
+        builds = {result.build for slot in ("a", "b") if (result := verified_boot.check_slot(slot)).ok}
         handset.shutdown()
         if not check.ok:
             outcome.violations.append(f"{when}: active slot {meta.active} does not verify: {check.reason}")
+        if not (active.successful and check.ok and check.build == NEW_BUILD) and LAST_GOOD not in builds:
+            outcome.violations.append(f"{when}: no slot holds {LAST_GOOD}, the last build known to boot, "
+                                      f"while {NEW_BUILD} is not confirmed")
 
 
 def summary(outcomes: list[Outcome]) -> dict:

@@ -4,13 +4,14 @@ import threading
 
 import pytest
 
-from flasher.device import FastbootDevice
+from flasher.device import FastbootDevice, Timeouts
 from flasher.history.codes import Result
 from flasher.history.store import HistoryStore
 from flasher.update.events import Progress, StateChanged
 from flasher.update.journal import Journal
 from flasher.update.session import CancelToken, Options, Station
 from flasher.update.updater import Updater
+from flasher.virtual.handset import Mode
 from tests.support.handsets import RunningHandset, small_profile
 from tests.support.packages import make_keys, make_package, provision
 
@@ -155,7 +156,7 @@ def test_several_handsets_at_once_one_failing(env, tmp_path):
 
 @pytest.mark.parametrize("fault, value, count", [
     ("drop_after_bytes", 1_500_000, 1),  # past boot, in the middle of system's download
-    ("drop_on_command", "getvar:max-download-size", 2),  # boot verified, system not begun
+    ("drop_on_command", "download:", 2),  # boot verified, system not begun
     ("drop_on_command", "set_active", 1),  # everything verified, not switched
 ], ids=["mid-image", "between-images", "before-set-active"])
 def test_interrupted_at_each_point_then_resumed(env, fault, value, count):
@@ -201,3 +202,25 @@ def test_a_fit_check_leaves_no_report_and_no_log(env, tmp_path):
     assert report.result == "DRY_RUN"
     assert env.station.history.query() == []
     assert not list((tmp_path / "logs").rglob("*.log"))
+
+
+@pytest.mark.parametrize("fault", ["drop_on_command", "set_active_answer_lost"])
+def test_a_rerun_after_the_switch_resumes_at_the_boot_and_keeps_the_old_slot(env, fault):
+    """The link drops at `reboot` (or the answer to set_active is lost): the handset runs the
+    new, never-booted slot. The rerun must boot and confirm it, never rewrite the old slot."""
+    package = env.package()
+    if fault == "drop_on_command":
+        env.handset.handset.faults.drop_on_command = "reboot"
+    else:
+        env.handset.handset.faults.stall_commands["set_active"] = 3.0
+    boot_a = env.handset.partition("boot_a")
+    first = env.update(package, timeouts=Timeouts(response=1.0))
+    assert first.result in ("LINK_LOST", "LINK_TIMEOUT"), first.message
+    env.handset.handset.faults.stall_commands.clear()
+    assert env.handset.handset.wait_for_mode(Mode.BOOTLOADER, 10)
+    assert _var(env, "current-slot") == "b"
+    final = env.update(package)
+    assert final.result == "SUCCESS", final.message
+    assert final.resumed and final.bytes_sent == 0
+    assert env.handset.partition("boot_a") == boot_a  # the last good build is still there
+    assert _var(env, "build") == "B130"

@@ -1,0 +1,211 @@
+"""What a connected handset can do: probed once per connection, read by every decision.
+
+Real device-side fastboot differs from one bootloader to the next (see
+docs/real-handsets.md): U-Boot answers `current-slot: a` without having
+slots, barebox prints sizes in hex without `0x` and no serial number,
+fastbootd reads back only vendor_boot, phone bootloaders report no build.
+So nothing is guessed from a single variable, and what a handset does not
+offer stays `None` ("not available") for the decision to handle, never a
+default that lets a check pass.
+
+The model asks `getvar:all` once, then each variable a decision needs that
+the listing lacked; a variable answered with FAIL (any wording) or an empty
+OKAY is absent. Partition sizes, slot support per partition and read-back
+support are asked on first use and kept for the connection.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from .protocol import variables
+from .protocol.errors import CommandFailed
+
+if TYPE_CHECKING:
+    from .device import FastbootDevice
+
+# What a decision needs beyond partitions; asked one by one when `getvar:all` lacked them.
+CORE_VARIABLES = (
+    "serialno", "product", "hw-revision", "max-download-size", "slot-count", "current-slot",
+    "unlocked", "is-userspace", "battery-voltage", "battery-soc-ok", "build", "rollback-index",
+    "version-bootloader", "bootloader-version",
+)
+
+READ_PROBE_SIZE = 4096
+"""Bytes a read-back probe asks for: enough to tell 'allowed' from 'refused'."""
+
+# FAIL wordings that mean the command does not exist at all (U-Boot, barebox, ABL, fastbootd).
+_UNKNOWN_COMMAND = re.compile(r"unknown command|unrecognized command|unsupported command|invalid command|"
+                              r"command not (supported|implemented)|not implemented", re.IGNORECASE)
+_BARE_HEX = re.compile(r"[0-9a-f]*[a-f][0-9a-f]*|0[0-9a-f]{7,}", re.IGNORECASE)
+
+
+class Capabilities:
+    """One connection's view of a handset. Properties return None where the handset does not say."""
+
+    def __init__(self, device: FastbootDevice):
+        self._device = device
+        self._values: dict[str, str | None] = {}
+        self._readable: dict[str, bool] = {}
+        self.fetch_command: bool | None = None
+        """False once the handset answered that it has no fetch command; None until asked."""
+        self._probe()
+
+    # -- probing ---------------------------------------------------------------
+
+    def _probe(self) -> None:
+        try:
+            self._values.update(self._device.getvar_all())
+        except CommandFailed:
+            pass  # not every bootloader lists its variables; each is asked on its own below
+        for name in CORE_VARIABLES:
+            self.value(name)
+
+    def value(self, name: str) -> str | None:
+        """A variable's text; None when the handset does not offer it."""
+        if name not in self._values:
+            self._values[name] = self._device.getvar_optional(name)
+        return self._values[name] or None
+
+    def refresh(self, name: str) -> str | None:
+        """Ask again: for state that commands change (current-slot after set_active)."""
+        self._values.pop(name, None)
+        return self.value(name)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """Every variable the handset offered so far."""
+        return {name: value for name, value in self._values.items() if value}
+
+    # -- sizes -----------------------------------------------------------------
+
+    @property
+    def bare_hex(self) -> bool:
+        """Partition sizes come as hex without `0x` (barebox prints `%08x`, and its
+        max-download-size in decimal): known from the bootloader naming itself, or from a
+        partition size that can only be hex."""
+        names = (self.value("version-bootloader") or "") + (self.value("bootloader-version") or "")
+        if "barebox" in names.lower():
+            return True
+        return any(_BARE_HEX.fullmatch(value.strip()) for name, value in self.variables.items()
+                   if name.startswith("partition-size:"))
+
+    def size(self, name: str) -> int | None:
+        value = self.value(name)
+        if value is None:
+            return None
+        return variables.parse_size(name, value, bare_hex=name.startswith("partition-size:") and self.bare_hex)
+
+    @property
+    def max_download_size(self) -> int | None:
+        return self.size("max-download-size")
+
+    def partition_size(self, partition: str) -> int | None:
+        return self.size(f"partition-size:{partition}")
+
+    @property
+    def reports_partition_sizes(self) -> bool:
+        """Whether a missing `partition-size:X` means X does not exist (the handset lists the others)."""
+        return any(name.startswith("partition-size:") for name in self.variables)
+
+    # -- identity, lock and battery ----------------------------------------------
+
+    @property
+    def serialno(self) -> str | None:
+        return self.value("serialno")
+
+    @property
+    def product(self) -> str | None:
+        return self.value("product")
+
+    @property
+    def hw_revision(self) -> str | None:
+        return self.value("hw-revision")
+
+    @property
+    def build(self) -> str | None:
+        """The running build; only bench bootloaders that TSUF set up say it."""
+        return self.value("build")
+
+    @property
+    def rollback_index(self) -> int | None:
+        return self.size("rollback-index")
+
+    @property
+    def unlocked(self) -> bool | None:
+        value = self.value("unlocked")
+        return None if value is None else variables.parse_yes_no("unlocked", value)
+
+    @property
+    def userspace(self) -> bool:
+        """fastbootd (Android's userspace fastboot) rather than the bootloader."""
+        return variables.parse_yes_no("is-userspace", self.value("is-userspace") or "no")
+
+    @property
+    def battery_mv(self) -> int | None:
+        value = self.value("battery-voltage")
+        if value is None:
+            return None
+        number = value.strip().lower().removesuffix("mv").strip()
+        return int(number) if number.isdigit() else None
+
+    @property
+    def battery_ok(self) -> bool | None:
+        value = self.value("battery-soc-ok")
+        return None if value is None else variables.parse_yes_no("battery-soc-ok", value)
+
+    # -- slots -------------------------------------------------------------------
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """Slot letters, from `slot-count` or, where that is absent, `has-slot:boot`; never from
+        `current-slot` alone (U-Boot answers `a` without slots)."""
+        count = self.value("slot-count")
+        if count is not None:
+            number = int(count) if count.strip().isdigit() else 0
+            return tuple("abcd"[:number]) if 2 <= number <= 4 else ()
+        return ("a", "b") if self.has_slot("boot") else ()
+
+    @property
+    def current_slot(self) -> str | None:
+        """The active slot on a handset with slots; None otherwise or when it does not say."""
+        if not self.slots:
+            return None
+        value = self.value("current-slot")
+        return variables.parse_slot("current-slot", value) if value else None
+
+    @property
+    def inactive_slot(self) -> str | None:
+        """The slot an update writes: on A/B, the one not running."""
+        current = self.current_slot
+        return next((slot for slot in self.slots if slot != current), None) if current else None
+
+    def has_slot(self, partition: str) -> bool:
+        value = self.value(f"has-slot:{partition}")
+        return variables.parse_yes_no(f"has-slot:{partition}", value or "no")
+
+    # -- reading back ------------------------------------------------------------
+
+    def can_read(self, partition: str) -> bool:
+        """Whether `fetch` reads this partition: tried once with a small read. fastbootd allows
+        only vendor_boot; U-Boot, barebox and phone bootloaders have no fetch at all."""
+        if self.fetch_command is False:
+            return False
+        if partition not in self._readable:
+            size = min(READ_PROBE_SIZE, self.partition_size(partition) or READ_PROBE_SIZE)
+            try:
+                self._device.fetch(partition, _Discard(), size=size)
+            except CommandFailed as exc:
+                self._readable[partition] = False
+                if _UNKNOWN_COMMAND.search(exc.reason):
+                    self.fetch_command = False
+            else:
+                self._readable[partition] = True
+                self.fetch_command = True
+        return self._readable[partition]
+
+
+class _Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
