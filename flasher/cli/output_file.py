@@ -27,11 +27,12 @@ class OutputFile:
         except OSError as error:
             raise OutputNotWritable(f"{self.path}: {error.strerror}") from None
         if found and (stat.S_ISBLK(found.st_mode) or stat.S_ISCHR(found.st_mode)):
-            self.file = self._open(self.path, os.O_WRONLY)
+            self.file = self._open(self.path, os.O_WRONLY, f"cannot write {self.path}")
         elif found is None or stat.S_ISREG(found.st_mode):
             self._target = self.path.resolve()  # through a symlink: replace the file it names, not the link
             self._temporary = self._target.with_name(f".{self._target.name}.{secrets.token_hex(4)}.partial")
-            self.file = self._open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            self.file = self._open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                                   f"cannot write {self.path}: no new file can be made in {self._target.parent}")
             if found:
                 os.chmod(self._temporary, stat.S_IMODE(found.st_mode))
         elif stat.S_ISDIR(found.st_mode):
@@ -39,11 +40,11 @@ class OutputFile:
         else:
             raise OutputNotWritable(f"{self.path} is neither a file nor a device (a pipe or a socket)")
 
-    def _open(self, path: Path, flags: int):
+    def _open(self, path: Path, flags: int, refusal: str):
         try:
             fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o666)
         except OSError as error:
-            raise OutputNotWritable(f"cannot write {self.path} ({error.strerror})") from None
+            raise OutputNotWritable(f"{refusal} ({error.strerror})") from None
         return os.fdopen(fd, "wb")
 
     def commit(self) -> None:
