@@ -76,10 +76,15 @@ _LOCKED = re.compile(r"\b(in|on) lock(ed)? (state|devices?)\b|\b(device|bootload
 
 @dataclass(frozen=True)
 class Timeouts:
+    """`response`: longest silence; a command's deadline: longest it may run, however many INFO lines come."""
+
     connect: float = 5.0
     response: float = 30.0
     command: float = 120.0
     long_command: float = 1200.0
+
+    def deadline_for(self, text: str) -> float:
+        return self.long_command if text.startswith(LONG_COMMANDS) else self.command
 
 
 class FastbootDevice:
@@ -279,8 +284,7 @@ class FastbootDevice:
              receive: tuple[int, Callable[[bytes], object]] | None = None,
              progress: Progress | None = None,
              on_info: Callable[[str], None] | None = None) -> str:
-        long_running = text.startswith(LONG_COMMANDS)
-        deadline = time.monotonic() + (self.timeouts.long_command if long_running else self.timeouts.command)
+        deadline = time.monotonic() + self.timeouts.deadline_for(text)
         self._log.debug("-> %s", text)
         packet = self._protocol.send_command(
             text, send_size=send[0] if send else None, receive_limit=receive[0] if receive else None)
@@ -339,7 +343,8 @@ class FastbootDevice:
     def _timeout(self, deadline: float, text: str) -> float:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise LinkTimeout(f"{self.address}: {text} did not finish within its deadline")
+            raise LinkTimeout(f"{self.address}: {text} did not finish within its "
+                              f"{self.timeouts.deadline_for(text):g} s deadline")
         return min(left, self.timeouts.response)
 
 

@@ -67,6 +67,8 @@ class DownloadTooLarge(DownloadError):
 
 
 class DownloadHashMismatch(DownloadError):
-    """The downloaded file's SHA-256 differs from the catalog's; it was deleted unused."""
+    """The downloaded file is not the package the catalog lists (its SHA-256 or its length differs):
+    a wrong or tampered package, deleted unused. Retrying fetches the same file, so nothing is retried."""
 
-    hint = "The server holds another file than the catalog describes; ask its publisher to check it."
+    hint = ("This is not a network fault: the server holds another file than the catalog describes, "
+            "replaced by mistake or tampered with. Do not use it; ask the catalog's publisher to check the server.")

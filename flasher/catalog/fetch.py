@@ -42,7 +42,8 @@ class Fetcher(ABC):
     @abstractmethod
     def stream(self, url: str, offset: int = 0) -> tuple[int, Iterator[bytes]]:
         """The bytes of `url` from `offset`, or from 0 when the source cannot start there; returns the
-        start it serves and the chunks. Raises DownloadFailed, also while iterating."""
+        start it serves and the chunks. Raises DownloadFailed, also while iterating: a cut transfer
+        must raise, since a stream that ends is taken as the whole file the source holds."""
 
     def read(self, url: str, max_size: int) -> bytes:
         """The whole of a small file, refused (DownloadTooLarge) past `max_size` bytes."""
@@ -83,7 +84,7 @@ class Fetcher(ABC):
                 time.sleep(retry_delay * 2 ** stalled)
         if _sha256_of(partial) != sha256:
             partial.unlink()
-            raise DownloadHashMismatch(f"{url}: the downloaded file's SHA-256 differs from the catalog's; "
+            raise DownloadHashMismatch(f"{url}: the downloaded file's SHA-256 differs from the catalog's (a wrong or tampered package); "
                                        "it was deleted unused")
         os.replace(partial, dest)
         return dest
@@ -109,7 +110,11 @@ class Fetcher(ABC):
             out.flush()
             os.fsync(out.fileno())
         if done < size:
-            raise DownloadFailed(f"{url}: the transfer ended after {done} of {size} bytes")
+            # A cut connection raises from the stream (and is retried); a stream that ends
+            # cleanly is the whole file the source holds: not the package the catalog lists.
+            partial.unlink()
+            raise DownloadHashMismatch(f"{url} is {done} bytes, not the {size} the catalog declares: a wrong or "
+                                       "tampered package; it was deleted unused")
 
 
 class HttpFetcher(Fetcher):
@@ -162,6 +167,8 @@ class HttpFetcher(Fetcher):
                 except (OSError, http.client.HTTPException) as error:
                     raise DownloadFailed(f"{url}: the transfer broke off ({error})") from None
                 if not chunk:
+                    if response.length:  # fewer bytes than Content-Length: the connection was cut
+                        raise DownloadFailed(f"{url}: the transfer broke off {response.length} bytes early")
                     return
                 yield chunk
 

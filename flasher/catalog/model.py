@@ -9,20 +9,20 @@ schema of docs/catalog.md and is called only once the signature was trusted.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from ..package.archive import MAX_SIGNATURE_BYTES, MAX_SIGNATURES
+from ..package.archive import MAX_PACKAGE_BYTES, MAX_SIGNATURE_BYTES, MAX_SIGNATURES
 from ..package.errors import ManifestError
 from ..package.keys import SigningKey
-from ..package.manifest import (CREATED_FORMAT, INSTALL_SIDELOAD, MAX_ROLLBACK_INDEX, MAX_TOTAL_SIZE, PACKAGE_TYPES,
+from ..package.manifest import (CREATED_FORMAT, INSTALL_SIDELOAD, MAX_ROLLBACK_INDEX, PACKAGE_TYPES,
                                 canonical_json)
 from ..package.schema import IDENTIFIER, bounded_list, fields_of, identifier, integer, sha256, string
 from ..package.trust import KEY_ID
+from ..package.untrusted_json import load_untrusted_json
 from .errors import CatalogFormatError
 
 FORMAT_VERSION = 1
@@ -32,8 +32,6 @@ MAX_HW_REVISIONS = 32
 MAX_URL = 2048
 # Like the rollback index: a bound keeps a mistaken 2^63-1 from locking out every later catalog.
 MAX_VERSION = (1 << 32) - 1
-# A package is its images plus a little zip structure.
-MAX_PACKAGE_SIZE = MAX_TOTAL_SIZE + (64 << 20)
 
 _FIELDS = {"format_version", "version", "expires", "packages"}
 _ENTRY_FIELDS = {"package_id", "product", "hw_revisions", "build", "rollback_index", "type", "size", "sha256", "url"}
@@ -101,15 +99,8 @@ def encode(catalog: Catalog, signing_keys: Sequence[SigningKey]) -> bytes:
 
 def decode(data: bytes) -> SignedCatalog:
     """Take the envelope apart: canonical JSON, bounded, signatures well-formed. Trusts nothing."""
-    if len(data) > MAX_CATALOG_BYTES:
-        raise CatalogFormatError(f"the catalog is {len(data)} bytes; at most {MAX_CATALOG_BYTES} are allowed")
-    try:
-        value = json.loads(data.decode("utf-8"))
-        # Canonical form also refuses duplicate keys: the re-encoded value would lose one.
-        canonical = canonical_json(value) == data
-    except (UnicodeDecodeError, ValueError) as error:
-        raise CatalogFormatError(f"the catalog is not valid JSON: {error}") from None
-    if not canonical:
+    value = load_untrusted_json(data, what="the catalog", max_bytes=MAX_CATALOG_BYTES, error=CatalogFormatError)
+    if canonical_json(value) != data:
         raise CatalogFormatError("the catalog is not in canonical form (sorted keys, no spaces, UTF-8)")
     with _schema_errors():
         fields = fields_of(value, {"signatures", "signed"}, "catalog")
@@ -131,7 +122,9 @@ def decode(data: bytes) -> SignedCatalog:
 def parse_catalog(signed_bytes: bytes) -> Catalog:
     """The signed part, checked field by field; call it only on bytes whose signature was trusted."""
     with _schema_errors():
-        fields = fields_of(json.loads(signed_bytes), _FIELDS, "catalog")
+        signed = load_untrusted_json(signed_bytes, what="the catalog", max_bytes=MAX_CATALOG_BYTES,
+                                     error=CatalogFormatError)
+        fields = fields_of(signed, _FIELDS, "catalog")
         if integer(fields, "format_version", 0, 1 << 16) != FORMAT_VERSION:
             raise CatalogFormatError(f"catalog format_version {fields['format_version']} is not supported; "
                                      f"this TSUF reads version {FORMAT_VERSION}", "Update TSUF to read this catalog.")
@@ -167,7 +160,7 @@ def _entry_from(value) -> CatalogEntry:
         package_id=identifier(fields, "package_id"), product=identifier(fields, "product"),
         hw_revisions=tuple(revisions), build=identifier(fields, "build"),
         rollback_index=integer(fields, "rollback_index", 0, MAX_ROLLBACK_INDEX), type=package_type,
-        size=integer(fields, "size", 1, MAX_PACKAGE_SIZE), sha256=sha256(fields, "sha256", "package"),
+        size=integer(fields, "size", 1, MAX_PACKAGE_BYTES), sha256=sha256(fields, "sha256", "package"),
         url=_url(fields), source_build=identifier(fields, "source_build") if package_type == "delta" else None,
         install=_install(fields, package_type))
 

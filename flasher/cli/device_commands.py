@@ -5,9 +5,10 @@ import sys
 import time
 from pathlib import Path
 
-from ..device import FastbootDevice
+from ..device import FastbootDevice, Timeouts
 from ..device_text import printable
 from ..errors import FlasherError
+from .output_file import OutputFile
 from .progress import ProgressBar
 
 
@@ -28,8 +29,28 @@ def run_device_command(args) -> int:
     address = args.address[0]
     if args.command == "flash" and not Path(args.file).is_file():
         raise ImageNotFound(f"{args.file}: no such image file")
-    with FastbootDevice.open(address, on_message=_print_device_message) as device:
+    if args.command == "fetch":
+        with OutputFile(Path(args.file)) as output:  # a bad target is refused before the handset is touched
+            with _open(address, args) as device:
+                return _fetch(device, args, output)
+    with _open(address, args) as device:
         return _COMMANDS[args.command](device, args)
+
+
+def _open(address: str, args) -> FastbootDevice:
+    return FastbootDevice.open(address, timeouts=timeouts(args), on_message=_print_device_message)
+
+
+def timeouts(args) -> Timeouts:
+    """The silence timer and, when given, one deadline for every command (flash and erase included)."""
+    if args.deadline is None:
+        return Timeouts(response=args.timeout)
+    return Timeouts(response=args.timeout, command=args.deadline, long_command=args.deadline)
+
+
+def limits_text(limits: Timeouts, command: str) -> str:
+    """What stops a long command, for its progress line."""
+    return f"stops after {limits.response:g} s of silence or {limits.deadline_for(command):g} s per command"
 
 
 def _print_device_message(text: str) -> None:
@@ -55,7 +76,7 @@ def _getvar(device: FastbootDevice, args) -> int:
 def _flash(device: FastbootDevice, args) -> int:
     image = Path(args.file)
     target = device.resolve_partition(args.partition, args.slot)
-    bar = ProgressBar(f"flash {target}")
+    bar = ProgressBar(f"flash {target}", detail=limits_text(device.timeouts, "flash:"))
     started = time.monotonic()
     try:
         pieces = device.flash(target, image, progress=bar.update, use_fill=not args.no_fill)
@@ -89,17 +110,16 @@ def _reboot(device: FastbootDevice, args) -> int:
     return 0
 
 
-def _fetch(device: FastbootDevice, args) -> int:
+def _fetch(device: FastbootDevice, args, output: OutputFile) -> int:
     target = device.resolve_partition(args.partition, args.slot)
     out_path = Path(args.file)
-    bar = ProgressBar(f"fetch {target}")
+    bar = ProgressBar(f"fetch {target}", detail=limits_text(device.timeouts, "fetch:"))
     started = time.monotonic()
     try:
-        with open(out_path, "wb") as out:
-            size = device.fetch(target, out, progress=bar.update)
+        size = device.fetch(target, output.file, progress=bar.update)
+        output.commit()
     except BaseException:
         bar.finish("FAILED")
-        out_path.unlink(missing_ok=True)
         raise
     bar.finish()
     _emit(args, {"partition": target, "file": str(out_path), "bytes": size,
@@ -114,5 +134,4 @@ _COMMANDS = {
     "erase": _erase,
     "set-active": _set_active,
     "reboot": _reboot,
-    "fetch": _fetch,
 }

@@ -6,7 +6,6 @@ import threading
 from collections.abc import Sequence
 
 from ..cache.store import default_cache
-from ..device import Timeouts
 from ..device_text import printable
 from ..library.index import Library
 from ..package.trust import TrustStore
@@ -14,13 +13,14 @@ from ..selection.latest import HandsetPlan, LatestUpdate
 from ..settings import load_settings
 from ..update.session import Station
 from .progress import ProgressBar
-from .update_command import update_options
+from .device_commands import timeouts
+from .update_command import print_limits, update_options
 from .update_view import SUCCESSFUL, DeviceBoard, print_summary
 
 
 def update_latest(args, station: Station, trust: TrustStore) -> int:
     latest = LatestUpdate(trust, catalog=args.catalog or load_settings().catalog_url or None,
-                          library=Library.default(), timeouts=Timeouts(response=args.timeout))
+                          library=Library.default(), timeouts=timeouts(args))
     plans = latest.plan(args.address, max_parallel=args.parallel)
     print_plans(plans)
     planned = all(plan.choice or plan.up_to_date for plan in plans)
@@ -28,6 +28,7 @@ def update_latest(args, station: Station, trust: TrustStore) -> int:
         if args.json:
             print(json.dumps([_plan_dict(plan) for plan in plans], indent=2))
         return 0 if planned else 1
+    print_limits(args)
     bars = _Bars()
     try:
         reports = latest.run(plans, station, cache=default_cache(), options=update_options(args),

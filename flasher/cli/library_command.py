@@ -1,6 +1,7 @@
 """`tsuf library`: the folders of packages this station chooses from, and their index."""
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def _report_scan(args, result: ScanResult) -> None:
         return
     print(f"{len(result.packages)} package(s) indexed")
     for path, why in result.skipped:
-        print(f"  skipped {path}: {why}")
+        print(f"tsuf: warning: skipped {path}: {why}", file=sys.stderr)
 
 
 def _add(args) -> int:

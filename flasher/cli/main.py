@@ -11,12 +11,18 @@ import sys
 
 from .. import __version__
 from ..virtual.families.names import FAMILY_NAMES
+from .arguments import folder, input_file, integer, iso_date, plain_name, positive_float, seconds
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+
+PORT = integer(0, 65535)
+# Handsets on one station, at once or in an emulator: far above any bench, far below what exhausts it.
+MAX_HANDSETS = 256
+MAX_LIMIT = 10**9
 
 # A subcommand's own --json must not reset the global one when it is not given.
 JSON_FLAG = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print results as JSON"}
@@ -35,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     getvar = commands.add_parser("getvar", help="read a device variable, or all of them")
     getvar.add_argument("name", help="variable name, or 'all'")
+    _add_deadline_options(getvar)
 
     flash = commands.add_parser("flash", help="write an image (raw or sparse) to a partition")
     flash.add_argument("partition")
@@ -43,26 +50,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help="slot to write (default: the active slot)")
     flash.add_argument("--no-fill", action="store_true",
                        help="send constant blocks as data, for old bootloaders that reject FILL chunks")
+    _add_deadline_options(flash)
 
     erase = commands.add_parser("erase", help="erase a partition")
     erase.add_argument("partition")
     erase.add_argument("--slot", choices=("a", "b", "other"))
+    _add_deadline_options(erase)
 
     set_active = commands.add_parser("set-active", help="make a slot the one that boots next")
     set_active.add_argument("slot", choices=("a", "b"))
+    _add_deadline_options(set_active)
 
     reboot = commands.add_parser("reboot", help="reboot the device")
     reboot.add_argument("target", nargs="?", choices=("bootloader", "fastboot", "recovery"))
+    _add_deadline_options(reboot)
 
     fetch = commands.add_parser("fetch", help="read a partition back into a file")
     fetch.add_argument("partition")
     fetch.add_argument("file")
     fetch.add_argument("--slot", choices=("a", "b", "other"))
+    _add_deadline_options(fetch)
 
     emulator = commands.add_parser("emulator", help="run virtual handsets until interrupted")
-    emulator.add_argument("--tcp", type=int, default=5554, metavar="PORT",
+    emulator.add_argument("--tcp", type=PORT, default=5554, metavar="PORT",
                           help="port of the first handset (default 5554; 0 picks free ports)")
-    emulator.add_argument("--udp", type=int, metavar="PORT",
+    emulator.add_argument("--udp", type=PORT, metavar="PORT",
                           help="also serve fastboot over UDP from this port (0 picks free ports)")
     emulator.add_argument("--serial", action="store_true",
                           help="also serve each handset on a pseudo-terminal: AT port and download mode (Linux)")
@@ -75,9 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--family", choices=FAMILY_NAMES,
                           help="whose fastboot the handsets speak: reference (default, TSUF's own), uboot, barebox, "
                                "fastbootd, fastbootd-userdebug, qualcomm (see docs/real-handsets.md)")
-    emulator.add_argument("--count", type=int, default=1, help="number of handsets")
-    emulator.add_argument("--storage", metavar="DIR", help="folder for the handsets' partitions")
-    emulator.add_argument("--profile", metavar="FILE", help="device profile (JSON)")
+    emulator.add_argument("--count", type=integer(1, MAX_HANDSETS), default=1, help="number of handsets")
+    emulator.add_argument("--storage", type=folder, metavar="DIR", help="folder for the handsets' partitions")
+    emulator.add_argument("--profile", type=input_file, metavar="FILE", help="device profile (JSON)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
     emulator.add_argument("--locked", action="store_true",
                           help="handsets leave the factory with a locked bootloader (as end users' phones do)")
@@ -90,18 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     devices.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print them as JSON")
     devices.add_argument("--watch", action="store_true",
                          help="print arrivals (+) and departures (-) as they happen, until Ctrl-C")
-    devices.add_argument("--targets", metavar="FILE",
+    devices.add_argument("--targets", type=input_file, metavar="FILE",
                          help="network addresses to probe, one per line or a JSON list (default: $TSUF_TARGETS)")
 
     doctor = commands.add_parser("doctor", help="explain why a handset may not be seen")
-    doctor.add_argument("--targets", metavar="FILE", help="network addresses to probe, as for devices")
+    doctor.add_argument("--targets", type=input_file, metavar="FILE", help="network addresses to probe, as for devices")
 
     demo = commands.add_parser("demo", help="update virtual handsets from start to finish")
-    demo.add_argument("--count", type=int, default=4,
+    demo.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4,
                       help="number of virtual handsets (default 4), and one locked on USB when usb is a link")
     demo.add_argument("--links", default="tcp,usb,udp,serial",
                       help="links the handsets use, taken in turn (default tcp,usb,udp,serial)")
-    demo.add_argument("--storage", metavar="DIR", help="keep the handsets in this folder")
+    demo.add_argument("--storage", type=folder, metavar="DIR", help="keep the handsets in this folder")
 
     gui = commands.add_parser("gui", help="start the desktop app")
     gui.add_argument("package", nargs="?", help="signed package to open at start")
@@ -110,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--guided", action="store_true",
                      help="one phone, four plain steps (connect, check, download, install), for end users; "
                           "with --demo, on one virtual phone")
-    gui.add_argument("--count", type=int, default=4, help="virtual handsets with --demo (default 4)")
-    gui.add_argument("--parallel", type=int, default=4, metavar="N", help="handsets updated at once (default 4)")
+    gui.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4, help="virtual handsets with --demo (default 4)")
+    gui.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=4, metavar="N", help="handsets updated at once (default 4)")
 
     _add_station_commands(commands)
     _add_key_commands(commands)
@@ -121,8 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_deadline_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=seconds, default=30.0, metavar="SECONDS",
+                        help="longest a handset may stay silent before the command fails (default 30)")
+    parser.add_argument("--deadline", type=seconds, metavar="SECONDS",
+                        help="longest one device command may run, however busy the handset says it is "
+                             "(default 120; flash and erase 1200)")
+
+
 def _add_trust_store_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trust-store", metavar="DIR",
+    parser.add_argument("--trust-store", type=folder, metavar="DIR",
                         help="folder of trusted public keys (default: $TSUF_TRUST_STORE, else 'trust' "
                              "in the user's config folder)")
 
@@ -142,9 +162,8 @@ def _add_station_commands(commands) -> None:
                         help="full package to use for handsets a delta package cannot be applied to")
     update.add_argument("--force-without-backup", action="store_true",
                         help="handsets without slots: update even if their partitions cannot be backed up first")
-    update.add_argument("--parallel", type=int, default=8, metavar="N", help="handsets updated at once (default 8)")
-    update.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                        help="longest a handset may stay silent before the attempt fails (default 30)")
+    update.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N", help="handsets updated at once (default 8)")
+    _add_deadline_options(update)
     update.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(update)
 
@@ -154,9 +173,12 @@ def _add_station_commands(commands) -> None:
     output.add_argument("--csv", action="store_true", help="print CSV")
     output.add_argument("--json", **JSON_FLAG)
     for option, meta in (("--serial", "SERIAL"), ("--product", "PRODUCT"), ("--result", "RESULT"),
-                         ("--station", "ID"), ("--since", "DATE"), ("--until", "DATE")):
+                         ("--station", "ID")):
         history.add_argument(option, metavar=meta)
-    history.add_argument("--limit", type=int, metavar="N")
+    history.add_argument("--since", type=iso_date, metavar="DATE",
+                         help="attempts started at or after this UTC date or time (2026-01-31, 2026-01-31T12:00:00Z)")
+    history.add_argument("--until", type=iso_date, metavar="DATE", help="attempts started before this UTC date or time")
+    history.add_argument("--limit", type=integer(1, MAX_LIMIT), metavar="N", help="the newest N attempts at most")
     history.add_argument("--deliver", action="store_true", help="send waiting reports to the backend now")
     history.add_argument("--summary", action="store_true",
                          help="attempts, success rate, median time and throughput per product, station and day; "
@@ -170,7 +192,8 @@ def _add_station_commands(commands) -> None:
     settings = commands.add_parser("settings", help="show or change this station's settings")
     settings.add_argument("--station", metavar="ID", help="station id written into every report")
     settings.add_argument("--backend", metavar="URL", help="HTTP endpoint that receives reports ('' for none)")
-    settings.add_argument("--backend-token-file", metavar="FILE", help="file holding the backend's bearer token")
+    settings.add_argument("--backend-token-file", type=input_file, metavar="FILE",
+                          help="file holding the backend's bearer token")
     settings.add_argument("--battery-unknown", choices=("allow", "refuse"),
                           help="station mode (the app) updates handsets that do not report their battery; "
                                "refused by default")
@@ -190,11 +213,11 @@ def _add_key_commands(commands) -> None:
     keys = commands.add_parser("keys", help="signing keys and the trust store")
     key_commands = keys.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
     generate = key_commands.add_parser("generate", help="make a key pair: NAME.pem (private) and NAME.pub.pem")
-    generate.add_argument("name")
+    generate.add_argument("name", type=plain_name)
     generate.add_argument("--algorithm", choices=("ed25519", "ecdsa-p256"), default="ed25519")
-    generate.add_argument("--out", metavar="DIR", default=".", help="folder for the key files (default: here)")
+    generate.add_argument("--out", type=folder, metavar="DIR", default=".", help="folder for the key files (default: here)")
     import_key = key_commands.add_parser("import", help="trust a public key (PEM)")
-    import_key.add_argument("pem")
+    import_key.add_argument("pem", type=input_file)
     _add_trust_store_option(import_key)
     list_keys = key_commands.add_parser("list", help="list the trusted keys")
     _add_trust_store_option(list_keys)
@@ -208,17 +231,17 @@ def _add_package_commands(commands) -> None:
     package_commands = package.add_subparsers(dest="package_command", metavar="PACKAGE_COMMAND", required=True)
     build = package_commands.add_parser("build", help="build and sign a package")
     source = build.add_mutually_exclusive_group(required=True)
-    source.add_argument("--images", metavar="DIR", help="folder of <partition>.img files")
-    source.add_argument("--from-update-zip", metavar="ZIP", help="Android update zip with android-info.txt")
+    source.add_argument("--images", type=folder, metavar="DIR", help="folder of <partition>.img files")
+    source.add_argument("--from-update-zip", type=input_file, metavar="ZIP", help="Android update zip with android-info.txt")
     source.add_argument("--target", metavar="NEW", help="delta package: the new build (folder of images or full package)")
     build.add_argument("--source", metavar="OLD", help="delta package: the build it applies to (folder or full package)")
     build.add_argument("--source-build", metavar="BUILD", help="delta package: the source build's name, for a folder")
-    build.add_argument("--workers", type=int, metavar="N", help="delta package: windows diffed at once (default: cores)")
-    build.add_argument("--describe", metavar="FILE.json",
+    build.add_argument("--workers", type=integer(1, 1024), metavar="N", help="delta package: windows diffed at once (default: cores)")
+    build.add_argument("--describe", type=input_file, metavar="FILE.json",
                        help="product, build, rollback index... (required unless the target is a package)")
-    build.add_argument("--key", metavar="PRIVATE.pem", action="append", required=True,
+    build.add_argument("--key", type=input_file, metavar="PRIVATE.pem", action="append", required=True,
                        help="signing key; repeat to sign with several keys")
-    build.add_argument("--oem-key", metavar="PRIVATE.pem", help="also make boot metadata (vbmeta) signed by this key")
+    build.add_argument("--oem-key", type=input_file, metavar="PRIVATE.pem", help="also make boot metadata (vbmeta) signed by this key")
     build.add_argument("--install", choices=("fastboot", "sideload"), default="fastboot",
                        help="sideload: a package recovery installs (locked handsets); sign it with the OEM key")
     build.add_argument("-o", "--output", metavar="OUT.zip", required=True)
@@ -240,13 +263,13 @@ def _add_catalog_commands(commands) -> None:
     catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="CATALOG_COMMAND", required=True)
     build = catalog_commands.add_parser("build", help="sign a catalog of packages, for a web server or a folder")
     build.add_argument("packages", nargs="+", metavar="PACKAGE", help="signed packages (.zip) to list")
-    build.add_argument("--key", metavar="PRIVATE.pem", action="append", required=True,
+    build.add_argument("--key", type=input_file, metavar="PRIVATE.pem", action="append", required=True,
                        help="signing key; repeat to sign with several keys")
     build.add_argument("-o", "--output", metavar="catalog.json", required=True,
                        help="the catalog file; packages are listed by their path from its folder")
-    build.add_argument("--version", type=int, metavar="N",
+    build.add_argument("--version", type=integer(1, (1 << 32) - 1), metavar="N",
                        help="catalog version (default: one more than the catalog replaced, at least the Unix time)")
-    build.add_argument("--expires-in", type=float, default=30.0, metavar="DAYS",
+    build.add_argument("--expires-in", type=positive_float(3650, "days"), default=30.0, metavar="DAYS",
                        help="days until stations refuse the catalog as stale (default 30)")
     build.add_argument("--base-url", metavar="URL", help="list packages under this URL instead of relative paths")
     build.add_argument("--json", **JSON_FLAG)
@@ -260,10 +283,10 @@ def _add_catalog_commands(commands) -> None:
     library = commands.add_parser("library", help="local folders of packages, indexed for update --latest")
     library_commands = library.add_subparsers(dest="library_command", metavar="LIBRARY_COMMAND", required=True)
     add = library_commands.add_parser("add", help="add a folder to the library and index it")
-    add.add_argument("folder")
+    add.add_argument("folder", type=folder)
     _add_trust_store_option(add)
     remove = library_commands.add_parser("remove", help="take a folder out of the library")
-    remove.add_argument("folder")
+    remove.add_argument("folder", type=folder)
     list_library = library_commands.add_parser("list", help="the library's folders and packages")
     list_library.add_argument("--json", **JSON_FLAG)
     scan = library_commands.add_parser("scan", help="index the folders and the firmware cache again")
@@ -277,7 +300,7 @@ def _add_cache_commands(commands) -> None:
     list_cache = cache_commands.add_parser("list", help="list the cached images and packages, most recently used first")
     list_cache.add_argument("--json", **JSON_FLAG)
     add = cache_commands.add_parser("add", help="copy an image or package into the cache")
-    add.add_argument("file")
+    add.add_argument("file", type=input_file)
     prune = cache_commands.add_parser("prune", help="evict least recently used entries to fit a size")
     prune.add_argument("--max-size", metavar="SIZE", help="e.g. 8G, 500M, 1048576 (default: the cache's limit)")
 
@@ -303,7 +326,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not args.address and os.environ.get("TSUF_DEVICE"):
         args.address = [os.environ["TSUF_DEVICE"]]
-    from ..device_text import printable
     from ..errors import FlasherError
     from . import logs
     logs.configure(verbose=args.verbose)
@@ -312,13 +334,30 @@ def main(argv: list[str] | None = None) -> int:
         handler = getattr(importlib.import_module(f"{__package__}.{module}"), function)
         return handler(args)
     except FlasherError as error:
-        print(f"tsuf: error: {printable(str(error), None)}", file=sys.stderr)  # may quote a device's FAIL
-        if error.hint:
-            print(f"tsuf: {printable(error.hint, None)}", file=sys.stderr)
-        return EXIT_FAILED
+        return _report(str(error), error.hint)
+    except BrokenPipeError:
+        # The reader left (`tsuf history --csv | head`): stop quietly, and keep Python's own
+        # flush at exit from failing again on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _report("the output was closed before everything was written",
+                       "Expected when piping into head; run without the pipe to see it all.")
+    except OSError as error:
+        # A file a command was pointed at that is not what it should be; commands name their
+        # own errors where they can, this keeps the rest from ending in a traceback.
+        where = f"{error.filename}: " if error.filename else ""
+        return _report(f"{where}{error.strerror or error}", "Check the path given: the right file or folder, "
+                                                             "readable (or writable) by you.")
     except KeyboardInterrupt:
         print("tsuf: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _report(message: str, hint: str) -> int:
+    from ..device_text import printable  # a message may quote a device's FAIL or a hostile file name
+    print(f"tsuf: error: {printable(message, None)}", file=sys.stderr)
+    if hint:
+        print(f"tsuf: {printable(hint, None)}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -16,13 +16,17 @@ def human_bytes(count: float) -> str:
 
 
 class ProgressBar:
-    """Thread-safe; `update(done, total)` may be called as often as data moves."""
+    """Thread-safe; `update(done, total)` may be called as often as data moves. `detail` (what
+    limits the work, say) follows the live line, or is one line of its own off a terminal."""
 
-    def __init__(self, label: str, stream=None, width: int = 28):
+    def __init__(self, label: str, stream=None, width: int = 28, detail: str = ""):
         self.label = label
         self.stream = stream or sys.stderr
         self.width = width
+        self.detail = detail
         self.interactive = self.stream.isatty()
+        if detail and not self.interactive:
+            self.stream.write(f"{label}: {detail}\n")
         self._started = time.monotonic()
         self._drawn_at = 0.0
         self._done = 0
@@ -55,4 +59,4 @@ class ProgressBar:
         left = (self._total - self._done) / rate if rate > 0 else 0
         return (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {fraction:4.0%} "
                 f"{human_bytes(self._done)}/{human_bytes(self._total)} "
-                f"{human_bytes(rate)}/s {left:3.0f}s left")
+                f"{human_bytes(rate)}/s {left:3.0f}s left" + (f" ({self.detail})" if self.detail else ""))

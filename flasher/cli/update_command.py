@@ -3,7 +3,6 @@
 import sys
 from pathlib import Path
 
-from ..device import Timeouts
 from ..cache.store import default_cache
 from ..errors import FlasherError
 from ..history.backend import OutboxSender, deliver_due
@@ -16,6 +15,7 @@ from ..settings import load_settings
 from ..update.journal import Journal
 from ..update.session import Options, Station
 from ..update.updater import Updater
+from .device_commands import timeouts
 from .progress import ProgressBar
 from .update_view import SUCCESSFUL, DeviceBoard, print_summary
 
@@ -69,6 +69,7 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
         print(f"package {manifest.package_id}: {manifest.product} {manifest.build}, {manifest.type}, "
               f"{len(manifest.images)} image(s), signed by a trusted key", file=sys.stderr)
         if not args.dry_run:
+            print_limits(args)
             bar = ProgressBar("verify images")
             updater.prepare(bar.update)
             bar.finish()
@@ -79,5 +80,13 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
 
 def update_options(args) -> Options:
     return Options(dry_run=args.dry_run, reboot=not args.no_reboot, force_without_backup=args.force_without_backup,
-                   timeouts=Timeouts(response=args.timeout))
+                   timeouts=timeouts(args))
 
+
+
+def print_limits(args) -> None:
+    """What stops a handset's attempt, before the long work starts."""
+    limits = timeouts(args)
+    print(f"each handset: at most {limits.response:g} s of silence; each command within {limits.command:g} s"
+          + ("" if limits.long_command == limits.command else f" (flash and erase {limits.long_command:g} s)"),
+          file=sys.stderr)

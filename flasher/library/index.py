@@ -20,6 +20,7 @@ from ..errors import FlasherError
 from ..package.archive import inspect_package
 from ..package.errors import PackageError
 from ..package.trust import TrustStore
+from ..package.untrusted_json import load_untrusted_json
 from ..settings import load_settings
 
 INDEX_NAME = "library.json"
@@ -138,10 +139,14 @@ class Library:
     def _load(self) -> dict:
         try:
             with open(self.index_path, "rb") as file:
-                index = json.loads(file.read(MAX_INDEX_BYTES + 1))
+                data = file.read(MAX_INDEX_BYTES + 1)
         except FileNotFoundError:
             return {"folders": [], "packages": []}
-        except (OSError, ValueError) as error:
+        except OSError as error:
+            raise self._unreadable(error) from None
+        try:
+            index = load_untrusted_json(data, what="the index", max_bytes=MAX_INDEX_BYTES, error=LibraryError)
+        except LibraryError as error:
             raise self._unreadable(error) from None
         if not (isinstance(index, dict) and isinstance(index.get("folders"), list)
                 and isinstance(index.get("packages"), list)):

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -22,7 +23,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import (ArchiveError, ArchiveLimitExceeded, CompressionBomb, ExtraImage, ImageHashMismatch,
-                     ImageSizeMismatch, MissingImage, NotAWholeImage, PackageChanged, UnsafeEntryName)
+                     ImageSizeMismatch, MissingImage, NotAPackageFile, NotAWholeImage, PackageChanged,
+                     UnsafeEntryName)
 from .manifest import MAX_IMAGES, MAX_MANIFEST_BYTES, MAX_TOTAL_SIZE, PARTITION_NAME, ImageEntry, Manifest, parse_manifest
 from .trust import KEY_ID, SignatureReport, TrustedManifest, TrustStore, check_signatures, verify_manifest
 
@@ -34,6 +36,8 @@ MAX_ENTRIES = 1 + MAX_SIGNATURES + MAX_IMAGES
 MAX_COMPRESSION_RATIO = 1100
 COMPRESSION_METHODS = {"stored": zipfile.ZIP_STORED, "deflate": zipfile.ZIP_DEFLATED}
 CHUNK = 1 << 20
+# A package is its images plus the manifest, signatures and a little zip structure.
+MAX_PACKAGE_BYTES = MAX_TOTAL_SIZE + (64 << 20)
 
 _DRIVE = re.compile(r"[A-Za-z]:")
 Progress = Callable[[int], None]
@@ -61,12 +65,42 @@ def _entry_kind(name: str) -> str | None:
     return None
 
 
-def sha256_of_file(file: BinaryIO) -> str:
-    digest = hashlib.sha256()
+def sha256_of_file(file: BinaryIO, max_bytes: int | None = None) -> str:
+    """The file's SHA-256; past `max_bytes` it is refused rather than hashed on and on."""
+    digest, total = hashlib.sha256(), 0
     file.seek(0)
     while chunk := file.read(CHUNK):
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
+            raise ArchiveLimitExceeded(f"the file gives more than the {max_bytes} bytes it had when opened")
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def open_package_file(path: Path) -> tuple[BinaryIO, int]:
+    """The package opened for reading, and its size: only a regular file no larger than a package
+    may be. A device, pipe or folder would be read forever or block (O_NONBLOCK: opening a
+    pipe does not wait for a writer)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        raise ArchiveError(f"{path}: cannot open ({error.strerror})", "Check the package file name.") from None
+    found = os.fstat(fd)
+    if not stat.S_ISREG(found.st_mode):
+        os.close(fd)
+        raise NotAPackageFile(f"{path} is not a package file but {_kind(found.st_mode)}")
+    if found.st_size > MAX_PACKAGE_BYTES:
+        os.close(fd)
+        raise ArchiveLimitExceeded(f"{path} is {found.st_size} bytes; a package is at most {MAX_PACKAGE_BYTES}")
+    return os.fdopen(fd, "rb"), found.st_size
+
+
+def _kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a pipe"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a regular file"
 
 
 def copy_verified(source: BinaryIO, entry: ImageEntry, sink: Callable[[bytes], object],
@@ -187,13 +221,9 @@ class PackageReader:
 
     def __init__(self, path: Path, trust_store: TrustStore, *, expected_sha256: str | None = None):
         self.path = Path(path)
+        self._file, size = open_package_file(self.path)
         try:
-            self._file = open(self.path, "rb")
-        except OSError as error:
-            raise ArchiveError(f"{self.path}: cannot open ({error.strerror})",
-                               "Check the package file name.") from None
-        try:
-            self.package_sha256 = sha256_of_file(self._file)
+            self.package_sha256 = sha256_of_file(self._file, size)
             if expected_sha256 is not None and expected_sha256 != self.package_sha256:
                 raise PackageChanged(f"{self.path} is not the package verified before")
             self._archive = _Archive(self._file)
@@ -295,10 +325,7 @@ class PackageInfo:
 
 
 def inspect_package(path: Path, trust_store: TrustStore) -> PackageInfo:
-    try:
-        file = open(path, "rb")
-    except OSError as error:
-        raise ArchiveError(f"{path}: cannot open ({error.strerror})", "Check the package file name.") from None
+    file, _ = open_package_file(path)
     with file:
         archive = _Archive(file)
         manifest = parse_manifest(archive.manifest_bytes)

@@ -8,7 +8,6 @@ images. The zip is written next to the output and renamed over it only when comp
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -24,6 +23,7 @@ from .archive import CHUNK, COMPRESSION_METHODS, MANIFEST_NAME, check_entry_name
 from .bootmeta import make_boot_metadata
 from .errors import BuildError
 from .keys import SigningKey
+from .untrusted_json import load_untrusted_json
 from .manifest import INSTALL_SIDELOAD, MAX_IMAGES, PARTITION_NAME, ImageEntry, Manifest, utc_timestamp
 
 ANDROID_INFO = "android-info.txt"
@@ -53,9 +53,11 @@ class PackageDescription:
 def load_description(path: Path) -> PackageDescription:
     try:
         with open(path, "rb") as file:
-            value = json.loads(file.read(MAX_DESCRIPTION_BYTES + 1))
-    except (OSError, ValueError) as error:
-        raise BuildError(f"{path}: cannot read the description ({error})") from None
+            data = file.read(MAX_DESCRIPTION_BYTES + 1)
+    except OSError as error:
+        raise BuildError(f"{path}: cannot read the description ({error.strerror})") from None
+    value = load_untrusted_json(data, what=f"{path}: the description", max_bytes=MAX_DESCRIPTION_BYTES,
+                                error=BuildError)
     if not isinstance(value, dict):
         raise BuildError(f"{path}: the description must be a JSON object")
     if missing := _REQUIRED_FIELDS - value.keys():

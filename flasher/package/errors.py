@@ -45,6 +45,12 @@ class ArchiveError(PackageError):
     """The zip itself is malformed, unsafe or not shaped like a package."""
 
 
+class NotAPackageFile(ArchiveError):
+    """A path that names a folder, a device or a pipe rather than a package file."""
+
+    hint = "Give the path of a package file (.zip)."
+
+
 class UnsafeEntryName(ArchiveError):
     """An entry name that could escape a folder or means different files on different systems."""
 

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from .delta_manifest import MAX_WINDOWS, DeltaEntry, parse_delta
 from .errors import ManifestError
+from .untrusted_json import load_untrusted_json
 from .schema import IDENTIFIER, MAX_IMAGE_SIZE, GiB, bounded_list, fields_of, identifier, integer, sha256, string
 
 FORMAT_VERSION = 1
@@ -133,27 +134,10 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 
 
 def parse_manifest(data: bytes) -> Manifest:
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise ManifestError(f"manifest is {len(data)} bytes; at most {MAX_MANIFEST_BYTES} are allowed")
-    try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=_refuse_duplicate_keys,
-                           parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ManifestError(f"manifest is not valid JSON: {error}") from None
+    value = load_untrusted_json(data, what="manifest", max_bytes=MAX_MANIFEST_BYTES, error=ManifestError)
     if canonical_json(value) != data:
         raise ManifestError("manifest is not in canonical form (sorted keys, no spaces, UTF-8)")
     return _manifest_from(value)
-
-
-def _refuse_duplicate_keys(pairs):
-    keys = [key for key, _ in pairs]
-    if len(keys) != len(set(keys)):
-        raise ValueError(f"duplicate keys in {keys}")
-    return dict(pairs)
-
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not a number")
 
 
 def _manifest_from(value) -> Manifest:

@@ -138,3 +138,18 @@ def test_folders_serve_the_same_way(published, tmp_path):
     assert FolderFetcher().read(f"file://{folder}/B130.zip", SIZE) == data
     with pytest.raises(DownloadFailed, match="cannot read"):
         FolderFetcher().read(str(folder / "nothing.zip"), 10)
+
+
+@pytest.mark.parametrize("served", [SIZE // 2, SIZE - 1])
+def test_a_shorter_file_is_named_a_wrong_package_at_once_not_retried(published, tmp_path, served):
+    folder, data, sha256 = published
+    (folder / "B130.zip").write_bytes(data[:served])  # replaced on the server by another file
+    with FileServer(folder) as server:
+        with pytest.raises(DownloadHashMismatch, match="not the .* the catalog declares: a wrong or tampered") as err:
+            download(server, tmp_path / "B130.zip", sha256)
+        assert len(server.requests) == 1  # not retried: the same file would come again
+    assert "not a network fault" in err.value.hint
+    assert list(tmp_path.glob("B130.zip*")) == []
+    with pytest.raises(DownloadHashMismatch, match="a wrong or tampered"):
+        FolderFetcher().download(resolve(catalog_url(str(folder)), "B130.zip"), tmp_path / "B130.zip",
+                                 size=SIZE, sha256=sha256)
