@@ -65,6 +65,8 @@ def _document(figures: dict, command: str, outcomes) -> str:
     lines += ["", "## Invariants checked after every run", "",
               "- the handset's active slot is bootable and verifies against its OEM-signed boot metadata",
               "  (nothing half-written is ever active; no handset is left without a bootable slot);",
+              "- until the new build has booted on the handset, a slot still holds the last build known to",
+              "  boot: no rerun after a fault in the switch, reboot or confirmation overwrites it;",
               "- the second run, with nothing injected, succeeds (resuming where it can);",
               "- the history holds one finished report per attempt (a killed station's attempt is closed",
               "  as HOST_INTERRUPTED by the next run).", ""]
