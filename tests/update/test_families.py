@@ -92,3 +92,20 @@ def test_barebox_does_not_say_what_it_is_so_nothing_is_written(bench, link):
     assert report.result == "INCOMPATIBLE_PRODUCT" and report.phase == "preflight", report.message
     assert f"does not report its product; the package is for {PRODUCT}" in report.message
     assert _stored(handset, "boot", 1 << 20) == before
+
+
+@pytest.mark.parametrize("family", ["uboot", "barebox", "fastbootd", "qualcomm"])
+def test_flash_writes_an_image_larger_than_two_million_bytes_on_every_family(bench, family, tmp_path):
+    """barebox says `partition-size:system` as `00600000` (hex without 0x): read as decimal that is
+    600,000 bytes, and every image larger was refused."""
+    import os
+
+    from flasher.device import FastbootDevice
+    handset, address = bench.handset(family, "tcp")
+    image = tmp_path / "system.img"
+    data = os.urandom(3 << 20)
+    image.write_bytes(data)
+    with FastbootDevice.open(address) as device:
+        target = device.resolve_partition("system")
+        device.flash(target, image)
+    assert _stored(handset, target, len(data)) == data
