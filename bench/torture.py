@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,29 +26,40 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default="docs/reliability.md")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="cases run side by side, each on its own handset and station (most of a case is waiting)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     started = time.monotonic()
-    outcomes = []
+    todo = cases(args.cases, args.seed)
     with tempfile.TemporaryDirectory(prefix="tsuf-torture-") as folder:
-        bench = Bench(Path(folder))
-        for case in cases(args.cases, args.seed):
-            outcome = bench.run(case)
-            outcomes.append(outcome)
-            status = "ok" if not outcome.violations else "VIOLATED: " + "; ".join(outcome.violations)
-            print(f"{case.number:4} {case.phase:13} {case.kind:14} first {outcome.first:18} "
-                  f"second {outcome.second:8} {'resumed' if outcome.resumed else 'restarted':9} {status}",
-                  file=sys.stderr, flush=True)
+        def worker(number: int) -> list:
+            home = Path(folder) / f"worker-{number}"
+            home.mkdir()
+            bench = Bench(home)
+            return [_run_one(bench, case) for case in todo[number::args.jobs]]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            outcomes = sorted((outcome for done in pool.map(worker, range(args.jobs)) for outcome in done),
+                              key=lambda outcome: outcome.case.number)
     figures = summary(outcomes)
     figures["first run results"] = dict(Counter(o.first for o in outcomes))
     figures["minutes"] = round((time.monotonic() - started) / 60, 1)
-    command = f".venv/bin/python bench/torture.py --cases {args.cases} --seed {args.seed}"
+    command = f".venv/bin/python bench/torture.py --cases {args.cases} --seed {args.seed} --jobs {args.jobs}"
     if args.json:
         print(json.dumps(figures, indent=2))
     out = Path(args.out)
     fuzzing = out.read_text().partition("## Fuzzing")[1:] if out.exists() else ("", "")
     out.write_text(_document(figures, command, outcomes) + ("\n" + "".join(fuzzing) if fuzzing[0] else ""))
     return 0 if figures["invariant violations"] == 0 else 1
+
+
+def _run_one(bench: Bench, case):
+    outcome = bench.run(case)
+    status = "ok" if not outcome.violations else "VIOLATED: " + "; ".join(outcome.violations)
+    print(f"{case.number:4} {case.phase:13} {case.kind:14} first {outcome.first:18} "
+          f"second {outcome.second:8} {'resumed' if outcome.resumed else 'restarted':9} {status}",
+          file=sys.stderr, flush=True)
+    return outcome
 
 
 def _document(figures: dict, command: str, outcomes) -> str:
