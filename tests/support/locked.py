@@ -1,14 +1,13 @@
 """A station and one locked virtual handset running a factory build, for the sideload path's tests."""
 
 from flasher.device import wait_for_device
-from flasher.history.store import HistoryStore
 from flasher.package import keys
 from flasher.update.events import StateChanged
-from flasher.update.journal import Journal
-from flasher.update.session import Options, Station
+from flasher.update.session import Options
 from flasher.update.updater import Updater
 from tests.support.handsets import RunningHandset, UsbHandsets, small_profile
 from tests.support.packages import make_keys, make_ota_package, make_package
+from tests.support.stations import bench_station
 
 WAIT = 10.0
 
@@ -28,8 +27,7 @@ class LockedBench:
     def __init__(self, tmp_path, link: str, **changes):
         self.tmp_path = tmp_path
         self.keys = station_keys(tmp_path)
-        self.station = Station("bench-1", HistoryStore(tmp_path / "history.sqlite"), tmp_path / "logs",
-                               Journal(tmp_path / "journal"))
+        self.station = bench_station(tmp_path)
         locked = {"unlocked": False, "oem_public_key": self.keys.oem_public_pem, **changes}
         if link == "usb":
             self.running = UsbHandsets(tmp_path / "usb", **locked)

@@ -6,14 +6,13 @@ import pytest
 
 from flasher.cache.store import FirmwareCache
 from flasher.delta.build import build_delta_package
-from flasher.history.store import HistoryStore
 from flasher.package.build import PackageDescription, build_package
 from flasher.update.events import StateChanged
-from flasher.update.journal import Journal
-from flasher.update.session import Options, Station
+from flasher.update.session import Options
 from flasher.update.updater import Updater
 from tests.support.handsets import RunningHandset, small_profile
 from tests.support.packages import make_keys, provision
+from tests.support.stations import bench_station
 
 SIZES = {"boot": 512 << 10, "system": 2 << 20}
 
@@ -41,8 +40,7 @@ def env(tmp_path):
         new[name] = bytes(edited)
 
     class Env:
-        station = Station("bench-1", HistoryStore(tmp_path / "history.sqlite"), tmp_path / "logs",
-                          Journal(tmp_path / "journal"))
+        station = bench_station(tmp_path)
         full_old = _build(tmp_path / "old", keys, "B120", 1, old)
         full_new = _build(tmp_path / "new", keys, "B130", 2, new)
         delta = tmp_path / "delta-B120-B130.zip"

@@ -4,14 +4,13 @@ real limit; never a variable only TSUF's own handset invents."""
 
 import pytest
 
-from flasher.history.store import HistoryStore
-from flasher.update.journal import Journal
-from flasher.update.session import Options, Station
+from flasher.update.session import Options
 from flasher.update.updater import Updater
 from flasher.virtual.handset import Mode
 from flasher.virtual.udp_server import HandsetUdpServer
 from tests.support.handsets import RunningHandset, UsbHandsets, small_profile
 from tests.support.packages import PRODUCT, make_keys, make_package
+from tests.support.stations import bench_station
 
 LINKS = ("tcp", "udp", "usb")
 SIZES = {"boot": 1 << 20, "system": 3 << 20}
@@ -21,8 +20,7 @@ SIZES = {"boot": 1 << 20, "system": 3 << 20}
 def bench(tmp_path):
     class Bench:
         keys = make_keys(tmp_path)
-        station = Station("bench-1", HistoryStore(tmp_path / "history.sqlite"), tmp_path / "logs",
-                          Journal(tmp_path / "journal"))
+        station = bench_station(tmp_path)
         package = make_package(tmp_path, keys, sizes=SIZES)
         stops: list = []
 

@@ -5,13 +5,12 @@ import dataclasses
 import pytest
 
 from flasher.device import FastbootDevice
-from flasher.history.store import HistoryStore
-from flasher.update.journal import Journal
-from flasher.update.session import Options, Station
+from flasher.update.session import Options
 from flasher.update.updater import Updater
 from flasher.virtual.profile import KiB, MiB, Partition
 from tests.support.handsets import RunningHandset, small_profile
 from tests.support.packages import make_keys, make_package
+from tests.support.stations import bench_station
 
 
 def _no_slots_profile(oem_public_key: str):
@@ -23,8 +22,7 @@ def _no_slots_profile(oem_public_key: str):
 @pytest.fixture
 def env(tmp_path):
     keys = make_keys(tmp_path)
-    station = Station("bench-1", HistoryStore(tmp_path / "history.sqlite"), tmp_path / "logs",
-                      Journal(tmp_path / "journal"))
+    station = bench_station(tmp_path)
     running = RunningHandset(tmp_path / "handset", _no_slots_profile(keys.oem_public_pem))
     with Updater(make_package(tmp_path, keys, build="B120", rollback_index=1), keys.trust_store, station) as factory:
         factory.prepare()

@@ -7,20 +7,16 @@ from flasher.update.session import Options
 from flasher.update.updater import Updater
 from tests.support.handsets import RunningHandset, small_profile
 from tests.support.packages import make_keys, make_package, provision
+from tests.support.stations import bench_station
 
 EMPTY_BOOT_B = bytes(2 << 20)
 
 
 @pytest.fixture
 def bench(tmp_path):
-    from flasher.history.store import HistoryStore
-    from flasher.update.journal import Journal
-    from flasher.update.session import Station
-
     class Bench:
         keys = make_keys(tmp_path)
-        station = Station("bench-1", HistoryStore(tmp_path / "history.sqlite"), tmp_path / "logs",
-                          Journal(tmp_path / "journal"))
+        station = bench_station(tmp_path)
         handsets: list[RunningHandset] = []
 
         def handset(self, **changes) -> RunningHandset:

@@ -6,22 +6,20 @@ import pytest
 
 from flasher.device import FastbootDevice, Timeouts
 from flasher.history.codes import Result
-from flasher.history.store import HistoryStore
 from flasher.update.events import Progress, StateChanged
-from flasher.update.journal import Journal
-from flasher.update.session import CancelToken, Options, Station
+from flasher.update.session import CancelToken, Options
 from flasher.update.updater import Updater
 from flasher.virtual.handset import Mode
 from tests.support.handsets import RunningHandset, small_profile
 from tests.support.packages import make_keys, make_package, provision
+from tests.support.stations import bench_station
 
 
 @pytest.fixture
 def env(tmp_path):
     class Env:
         keys = make_keys(tmp_path)
-        station = Station("bench-1", HistoryStore(tmp_path / "history.sqlite"), tmp_path / "logs",
-                          Journal(tmp_path / "journal"))
+        station = bench_station(tmp_path)
         handset = RunningHandset(tmp_path / "handset", small_profile(oem_public_key=keys.oem_public_pem))
 
         def package(self, **kwargs):
