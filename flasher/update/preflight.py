@@ -118,7 +118,7 @@ def read_facts(device: FastbootDevice, partitions: list[str]) -> HandsetFacts:
     sizes = {name: size for name in partitions if (size := caps.partition_size(name)) is not None}
     successful = {}
     for slot in caps.slots:
-        value = caps.refresh(f"slot-successful:{slot}")
+        value = caps.value(f"slot-successful:{slot}")
         if value is not None:
             successful[slot] = variables.parse_yes_no(f"slot-successful:{slot}", value)
     return HandsetFacts(

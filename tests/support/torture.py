@@ -36,7 +36,7 @@ from .packages import make_keys, make_package
 
 # The command that marks each phase of an A/B update (see flasher/update/session.py).
 PHASES = {
-    "preflight": "getvar:battery-voltage",
+    "preflight": "getvar:all",  # the capability probe: once per connection, first in preflight
     "write boot": "flash:boot_b",
     "write system": "flash:system_b",
     "write vbmeta": "flash:vbmeta_b",
