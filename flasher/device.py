@@ -191,24 +191,26 @@ class FastbootDevice:
 
     def flash(self, partition: str, image: Path, *, progress: Progress | None = None,
               use_fill: bool = True) -> int:
-        """Write an image file (raw or sparse) to `partition`; returns the pieces sent.
+        """Write an image file (raw or sparse) to `partition`; returns the downloads sent.
 
-        Raw images are sent as sparse pieces cut to max-download-size: constant
-        blocks travel as FILL chunks, which cuts the bytes on the wire for the
-        zero-heavy images handsets carry.
+        As the AOSP client does, a raw image that fits one download goes as it
+        is, so the partition past its last byte stays untouched; larger images
+        go as sparse pieces cut to max-download-size (`sparse.plan_transfer`).
+        A zero-heavy image also goes sparse when FILL chunks spare the link a
+        quarter of its bytes or more.
         """
-        pieces = sparse.split(image, self.max_download_size(), use_fill=use_fill)
-        self._check_fits(partition, pieces[0].total_blocks * pieces[0].block_size)
-        total = sum(piece.size for piece in pieces)
+        transfer = sparse.plan_transfer(image, self.max_download_size(), use_fill=use_fill)
+        self._check_fits(partition, transfer.written_size)
+        total = sum(piece.size for piece in transfer.downloads)
         done = 0
-        for piece in pieces:
+        for piece in transfer.downloads:
             def piece_progress(sent: int, _total: int, base: int = done) -> None:
                 if progress:
                     progress(base + sent, total)
             self.download(piece.size, piece.stream(DATA_CHUNK), progress=piece_progress)
             self.command(f"flash:{partition}")
             done += piece.size
-        return len(pieces)
+        return len(transfer.downloads)
 
     def _check_fits(self, partition: str, image_size: int) -> None:
         """Refuse before sending anything when the device says the image cannot fit, or that the

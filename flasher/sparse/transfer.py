@@ -1,0 +1,122 @@
+"""How an image travels to a partition: as it is, or as sparse pieces.
+
+The rules follow the AOSP fastboot client, so the partition ends up as the
+stock client leaves it:
+
+- A raw image that fits one download (max-download-size) is sent as it is,
+  and the device writes exactly its bytes: whatever lies past its last byte on
+  the partition stays.
+- A larger raw image is cut into sparse pieces. Sparse data is counted in
+  whole blocks, so a last partial block is completed with zeros, as libsparse
+  does: the device then zeroes the rest of that block, as with the stock
+  client, and nothing past it.
+- A sparse image is cut into pieces of at most the limit (one piece when it
+  fits); its DONT_CARE ranges stay untouched.
+
+One departure, for speed: a raw image that fits one download, is a whole
+number of blocks, and has enough constant blocks that FILL chunks shrink it by
+a quarter or more, travels as one sparse image. The device writes the same
+bytes, to the same end, and the link carries far fewer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Iterator
+
+from .format import is_sparse
+from .runs import ImageSource, Source, SourceChangedError, scan
+from .split import split
+from .writer import Piece
+
+SPARSE_WORTH = 3 / 4
+"""Send a fitting image sparse only when that carries at most this share of its bytes."""
+
+SAMPLE_BLOCKS = 256
+"""Blocks looked at, spread over the image, before scanning it whole for FILL savings."""
+
+SAMPLE_CONSTANT_SHARE = 1 / 8
+"""A scan is worth it only when at least this share of the sampled blocks is constant."""
+
+
+class RawImage:
+    """The image file sent as it is, in one download."""
+
+    def __init__(self, source: ImageSource, size: int):
+        self._source = source
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"RawImage({self.size} bytes)"
+
+    def stream(self, piece_size: int) -> Iterator[bytes]:
+        """The file's bytes in pieces of piece_size (the last may be short)."""
+        if piece_size <= 0:
+            raise ValueError("piece_size must be positive")
+        return self._stream(piece_size)
+
+    def _stream(self, piece_size: int) -> Iterator[bytes]:
+        with self._source.open() as f:
+            f.seek(0)
+            left = self.size
+            while left:
+                data = f.read(min(piece_size, left))
+                if not data:
+                    raise SourceChangedError(f"{self._source.name} ended {left} bytes early while being sent; "
+                                             f"it was {self.size} bytes")
+                left -= len(data)
+                yield data
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """The downloads that write one image, each followed by a flash command."""
+
+    downloads: list[RawImage | Piece]
+    written_size: int
+    """Bytes the device writes to the partition (a sparse image's blocks are whole)."""
+
+    @property
+    def sparse(self) -> bool:
+        return isinstance(self.downloads[0], Piece)
+
+
+def plan_transfer(source: Source, limit: int, block_size: int = 4096, *, use_fill: bool = True) -> Transfer:
+    """The downloads that write `source` (a raw or sparse image) through a `limit`-byte download buffer."""
+    src = ImageSource(source)
+    with src.open() as f:
+        f.seek(0)
+        head = f.read(4)
+        size = f.seek(0, os.SEEK_END)
+        raw = not is_sparse(head)
+        if raw and 0 < size <= limit and not (use_fill and size % block_size == 0
+                                              and _has_constant_blocks(f, size, block_size)):
+            return Transfer([RawImage(src, size)], size)
+    if raw and 0 < size <= limit:
+        runs = scan(source, block_size, use_fill=True)
+        piece = Piece(runs, src, 0, runs.total_blocks, use_fill=True)
+        if piece.size <= size * SPARSE_WORTH:
+            return Transfer([piece], size)
+        return Transfer([RawImage(src, size)], size)
+    pieces = split(source, limit, block_size, use_fill=use_fill)
+    return Transfer(pieces, pieces[0].total_blocks * pieces[0].block_size)
+
+
+def _has_constant_blocks(f, size: int, block_size: int) -> bool:
+    """Whether blocks sampled evenly over the image show enough constant ones to scan it whole.
+
+    Only a guess at where sparse might pay: it decides whether to look, never
+    what is sent.
+    """
+    blocks = size // block_size
+    step = max(1, blocks // SAMPLE_BLOCKS)
+    sampled = constant = 0
+    for block in range(0, blocks, step):
+        f.seek(block * block_size)
+        data = f.read(block_size)
+        sampled += 1
+        if data == data[:4] * (block_size // 4):
+            constant += 1
+    return constant >= sampled * SAMPLE_CONSTANT_SHARE
+
