@@ -84,8 +84,27 @@ class UdpTransport(Transport):
         view = memoryview(data)
         piece_size = self.max_packet_size - packets.HEADER_SIZE
         total = len(view)
+        sock = self._sock
+        header = packets.encode_header
+        self._wait_at_most(min(self._retransmit_interval, timeout))
+        # The device waits on this loop for every ~1 KiB of a download, so the common
+        # exchange (send, then the bare acknowledgement) takes two system calls and a
+        # compare. Anything else (a loss, a stray or late reply, the deadline near)
+        # goes to _exchange, which sends the packet again: a device answers a repeat
+        # with its last reply, so that is always safe.
         for start in range(0, total, piece_size):
             end = start + piece_size
+            sequence = self._sequence
+            ack = header(PacketId.FASTBOOT, sequence)
+            if deadline - time.monotonic() > self._retransmit_interval:
+                datagram = (header(PacketId.FASTBOOT, sequence, True) if end < total else ack) + view[start:end]
+                try:
+                    sock.send(datagram)
+                    if sock.recv(_RECEIVE_SIZE) == ack:
+                        self._sequence = packets.next_sequence(sequence)
+                        continue
+                except OSError:
+                    pass  # _exchange sends again and names the failure if it lasts
             reply = self._exchange(PacketId.FASTBOOT, view[start:end], deadline, continuation=end < total)
             if len(reply) > packets.HEADER_SIZE:
                 raise UnexpectedReply(f"{self.address}: the device answered a data packet with data")
