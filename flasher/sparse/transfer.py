@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass
 from typing import Iterator
 
+from ..transport.base import FileSpan
 from .format import is_sparse
 from .runs import ImageSource, Source, SourceChangedError, scan
 from .split import split
@@ -55,6 +56,20 @@ class RawImage:
         if piece_size <= 0:
             raise ValueError("piece_size must be positive")
         return self._stream(piece_size)
+
+    def spans(self, limit: int) -> Iterator[FileSpan]:
+        """The file as spans of at most `limit` bytes, for links that send files without reading them."""
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        return self._spans(limit)
+
+    def _spans(self, limit: int) -> Iterator[FileSpan]:
+        with self._source.open() as f:
+            size = f.seek(0, os.SEEK_END)
+            if size != self.size:
+                raise SourceChangedError(f"{self._source.name} is {size} bytes now; it was {self.size} when planned")
+            for offset in range(0, size, limit):
+                yield FileSpan(f, offset, min(limit, size - offset))
 
     def _stream(self, piece_size: int) -> Iterator[bytes]:
         with self._source.open() as f:

@@ -7,6 +7,7 @@ import pytest
 
 from flasher.sparse import Piece, RawImage, plan_transfer
 from flasher.sparse.runs import DONT_CARE, FILL, RAW, SCAN_BUFFER, scan
+from flasher.transport.base import FileSpan
 
 BS = 4096
 LIMIT = 1 << 20
@@ -142,3 +143,37 @@ def test_an_image_that_shrinks_while_sent_raw_is_a_named_error(tmp_path):
     path.write_bytes(os.urandom(5_000))
     with pytest.raises(SourceChangedError):
         b"".join(transfer.downloads[0].stream(4096))
+
+
+def joined(parts, lengths=None, kinds=None) -> bytes:
+    """The bytes of spans and headers, read while the spans are open (they are until the next)."""
+    out = bytearray()
+    for part in parts:
+        out += part.read() if isinstance(part, FileSpan) else part
+        if lengths is not None:
+            lengths.append(len(part))
+            kinds.add(type(part))
+    return bytes(out)
+
+
+@pytest.mark.parametrize("use_fill", [True, False])
+@pytest.mark.parametrize("tail", [0, 5])
+def test_spans_carry_the_same_bytes_as_the_stream(write_file, mixed_image, use_fill, tail):
+    path = write_file(mixed_image + os.urandom(tail))
+    for piece in plan_transfer(path, 5 * BS + 100, use_fill=use_fill).downloads:
+        lengths, kinds = [], set()
+        assert joined(piece.spans(3 * BS), lengths, kinds) == b"".join(piece.stream())
+        assert max(lengths) <= 3 * BS
+        assert FileSpan in kinds
+
+
+def test_spans_of_a_sparse_source_without_fill_carry_the_pattern_as_data(write_file, helpers):
+    sparse = helpers.build_sparse([("fill", b"\x01\x02\x03\x04", 5), ("raw", os.urandom(2 * BS))])
+    [piece] = plan_transfer(write_file(sparse), LIMIT, use_fill=False).downloads
+    assert joined(piece.spans(BS + 7)) == b"".join(piece.stream())
+
+
+def test_a_raw_image_as_spans_is_its_bytes(write_file):
+    data = os.urandom(10_000)
+    [raw] = plan_transfer(write_file(data), LIMIT).downloads
+    assert joined(raw.spans(4096)) == data
