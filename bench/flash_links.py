@@ -63,7 +63,7 @@ import tempfile
 from pathlib import Path
 
 from flash_throughput import (FASTBOOT, GNU_TIME, TSUF, BenchError, emulator_story, fastboot_version, measured,
-                              sha256_prefix, start_emulator, stop)
+                              sha256_prefix, start_emulator, stop, use_cached_bytecode)
 
 from flasher.virtual.sample_images import write_image
 
@@ -127,12 +127,6 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(results, indent=2) if args.json else markdown(results))
     return 0
-
-
-def use_cached_bytecode(work: Path) -> None:
-    """Child processes keep compiled bytecode in `work`, as an installed tsuf keeps it in site-packages."""
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
 
 
 class Bench:
