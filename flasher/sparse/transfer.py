@@ -13,10 +13,14 @@ stock client leaves it:
 - A sparse image is cut into pieces of at most the limit (one piece when it
   fits); its DONT_CARE ranges stay untouched.
 
-One departure, for speed: a raw image that fits one download, is a whole
-number of blocks, and has enough constant blocks that FILL chunks shrink it by
-a quarter or more, travels as one sparse image. The device writes the same
-bytes, to the same end, and the link carries far fewer.
+Two departures, for speed, neither changing what the device writes:
+
+- A raw image that fits one download, is a whole number of blocks, and has
+  enough constant blocks that FILL chunks shrink it by a quarter or more,
+  travels as one sparse image, so the link carries far fewer bytes.
+- A larger raw image in which a sample of blocks finds not one constant block
+  is cut into pieces without scanning it: FILL could spare the link next to
+  nothing, and the scan would cost a read of the whole file.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ SAMPLE_BLOCKS = 256
 """Blocks looked at, spread over the image, before scanning it whole for FILL savings."""
 
 SAMPLE_CONSTANT_SHARE = 1 / 8
-"""A scan is worth it only when at least this share of the sampled blocks is constant."""
+"""An image that fits one download is scanned only when at least this share of the sampled blocks is constant."""
 
 
 class RawImage:
@@ -105,26 +109,29 @@ def plan_transfer(source: Source, limit: int, block_size: int = 4096, *, use_fil
         head = f.read(4)
         size = f.seek(0, os.SEEK_END)
         raw = not is_sparse(head)
-        if raw and 0 < size <= limit and not (use_fill and size % block_size == 0
-                                              and _has_constant_blocks(f, size, block_size)):
-            return Transfer([RawImage(src, size)], size)
+        constant_share = _sampled_constant_share(f, size, block_size) if raw and use_fill else 0.0
     if raw and 0 < size <= limit:
-        runs = scan(source, block_size, use_fill=True)
-        piece = Piece(runs, src, 0, runs.total_blocks, use_fill=True)
-        if piece.size <= size * SPARSE_WORTH:
-            return Transfer([piece], size)
+        if constant_share >= SAMPLE_CONSTANT_SHARE and size % block_size == 0:
+            runs = scan(source, block_size, use_fill=True)
+            piece = Piece(runs, src, 0, runs.total_blocks, use_fill=True)
+            if piece.size <= size * SPARSE_WORTH:
+                return Transfer([piece], size)
         return Transfer([RawImage(src, size)], size)
-    pieces = split(source, limit, block_size, use_fill=use_fill)
+    # Not one constant block in the sample: FILL could spare the link next to nothing,
+    # so the pieces carry everything as data and the image is not scanned.
+    pieces = split(source, limit, block_size, use_fill=use_fill and (not raw or constant_share > 0))
     return Transfer(pieces, pieces[0].total_blocks * pieces[0].block_size)
 
 
-def _has_constant_blocks(f, size: int, block_size: int) -> bool:
-    """Whether blocks sampled evenly over the image show enough constant ones to scan it whole.
+def _sampled_constant_share(f, size: int, block_size: int) -> float:
+    """The share of constant blocks among blocks sampled evenly over the image.
 
-    Only a guess at where sparse might pay: it decides whether to look, never
-    what is sent.
+    Only a guess at where FILL might pay: it decides whether to scan, never
+    what a block is sent as.
     """
     blocks = size // block_size
+    if not blocks:
+        return 0.0
     step = max(1, blocks // SAMPLE_BLOCKS)
     sampled = constant = 0
     for block in range(0, blocks, step):
@@ -133,5 +140,4 @@ def _has_constant_blocks(f, size: int, block_size: int) -> bool:
         sampled += 1
         if data == data[:4] * (block_size // 4):
             constant += 1
-    return constant >= sampled * SAMPLE_CONSTANT_SHARE
-
+    return constant / sampled

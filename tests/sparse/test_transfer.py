@@ -177,3 +177,26 @@ def test_a_raw_image_as_spans_is_its_bytes(write_file):
     data = os.urandom(10_000)
     [raw] = plan_transfer(write_file(data), LIMIT).downloads
     assert joined(raw.spans(4096)) == data
+
+
+def chunk_kinds(piece) -> set[str]:
+    import io
+
+    from flasher.sparse import SparseReader
+    return {chunk.kind for chunk in SparseReader(io.BytesIO(b"".join(piece.stream()))).chunks()}
+
+
+def test_a_larger_image_with_constant_blocks_sends_them_as_fill(write_file):
+    data = (os.urandom(BS) + bytes(BS)) * (3 * LIMIT // (2 * BS))
+    transfer = plan_transfer(write_file(data), LIMIT)
+    assert "fill" in set().union(*(chunk_kinds(piece) for piece in transfer.downloads))
+
+
+def test_a_larger_image_without_constant_blocks_is_cut_by_size_alone(write_file, helpers):
+    data = os.urandom(3 * LIMIT)
+    transfer = plan_transfer(write_file(data), LIMIT)
+    assert all(chunk_kinds(piece) <= {"raw", "dont_care"} for piece in transfer.downloads)
+    partition = b"\xee" * len(data)
+    for piece in transfer.downloads:
+        partition = helpers.expand_bytes(b"".join(piece.stream()), partition)
+    assert partition == data
