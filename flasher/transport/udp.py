@@ -22,6 +22,7 @@ RETRANSMIT_INTERVAL = 0.5
 QUERY_TRIES = 4
 MAX_TRIES = 120
 _RECEIVE_SIZE = 65535  # the largest datagram, so a reply is never cut short
+_ACK_READ = 64  # enough for a bare acknowledgement, without a 64 KiB buffer per packet
 
 
 class UdpTransport(Transport):
@@ -91,7 +92,8 @@ class UdpTransport(Transport):
         # exchange (send, then the bare acknowledgement) takes two system calls and a
         # compare. Anything else (a loss, a stray or late reply, the deadline near)
         # goes to _exchange, which sends the packet again: a device answers a repeat
-        # with its last reply, so that is always safe.
+        # with its last reply, so that is always safe, even when the reply read here
+        # was longer than _ACK_READ and so cut short.
         for start in range(0, total, piece_size):
             end = start + piece_size
             sequence = self._sequence
@@ -100,8 +102,8 @@ class UdpTransport(Transport):
                 datagram = (header(PacketId.FASTBOOT, sequence, True) if end < total else ack) + view[start:end]
                 try:
                     sock.send(datagram)
-                    if sock.recv(_RECEIVE_SIZE) == ack:
-                        self._sequence = packets.next_sequence(sequence)
+                    if sock.recv(_ACK_READ) == ack:
+                        self._sequence = (sequence + 1) % packets.SEQUENCE_MODULO
                         continue
                 except OSError:
                     pass  # _exchange sends again and names the failure if it lasts
