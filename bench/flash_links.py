@@ -37,7 +37,8 @@ Options for a narrower, side-by-side comparison: --links picks the links
 (e.g. `tcp,udp`, the two where the AOSP client runs too), --image random
 flashes incompressible data instead (every byte travels, so the link and the
 client's per-byte cost decide), and --family NAME starts the handsets as that
-device family (`tsuf emulator --family`, where the emulator has it). tsuf runs
+device family (`tsuf emulator --family`; a slotless family such as uboot needs
+--partition system). tsuf runs
 with its bytecode cached in a temporary PYTHONPYCACHEPREFIX, as after a pip
 install (--bytecode as-configured inherits the environment, which may set
 PYTHONDONTWRITEBYTECODE and make every run compile flasher's source). Each row
@@ -49,7 +50,8 @@ error. The emulator and every temporary file are removed on exit, error,
 Ctrl-C or SIGTERM.
 
     .venv/bin/python bench/flash_links.py [--rounds 2] [--size-mib 512] [--budget 180] [--json]
-        [--links tcp,udp,usb,serial] [--image firmware|random] [--family NAME] [--bytecode cached|as-configured]
+        [--links tcp,udp,usb,serial] [--image firmware|random] [--family NAME] [--partition system_a]
+        [--bytecode cached|as-configured]
 """
 
 import argparse
@@ -75,7 +77,7 @@ IMAGES = {  # --image: (content fraction, how the doc names it)
     "random": (1.0, "random, incompressible image"),
 }
 LINKS = ("tcp", "udp", "usb", "serial")
-PARTITION = "system_a"
+PARTITION = "system_a"  # --partition: a slotless family (uboot, barebox) calls it system
 HELPER = str(Path(__file__).with_name("usb_flash_helper.py"))
 USB_SERIAL = "VU000001"
 NET_HANDSET, SERIAL_HANDSET = "VH000001", "VH000002"
@@ -96,6 +98,8 @@ def main() -> int:
     parser.add_argument("--links", default=",".join(LINKS), help="links to measure, comma-separated (default: all)")
     parser.add_argument("--image", choices=tuple(IMAGES), default="firmware", help="image content (default firmware)")
     parser.add_argument("--family", help="device family of the handsets (tsuf emulator --family)")
+    parser.add_argument("--partition", default=PARTITION,
+                        help=f"partition to flash (default {PARTITION}; `system` on a slotless family)")
     parser.add_argument("--bytecode", choices=("cached", "as-configured"), default="cached",
                         help="tsuf's bytecode: cached as after a pip install (default), or the environment's")
     args = parser.parse_args()
@@ -138,7 +142,8 @@ class Bench:
         self.usb_folder = work / "usb-handset"
         self.partitions = {"tcp": net_folder, "udp": net_folder, "serial": serial_folder,
                            "usb": self.usb_folder}
-        self.partitions = {link: folder / f"{PARTITION}.img" for link, folder in self.partitions.items()}
+        self.partition = args.partition
+        self.partitions = {link: folder / f"{args.partition}.img" for link, folder in self.partitions.items()}
         self.images: dict[int, tuple[Path, str]] = {}  # MiB -> (file, sha256)
 
     def image(self, mib: int) -> tuple[Path, str]:
@@ -152,7 +157,7 @@ class Bench:
         if link == "usb":
             return  # the helper erases before it starts its clock
         address = self.serial if link == "serial" else self.tcp
-        measured(self.args, self.work, [TSUF, "-s", address, "erase", PARTITION])
+        measured(self.args, self.work, [TSUF, "-s", address, "erase", self.partition])
 
     def flash(self, link: str, client: str, mib: int) -> dict:
         """Erase, flash (timed), verify; returns the run's figures."""
@@ -160,14 +165,14 @@ class Bench:
         self.erase(link)
         address = {"tcp": self.tcp, "udp": self.udp, "serial": self.serial}.get(link)
         if client == "aosp":
-            command = [FASTBOOT, "-s", address, "flash", PARTITION, str(image)]
+            command = [FASTBOOT, "-s", address, "flash", self.partition, str(image)]
         elif link == "usb":
-            command = [sys.executable, HELPER, str(self.usb_folder), USB_SERIAL, PARTITION, str(image)]
+            command = [sys.executable, HELPER, str(self.usb_folder), USB_SERIAL, self.partition, str(image)]
         else:
-            command = [TSUF, "-s", address, "--json", "flash", PARTITION, str(image)]
+            command = [TSUF, "-s", address, "--json", "flash", self.partition, str(image)]
         seconds, cpu, rss_kib, out, _err = measured(self.args, self.work, command)
         if sha256_prefix(self.partitions[link], mib * MiB) != expected:
-            raise BenchError(f"{client} flash over {link} left {PARTITION} different from the image")
+            raise BenchError(f"{client} flash over {link} left {self.partition} different from the image")
         inner = json.loads(out)["seconds"] if client == "tsuf" else None
         return {"seconds": round(seconds, 3), "flash_s": inner, "cpu_s": round(cpu, 2),
                 "rss_mib": round(rss_kib / 1024, 1)}
@@ -224,7 +229,7 @@ class Bench:
             "benchmark": "flash_links", "requested_mib": args.size_mib, "rounds": args.rounds,
             "budget_s": args.budget, "probe_mib": PROBE_MIB, "probe_s": probes, "sizes": sizes,
             "image": args.image, "image_name": IMAGES[args.image][1], "links": args.links,
-            "family": args.family, "bytecode": args.bytecode,
+            "family": args.family, "bytecode": args.bytecode, "partition": args.partition,
             "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else
                           f"a Python wrapper's RUSAGE_CHILDREN (floor: the wrapper's "
                           f"{args.rss_floor_kib / 1024:.1f} MiB; figures at the floor are upper bounds)",
@@ -243,7 +248,7 @@ def markdown(r: dict) -> str:
         "## Flash over each link: " + ("TCP, UDP, USB, serial" if all_links else f"{title}, {r['image']} image")
         + family,
         "",
-        f"One {r['image_name']} flashed to `{PARTITION}` of a `tsuf emulator --tcp 0 --udp 0 --serial --count 2"
+        f"One {r['image_name']} flashed to `{r['partition']}` of a `tsuf emulator --tcp 0 --udp 0 --serial --count 2"
         + (f" --family {r['family']}" if r["family"] else "") + f"` on localhost: TCP and UDP on "
         f"{NET_HANDSET}, serial (pty, clean line) on {SERIAL_HANDSET} (a serial session keeps its "
         "handset until it has been idle for 10 s). USB is the in-process VirtualUsbBus, so its client "

@@ -26,7 +26,8 @@ temporary file are removed on exit, error, Ctrl-C or SIGTERM.
 
 tsuf runs with its bytecode cached in a temporary PYTHONPYCACHEPREFIX, as after a
 pip install, unless --bytecode as-configured. --family NAME starts the handset as
-that device family (`tsuf emulator --family`, where the emulator has it).
+that device family (`tsuf emulator --family`; it flashes system_a, so a
+family with slots).
 """
 
 import argparse
