@@ -33,11 +33,25 @@ if the probe's rate says a link would need more than --budget seconds
 (default 180) per flash at --size-mib, that link is measured with the largest
 power-of-two size that fits, and its rows say so.
 
+Options for a narrower, side-by-side comparison: --links picks the links
+(e.g. `tcp,udp`, the two where the AOSP client runs too), --image random
+flashes incompressible data instead (every byte travels, so the link and the
+client's per-byte cost decide), and --family NAME starts the handsets as that
+device family (`tsuf emulator --family`; a slotless family such as uboot needs
+--partition system). tsuf runs
+with its bytecode cached in a temporary PYTHONPYCACHEPREFIX, as after a pip
+install (--bytecode as-configured inherits the environment, which may set
+PYTHONDONTWRITEBYTECODE and make every run compile flasher's source). Each row
+gives the median and the best round; the best is the figure least disturbed by
+other work on the machine.
+
 Prints a markdown section (or JSON with --json); exits 0, or 1 or 2 on an
 error. The emulator and every temporary file are removed on exit, error,
 Ctrl-C or SIGTERM.
 
     .venv/bin/python bench/flash_links.py [--rounds 2] [--size-mib 512] [--budget 180] [--json]
+        [--links tcp,udp,usb,serial] [--image firmware|random] [--family NAME] [--partition system_a]
+        [--bytecode cached|as-configured]
 """
 
 import argparse
@@ -51,14 +65,19 @@ import tempfile
 from pathlib import Path
 
 from flash_throughput import (FASTBOOT, GNU_TIME, TSUF, BenchError, emulator_story, fastboot_version, measured,
-                              sha256_prefix, start_emulator, stop)
+                              sha256_prefix, start_emulator, stop, use_cached_bytecode)
 
 from flasher.virtual.sample_images import write_image
 
 MiB = 1 << 20
 PROBE_MIB = 32
-CONTENT_FRACTION, SEED = 0.3, 1
-PARTITION = "system_a"
+SEED = 1
+IMAGES = {  # --image: (content fraction, how the doc names it)
+    "firmware": (0.3, "firmware-like image (30% content, the rest zero blocks)"),
+    "random": (1.0, "random, incompressible image"),
+}
+LINKS = ("tcp", "udp", "usb", "serial")
+PARTITION = "system_a"  # --partition: a slotless family (uboot, barebox) calls it system
 HELPER = str(Path(__file__).with_name("usb_flash_helper.py"))
 USB_SERIAL = "VU000001"
 NET_HANDSET, SERIAL_HANDSET = "VH000001", "VH000002"
@@ -76,7 +95,17 @@ def main() -> int:
     parser.add_argument("--rss-method", choices=("auto", "time", "wrapper"), default="auto",
                         help="GNU /usr/bin/time -v (auto: if installed) or a minimal Python wrapper")
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    parser.add_argument("--links", default=",".join(LINKS), help="links to measure, comma-separated (default: all)")
+    parser.add_argument("--image", choices=tuple(IMAGES), default="firmware", help="image content (default firmware)")
+    parser.add_argument("--family", help="device family of the handsets (tsuf emulator --family)")
+    parser.add_argument("--partition", default=PARTITION,
+                        help=f"partition to flash (default {PARTITION}; `system` on a slotless family)")
+    parser.add_argument("--bytecode", choices=("cached", "as-configured"), default="cached",
+                        help="tsuf's bytecode: cached as after a pip install (default), or the environment's")
     args = parser.parse_args()
+    args.links = tuple(link for link in LINKS if link in args.links.split(","))
+    if not args.links:
+        parser.error(f"--links names none of {', '.join(LINKS)}")
     if args.size_mib < PROBE_MIB:
         parser.error(f"--size-mib must be at least {PROBE_MIB}")
     if args.rss_method == "auto":
@@ -84,10 +113,13 @@ def main() -> int:
     # SIGTERM unwinds like Ctrl-C, so the finally blocks below always clean up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="tsuf-bench-links-"))
+    if args.bytecode == "cached":
+        use_cached_bytecode(work)
     emulator = None
     try:
         # Two handsets on TCP, UDP and serial: six lines, by (serialno, scheme).
-        emulator, rows = start_emulator(work, "--udp", "0", "--serial", "--count", "2", lines=6)
+        family = ("--family", args.family) if args.family else ()
+        emulator, rows = start_emulator(work, "--udp", "0", "--serial", "--count", "2", *family, lines=6)
         lines = {(serial, address.split(":")[0]): (address, folder) for serial, address, folder in rows}
         results = Bench(args, work, lines).run()
     except BenchError:
@@ -110,13 +142,14 @@ class Bench:
         self.usb_folder = work / "usb-handset"
         self.partitions = {"tcp": net_folder, "udp": net_folder, "serial": serial_folder,
                            "usb": self.usb_folder}
-        self.partitions = {link: folder / f"{PARTITION}.img" for link, folder in self.partitions.items()}
+        self.partition = args.partition
+        self.partitions = {link: folder / f"{args.partition}.img" for link, folder in self.partitions.items()}
         self.images: dict[int, tuple[Path, str]] = {}  # MiB -> (file, sha256)
 
     def image(self, mib: int) -> tuple[Path, str]:
         if mib not in self.images:
             path = self.work / f"image-{mib}.img"
-            write_image(path, mib * MiB, seed=SEED, content_fraction=CONTENT_FRACTION)
+            write_image(path, mib * MiB, seed=SEED, content_fraction=IMAGES[self.args.image][0])
             self.images[mib] = (path, sha256_prefix(path, mib * MiB))
         return self.images[mib]
 
@@ -124,7 +157,7 @@ class Bench:
         if link == "usb":
             return  # the helper erases before it starts its clock
         address = self.serial if link == "serial" else self.tcp
-        measured(self.args, self.work, [TSUF, "-s", address, "erase", PARTITION])
+        measured(self.args, self.work, [TSUF, "-s", address, "erase", self.partition])
 
     def flash(self, link: str, client: str, mib: int) -> dict:
         """Erase, flash (timed), verify; returns the run's figures."""
@@ -132,14 +165,14 @@ class Bench:
         self.erase(link)
         address = {"tcp": self.tcp, "udp": self.udp, "serial": self.serial}.get(link)
         if client == "aosp":
-            command = [FASTBOOT, "-s", address, "flash", PARTITION, str(image)]
+            command = [FASTBOOT, "-s", address, "flash", self.partition, str(image)]
         elif link == "usb":
-            command = [sys.executable, HELPER, str(self.usb_folder), USB_SERIAL, PARTITION, str(image)]
+            command = [sys.executable, HELPER, str(self.usb_folder), USB_SERIAL, self.partition, str(image)]
         else:
-            command = [TSUF, "-s", address, "--json", "flash", PARTITION, str(image)]
+            command = [TSUF, "-s", address, "--json", "flash", self.partition, str(image)]
         seconds, cpu, rss_kib, out, _err = measured(self.args, self.work, command)
         if sha256_prefix(self.partitions[link], mib * MiB) != expected:
-            raise BenchError(f"{client} flash over {link} left {PARTITION} different from the image")
+            raise BenchError(f"{client} flash over {link} left {self.partition} different from the image")
         inner = json.loads(out)["seconds"] if client == "tsuf" else None
         return {"seconds": round(seconds, 3), "flash_s": inner, "cpu_s": round(cpu, 2),
                 "rss_mib": round(rss_kib / 1024, 1)}
@@ -147,7 +180,7 @@ class Bench:
     def run(self) -> dict:
         args = self.args
         sizes, probes = {}, {}
-        for link in ("tcp", "udp", "usb", "serial"):  # probe (and warm up) each link, tsuf then AOSP
+        for link in args.links:  # probe (and warm up) each link, tsuf then AOSP
             probe = self.flash(link, "tsuf", PROBE_MIB)
             probes[link] = probe["seconds"]
             if link in ("tcp", "udp"):
@@ -157,16 +190,20 @@ class Bench:
             while mib > PROBE_MIB and probe["seconds"] * mib / PROBE_MIB > args.budget:
                 mib = 1 << (mib.bit_length() - 1) if mib & (mib - 1) else mib // 2
             sizes[link] = {"mib": mib, "projected_full_s": round(projected, 1)}
-        runs = {key: [] for key in RUNS}
+        wanted = [(link, client) for link, client in RUNS if link in args.links]
+        runs = {key: [] for key in wanted}
         for round_ in range(args.rounds):
             for link in ("tcp", "udp"):  # side by side, alternating who goes first
+                if link not in args.links:
+                    continue
                 order = ("aosp", "tsuf") if round_ % 2 == 0 else ("tsuf", "aosp")
                 for client in order:
                     runs[(link, client)].append(self.flash(link, client, sizes[link]["mib"]))
             for link in ("usb", "serial"):
-                runs[(link, "tsuf")].append(self.flash(link, "tsuf", sizes[link]["mib"]))
+                if link in args.links:
+                    runs[(link, "tsuf")].append(self.flash(link, "tsuf", sizes[link]["mib"]))
         rows = []
-        for link, client in RUNS:
+        for link, client in wanted:
             rs = runs[(link, client)]
             mib = sizes[link]["mib"]
             wall = statistics.median(r["seconds"] for r in rs)
@@ -176,40 +213,51 @@ class Bench:
             rows.append({
                 "link": link, "client": client, "image_mib": mib, "reduced": mib != args.size_mib,
                 "median_s": round(timed, 3), "mib_per_s": round(mib / timed, 1),
-                "median_wall_s": round(wall, 3),
+                "median_wall_s": round(wall, 3), "best_wall_s": min(r["seconds"] for r in rs),
                 "median_flash_s": None if flash_s is None else round(flash_s, 3),
                 "flash_mib_per_s": None if flash_s is None else round(mib / flash_s, 1),
                 "median_cpu_s": statistics.median(r["cpu_s"] for r in rs),
                 "peak_rss_mib": max(r["rss_mib"] for r in rs), "rounds": rs,
             })
         by = {(r["link"], r["client"]): r for r in rows}
+        both = [link for link in ("tcp", "udp") if link in args.links]
         ratios = {link: round(by[(link, "tsuf")]["median_wall_s"] / by[(link, "aosp")]["median_wall_s"], 3)
-                  for link in ("tcp", "udp")}
+                  for link in both}
+        best_ratios = {link: round(by[(link, "tsuf")]["best_wall_s"] / by[(link, "aosp")]["best_wall_s"], 3)
+                       for link in both}
         return {
             "benchmark": "flash_links", "requested_mib": args.size_mib, "rounds": args.rounds,
             "budget_s": args.budget, "probe_mib": PROBE_MIB, "probe_s": probes, "sizes": sizes,
-            "content_fraction": CONTENT_FRACTION,
+            "image": args.image, "image_name": IMAGES[args.image][1], "links": args.links,
+            "family": args.family, "bytecode": args.bytecode, "partition": args.partition,
             "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else
                           f"a Python wrapper's RUSAGE_CHILDREN (floor: the wrapper's "
                           f"{args.rss_floor_kib / 1024:.1f} MiB; figures at the floor are upper bounds)",
-            "fastboot": fastboot_version(), "rows": rows, "ratios": ratios,
+            "fastboot": fastboot_version(), "rows": rows, "ratios": ratios, "best_ratios": best_ratios,
         }
 
 
 def markdown(r: dict) -> str:
     reduced = [f"{link} at {s['mib']} MiB (a {r['requested_mib']} MiB flash projected at "
                f"{s['projected_full_s']:.0f} s)" for link, s in r["sizes"].items() if s["mib"] != r["requested_mib"]]
+    links = r["links"]
+    all_links = tuple(links) == LINKS
+    family = f" ({r['family']} family)" if r["family"] else ""
+    title = ", ".join(link.upper() if link in ("tcp", "udp") else link for link in links)
     lines = [
-        "## Flash over each link: TCP, UDP, USB, serial",
+        "## Flash over each link: " + ("TCP, UDP, USB, serial" if all_links else f"{title}, {r['image']} image")
+        + family,
         "",
-        f"One firmware-like image ({r['content_fraction']:.0%} content, the rest zero blocks) flashed to "
-        f"`{PARTITION}` of a `tsuf emulator --tcp 0 --udp 0 --serial --count 2` on localhost: TCP and UDP on "
+        f"One {r['image_name']} flashed to `{r['partition']}` of a `tsuf emulator --tcp 0 --udp 0 --serial --count 2"
+        + (f" --family {r['family']}" if r["family"] else "") + f"` on localhost: TCP and UDP on "
         f"{NET_HANDSET}, serial (pty, clean line) on {SERIAL_HANDSET} (a serial session keeps its "
         "handset until it has been idle for 10 s). USB is the in-process VirtualUsbBus, so its client "
         "runs in a helper process with the handset (`bench/usb_flash_helper.py`). "
         f"{r['rounds']} rounds after a {r['probe_mib']} MiB warm-up per link; TCP and UDP alternate which "
         "client goes first. Each flash a fresh process, the partition erased before and verified "
-        f"(SHA-256) after every flash. AOSP client: {r['fastboot']}. RSS from {r['rss_method']}.",
+        f"(SHA-256) after every flash. AOSP client: {r['fastboot']}. RSS from {r['rss_method']}. "
+        + ("tsuf's bytecode cached, as after a pip install." if r["bytecode"] == "cached"
+           else "tsuf's bytecode as the environment has it (PYTHONDONTWRITEBYTECODE compiles every run)."),
         "",
         f"Image: {r['requested_mib']} MiB"
         + (f"; reduced to keep each flash under {r['budget_s']:g} s: " + "; ".join(reduced) if reduced
@@ -217,21 +265,25 @@ def markdown(r: dict) -> str:
         "",
         "Seconds and MiB/s are the median wall time of the client process, start-up included, except for "
         "USB, where they are the helper's in-process open + flash + close. \"tsuf flash only\" is tsuf's own "
-        "timer (`--json` `seconds`: open, flash, no interpreter start-up), comparable with the USB row.",
+        "timer (`--json` `seconds`: open, flash, no interpreter start-up), comparable with the USB row. "
+        "tsuf/AOSP compares median wall times, and best with best.",
         "",
-        "| link | client | image (MiB) | median (s) | MiB/s | tsuf flash only (s) | MiB/s | peak RSS (MiB) "
-        "| client CPU (s) | tsuf/AOSP |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| link | client | image (MiB) | median (s) | best (s) | MiB/s | tsuf flash only (s) | MiB/s "
+        "| peak RSS (MiB) | client CPU (s) | tsuf/AOSP median | best |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in r["rows"]:
-        ratio = r["ratios"].get(row["link"]) if row["client"] == "tsuf" else None
+        tsuf_row = row["client"] == "tsuf"
+        ratio = r["ratios"].get(row["link"]) if tsuf_row else None
+        best = r["best_ratios"].get(row["link"]) if tsuf_row else None
         flash_only = ("—", "—") if row["median_flash_s"] is None else (
             f"{row['median_flash_s']:.2f}", f"{row['flash_mib_per_s']:.0f}")
         rss = f"{row['peak_rss_mib']:.1f}" + (" (client + handset)" if row["link"] == "usb" else "")
         lines.append(
             f"| {row['link']} | {row['client']} | {row['image_mib']} | {row['median_s']:.2f} "
-            f"| {row['mib_per_s']:.0f} | {flash_only[0]} | {flash_only[1]} | {rss} | {row['median_cpu_s']:.2f} "
-            f"| {f'**{ratio:.2f}**' if ratio is not None else ''} |")
+            f"| {row['best_wall_s']:.2f} | {row['mib_per_s']:.0f} | {flash_only[0]} | {flash_only[1]} | {rss} "
+            f"| {row['median_cpu_s']:.2f} | {f'**{ratio:.2f}**' if ratio is not None else ''} "
+            f"| {f'**{best:.2f}**' if best is not None else ''} |")
     lines += ["", "Every round, wall seconds of the client process (tsuf's own flash timer in brackets; for USB "
               "the helper's whole run, handset start-up and erase included, then its in-process timer):", ""]
     for row in r["rows"]:

@@ -21,7 +21,13 @@ Prints a markdown section (or JSON with --json); exits 0 if the targets are
 met, 3 if one is missed, 1 or 2 on an error. The emulator and every
 temporary file are removed on exit, error, Ctrl-C or SIGTERM.
 
-    .venv/bin/python bench/flash_throughput.py [--rounds 3] [--size-mib 1024] [--json]
+    .venv/bin/python bench/flash_throughput.py [--rounds 3] [--size-mib 1024] [--json] [--family NAME]
+        [--bytecode cached|as-configured]
+
+tsuf runs with its bytecode cached in a temporary PYTHONPYCACHEPREFIX, as after a
+pip install, unless --bytecode as-configured. --family NAME starts the handset as
+that device family (`tsuf emulator --family`; it flashes system_a, so a
+family with slots).
 """
 
 import argparse
@@ -65,15 +71,21 @@ def main() -> int:
     parser.add_argument("--rss-method", choices=("auto", "time", "wrapper"), default="auto",
                         help="GNU /usr/bin/time -v (auto: if installed) or a minimal Python wrapper")
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    parser.add_argument("--family", help="device family of the handset (tsuf emulator --family)")
+    parser.add_argument("--bytecode", choices=("cached", "as-configured"), default="cached",
+                        help="tsuf's bytecode: cached as after a pip install (default), or the environment's")
     args = parser.parse_args()
     if args.rss_method == "auto":
         args.rss_method = "time" if os.access(GNU_TIME, os.X_OK) else "wrapper"
     # SIGTERM unwinds like Ctrl-C, so the finally blocks below always clean up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="tsuf-bench-"))
+    if args.bytecode == "cached":
+        use_cached_bytecode(work)
     emulator = None
     try:
-        emulator, [(_serial, address, folder)] = start_emulator(work, "--count", "1")
+        family = ("--family", args.family) if args.family else ()
+        emulator, [(_serial, address, folder)] = start_emulator(work, "--count", "1", *family)
         results = run(args, work, address, folder / "system_a.img")
     except BenchError:
         print(f"flash_throughput: {emulator_story(emulator, work)}", file=sys.stderr)
@@ -104,6 +116,16 @@ def start_emulator(work: Path, *options: str, lines: int = 1):
         time.sleep(0.05)
     stop(proc)
     raise BenchError(f"the emulator did not start: {(work / 'emulator.log').read_text()[-2000:]}")
+
+
+def use_cached_bytecode(work: Path) -> None:
+    """Child processes keep compiled bytecode in `work`, as an installed tsuf keeps it in site-packages.
+
+    Without this, an environment with PYTHONDONTWRITEBYTECODE makes every tsuf run
+    compile flasher's source first: a cost no installed tsuf pays.
+    """
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
 
 
 def emulator_story(emulator: subprocess.Popen | None, work: Path) -> str:
@@ -163,7 +185,7 @@ def run(args, work: Path, address: str, partition: Path) -> dict:
         "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else
                       f"a Python wrapper's RUSAGE_CHILDREN (floor: the wrapper's "
                       f"{args.rss_floor_kib / 1024:.1f} MiB; figures at the floor are upper bounds)",
-        "fastboot": fastboot_version(), "images": images,
+        "fastboot": fastboot_version(), "images": images, "bytecode": args.bytecode, "family": args.family,
         "targets": [
             {"target": f"tsuf/AOSP median time ratio <= {TARGET_RATIO}", "value": ratio,
              "met": ratio <= TARGET_RATIO},
@@ -253,7 +275,10 @@ def markdown(r: dict) -> str:
         f"{r['image_bytes'] // MiB} MiB image flashed to `system_a` of one `tsuf emulator` handset "
         f"over TCP on localhost, {r['rounds']} alternating rounds per image, each flash a fresh process, "
         f"partition erased before and verified (SHA-256) after every flash. AOSP client: {r['fastboot']}. "
-        f"RSS from {r['rss_method']}.",
+        f"RSS from {r['rss_method']}. "
+        + ("tsuf's bytecode cached, as after a pip install." if r["bytecode"] == "cached"
+           else "tsuf's bytecode as the environment has it.")
+        + (f" Handset family: {r['family']}." if r["family"] else ""),
         "",
         "| image | AOSP median (s) | tsuf median (s) | tsuf/AOSP | tsuf MiB/s | tsuf peak RSS (MiB) "
         "| AOSP peak RSS (MiB) | client CPU s AOSP / tsuf | pieces AOSP / tsuf |",

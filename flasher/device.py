@@ -23,7 +23,7 @@ from .protocol.events import DataReceived, DataStart, Fail, Info, Okay, Text
 from .protocol.host import HostProtocol
 from .protocol.packets import MAX_DATA
 from .transport.address import open_transport
-from .transport.base import Transport
+from .transport.base import FileSpan, Transport
 from .transport.errors import LinkTimeout, TransportError
 
 Progress = Callable[[int, int], None]
@@ -184,31 +184,37 @@ class FastbootDevice:
         """Run a command with no data phase; returns the OKAY text."""
         return self._run(text, on_info=on_info)
 
-    def download(self, size: int, chunks: Iterable[bytes | memoryview], *,
+    def download(self, size: int, chunks: Iterable[bytes | memoryview | FileSpan], *,
                  progress: Progress | None = None) -> None:
-        """Stage `size` bytes, sent from `chunks`, in the device's download buffer."""
+        """Stage `size` bytes, sent from `chunks`, in the device's download buffer.
+
+        A FileSpan goes by `Transport.write_span`, which a link may send without reading it.
+        """
         self._run(f"download:{size:08x}", send=(size, chunks), progress=progress)
 
     def flash(self, partition: str, image: Path, *, progress: Progress | None = None,
               use_fill: bool = True) -> int:
-        """Write an image file (raw or sparse) to `partition`; returns the pieces sent.
+        """Write an image file (raw or sparse) to `partition`; returns the downloads sent.
 
-        Raw images are sent as sparse pieces cut to max-download-size: constant
-        blocks travel as FILL chunks, which cuts the bytes on the wire for the
-        zero-heavy images handsets carry.
+        As the AOSP client does, a raw image that fits one download goes as it
+        is, so the partition past its last byte stays untouched; larger images
+        go as sparse pieces cut to max-download-size (`sparse.plan_transfer`).
+        A zero-heavy image also goes sparse when FILL chunks spare the link a
+        quarter of its bytes or more.
         """
-        pieces = sparse.split(image, self.max_download_size(), use_fill=use_fill)
-        self._check_fits(partition, pieces[0].total_blocks * pieces[0].block_size)
-        total = sum(piece.size for piece in pieces)
+        transfer = sparse.plan_transfer(image, self.max_download_size(), use_fill=use_fill)
+        self._check_fits(partition, transfer.written_size)
+        total = sum(piece.size for piece in transfer.downloads)
         done = 0
-        for piece in pieces:
+        for piece in transfer.downloads:
             def piece_progress(sent: int, _total: int, base: int = done) -> None:
                 if progress:
                     progress(base + sent, total)
-            self.download(piece.size, piece.stream(DATA_CHUNK), progress=piece_progress)
+            data = piece.spans(DATA_CHUNK) if self.transport.sends_files else piece.stream(DATA_CHUNK)
+            self.download(piece.size, data, progress=piece_progress)
             self.command(f"flash:{partition}")
             done += piece.size
-        return len(pieces)
+        return len(transfer.downloads)
 
     def _check_fits(self, partition: str, image_size: int) -> None:
         """Refuse before sending anything when the device says the image cannot fit, or that the
@@ -280,7 +286,7 @@ class FastbootDevice:
 
     # -- the conversation ------------------------------------------------
 
-    def _run(self, text: str, *, send: tuple[int, Iterable[bytes | memoryview]] | None = None,
+    def _run(self, text: str, *, send: tuple[int, Iterable[bytes | memoryview | FileSpan]] | None = None,
              receive: tuple[int, Callable[[bytes], object]] | None = None,
              progress: Progress | None = None,
              on_info: Callable[[str], None] | None = None) -> str:
@@ -307,13 +313,16 @@ class FastbootDevice:
                 elif receive:
                     self._receive_data(text, receive[1], event.size, deadline, progress)
 
-    def _send_data(self, text: str, chunks: Iterable[bytes | memoryview], size: int,
+    def _send_data(self, text: str, chunks: Iterable[bytes | memoryview | FileSpan], size: int,
                    deadline: float, progress: Progress | None) -> None:
         sent = 0
         for chunk in chunks:
             if sent + len(chunk) > size:
                 raise sparse.SourceChangedError(f"{text}: the source gave more than the {size} bytes announced")
-            self.transport.write(chunk, self._timeout(deadline, text))
+            if isinstance(chunk, FileSpan):
+                self.transport.write_span(chunk, self._timeout(deadline, text))
+            else:
+                self.transport.write(chunk, self._timeout(deadline, text))
             self._protocol.data_sent(len(chunk))
             sent += len(chunk)
             if progress:

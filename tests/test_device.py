@@ -41,6 +41,42 @@ def test_progress_reports_every_byte(running_handset, tmp_path):
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
+def fill_with_known_bytes(running_handset, stem: str) -> bytes:
+    path = running_handset.handset.storage.path(stem)
+    size = path.stat().st_size
+    known = (bytes(range(1, 252)) * (size // 251 + 1))[:size]
+    path.write_bytes(known)
+    return known
+
+
+@pytest.mark.parametrize("size", [1_000_003, 4096 * 200, 1])
+def test_an_image_that_fits_one_download_writes_exactly_its_bytes(running_handset, tmp_path, size):
+    known = fill_with_known_bytes(running_handset, "boot_a")
+    image = tmp_path / "boot.img"
+    data = os.urandom(size // 2) + bytes(size - size // 2)  # zero-heavy: FILL may travel, if whole blocks
+    image.write_bytes(data)
+    with FastbootDevice.open(running_handset.address) as device:
+        assert device.flash("boot_a", image) == 1
+    after = running_handset.partition("boot_a")
+    assert after[:size] == data
+    assert after[size:] == known[size:]
+
+
+def test_a_larger_image_changes_nothing_past_its_last_block(running_handset, tmp_path):
+    known = fill_with_known_bytes(running_handset, "system_a")
+    size = 3 * 1024 * 1024 + 5  # three downloads' worth and a bit
+    image = tmp_path / "system.img"
+    data = os.urandom(size)
+    image.write_bytes(data)
+    with FastbootDevice.open(running_handset.address) as device:
+        assert device.flash("system_a", image) >= 4
+    after = running_handset.partition("system_a")
+    block_end = -(-size // 4096) * 4096
+    assert after[:size] == data
+    assert after[size:block_end] == bytes(block_end - size)  # sparse data is whole blocks
+    assert after[block_end:] == known[block_end:]
+
+
 def test_waiting_for_a_handset_that_never_returns_times_out(running_handset):
     running_handset.stop()
     with pytest.raises(LinkTimeout, match="did not come back"):

@@ -21,6 +21,7 @@ from .format import (
     pack_chunk_header,
     pack_file_header,
 )
+from ..transport.base import FileSpan
 from .runs import DONT_CARE, FILL, ImageSource, Runs, Source, SourceChangedError, scan
 
 PIECE = 1 << 20
@@ -175,6 +176,49 @@ class Piece:
             sent += len(out)
         if sent != self.size:  # pragma: no cover - a planning bug, never the user's doing
             raise AssertionError(f"sparse piece streamed {sent} bytes, planned {self.size}")
+
+
+    def spans(self, limit: int = PIECE) -> Iterator[bytes | FileSpan]:
+        """The sparse image as headers (bytes) and spans of the source file, each at most `limit` bytes.
+
+        For links that send file data without reading it (TcpTransport.write_span).
+        """
+        if limit <= 0:
+            raise ValueError("limit must be positive")
+        return self._spans(limit)
+
+    def _spans(self, limit: int) -> Iterator[bytes | FileSpan]:
+        runs = self._runs
+        bs = runs.block_size
+        out = bytearray(pack_file_header(bs, runs.total_blocks, self.chunk_count))
+        with self._source.open() as f:
+            _SourceReader(f, runs, self._source.name)  # the file is still the size scanned
+            for emit, _, blocks, value in plan(runs, self.start_block, self.end_block, self.use_fill):
+                if emit == EMIT_DONT_CARE:
+                    out += pack_chunk_header(CHUNK_DONT_CARE, blocks, CHUNK_HEADER_SIZE)
+                    continue
+                if emit == EMIT_FILL:
+                    out += pack_chunk_header(CHUNK_FILL, blocks, CHUNK_HEADER_SIZE + 4)
+                    out += value.to_bytes(4, "little")
+                    continue
+                length = blocks * bs
+                out += pack_chunk_header(CHUNK_RAW, blocks, CHUNK_HEADER_SIZE + length)
+                if emit == EMIT_RAW:
+                    in_file = max(0, min(length, runs.source_size - value))
+                    for pos in range(0, in_file, limit):
+                        if out:
+                            yield bytes(out)
+                            out.clear()
+                        yield FileSpan(f, value + pos, min(limit, in_file - pos))
+                    out += bytes(length - in_file)  # raw input's short last block, completed with zeros
+                else:
+                    for pos in range(0, length, limit):
+                        out += _pattern_bytes(value, pos, min(limit, length - pos))
+                        if len(out) >= limit:
+                            yield bytes(out)
+                            out.clear()
+            if out:
+                yield bytes(out)
 
 
 class _SourceReader:

@@ -1,6 +1,30 @@
 """The one interface every link offers the protocol: packets out, packets in."""
 
 import abc
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .errors import SourceEnded
+
+
+@dataclass(frozen=True)
+class FileSpan:
+    """`length` bytes of an open file from `offset`: data a link may send without reading it first."""
+
+    file: BinaryIO
+    offset: int
+    length: int
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self) -> bytes:
+        self.file.seek(self.offset)
+        data = self.file.read(self.length)
+        if len(data) != self.length:
+            raise SourceEnded(f"{getattr(self.file, 'name', 'the image')} ended at byte "
+                              f"{self.offset + len(data)} while being sent")
+        return data
 
 
 class Transport(abc.ABC):
@@ -14,9 +38,16 @@ class Transport(abc.ABC):
 
     address: str
 
+    sends_files = False
+    """Whether write_span sends file data without reading it into memory (worth cutting data into spans)."""
+
     @abc.abstractmethod
     def write(self, data: bytes | memoryview, timeout: float) -> None:
         """Send one packet within `timeout` seconds."""
+
+    def write_span(self, span: FileSpan, timeout: float) -> None:
+        """Send one packet holding `span`'s bytes within `timeout` seconds."""
+        self.write(span.read(), timeout)
 
     @abc.abstractmethod
     def read(self, max_size: int, timeout: float) -> bytes:

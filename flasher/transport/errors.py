@@ -28,6 +28,12 @@ class LinkTimeout(TransportError):
             "reconnect it and run the command again.")
 
 
+class SourceEnded(TransportError):
+    """A file being sent ended before the bytes announced for it."""
+
+    hint = "Do not modify the image while it is being flashed; start the flash again."
+
+
 class LinkClosed(TransportError):
     hint = "The handset disconnected. Reconnect it and run the command again."
 

@@ -20,6 +20,7 @@ SEQUENCE_MODULO = 1 << 16
 
 _HEADER = struct.Struct(">BBH")
 _U16 = struct.Struct(">H")
+SEQUENCE = _U16  # the header's last two bytes
 _INIT = struct.Struct(">HH")
 
 
@@ -40,8 +41,11 @@ class Packet:
 
 def encode(packet_id: PacketId, sequence: int, payload: bytes | memoryview = b"", *,
            continuation: bool = False) -> bytes:
-    flags = FLAG_CONTINUATION if continuation else 0
-    return _HEADER.pack(packet_id, flags, sequence) + bytes(payload)
+    return encode_header(packet_id, sequence, continuation) + payload
+
+
+def encode_header(packet_id: PacketId, sequence: int, continuation: bool = False) -> bytes:
+    return _HEADER.pack(packet_id, FLAG_CONTINUATION if continuation else 0, sequence)
 
 
 def decode(datagram: bytes) -> Packet:

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from flasher.transport.errors import ConnectFailed, HandshakeFailed, LinkClosed, LinkTimeout
+from flasher.transport.base import FileSpan
+from flasher.transport.errors import ConnectFailed, HandshakeFailed, LinkClosed, LinkTimeout, SourceEnded
 from flasher.transport.tcp import TcpTransport, parse_handshake
 
 
@@ -39,6 +40,40 @@ def test_handshake_and_framing_both_ways():
         assert link.read(256, 1) == b"OKAY"
     thread.join(2)
     assert received == [b"getvar:version"]
+
+
+def _frames_server(frames: list):
+    """A peer that handshakes, then collects frames until the host closes."""
+    def script(conn):
+        conn.recv(4)
+        conn.sendall(b"FB01")
+        reader = conn.makefile("rb")
+        while header := reader.read(8):
+            frames.append(reader.read(struct.unpack(">Q", header)[0]))
+    return _server(script)
+
+
+def test_a_file_span_goes_as_one_frame_of_the_file_bytes(tmp_path):
+    path = tmp_path / "image.img"
+    data = bytes(range(256)) * 4096
+    path.write_bytes(data)
+    frames = []
+    port, thread = _frames_server(frames)
+    with TcpTransport.connect("127.0.0.1", port) as link, open(path, "rb") as f:
+        link.write_span(FileSpan(f, 1000, 300_000), 5)
+        link.write(b"next", 5)
+    thread.join(5)
+    assert frames == [data[1000:301_000], b"next"]
+
+
+def test_a_file_that_ends_before_its_span_is_a_named_error(tmp_path):
+    path = tmp_path / "image.img"
+    path.write_bytes(bytes(1000))
+    port, thread = _frames_server([])
+    with TcpTransport.connect("127.0.0.1", port) as link, open(path, "rb") as f:
+        with pytest.raises(SourceEnded, match="ended at byte 1000"):
+            link.write_span(FileSpan(f, 0, 5000), 5)
+    thread.join(5)
 
 
 def test_long_frames_are_read_in_bounded_pieces():
