@@ -399,15 +399,22 @@ class UpdateSession:
             booted = device.current_slot()
             build = device.capabilities.build or ""
             successful = device.getvar_optional(f"slot-successful:{target_slot}") == "yes"
-        self.station.journal.clear(self.serialno, self.package_sha256)
         if booted == target_slot and successful and build == self.manifest.build:
             report.set_result(Result.SUCCESS, message=f"running {self.manifest.build} on slot {booted}")
         elif booted == report.from_slot:
             report.set_result(Result.ROLLED_BACK, phase="confirm",
                               message=f"slot {target_slot} did not boot; the handset fell back to slot {booted}")
+        elif booted == target_slot and not successful:
+            # Back before its boot was marked successful (a power cut, a key held): the journal
+            # stays, so running the update again boots and confirms it without writing anything.
+            report.set_result(Result.WRONG_BUILD, phase="confirm",
+                              message=f"came back on slot {booted} before its boot was marked successful; "
+                                      "run the update again to boot and confirm it")
+            return
         else:
             report.set_result(Result.WRONG_BUILD, phase="confirm",
                               message=f"came back on slot {booted} running {build or 'an unknown build'}")
+        self.station.journal.clear(self.serialno, self.package_sha256)
 
     def _bootloader_reports_build(self) -> bool:
         """Only a bootloader that says which build runs can confirm one, and only such (bench)

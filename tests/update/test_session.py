@@ -222,3 +222,16 @@ def test_a_rerun_after_the_switch_resumes_at_the_boot_and_keeps_the_old_slot(env
     assert final.resumed and final.bytes_sent == 0
     assert env.handset.partition("boot_a") == boot_a  # the last good build is still there
     assert _var(env, "build") == "B130"
+
+
+def test_a_handset_back_before_its_boot_was_marked_successful_is_confirmed_by_the_rerun(env):
+    package = env.package()
+    boot_a = env.handset.partition("boot_a")
+    env.handset.handset.faults.answers["slot-successful:b"] = "no"  # as after a power cut mid-boot
+    first = env.update(package)
+    assert first.result == "WRONG_BUILD" and "run the update again" in first.message, first.message
+    env.handset.handset.faults.answers.clear()
+    final = env.update(package)
+    assert final.result == "SUCCESS", final.message
+    assert final.resumed and final.bytes_sent == 0
+    assert env.handset.partition("boot_a") == boot_a
