@@ -85,7 +85,8 @@ def print_summary(reports: list[Report], *, as_json: bool, show_address: bool = 
         print(json.dumps([report.to_dict() for report in reports], indent=2))
         return
     link = f"{'link':7} " if show_address else ""
-    print(f"{'handset':12} {link}{'slots':6} {'build':17} {'result':12} {'time':>7}  message")
+    width = max([12, *(len(report.result) for report in reports)])  # result names are never cut
+    print(f"{'handset':12} {link}{'slots':6} {'build':17} {'result':{width}} {'time':>7}  message")
     for report in reports:
         if show_address:
             link = f"{report.address.partition(':')[0]:7} "
@@ -93,7 +94,7 @@ def print_summary(reports: list[Report], *, as_json: bool, show_address: bool = 
         slots = f"{report.from_slot}->{report.to_slot}" if report.to_slot else ""
         builds = printable(f"{report.from_build or '?'}->{report.to_build}", 17)
         print(f"{printable(report.device_serial, 12):12} {link}{slots:6} {builds:17} "
-              f"{report.result.lower()[:12]:12} {seconds:6.1f}s  {printable(report.message, None)}")
+              f"{report.result.lower():{width}} {seconds:6.1f}s  {printable(report.message, None)}")
         for line in _unproven(report):
             print(f"{'':12} {link}{printable(line, None)}")
     failed = [report for report in reports if report.result not in SUCCESSFUL]
