@@ -21,7 +21,9 @@ Every flash is a fresh process: `fastboot -s ADDR flash system_a IMG`,
 `tsuf -s ADDR --json flash system_a IMG` (its own timer excludes interpreter
 start-up) or the USB helper. Before each one the partition is erased
 (untimed: over TCP for VH000001, which also waits out a UDP host's 1 s park;
-over serial for VH000002; inside the helper for USB), and after it the
+over serial for VH000002; inside the helper for USB; on a device that refuses
+`erase`, as barebox does, a `getvar` waits out the park and the bench zeroes the
+partition's file itself), and after it the
 partition's first SIZE bytes are hashed (SHA-256) and compared with the image.
 Rounds alternate which client goes first on TCP and UDP, so drift on a shared
 machine hits both. Peak RSS and CPU come from GNU `/usr/bin/time -v` (or the
