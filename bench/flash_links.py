@@ -21,7 +21,9 @@ Every flash is a fresh process: `fastboot -s ADDR flash system_a IMG`,
 `tsuf -s ADDR --json flash system_a IMG` (its own timer excludes interpreter
 start-up) or the USB helper. Before each one the partition is erased
 (untimed: over TCP for VH000001, which also waits out a UDP host's 1 s park;
-over serial for VH000002; inside the helper for USB), and after it the
+over serial for VH000002; inside the helper for USB; on a device that refuses
+`erase`, as barebox does, a `getvar` waits out the park and the bench zeroes the
+partition's file itself), and after it the
 partition's first SIZE bytes are hashed (SHA-256) and compared with the image.
 Rounds alternate which client goes first on TCP and UDP, so drift on a shared
 machine hits both. Peak RSS and CPU come from GNU `/usr/bin/time -v` (or the
@@ -37,8 +39,13 @@ Options for a narrower, side-by-side comparison: --links picks the links
 (e.g. `tcp,udp`, the two where the AOSP client runs too), --image random
 flashes incompressible data instead (every byte travels, so the link and the
 client's per-byte cost decide), and --family NAME starts the handsets as that
-device family (`tsuf emulator --family`; a slotless family such as uboot needs
---partition system). tsuf runs
+device family (`tsuf emulator --family`; a slotless family such as uboot gets
+`system`, one with slots `system_a`, unless --partition says otherwise).
+--families A,B,... measures each family in turn, each on a fresh emulator, and
+prints one side-by-side table of all of them. --cost-scale N starts the
+handsets with the profile's cost_scale N, so they take as long as the modelled
+device for its commands and writes (1; docs/real-handsets.md); the default 0
+answers at once, which measures the clients and the link alone. tsuf runs
 with its bytecode cached in a temporary PYTHONPYCACHEPREFIX, as after a pip
 install (--bytecode as-configured inherits the environment, which may set
 PYTHONDONTWRITEBYTECODE and make every run compile flasher's source). Each row
@@ -50,11 +57,12 @@ error. The emulator and every temporary file are removed on exit, error,
 Ctrl-C or SIGTERM.
 
     .venv/bin/python bench/flash_links.py [--rounds 2] [--size-mib 512] [--budget 180] [--json]
-        [--links tcp,udp,usb,serial] [--image firmware|random] [--family NAME] [--partition system_a]
-        [--bytecode cached|as-configured]
+        [--links tcp,udp,usb,serial] [--image firmware|random] [--family NAME | --families A,B,...]
+        [--cost-scale 0] [--partition system_a] [--bytecode cached|as-configured]
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -67,6 +75,8 @@ from pathlib import Path
 from flash_throughput import (FASTBOOT, GNU_TIME, TSUF, BenchError, emulator_story, fastboot_version, measured,
                               sha256_prefix, start_emulator, stop, use_cached_bytecode)
 
+from flasher.virtual.families import FAMILY_NAMES, family_named
+from flasher.virtual.profile import default_profile
 from flasher.virtual.sample_images import write_image
 
 MiB = 1 << 20
@@ -77,7 +87,6 @@ IMAGES = {  # --image: (content fraction, how the doc names it)
     "random": (1.0, "random, incompressible image"),
 }
 LINKS = ("tcp", "udp", "usb", "serial")
-PARTITION = "system_a"  # --partition: a slotless family (uboot, barebox) calls it system
 HELPER = str(Path(__file__).with_name("usb_flash_helper.py"))
 USB_SERIAL = "VU000001"
 NET_HANDSET, SERIAL_HANDSET = "VH000001", "VH000002"
@@ -97,9 +106,12 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     parser.add_argument("--links", default=",".join(LINKS), help="links to measure, comma-separated (default: all)")
     parser.add_argument("--image", choices=tuple(IMAGES), default="firmware", help="image content (default firmware)")
-    parser.add_argument("--family", help="device family of the handsets (tsuf emulator --family)")
-    parser.add_argument("--partition", default=PARTITION,
-                        help=f"partition to flash (default {PARTITION}; `system` on a slotless family)")
+    parser.add_argument("--family", choices=FAMILY_NAMES, help="device family of the handsets (tsuf emulator --family)")
+    parser.add_argument("--families", help="families to measure one after another, comma-separated (one table)")
+    parser.add_argument("--cost-scale", type=float, default=0.0,
+                        help="the handsets' cost_scale: 1 takes as long as the modelled device (default 0: at once)")
+    parser.add_argument("--partition",
+                        help="partition to flash (default: system_a, or system on a family without slots)")
     parser.add_argument("--bytecode", choices=("cached", "as-configured"), default="cached",
                         help="tsuf's bytecode: cached as after a pip install (default), or the environment's")
     args = parser.parse_args()
@@ -108,6 +120,16 @@ def main() -> int:
         parser.error(f"--links names none of {', '.join(LINKS)}")
     if args.size_mib < PROBE_MIB:
         parser.error(f"--size-mib must be at least {PROBE_MIB}")
+    if args.family and args.families:
+        parser.error("--family and --families: give one")
+    families = args.families.split(",") if args.families else [args.family]
+    unknown = [name for name in families if name not in (None, *FAMILY_NAMES)]
+    if unknown:
+        parser.error(f"--families: unknown {', '.join(unknown)} (one of {', '.join(FAMILY_NAMES)})")
+    if args.families and not {"tcp", "udp"} & set(args.links):
+        parser.error("--families compares the clients side by side: --links must include tcp or udp")
+    if not 0 <= args.cost_scale <= 100:
+        parser.error("--cost-scale must be from 0 to 100")
     if args.rss_method == "auto":
         args.rss_method = "time" if os.access(GNU_TIME, os.X_OK) else "wrapper"
     # SIGTERM unwinds like Ctrl-C, so the finally blocks below always clean up.
@@ -115,36 +137,64 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="tsuf-bench-links-"))
     if args.bytecode == "cached":
         use_cached_bytecode(work)
+    images: dict[int, tuple[Path, str]] = {}  # MiB -> (file, sha256), shared by the families
+    try:
+        results = [measure_family(args, work, family, images) for family in families]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.families:
+        summary = {"benchmark": "flash_links_families", "command": command_line(), "families": results}
+        print(json.dumps(summary, indent=2) if args.json else families_markdown(summary))
+    else:
+        print(json.dumps(results[0], indent=2) if args.json else markdown(results[0]))
+    return 0
+
+
+def measure_family(args, work: Path, family: str | None, images: dict) -> dict:
+    """Start an emulator of `family` (None: the default), run every flash on it, stop it."""
+    options = ["--udp", "0", "--serial", "--count", "2"]
+    if family:
+        options += ["--family", family]
+    if args.cost_scale:
+        profile = work / "profile.json"
+        costed = dataclasses.replace(default_profile(NET_HANDSET), cost_scale=args.cost_scale)
+        profile.write_text(json.dumps(costed.to_dict()))
+        options += ["--profile", str(profile)]
+    slots = family_named(family or "reference").slots
+    partition = args.partition or ("system_a" if slots else "system")
     emulator = None
     try:
         # Two handsets on TCP, UDP and serial: six lines, by (serialno, scheme).
-        family = ("--family", args.family) if args.family else ()
-        emulator, rows = start_emulator(work, "--udp", "0", "--serial", "--count", "2", *family, lines=6)
+        emulator, rows = start_emulator(work, *options, lines=6)
         lines = {(serial, address.split(":")[0]): (address, folder) for serial, address, folder in rows}
-        results = Bench(args, work, lines).run()
+        return Bench(args, work, lines, family, partition, images).run()
     except BenchError:
         print(f"flash_links: {emulator_story(emulator, work)}", file=sys.stderr)
         raise
     finally:
         if emulator is not None:
             stop(emulator)
-        shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps(results, indent=2) if args.json else markdown(results))
-    return 0
+        shutil.rmtree(work / "handsets", ignore_errors=True)  # the next family starts with fresh storage
+
+
+def command_line() -> str:
+    """This run's command, as a reader would type it from the repository root."""
+    return " ".join([".venv/bin/python", "bench/flash_links.py", *sys.argv[1:]])
 
 
 class Bench:
-    def __init__(self, args, work: Path, lines: dict):
-        self.args, self.work = args, work
+    def __init__(self, args, work: Path, lines: dict, family: str | None, partition: str, images: dict):
+        self.args, self.work, self.family = args, work, family
         self.tcp, net_folder = lines[(NET_HANDSET, "tcp")]
         self.udp, _ = lines[(NET_HANDSET, "udp")]
         self.serial, serial_folder = lines[(SERIAL_HANDSET, "serial")]
         self.usb_folder = work / "usb-handset"
         self.partitions = {"tcp": net_folder, "udp": net_folder, "serial": serial_folder,
                            "usb": self.usb_folder}
-        self.partition = args.partition
-        self.partitions = {link: folder / f"{args.partition}.img" for link, folder in self.partitions.items()}
-        self.images: dict[int, tuple[Path, str]] = {}  # MiB -> (file, sha256)
+        self.partition = partition
+        self.partitions = {link: folder / f"{partition}.img" for link, folder in self.partitions.items()}
+        self.images = images  # MiB -> (file, sha256)
+        self.erases = True  # False once the device refuses `erase`: the bench then clears the partition's file
 
     def image(self, mib: int) -> tuple[Path, str]:
         if mib not in self.images:
@@ -157,7 +207,19 @@ class Bench:
         if link == "usb":
             return  # the helper erases before it starts its clock
         address = self.serial if link == "serial" else self.tcp
-        measured(self.args, self.work, [TSUF, "-s", address, "erase", self.partition])
+        if self.erases:
+            try:
+                measured(self.args, self.work, [TSUF, "-s", address, "erase", self.partition])
+                return
+            except BenchError as error:
+                if "device refused" not in str(error):
+                    raise
+                self.erases = False  # barebox's eMMC driver cannot erase
+        # Wait out a UDP host's park with a harmless command, then clear the partition's file.
+        measured(self.args, self.work, [TSUF, "-s", address, "getvar", "product"])
+        with open(self.partitions[link], "r+b") as partition:
+            for _ in range(max(self.images) * MiB // (8 * MiB)):
+                partition.write(bytes(8 * MiB))
 
     def flash(self, link: str, client: str, mib: int) -> dict:
         """Erase, flash (timed), verify; returns the run's figures."""
@@ -229,7 +291,8 @@ class Bench:
             "benchmark": "flash_links", "requested_mib": args.size_mib, "rounds": args.rounds,
             "budget_s": args.budget, "probe_mib": PROBE_MIB, "probe_s": probes, "sizes": sizes,
             "image": args.image, "image_name": IMAGES[args.image][1], "links": args.links,
-            "family": args.family, "bytecode": args.bytecode, "partition": args.partition,
+            "family": self.family, "cost_scale": args.cost_scale, "bytecode": args.bytecode,
+            "partition": self.partition,
             "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else
                           f"a Python wrapper's RUSAGE_CHILDREN (floor: the wrapper's "
                           f"{args.rss_floor_kib / 1024:.1f} MiB; figures at the floor are upper bounds)",
@@ -257,7 +320,8 @@ def markdown(r: dict) -> str:
         "client goes first. Each flash a fresh process, the partition erased before and verified "
         f"(SHA-256) after every flash. AOSP client: {r['fastboot']}. RSS from {r['rss_method']}. "
         + ("tsuf's bytecode cached, as after a pip install." if r["bytecode"] == "cached"
-           else "tsuf's bytecode as the environment has it (PYTHONDONTWRITEBYTECODE compiles every run)."),
+           else "tsuf's bytecode as the environment has it (PYTHONDONTWRITEBYTECODE compiles every run).")
+        + cost_story(r["cost_scale"]),
         "",
         f"Image: {r['requested_mib']} MiB"
         + (f"; reduced to keep each flash under {r['budget_s']:g} s: " + "; ".join(reduced) if reduced
@@ -290,6 +354,55 @@ def markdown(r: dict) -> str:
         times = ", ".join(f"{x['seconds']:.2f}" + (f" ({x['flash_s']:.2f})" if x["flash_s"] is not None else "")
                           for x in row["rounds"])
         lines.append(f"- {row['link']}, {row['client']}: {times}")
+    return "\n".join(lines) + "\n"
+
+
+def cost_story(scale: float) -> str:
+    if not scale:
+        return " Device costs off (cost_scale 0): the handset answers at once."
+    return (f" Device costs on (cost_scale {scale:g}): each command and write takes the modelled device's "
+            "time (docs/real-handsets.md).")
+
+
+def families_markdown(summary: dict) -> str:
+    """One table: per family and link, tsuf beside the AOSP client."""
+    results = summary["families"]
+    first = results[0]
+    links = [link for link in first["links"] if link in ("tcp", "udp")]
+    lines = [
+        "## tsuf against the AOSP client per device family: " + ", ".join(link.upper() for link in links)
+        + f", {first['image']} image",
+        "",
+        f"`{summary['command']}`",
+        "",
+        f"One {first['image_name']} of {first['requested_mib']} MiB (seed {SEED}) flashed by each client in turn "
+        "to a `tsuf emulator --family NAME --tcp 0 --udp 0` handset, one fresh emulator per family, every "
+        f"flash a fresh process, the partition erased before and verified (SHA-256) after. {first['rounds']} "
+        f"rounds per family and link after a {first['probe_mib']} MiB warm-up of each client; the rounds "
+        "alternate which client goes first. AOSP client: "
+        f"{first['fastboot']}." + cost_story(first["cost_scale"]),
+        "",
+        "Seconds are the client process's wall time, start-up included (tsuf's own flash timer, without "
+        "interpreter start-up, in the rounds below). tsuf/AOSP compares median with median and best with best.",
+        "",
+        "| family | partition | link | image (MiB) | AOSP median (s) | tsuf median (s) | AOSP best (s) "
+        "| tsuf best (s) | tsuf/AOSP median | best |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        by = {(row["link"], row["client"]): row for row in r["rows"]}
+        for link in links:
+            aosp, tsuf = by[(link, "aosp")], by[(link, "tsuf")]
+            lines.append(
+                f"| {r['family'] or 'reference'} | `{r['partition']}` | {link} | {tsuf['image_mib']} "
+                f"| {aosp['median_wall_s']:.2f} | {tsuf['median_wall_s']:.2f} | {aosp['best_wall_s']:.2f} "
+                f"| {tsuf['best_wall_s']:.2f} | **{r['ratios'][link]:.2f}** | **{r['best_ratios'][link]:.2f}** |")
+    lines += ["", "Every round, wall seconds (tsuf's own flash timer in brackets):", ""]
+    for r in results:
+        for row in r["rows"]:
+            times = ", ".join(f"{x['seconds']:.2f}" + (f" ({x['flash_s']:.2f})" if x["flash_s"] is not None else "")
+                              for x in row["rounds"])
+            lines.append(f"- {r['family'] or 'reference'}, {row['link']}, {row['client']}: {times}")
     return "\n".join(lines) + "\n"
 
 

@@ -200,9 +200,11 @@ class FastbootDevice:
         is, so the partition past its last byte stays untouched; larger images
         go as sparse pieces cut to max-download-size (`sparse.plan_transfer`).
         A zero-heavy image also goes sparse when FILL chunks spare the link a
-        quarter of its bytes or more.
+        quarter of its bytes or more, and the time that spares on this link
+        outweighs what writing its chunks may cost the device.
         """
-        transfer = sparse.plan_transfer(image, self.max_download_size(), use_fill=use_fill)
+        transfer = sparse.plan_transfer(image, self.max_download_size(), use_fill=use_fill,
+                                        link_rate=self.transport.link_rate)
         self._check_fits(partition, transfer.written_size)
         total = sum(piece.size for piece in transfer.downloads)
         done = 0

@@ -17,7 +17,10 @@ Two departures, for speed, neither changing what the device writes:
 
 - A raw image that fits one download, is a whole number of blocks, and has
   enough constant blocks that FILL chunks shrink it by a quarter or more,
-  travels as one sparse image, so the link carries far fewer bytes.
+  travels as one sparse image, so the link carries far fewer bytes, when the
+  link's time saved outweighs what the extra chunks may cost the device: a
+  device writes each chunk separately, and a FILL chunk as data, so on a fast
+  link (TCP) a fragmented image goes faster as it is.
 - A larger raw image in which a sample of blocks finds not one constant block
   is cut into pieces without scanning it: FILL could spare the link next to
   nothing, and the scan would cost a read of the whole file.
@@ -37,6 +40,9 @@ from .writer import Piece
 
 SPARSE_WORTH = 3 / 4
 """Send a fitting image sparse only when that carries at most this share of its bytes."""
+
+CHUNK_SECONDS = 0.02
+"""The most one more chunk may cost a device to write (fastbootd: a write and fsync each; docs/real-handsets.md)."""
 
 SAMPLE_BLOCKS = 256
 """Blocks looked at, spread over the image, before scanning it whole for FILL savings."""
@@ -101,8 +107,13 @@ class Transfer:
         return isinstance(self.downloads[0], Piece)
 
 
-def plan_transfer(source: Source, limit: int, block_size: int = 4096, *, use_fill: bool = True) -> Transfer:
-    """The downloads that write `source` (a raw or sparse image) through a `limit`-byte download buffer."""
+def plan_transfer(source: Source, limit: int, block_size: int = 4096, *, use_fill: bool = True,
+                  link_rate: float | None = None) -> Transfer:
+    """The downloads that write `source` (a raw or sparse image) through a `limit`-byte download buffer.
+
+    `link_rate` (bytes per second, Transport.link_rate) weighs the bytes a sparse
+    image spares the link against its chunks; None counts bytes alone.
+    """
     src = ImageSource(source)
     with src.open() as f:
         f.seek(0)
@@ -114,13 +125,18 @@ def plan_transfer(source: Source, limit: int, block_size: int = 4096, *, use_fil
         if constant_share >= SAMPLE_CONSTANT_SHARE and size % block_size == 0:
             runs = scan(source, block_size, use_fill=True)
             piece = Piece(runs, src, 0, runs.total_blocks, use_fill=True)
-            if piece.size <= size * SPARSE_WORTH:
+            if piece.size <= size * SPARSE_WORTH and _sparse_pays(size - piece.size, piece.chunk_count, link_rate):
                 return Transfer([piece], size)
         return Transfer([RawImage(src, size)], size)
     # Not one constant block in the sample: FILL could spare the link next to nothing,
     # so the pieces carry everything as data and the image is not scanned.
     pieces = split(source, limit, block_size, use_fill=use_fill and (not raw or constant_share > 0))
     return Transfer(pieces, pieces[0].total_blocks * pieces[0].block_size)
+
+
+def _sparse_pays(spared: int, chunks: int, link_rate: float | None) -> bool:
+    """Whether sparing the link `spared` bytes is worth the device writing `chunks` chunks instead of one."""
+    return link_rate is None or spared / link_rate > (chunks - 1) * CHUNK_SECONDS
 
 
 def _sampled_constant_share(f, size: int, block_size: int) -> float:

@@ -41,6 +41,11 @@ class Transport(abc.ABC):
     sends_files = False
     """Whether write_span sends file data without reading it into memory (worth cutting data into spans)."""
 
+    link_rate = 35e6
+    """Roughly the bytes per second the link carries to a real device, for planning only: whether
+    sparing it bytes is worth more device work (sparse.plan_transfer). USB 2.0 high speed unless a
+    link says otherwise."""
+
     @abc.abstractmethod
     def write(self, data: bytes | memoryview, timeout: float) -> None:
         """Send one packet within `timeout` seconds."""

@@ -7,6 +7,7 @@ import pytest
 
 from flasher.sparse import Piece, RawImage, plan_transfer
 from flasher.sparse.runs import DONT_CARE, FILL, RAW, SCAN_BUFFER, scan
+from flasher.sparse.transfer import CHUNK_SECONDS
 from flasher.transport.base import FileSpan
 
 BS = 4096
@@ -108,6 +109,19 @@ def test_a_zero_heavy_image_of_whole_blocks_that_fits_goes_as_one_sparse_image(w
     assert [type(d) for d in transfer.downloads] == [Piece]
     assert transfer.downloads[0].size < 64 * BS + 100  # the data blocks and a few headers
     assert helpers.expand_bytes(b"".join(transfer.downloads[0].stream()), b"\xee" * LIMIT) == data
+
+
+def test_over_a_fast_link_a_fragmented_image_that_fits_goes_as_it_is(write_file, helpers):
+    # One data block, then three zero blocks, over and over: a sparse image would
+    # spare the link three quarters, in 128 chunks the device writes one by one.
+    data = b"".join(os.urandom(BS) + bytes(3 * BS) for _ in range(LIMIT // (4 * BS)))
+    path = write_file(data)
+    sparing_costs_more = LIMIT * 3 / 4 / (127 * CHUNK_SECONDS)  # link bytes/s at which it breaks even
+    fast = plan_transfer(path, LIMIT, link_rate=sparing_costs_more * 2)
+    assert [type(d) for d in fast.downloads] == [RawImage]
+    slow = plan_transfer(path, LIMIT, link_rate=sparing_costs_more / 2)
+    assert [type(d) for d in slow.downloads] == [Piece] and slow.downloads[0].chunk_count == 128
+    assert helpers.expand_bytes(b"".join(slow.downloads[0].stream()), b"\xee" * LIMIT) == data
 
 
 def test_without_fill_a_fitting_image_goes_as_it_is(write_file):

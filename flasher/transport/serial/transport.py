@@ -59,6 +59,8 @@ def open_port(path: str, *, baudrate: int = DEFAULT_BAUDRATE) -> serial.Serial:
 
 
 class SerialTransport(Transport):
+    link_rate = 1e6  # faster than any UART a device offers (921600 baud: 92 kB/s)
+
     def __init__(self, port: serial.Serial, address: str):
         self.address = address
         self._port = port
