@@ -4,6 +4,7 @@ The framing is the same in both directions, so the virtual handset wraps its
 accepted sockets in this class too.
 """
 
+import contextlib
 import socket
 import struct
 import time
@@ -88,15 +89,8 @@ class TcpTransport(Transport):
         # Python, which leaves the CPU to the other end on a shared machine.
         deadline = time.monotonic() + timeout
         self._send(_FRAME_HEADER.pack(span.length), deadline)
-        try:
-            self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        with self._sending(deadline):
             sent = self._sock.sendfile(span.file, span.offset, span.length)
-        except socket.timeout:
-            raise LinkTimeout(f"{self.address}: peer stopped accepting data") from None
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            raise LinkClosed(f"{self.address}: connection closed by the peer") from None
-        except OSError as exc:
-            raise TransportError(f"{self.address}: send failed ({exc.strerror or exc})") from None
         if sent != span.length:
             raise SourceEnded(f"{getattr(span.file, 'name', 'the image')} ended at byte {span.offset + sent} "
                               f"while being sent; {self.address} is left mid-frame")
@@ -119,9 +113,15 @@ class TcpTransport(Transport):
             pass
 
     def _send(self, data: bytes | memoryview, deadline: float) -> None:
+        with self._sending(deadline):
+            self._sock.sendall(data)
+
+    @contextlib.contextmanager
+    def _sending(self, deadline: float):
+        """Send within `deadline`; socket failures become link errors."""
         try:
             self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
-            self._sock.sendall(data)
+            yield
         except socket.timeout:
             raise LinkTimeout(f"{self.address}: peer stopped accepting data") from None
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
