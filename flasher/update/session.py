@@ -395,10 +395,16 @@ class UpdateSession:
                               message=f"slot {target_slot} is active and the handset rebooted into it; it cannot "
                                       f"report the build it runs, so {self.manifest.build} is not confirmed")
             return
-        with self.await_return() as device:
-            booted = device.current_slot()
-            build = device.capabilities.build or ""
-            successful = device.getvar_optional(f"slot-successful:{target_slot}") == "yes"
+        deadline = time.monotonic() + self.options.return_timeout
+        while True:
+            with self.await_return() as device:
+                booted = device.current_slot()
+                build = device.capabilities.build or ""
+                successful = device.getvar_optional(f"slot-successful:{target_slot}") == "yes"
+            if booted != target_slot or successful or time.monotonic() >= deadline:
+                break
+            # Seen before it went down, or back before its boot finished: look again.
+            time.sleep(RETURN_POLL)
         if booted == target_slot and successful and build == self.manifest.build:
             report.set_result(Result.SUCCESS, message=f"running {self.manifest.build} on slot {booted}")
         elif booted == report.from_slot:

@@ -28,7 +28,7 @@ def env(tmp_path):
         def update(self, package, **options):
             with Updater(package, self.keys.trust_store, self.station) as updater:
                 events = []
-                reports = updater.update([self.handset.address], options=Options(return_timeout=20, **options),
+                reports = updater.update([self.handset.address], options=Options(**{"return_timeout": 20, **options}),
                                          emit=events.append)
                 self.events = events
                 return reports[0]
@@ -228,7 +228,7 @@ def test_a_handset_back_before_its_boot_was_marked_successful_is_confirmed_by_th
     package = env.package()
     boot_a = env.handset.partition("boot_a")
     env.handset.handset.faults.answers["slot-successful:b"] = "no"  # as after a power cut mid-boot
-    first = env.update(package)
+    first = env.update(package, return_timeout=3)
     assert first.result == "WRONG_BUILD" and "run the update again" in first.message, first.message
     env.handset.handset.faults.answers.clear()
     final = env.update(package)
