@@ -20,38 +20,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..discovery.identity import FASTBOOT_MODES
-from ..device import BootloaderLocked, FastbootDevice, SwitchIgnored, Timeouts, device_logger, wait_for_device
-from ..delta.errors import DeltaSourceMismatch, DeltaSourceUnreadable, PatchRejected
+from ..device import FastbootDevice, Timeouts, device_logger, wait_for_device
+from ..delta.errors import DeltaSourceMismatch, DeltaSourceUnreadable
 from ..atomic import private_folder
 from ..device_text import file_key
 from ..errors import FlasherError
-from ..package.errors import PackageError
 from ..history.attempt_log import AttemptLog
 from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now
 from ..history.store import HistoryStore
-from ..protocol.errors import CommandFailed, ProtocolError
-from ..transport.errors import LinkClosed, LinkTimeout, TransportError
+from ..protocol.errors import CommandFailed
+from ..transport.errors import LinkTimeout, TransportError
 from . import in_place, preflight, sideload_path
 from .readback import read_back_sha256
 from .events import Event, Finished, LogLine, Progress, StateChanged
 from .journal import Journal, JournalEntry
+from .outcome import Cancelled, DidNotReturn, VerifyFailed, result_for
 
 RETURN_POLL = 2.0
 log = logging.getLogger("tsuf.update")
-
-
-class Cancelled(FlasherError):
-    hint = "The active slot was not touched; run the update again to finish it."
-
-
-class VerifyFailed(FlasherError):
-    hint = ("The handset did not store what was sent; it stays on its current slot. "
-            "Run the update again; if it fails twice the handset's storage may be failing.")
-
-
-class DidNotReturn(FlasherError):
-    hint = "Check the handset's screen and cable; it may be waiting in another mode."
 
 
 class CancelToken:
@@ -139,7 +126,7 @@ class UpdateSession:
         except Cancelled as exc:
             self._fail(Result.CANCELLED, exc)
         except FlasherError as exc:
-            self._fail(_result_for(exc, self._phase), exc)
+            self._fail(result_for(exc, self._phase), exc)
         except Exception as exc:  # a bug must still leave a report
             log.exception("update session crashed")
             self._fail(Result.INTERNAL_ERROR, exc)
@@ -389,7 +376,9 @@ class UpdateSession:
         report = self.report
         self.enter("confirm")
         self.show("confirming")
-        if not self._bootloader_reports_build():
+        # Only a bootloader that says which build runs can confirm one, and only such (bench)
+        # handsets come back to it after booting; a phone boots its system and stays there.
+        if not self._reports_build:
             self.station.journal.clear(self.serialno, self.package_sha256)
             report.set_result(Result.NOT_CONFIRMED, phase="confirm",
                               message=f"slot {target_slot} is active and the handset rebooted into it; it cannot "
@@ -421,11 +410,6 @@ class UpdateSession:
             report.set_result(Result.WRONG_BUILD, phase="confirm",
                               message=f"came back on slot {booted} running {build or 'an unknown build'}")
         self.station.journal.clear(self.serialno, self.package_sha256)
-
-    def _bootloader_reports_build(self) -> bool:
-        """Only a bootloader that says which build runs can confirm one, and only such (bench)
-        handsets come back to it after booting; a phone boots its system and stays there."""
-        return bool(self._reports_build)
 
     def await_return(self) -> FastbootDevice:
         """The same handset (by serial number) back in fastboot: on its old address, or,
@@ -496,35 +480,3 @@ class UpdateSession:
         else:
             self._log.path.unlink(missing_ok=True)
         self.emit(Finished(report))
-
-
-def _result_for(error: FlasherError, phase: str) -> Result:
-    if isinstance(error, preflight.PreflightRefused):
-        return error.result
-    if isinstance(error, VerifyFailed):
-        return Result.VERIFY_FAILED
-    if isinstance(error, DeltaSourceMismatch):
-        return Result.DELTA_SOURCE_MISMATCH
-    if isinstance(error, PatchRejected):
-        return Result.PATCH_REJECTED
-    if isinstance(error, PackageError):
-        return Result.PACKAGE_CORRUPT
-    if isinstance(error, DidNotReturn):
-        return Result.DID_NOT_RETURN
-    if sideload := sideload_path.result_for(error):
-        return sideload
-    if isinstance(error, LinkClosed):
-        return Result.LINK_LOST
-    if isinstance(error, LinkTimeout):
-        return Result.LINK_TIMEOUT
-    if isinstance(error, TransportError):  # could not connect, or the handshake failed
-        return Result.LINK_LOST
-    if isinstance(error, ProtocolError):
-        return Result.PROTOCOL_VIOLATION
-    if isinstance(error, SwitchIgnored):
-        return Result.SWITCH_FAILED
-    if isinstance(error, BootloaderLocked):
-        return Result.NEEDS_UNLOCK
-    if isinstance(error, CommandFailed):
-        return {"write": Result.WRITE_FAILED, "switch": Result.SWITCH_FAILED}.get(phase, Result.DEVICE_REFUSED)
-    return Result.INTERNAL_ERROR
