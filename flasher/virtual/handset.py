@@ -121,6 +121,13 @@ class Handset:
         with self._mode_changed:
             return self._mode_changed.wait_for(lambda: self.mode is mode, timeout)
 
+    def wait_until_idle(self, timeout: float) -> bool:
+        """True once no host session is being served (a stalled command has finished)."""
+        if not self._session_lock.acquire(timeout=timeout):
+            return False
+        self._session_lock.release()
+        return True
+
     def shutdown(self) -> None:
         if self._timer:
             self._timer.cancel()

@@ -215,6 +215,7 @@ def test_a_rerun_after_the_switch_resumes_at_the_boot_and_keeps_the_old_slot(env
     first = env.update(package, timeouts=Timeouts(response=1.0))
     assert first.result in ("LINK_LOST", "LINK_TIMEOUT"), first.message
     env.handset.handset.faults.stall_commands.clear()
+    assert env.handset.handset.wait_until_idle(10)  # the stalled set_active has finished
     assert env.handset.handset.wait_for_mode(Mode.BOOTLOADER, 10)
     assert _var(env, "current-slot") == "b"
     final = env.update(package)
