@@ -3,6 +3,7 @@
 PyInstaller needs a script, and flasher/cli/main.py uses relative imports, so it cannot be one.
 """
 
+import multiprocessing
 import sys
 
 from flasher.cli.main import main
@@ -16,4 +17,6 @@ def arguments(argv: list[str], executable: str) -> list[str]:
 
 
 if __name__ == "__main__":
+    # Building a delta diffs in spawned worker processes: in the bundle they start this executable.
+    multiprocessing.freeze_support()
     sys.exit(main(arguments(sys.argv[1:], sys.executable)))

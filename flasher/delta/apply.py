@@ -1,7 +1,10 @@
 """Reconstructing a target image on the host from a delta package and the source image.
 
-The source is hashed whole before any patch is applied, and again window by window
-as it is read, so a source that changes in between is caught too. Memory is a few
+A window's bytes are made by its operations in order: source ranges copied, patterns
+filled, and the output of its patch (applied to its reference extents) for the rest;
+a version 1 window is one such patch. The source is hashed whole before any patch is
+applied, and again window by window as it is read, so a source that changes in
+between is caught too. Memory is a few
 windows' source ranges, patches and outputs, whatever the image size. The output is
 a private file (0600 in a new 0700 folder) that is deleted on any failure; what is
 returned has been hashed against the manifest.
@@ -22,14 +25,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..package.archive import CHUNK, PackageReader, private_image_file
-from ..package.delta_manifest import DeltaEntry, DeltaWindow
+from ..package.delta_manifest import BlockWindow, DeltaEntry, DeltaWindow
 from ..package.manifest import ImageEntry
 from .bsdiff import DecodedPatch, apply_decoded, decode_patch
 from .errors import CorruptPatch, DeltaError, DeltaSourceMismatch, PatchRejected
 from .windows import read_range
 
 Progress = Callable[[int], None]
-Prepared = tuple[DeltaWindow, bytes, DecodedPatch]  # a window, its source range and its decoded patch
+Window = DeltaWindow | BlockWindow
+# A window, the source bytes its copies read, its reference and its decoded patch (None: no diff ops).
+Prepared = tuple[Window, bytes, bytes, DecodedPatch | None]
 # Windows prepared ahead of the one being applied: enough to keep two cores busy.
 AHEAD = 2
 
@@ -176,13 +181,14 @@ def _patch(windows: Iterator[Prepared], entry: ImageEntry, sink: Callable[[bytes
     """
     with ThreadPoolExecutor(1) as writer:
         writing: tuple[Future[None], int] | None = None
-        for index, (window, old, decoded) in enumerate(windows):
+        for index, (window, copied, reference, decoded) in enumerate(windows):
             what = f"{entry.partition} window {index}"
             try:
-                new = apply_decoded(old, decoded)
+                made = apply_decoded(reference, decoded) if decoded else b""
             except PatchRejected as error:
                 raise type(error)(f"{what}: {error}") from None
-            del old, decoded
+            new = _assembled(window, copied, made)
+            del copied, reference, decoded, made
             if hashlib.sha256(new).hexdigest() != window.target_sha256:
                 raise PatchRejected(f"{what} makes other bytes than the manifest declares")
             _written(writing, progress)
@@ -190,33 +196,57 @@ def _patch(windows: Iterator[Prepared], entry: ImageEntry, sink: Callable[[bytes
         _written(writing, progress)
 
 
-def _prepare(source: BinaryIO, source_lock: threading.Lock, window: DeltaWindow, patch: bytes | CorruptPatch,
+def _assembled(window: Window, copied: bytes, made: bytes) -> bytes:
+    """The window's target: each op's bytes in order, from the copies, its fill pattern or the patch's output."""
+    if len(window.ops) == 1 and window.ops[0].kind == "diff":
+        return made
+    parts, copied_at, made_at = [], 0, 0
+    copied, made = memoryview(copied), memoryview(made)
+    for op in window.ops:
+        if op.kind == "copy":
+            parts.append(copied[copied_at:copied_at + op.length])
+            copied_at += op.length
+        elif op.kind == "fill":
+            parts.append((op.pattern * -(-op.length // len(op.pattern)))[:op.length])
+        else:
+            parts.append(made[made_at:made_at + op.length])
+            made_at += op.length
+    return b"".join(parts)
+
+
+def _prepare(source: BinaryIO, source_lock: threading.Lock, window: Window, patch: bytes | CorruptPatch,
              what: str) -> Prepared:
-    """The window's source range, checked, and its patch, checked and decoded (in this order)."""
+    """The source bytes the window reads, checked, and its patch, checked and decoded (in this order)."""
     with source_lock:
         try:
-            old = read_range(source, window.source_offset, window.source_size)
+            copied = b"".join(read_range(source, op.source_offset, op.length) for op in window.ops
+                              if op.kind == "copy")
+            reference = b"".join(read_range(source, offset, length) for offset, length in window.reference)
         except EOFError:
             raise DeltaSourceMismatch(f"the source image is shorter than {what} needs") from None
-    if hashlib.sha256(old).hexdigest() != window.source_sha256:
+    digest = hashlib.sha256(copied)
+    digest.update(reference)
+    if digest.hexdigest() != window.source_sha256:
         raise DeltaSourceMismatch(f"the source bytes of {what} differ from the build the delta was made from")
-    return window, old, _decode(patch, window, what)
+    return window, copied, reference, _decode(patch, window, what)
 
 
-def _read_patch(patches: BinaryIO, window: DeltaWindow, what: str) -> bytes | CorruptPatch:
+def _read_patch(patches: BinaryIO, window: Window, what: str) -> bytes | CorruptPatch:
     try:
         return patches.read(window.patch_size)
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         return CorruptPatch(f"the patch of {what} cannot be read from the package ({error})")
 
 
-def _decode(patch: bytes | CorruptPatch, window: DeltaWindow, what: str) -> DecodedPatch:
+def _decode(patch: bytes | CorruptPatch, window: Window, what: str) -> DecodedPatch | None:
     if isinstance(patch, CorruptPatch):
         raise patch
     if len(patch) != window.patch_size or hashlib.sha256(patch).hexdigest() != window.patch_sha256:
         raise PatchRejected(f"the patch of {what} does not match the SHA-256 in the manifest")
+    if not window.diff_size:
+        return None
     try:
-        return decode_patch(patch, window.target_size)
+        return decode_patch(patch, window.diff_size)
     except PatchRejected as error:
         raise type(error)(f"{what}: {error}") from None
 

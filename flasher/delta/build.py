@@ -1,15 +1,17 @@
 """Building a signed delta package from a source and a target build (folders of images or full packages).
 
-Each target image becomes a copy (unchanged), a patch (BSDIFF40 windows, diffed in
-parallel: bsdiff4 releases the GIL, so threads use every core) or whole (new, or
+Each target image becomes a copy (unchanged), a patch (windows of block operations:
+blocks found in the source by content are copied, constant blocks filled, and only
+the rest is diffed, by BSDIFF40 in worker processes, one per core) or whole (new, or
 its patch would not be clearly smaller than the image deflated). Only a few windows
 are in flight at a time, so memory is bounded by the window size and the worker
-count, never by the image size.
+count; the source's block index adds about 100 bytes per 4 KiB block.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -18,7 +20,7 @@ import zipfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,16 +29,19 @@ from ..package.archive import CHUNK, PackageReader
 from ..package.bootmeta import make_boot_metadata
 from ..package.build import (BOOT_METADATA_PARTITION, ZIP_TIME, PackageDescription, add_image, folder_images,
                              package_writer, raw_image, sign_into)
-from ..package.delta_manifest import DeltaEntry, DeltaWindow, max_patch_size
+from ..package.delta_manifest import BLOCK_VERSION, BlockWindow, DeltaEntry, max_patch_size
 from ..package.errors import BuildError
 from ..package.keys import SigningKey
 from ..package.manifest import MAX_IMAGES, ImageEntry, Manifest, utc_timestamp
 from ..package.trust import TrustStore
+from .blocks import Planner, SourceIndex, WindowPlan
 from .bsdiff import apply_patch, make_patch
 from .windows import DEFAULT_WINDOW, ShiftTracker, read_range, window_size_for
 
 # A patch must beat the deflated image clearly, or the image is carried whole (no source needed).
 WHOLE_ABOVE = 0.9
+# Block operations the builder may write in one package: about 26 bytes of manifest each.
+OPS_BUDGET = 16384
 Progress = Callable[[str, int, int], None]
 
 
@@ -99,7 +104,8 @@ def build_delta_package(source: Path, target: Path, signing_keys: Sequence[Signi
         if not 1 <= len(targets) <= MAX_IMAGES:
             raise BuildError(f"a package holds 1 to {MAX_IMAGES} images; {target} has {len(targets)}")
         window_size = window_size_for(sum(m.size for m in targets.values()), window_size)
-        differ = _Differ(workers, window_size, staging, progress)
+        window_count = sum(-(-m.size // window_size) for m in targets.values())
+        differ = _Differ(workers, window_size, max(16, OPS_BUDGET // window_count), staging, progress)
         with package_writer(output) as package:
             entries = [differ.add(package, partition, targets[partition], old.images.get(partition), source_build,
                                   partition not in description.unslotted)
@@ -177,9 +183,10 @@ def _boot_metadata(targets: dict[str, Measured], description: PackageDescription
 class _Differ:
     """Turns one target image into a copy, patch or whole entry of the package being written."""
 
-    def __init__(self, workers: int, window_size: int, staging: Path, progress: Progress | None):
+    def __init__(self, workers: int, window_size: int, window_ops: int, staging: Path, progress: Progress | None):
         self.workers = workers
         self.window_size = window_size
+        self.window_ops = window_ops
         self.staging = staging
         self.progress = progress
 
@@ -197,7 +204,7 @@ class _Differ:
         if windows is None or sum(w.patch_size for w in windows) > WHOLE_ABOVE * target.deflated:
             patches.unlink()
             return self._whole(package, partition, target, slotted, whole)
-        delta = DeltaEntry("patch", source_build, source_size, source_sha256, tuple(windows))
+        delta = DeltaEntry("patch", source_build, source_size, source_sha256, tuple(windows), BLOCK_VERSION)
         info = zipfile.ZipInfo(f"patches/{partition}.bsdiff", ZIP_TIME)
         info.file_size = delta.patch_size  # lets zipfile pick ZIP64 when it must
         with open(patches, "rb") as data, package.open(info, "w") as entry:
@@ -212,30 +219,34 @@ class _Differ:
         return ImageEntry(partition, slotted, entry.size, entry.sha256, "deflate", delta)
 
     def _diff(self, partition: str, source_path: Path, source_size: int, target: Measured,
-              patches: Path) -> list[DeltaWindow] | None:
-        """The windows, their patches written to `patches` in order; None if a window's patch is too large."""
-        windows: list[DeltaWindow] = []
+              patches: Path) -> list[BlockWindow] | None:
+        """The windows, their patches written to `patches` in order; None if a window's patch is too large.
+
+        Windows are planned here, in order; only their residues go to the worker processes.
+        """
+        windows: list[BlockWindow] = []
         pending: deque[Future] = deque()
+        # Not forked: the caller may have threads (a GUI), and a fork copies their locks.
         with (open(source_path, "rb") as source, open(target.path, "rb") as image, open(patches, "wb") as out,
-              ThreadPoolExecutor(self.workers, thread_name_prefix=f"diff-{partition}") as pool):
-            tracker = ShiftTracker(source, source_size, self.window_size)
+              ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn")) as pool):
+            planner = Planner(SourceIndex(source, source_size), ShiftTracker(source, source_size, self.window_size),
+                              self.window_size + self.window_size // 4)
             if self.progress:
                 self.progress(partition, 0, target.size)
             for offset in range(0, target.size, self.window_size):
                 data = read_range(image, offset, min(self.window_size, target.size - offset))
-                where = tracker.source_range(offset, data)
-                pending.append(pool.submit(_diff_window, read_range(source, where.source_offset, where.source_size),
-                                           where.source_offset, offset, data))
+                plan = planner.plan(offset, data, self.window_ops)
+                pending.append(_submitted(pool, planner.index, plan, offset, data))
                 # One window waiting per worker keeps memory bounded whatever the image size.
                 if len(pending) > self.workers:
                     windows.append(self._collect(pending.popleft(), out, partition, target.size))
             while pending:
                 windows.append(self._collect(pending.popleft(), out, partition, target.size))
-        if any(w.patch_size > max_patch_size(w.target_size) for w in windows):
+        if any(w.patch_size > max_patch_size(w.diff_size) for w in windows if w.diff_size):
             return None
         return windows
 
-    def _collect(self, future: Future, out, partition: str, total: int) -> DeltaWindow:
+    def _collect(self, future: Future, out, partition: str, total: int) -> BlockWindow:
         window, patch = future.result()
         out.write(patch)
         if self.progress:
@@ -243,11 +254,31 @@ class _Differ:
         return window
 
 
-def _diff_window(source: bytes, source_offset: int, target_offset: int, target: bytes) -> tuple[DeltaWindow, bytes]:
-    patch = make_patch(source, target)
+def _submitted(pool: ProcessPoolExecutor, index: SourceIndex, plan: WindowPlan, target_offset: int,
+               target: bytes) -> Future:
+    """A future of the window and its patch: diffed by a worker if the window has residue, else made here."""
+    copied = b"".join(index.read(op.source_offset, op.length) for op in plan.ops if op.kind == "copy")
+    reference = b"".join(index.read(offset, length) for offset, length in plan.reference)
+    source_sha256 = hashlib.sha256(copied + reference).hexdigest()
+
+    def window_of(patch: bytes) -> tuple[BlockWindow, bytes]:
+        return BlockWindow(target_offset, len(target), hashlib.sha256(target).hexdigest(), source_sha256, plan.ops,
+                           plan.reference, len(patch), hashlib.sha256(patch).hexdigest()), patch
+    if not plan.residue:
+        done: Future = Future()
+        done.set_result(window_of(b""))
+        return done
+    made: Future = Future()
+    diffing = pool.submit(_diff_residue, reference, plan.residue, target_offset)
+    diffing.add_done_callback(lambda f: made.set_exception(f.exception()) if f.exception()
+                              else made.set_result(window_of(f.result())))
+    return made
+
+
+def _diff_residue(reference: bytes, residue: bytes, target_offset: int) -> bytes:
+    """One window's patch, made in a worker process."""
+    patch = make_patch(reference, residue)
     # Applying costs a twentieth of diffing, and proves the patch before it is signed.
-    if apply_patch(source, patch, len(target)) != target:
+    if apply_patch(reference, patch, len(residue)) != residue:
         raise BuildError(f"the patch of the window at {target_offset} does not reproduce the target")
-    window = DeltaWindow(source_offset, len(source), hashlib.sha256(source).hexdigest(), target_offset, len(target),
-                         hashlib.sha256(target).hexdigest(), len(patch), hashlib.sha256(patch).hexdigest())
-    return window, patch
+    return patch

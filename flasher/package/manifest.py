@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .delta_manifest import MAX_WINDOWS, DeltaEntry, parse_delta
+from .delta_manifest import MAX_OPS, MAX_WINDOWS, DeltaEntry, parse_delta
 from .errors import ManifestError
 from .untrusted_json import load_untrusted_json
 from .schema import IDENTIFIER, MAX_IMAGE_SIZE, GiB, bounded_list, fields_of, identifier, integer, sha256, string
@@ -190,6 +190,8 @@ def _check_delta_package(entries: tuple[ImageEntry, ...]) -> None:
         raise ManifestError("a delta package applies to one source build; its images name several")
     if sum(len(entry.delta.windows) for entry in entries) > MAX_WINDOWS:
         raise ManifestError(f"a delta package holds at most {MAX_WINDOWS} patch windows")
+    if sum(entry.delta.op_count for entry in entries) > MAX_OPS:
+        raise ManifestError(f"a delta package holds at most {MAX_OPS} block operations")
 
 
 def _image_from(value, package_type: str) -> ImageEntry:

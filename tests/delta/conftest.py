@@ -23,12 +23,19 @@ METHODS = {"system": "patch", "boot": "copy", "vendor": "whole", "radio": "whole
 
 
 def edited(data: bytes, rng: random.Random) -> bytes:
-    """About 2% of the bytes changed in scattered 8-byte edits, plus two insertions."""
+    """What a new build does to a file system image, in small: 8-byte edits in every fifth 4 KiB block,
+    two 64 KiB regions that swap places (moved file data), a 20 KiB insertion on a block boundary, and
+    a 3 KiB one off it (everything after it moves by a fraction of a block)."""
     out = bytearray(data)
-    for _ in range(len(data) // 400):
-        at = rng.randrange(len(out) - 8)
-        out[at:at + 8] = rng.randbytes(8)
-    out[len(out) // 3:len(out) // 3] = rng.randbytes(20 * KiB)
+    for block in range(0, len(out) // 4096, 5):
+        for _ in range(4):
+            at = block * 4096 + rng.randrange(4096 - 8)
+            out[at:at + 8] = rng.randbytes(8)
+    first, second = len(out) // 5 // 4096 * 4096, 3 * len(out) // 5 // 4096 * 4096
+    out[first:first + 64 * KiB], out[second:second + 64 * KiB] = (out[second:second + 64 * KiB],
+                                                                  out[first:first + 64 * KiB])
+    at = len(out) // 3 // 4096 * 4096
+    out[at:at] = rng.randbytes(20 * KiB)
     out[2 * len(out) // 3:2 * len(out) // 3] = rng.randbytes(3 * KiB)
     return bytes(out)
 

@@ -131,6 +131,12 @@ def test_a_full_package_is_not_reconstructed(delta_build, dest, tmp_path):
         reconstruct(reader, "system", delta_build.source_image("system"), dest)
 
 
+def source_bytes_read(window) -> set[int]:
+    """Offsets of the source bytes a window reads: its copies and its reference."""
+    ranges = [(op.source_offset, op.length) for op in window.ops if op.kind == "copy"] + list(window.reference)
+    return {at for offset, length in ranges for at in range(offset, offset + length)}
+
+
 def _with_window_patch(delta_build, tmp_path, patch: bytes, index: int = 1):
     """The delta package with one window's patch replaced, its manifest describing (and signing) the new bytes."""
     def change(manifest, entries):
@@ -199,7 +205,8 @@ def test_a_patch_entry_that_differs_from_its_manifest_is_refused(delta_build, de
 def test_a_window_outside_the_source_image_is_refused_when_the_package_opens(delta_build, tmp_path):
     def change(manifest, entries):
         image = next(entry for entry in manifest["images"] if entry["partition"] == "system")
-        image["delta"]["windows"][-1]["source_offset"] = image["delta"]["source_size"]
+        copy = next(op for op in image["delta"]["windows"][0]["ops"] if op[0] == "copy")
+        copy[1] = image["delta"]["source_size"]
     hostile = rewrite_package(delta_build.package, tmp_path / "outside.zip", delta_build.key, change)
     with pytest.raises(ManifestError, match="past the end"):
         PackageReader(hostile, delta_build.store)
@@ -220,8 +227,7 @@ def test_windows_prepared_ahead_still_fail_in_window_order(delta_build, dest, tm
     with PackageReader(hostile, delta_build.store) as reader:
         windows = reader.manifest.image("system").delta.windows
         changed = bytearray(delta_build.source_image("system").read_bytes())
-        at = windows[2].source_offset + windows[2].source_size - 1
-        assert at >= windows[1].source_offset + windows[1].source_size
+        at = min(source_bytes_read(windows[2]) - source_bytes_read(windows[1]))
         changed[at] ^= 0xFF
         source = tmp_path / "changed.img"
         source.write_bytes(changed)
