@@ -255,7 +255,9 @@ def _op(value, what: str, target_size: int, source_size: int) -> BlockOp:
         raise ManifestError(f"{what}: a {kind} operation's length must be 1 to {target_size}, not {length!r}")
     if kind == "copy":
         offset = value[1]
-        if type(offset) is not int or offset < 0 or offset + length > source_size:
+        if type(offset) is not int or offset < 0:
+            raise ManifestError(f"{what}: a copy operation's offset must be an integer of at least 0, not {offset!r}")
+        if offset + length > source_size:
             raise ManifestError(f"{what}: a copy operation reads past the end of the {source_size}-byte source "
                                 f"(offset {offset!r}, length {length})")
         return BlockOp(kind, length, source_offset=offset)
