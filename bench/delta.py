@@ -1,23 +1,30 @@
-"""Delta packages: size against whole-file bsdiff and deflate, build time by workers, memory by image size.
+"""Delta packages on two consecutive real releases: size, build time and memory, apply time, beside the baselines.
 
-What it measures, and why: a delta is worth shipping only if it is nearly as small
-as a single whole-file bsdiff (target: windowed delta within 10 % of it) while its
-memory stays bounded, since whole-file bsdiff needs ~17x the image in RAM. So:
+The pair is bench/realistic_images.py's `release_pair`: system.img is ext4 holding the
+real wheels of one release of numpy, pandas and botocore (the next patch release in
+the new build), boot.img numpy's core native library from the same two releases.
+Measured side by side in one run, every step a fresh process under GNU
+`/usr/bin/time -v`:
 
-- a firmware-like image (half random content, half zero blocks) and a target with
-  ~2 % of its bytes changed in scattered 8-byte edits plus eight 50 KiB insertions;
-- sizes: the delta package, one whole-file `bsdiff4.file_diff`, and the target
-  deflated (zlib level 6, as a full package carries it);
-- build time of the delta with 1 worker and with every core;
-- peak RSS of building (every core) and of applying (`reconstruct`) at two image
-  sizes, to show it does not grow with the image.
+- the delta package (every core): bytes per image, build wall time, peak RSS of the
+  builder and of its largest worker process (their sum bounds what the build holds);
+- naive windows, as TSUF built deltas before block operations: each 8 MiB window of
+  the new system image bsdiffed against the same range of the old one widened by an
+  eighth each side (windows identical to it cost nothing), on every core;
+- whole-file bsdiff4 of boot.img (system.img's would need ~17x the image in RAM: not run);
+- `xz -6` of the new system image: bytes and wall time;
+- apply: `reconstruct_all` from the old images against extracting every image from the
+  full package of the new build, the host's share of a full update (flashing then
+  sends the same bytes either way);
+- the same pair at twice the image size (more free space): build peak RSS must not grow.
 
-Every measured step is a fresh subprocess under GNU `/usr/bin/time -v` (its peak
-RSS is that process's alone). Prints a markdown section (or JSON with --json);
-exits 0 if the targets are met, 3 if one is missed, 1 or 2 on an error. Temporary
-files are removed on exit, error, Ctrl-C or SIGTERM.
+Prints a markdown section (or JSON with --json); exits 0 if the targets are met, 3 if
+one is missed, 1 or 2 on an error. Wheels are downloaded once into the bench cache
+($TSUF_BENCH_CACHE, default ~/.cache/tsuf-bench); temporary files are removed on exit,
+error, Ctrl-C or SIGTERM. bench/hot_paths.py uses `make_builds` (synthetic firmware-like
+images) and the `build`, `bsdiff` steps.
 
-    .venv/bin/python bench/delta.py [--size 64] [--rss-sizes 128,512] [--json]
+    .venv/bin/python bench/delta.py [--size 256] [--json]
 """
 
 import argparse
@@ -25,28 +32,33 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 from flash_throughput import targets_markdown
+from realistic_images import RELEASES, release_pair
 
 from flasher.virtual.sample_images import write_image
 
 MiB = 1 << 20
-TARGET_SIZE_RATIO = 1.10  # windowed delta / whole-file bsdiff
-TARGET_RSS_GROWTH = 1.25  # peak RSS at the larger size / at the smaller
+TARGET_SYSTEM_PERCENT = 0.9  # delta of system.img, % of the image
+TARGET_BOOT_RATIO = 1.10  # delta of boot.img / whole-file bsdiff4
+TARGET_RSS_MIB = 1536
+TARGET_RSS_GROWTH = 1.25  # build peak RSS at twice the size / at the size
+TARGET_APPLY_RATIO = 1.0  # reconstruct / extract from the full package
 TARGET_MISSED = 3
 GNU_TIME = "/usr/bin/time"
+NAIVE_WINDOW = 8 * MiB
+PARTITION = "system"
 EDIT_FRACTION = 0.02
 INSERTIONS = 8
 INSERTION_SIZE = 50 * 1024
-PARTITION = "system"
 
 
 class BenchError(RuntimeError):
@@ -55,12 +67,8 @@ class BenchError(RuntimeError):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=64, metavar="MiB",
-                        help="image size for the size and time comparison (default 64; whole-file bsdiff "
-                             "needs ~17x this in RAM)")
-    parser.add_argument("--rss-sizes", default="128,512", metavar="MiB,MiB",
-                        help="the two image sizes whose peak RSS is compared (default 128,512)")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds allowed per step")
+    parser.add_argument("--size", type=int, default=256, metavar="MiB", help="system.img size (default 256)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per step")
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -80,41 +88,57 @@ def main() -> int:
 
 def run(args, work: Path) -> dict:
     setup_keys(work)
-    compare = make_builds(work / "compare", args.size * MiB, seed=1)
-    delta = {workers: measured(args, work, "build", compare, workers) for workers in (1, os.cpu_count() or 1)}
-    whole = measured(args, work, "bsdiff", compare)
-    deflated = deflated_size(compare / "target" / f"{PARTITION}.img")
-    shutil.rmtree(compare)
-    delta_bytes = delta[1]["package_bytes"]
-    scaling = []
-    for size in (int(s) for s in args.rss_sizes.split(",")):
-        builds = make_builds(work / f"rss-{size}", size * MiB, seed=2)
-        build = measured(args, work, "build", builds, os.cpu_count() or 1)
-        apply = measured(args, work, "apply", builds)
-        scaling.append({"image_mib": size, "build_rss_mib": build["rss_mib"], "build_s": build["seconds"],
-                        "apply_rss_mib": apply["rss_mib"], "apply_s": apply["seconds"],
-                        "delta_bytes": build["package_bytes"]})
-        shutil.rmtree(builds)
-    size_ratio = round(delta_bytes / whole["patch_bytes"], 3)
-    build_growth = round(scaling[-1]["build_rss_mib"] / scaling[0]["build_rss_mib"], 3)
-    apply_growth = round(scaling[-1]["apply_rss_mib"] / scaling[0]["apply_rss_mib"], 3)
+    workers = os.cpu_count() or 1
+    builds = work / "pair"
+    release_pair(builds, args.size)
+    system = (builds / "target" / "system.img").stat().st_size
+    boot = (builds / "target" / "boot.img").stat().st_size
+    delta = measured(args, work, "build", builds, workers)
+    naive = measured(args, work, "naive", builds, workers)
+    whole_boot = measured(args, work, "bsdiff", builds, "boot")
+    xz = measured(args, work, "xz", builds)
+    measured(args, work, "full", builds)
+    extract = measured(args, work, "extract", builds)
+    apply = measured(args, work, "apply", builds)
+    shutil.rmtree(builds)
+    larger = work / "larger"
+    release_pair(larger, 2 * args.size)
+    delta_larger = measured(args, work, "build", larger, workers)
+    shutil.rmtree(larger)
+
+    system_percent = round(100 * delta["patch_bytes"]["system"] / system, 3)
+    boot_ratio = round(delta["patch_bytes"]["boot"] / whole_boot["patch_bytes"], 3)
+    rss, rss_larger = build_rss(delta, workers), build_rss(delta_larger, workers)
+    growth = round(rss_larger / rss, 3)
+    apply_ratio = round(apply["seconds"] / extract["seconds"], 3)
     targets = [
-        {"target": f"delta / whole-file bsdiff <= {TARGET_SIZE_RATIO}", "value": size_ratio,
-         "met": size_ratio <= TARGET_SIZE_RATIO},
-        {"target": f"build peak RSS at {scaling[-1]['image_mib']} / {scaling[0]['image_mib']} MiB "
-                   f"<= {TARGET_RSS_GROWTH}", "value": build_growth, "met": build_growth <= TARGET_RSS_GROWTH},
-        {"target": f"apply peak RSS at {scaling[-1]['image_mib']} / {scaling[0]['image_mib']} MiB "
-                   f"<= {TARGET_RSS_GROWTH}", "value": apply_growth, "met": apply_growth <= TARGET_RSS_GROWTH},
+        {"target": f"system delta <= {TARGET_SYSTEM_PERCENT} % of the image (stretch 0.6 %)",
+         "value": f"{system_percent} %", "met": system_percent <= TARGET_SYSTEM_PERCENT},
+        {"target": "build wall time < `xz -6` of the new system image",
+         "value": f"{delta['seconds']} s / {xz['seconds']} s", "met": delta["seconds"] < xz["seconds"]},
+        {"target": f"build peak RSS (builder + workers) <= {TARGET_RSS_MIB} MiB", "value": round(rss),
+         "met": rss <= TARGET_RSS_MIB},
+        {"target": f"build peak RSS at {2 * args.size} / {args.size} MiB <= {TARGET_RSS_GROWTH}", "value": growth,
+         "met": growth <= TARGET_RSS_GROWTH},
+        {"target": f"boot delta / whole-file bsdiff4 <= {TARGET_BOOT_RATIO}", "value": boot_ratio,
+         "met": boot_ratio <= TARGET_BOOT_RATIO},
+        {"target": f"apply / extract from the full package <= {TARGET_APPLY_RATIO}", "value": apply_ratio,
+         "met": apply_ratio <= TARGET_APPLY_RATIO},
     ]
     return {
-        "benchmark": "delta", "image_bytes": args.size * MiB, "cpus": os.cpu_count(),
-        "edits": f"{EDIT_FRACTION:.0%} of bytes in 8-byte edits, {INSERTIONS} insertions of {INSERTION_SIZE} bytes",
-        "sizes": {"delta_package": delta_bytes, "whole_file_bsdiff": whole["patch_bytes"],
-                  "deflated_image": deflated},
-        "build": {str(workers): {"seconds": r["seconds"], "rss_mib": r["rss_mib"]} for workers, r in delta.items()},
-        "whole_file_bsdiff": {"seconds": whole["seconds"], "rss_mib": whole["rss_mib"]},
-        "scaling": scaling, "targets": targets, "targets_met": all(t["met"] for t in targets),
+        "benchmark": "delta", "command": " ".join([".venv/bin/python", "bench/delta.py", *sys.argv[1:]]),
+        "releases": [f"{name} {old} -> {new}" for name, old, new in RELEASES],
+        "system_bytes": system, "boot_bytes": boot, "cpus": workers, "load": os.getloadavg(),
+        "delta": delta, "naive_windows": naive, "whole_file_bsdiff_boot": whole_boot, "xz": xz,
+        "full_extract": extract, "apply": apply, "delta_at_twice_the_size": delta_larger,
+        "build_rss_mib": round(rss), "build_rss_mib_at_twice_the_size": round(rss_larger),
+        "targets": targets, "targets_met": all(t["met"] for t in targets),
     }
+
+
+def build_rss(build: dict, workers: int) -> float:
+    """What the build held at most: the builder's peak plus `workers` times the largest worker's."""
+    return build["builder_rss_mib"] + workers * build["worker_rss_mib"]
 
 
 def setup_keys(work: Path) -> None:
@@ -146,14 +170,6 @@ def make_builds(folder: Path, size: int, seed: int) -> Path:
     return folder
 
 
-def deflated_size(path: Path) -> int:
-    deflate, size = zlib.compressobj(6), 0
-    with open(path, "rb") as image:
-        while chunk := image.read(MiB):
-            size += len(deflate.compress(chunk))
-    return size + len(deflate.flush())
-
-
 def measured(args, work: Path, step: str, builds: Path, *extra) -> dict:
     """Run one step in a fresh process under GNU time; its JSON result plus seconds and peak RSS."""
     report = work / "time.txt"
@@ -179,50 +195,107 @@ def child(step: str, work: str, builds: str, *extra: str) -> int:
         description = PackageDescription(product="BENCH", hw_revisions=("r1",), build="N1", rollback_index=1)
         result = build_delta_package(builds / "source", builds / "target", [load_private_key(work / "bench.pem")],
                                      package, description=description, source_build="N", workers=int(extra[0]))
-        print(json.dumps({"package_bytes": result.package_bytes, "methods": result.methods}))
+        patch_bytes = {entry.partition: entry.archive_size if entry.delta.method != "copy" else 0
+                       for entry in result.manifest.images}
+        print(json.dumps({"package_bytes": result.package_bytes, "methods": result.methods,
+                          "patch_bytes": patch_bytes, "builder_rss_mib": rss_mib(resource.RUSAGE_SELF),
+                          "worker_rss_mib": rss_mib(resource.RUSAGE_CHILDREN)}))
+    elif step == "naive":
+        print(json.dumps(naive_windows(builds / "source" / f"{PARTITION}.img", builds / "target" / f"{PARTITION}.img",
+                                       int(extra[0]))))
     elif step == "apply":
-        from flasher.delta.apply import reconstruct
+        from flasher.delta.apply import reconstruct_all
         from flasher.package.archive import PackageReader
         from flasher.package.trust import TrustStore
         with PackageReader(package, TrustStore(work / "trust")) as reader:
-            made = reconstruct(reader, PARTITION, builds / "source" / f"{PARTITION}.img", builds)
-        print(json.dumps({"target_bytes": made.stat().st_size}))
+            made = reconstruct_all(reader, lambda entry: builds / "source" / f"{entry.partition}.img", builds)
+        print(json.dumps({"target_bytes": sum(path.stat().st_size for path in made.values())}))
+    elif step == "full":
+        from flasher.package.build import PackageDescription, build_package
+        from flasher.package.keys import load_private_key
+        description = PackageDescription(product="BENCH", hw_revisions=("r1",), build="N1", rollback_index=1)
+        build_package(builds / "target", description, [load_private_key(work / "bench.pem")], builds / "full.zip")
+        print(json.dumps({"package_bytes": (builds / "full.zip").stat().st_size}))
+    elif step == "extract":
+        from flasher.package.archive import PackageReader
+        from flasher.package.trust import TrustStore
+        with PackageReader(builds / "full.zip", TrustStore(work / "trust")) as reader:
+            made = reader.extract_all_verified(builds)
+        print(json.dumps({"target_bytes": sum(path.stat().st_size for path in made.values())}))
+    elif step == "xz":
+        with open(builds / "target" / f"{PARTITION}.img", "rb") as image:
+            compressed = subprocess.run(["xz", "-6", "-c"], stdin=image, capture_output=True, check=True).stdout
+        print(json.dumps({"xz_bytes": len(compressed)}))
     elif step == "bsdiff":
         import bsdiff4
+        partition = extra[0] if extra else PARTITION
         patch = builds / "whole.bsdiff"
-        bsdiff4.file_diff(str(builds / "source" / f"{PARTITION}.img"), str(builds / "target" / f"{PARTITION}.img"),
+        bsdiff4.file_diff(str(builds / "source" / f"{partition}.img"), str(builds / "target" / f"{partition}.img"),
                           str(patch))
         print(json.dumps({"patch_bytes": patch.stat().st_size}))
     return 0
 
 
+def rss_mib(who: int) -> float:
+    """Peak RSS of this process, or of the largest of its ended children (GNU time reports the larger of both)."""
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+def naive_windows(source_path: Path, target_path: Path, workers: int) -> dict:
+    """Bytes of one bsdiff patch per 8 MiB window against the same source range widened by an eighth."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from flasher.delta.bsdiff import make_patch
+    source, target = source_path.read_bytes(), target_path.read_bytes()
+    margin = NAIVE_WINDOW // 8
+    jobs = []
+    with ProcessPoolExecutor(workers) as pool:
+        for offset in range(0, len(target), NAIVE_WINDOW):
+            new = target[offset:offset + NAIVE_WINDOW]
+            if new == source[offset:offset + len(new)]:
+                continue
+            start, end = max(0, offset - margin), min(len(source), offset + len(new) + margin)
+            jobs.append(pool.submit(make_patch, source[start:end], new))
+        sizes = [len(job.result()) for job in jobs]
+    return {"patch_bytes": sum(sizes), "windows_diffed": len(sizes)}
+
+
 def markdown(r: dict) -> str:
-    mib = r["image_bytes"] // MiB
-    sizes = r["sizes"]
+    system, boot = r["system_bytes"], r["boot_bytes"]
+    delta, naive, xz = r["delta"], r["naive_windows"], r["xz"]
+
+    def percent(part: int, whole: int) -> str:
+        return f"{100 * part / whole:.3f} %"
+    load = " ".join(f"{value:.2f}" for value in r["load"])
     lines = [
-        "## Delta packages: size, build time, memory",
+        "## Delta packages: two consecutive real releases",
         "",
-        f"A {mib} MiB firmware-like image (half random content, half zero blocks); the target has {r['edits']}. "
-        f"Each step is a fresh process under GNU time; {r['cpus']} CPUs.",
+        f"`{r['command']}`: system.img is {system // MiB} MiB of ext4 holding the wheels of "
+        f"{', '.join(r['releases'])}; boot.img is numpy's core native library of the same two releases "
+        f"({boot} bytes). Each step a fresh process under GNU time, side by side in one run; {r['cpus']} CPUs, "
+        f"load average {load} at the end (other work on the machine skews wall times).",
         "",
-        "| what | bytes | % of the image |",
+        "| what | system.img bytes | % of the image | boot.img bytes | seconds (wall) |",
+        "|---|---|---|---|---|",
+        f"| tsuf delta (block operations + bsdiff of the residue, {r['cpus']} workers) | "
+        f"{delta['patch_bytes']['system']} | {percent(delta['patch_bytes']['system'], system)} | "
+        f"{delta['patch_bytes']['boot']} | {delta['seconds']:.1f} (both images, signed package) |",
+        f"| naive 8 MiB windows, bsdiff each ({naive['windows_diffed']} windows differ, {r['cpus']} workers) | "
+        f"{naive['patch_bytes']} | {percent(naive['patch_bytes'], system)} | | {naive['seconds']:.1f} |",
+        f"| whole-file bsdiff4 | not run (~17x the image in RAM) | | {r['whole_file_bsdiff_boot']['patch_bytes']} | "
+        f"{r['whole_file_bsdiff_boot']['seconds']:.1f} (boot only) |",
+        f"| `xz -6` of the new image | {xz['xz_bytes']} | {percent(xz['xz_bytes'], system)} | | {xz['seconds']:.1f} |",
+        "",
+        "| step | seconds (wall) | peak RSS (MiB) |",
         "|---|---|---|",
+        f"| build, {system // MiB} MiB system | {delta['seconds']:.1f} | {r['build_rss_mib']} "
+        f"(builder {delta['builder_rss_mib']:.0f} + {r['cpus']} x largest worker {delta['worker_rss_mib']:.0f}) |",
+        f"| build, {2 * system // MiB} MiB system (same files) | {r['delta_at_twice_the_size']['seconds']:.1f} | "
+        f"{r['build_rss_mib_at_twice_the_size']} |",
+        f"| apply: `reconstruct_all` from the old images | {r['apply']['seconds']:.2f} | {r['apply']['rss_mib']:.0f} |",
+        f"| full update's host share: extract every image from the full package | "
+        f"{r['full_extract']['seconds']:.2f} | {r['full_extract']['rss_mib']:.0f} |",
     ]
-    for name, key in (("delta package (windowed BSDIFF40)", "delta_package"),
-                      ("whole-file bsdiff4 patch", "whole_file_bsdiff"), ("target deflated (full package)",
-                                                                          "deflated_image")):
-        lines.append(f"| {name} | {sizes[key]} | {100 * sizes[key] / r['image_bytes']:.2f} % |")
-    lines += ["", "| build | seconds | peak RSS (MiB) |", "|---|---|---|"]
-    for workers, b in r["build"].items():
-        lines.append(f"| delta, {workers} worker{'s' if workers != '1' else ''} | {b['seconds']:.1f} "
-                     f"| {b['rss_mib']:.0f} |")
-    w = r["whole_file_bsdiff"]
-    lines.append(f"| whole-file bsdiff4 | {w['seconds']:.1f} | {w['rss_mib']:.0f} |")
-    lines += ["", "| image (MiB) | build s (all cores) | build peak RSS (MiB) | apply s | apply peak RSS (MiB) |",
-              "|---|---|---|---|---|"]
-    for s in r["scaling"]:
-        lines.append(f"| {s['image_mib']} | {s['build_s']:.1f} | {s['build_rss_mib']:.0f} | {s['apply_s']:.1f} "
-                     f"| {s['apply_rss_mib']:.0f} |")
     return "\n".join(lines + targets_markdown(r["targets"])) + "\n"
 
 

@@ -177,8 +177,11 @@ def _patch(windows: Iterator[Prepared], entry: ImageEntry, sink: Callable[[bytes
            progress: Progress | None) -> None:
     """Apply the prepared windows in order, each output hashed here and written behind on a thread.
 
-    Only this thread lets bsdiff4 apply a patch, and only a checked one.
+    Only this thread lets bsdiff4 apply a patch, and only a checked one. The source bytes a
+    window read are hashed only if its output is wrong, to tell a changed source from a bad patch:
+    any change to them changes the output, which is always hashed.
     """
+    filled: dict[tuple, str] = {}  # the SHA-256 of each window made of fills only: free space repeats
     with ThreadPoolExecutor(1) as writer:
         writing: tuple[Future[None], int] | None = None
         for index, (window, copied, reference, decoded) in enumerate(windows):
@@ -188,9 +191,11 @@ def _patch(windows: Iterator[Prepared], entry: ImageEntry, sink: Callable[[bytes
             except PatchRejected as error:
                 raise type(error)(f"{what}: {error}") from None
             new = _assembled(window, copied, made)
-            del copied, reference, decoded, made
-            if hashlib.sha256(new).hexdigest() != window.target_sha256:
+            del decoded, made
+            if _digest(window, new, filled) != window.target_sha256:
+                _check_read(window, copied, reference, what)
                 raise PatchRejected(f"{what} makes other bytes than the manifest declares")
+            del copied, reference
             _written(writing, progress)
             writing = writer.submit(sink, new), window.target_offset + window.target_size
         _written(writing, progress)
@@ -214,9 +219,24 @@ def _assembled(window: Window, copied: bytes, made: bytes) -> bytes:
     return b"".join(parts)
 
 
+def _digest(window: Window, new: bytes, filled: dict[tuple, str]) -> str:
+    if not all(op.kind == "fill" for op in window.ops):
+        return hashlib.sha256(new).hexdigest()
+    if window.ops not in filled:
+        filled[window.ops] = hashlib.sha256(new).hexdigest()
+    return filled[window.ops]
+
+
+def _check_read(window: Window, copied: bytes, reference: bytes, what: str) -> None:
+    digest = hashlib.sha256(copied)
+    digest.update(reference)
+    if digest.hexdigest() != window.source_sha256:
+        raise DeltaSourceMismatch(f"the source bytes of {what} differ from the build the delta was made from")
+
+
 def _prepare(source: BinaryIO, source_lock: threading.Lock, window: Window, patch: bytes | CorruptPatch,
              what: str) -> Prepared:
-    """The source bytes the window reads, checked, and its patch, checked and decoded (in this order)."""
+    """The source bytes the window reads, and its patch, checked and decoded."""
     with source_lock:
         try:
             copied = b"".join(read_range(source, op.source_offset, op.length) for op in window.ops
@@ -224,10 +244,6 @@ def _prepare(source: BinaryIO, source_lock: threading.Lock, window: Window, patc
             reference = b"".join(read_range(source, offset, length) for offset, length in window.reference)
         except EOFError:
             raise DeltaSourceMismatch(f"the source image is shorter than {what} needs") from None
-    digest = hashlib.sha256(copied)
-    digest.update(reference)
-    if digest.hexdigest() != window.source_sha256:
-        raise DeltaSourceMismatch(f"the source bytes of {what} differ from the build the delta was made from")
     return window, copied, reference, _decode(patch, window, what)
 
 

@@ -20,7 +20,7 @@ import zipfile
 import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +50,11 @@ class Measured:
     path: Path
     size: int
     sha256: str
-    deflated: int
+    deflating: Future[int]  # the deflated size: what a full package would carry
+
+    @property
+    def deflated(self) -> int:
+        return self.deflating.result()
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,9 @@ def build_delta_package(source: Path, target: Path, signing_keys: Sequence[Signi
     started = time.monotonic()
     workers = workers or os.cpu_count() or 1
     output = Path(output)
-    with tempfile.TemporaryDirectory(prefix=".tsuf-delta-", dir=output.parent) as staging:
+    # Deflating a target costs as much as diffing it: a thread (zlib releases the GIL) measures it meanwhile.
+    with (tempfile.TemporaryDirectory(prefix=".tsuf-delta-", dir=output.parent) as staging,
+          ThreadPoolExecutor(1, thread_name_prefix="deflate") as deflating):
         staging = Path(staging)
         old = _open_build(Path(source), staging / "source", trust_store)
         new = _open_build(Path(target), staging / "target", trust_store)
@@ -97,10 +103,10 @@ def build_delta_package(source: Path, target: Path, signing_keys: Sequence[Signi
         source_build = old.manifest.build if old.manifest else source_build
         if not source_build:
             raise BuildError("the source build is not named", "Give --source-build for a folder of images.")
-        targets = {partition: _measure(path) for partition, path in new.images.items()}
+        targets = {partition: _measure(path, deflating) for partition, path in new.images.items()}
         if oem_key:
             targets[BOOT_METADATA_PARTITION] = _measure(
-                _boot_metadata(targets, description, oem_key, staging))
+                _boot_metadata(targets, description, oem_key, staging), deflating)
         if not 1 <= len(targets) <= MAX_IMAGES:
             raise BuildError(f"a package holds 1 to {MAX_IMAGES} images; {target} has {len(targets)}")
         window_size = window_size_for(sum(m.size for m in targets.values()), window_size)
@@ -116,8 +122,8 @@ def build_delta_package(source: Path, target: Path, signing_keys: Sequence[Signi
                 rollback_index=description.rollback_index, min_battery_mv=description.min_battery_mv,
                 created=utc_timestamp(created), images=tuple(entries), type="delta")
             sign_into(package, manifest, signing_keys)
-    return DeltaBuildResult(manifest, output.stat().st_size, sum(m.deflated for m in targets.values()),
-                            time.monotonic() - started, workers)
+        full_bytes = sum(m.deflated for m in targets.values())
+    return DeltaBuildResult(manifest, output.stat().st_size, full_bytes, time.monotonic() - started, workers)
 
 
 def _open_build(path: Path, staging: Path, trust_store: TrustStore | None) -> Build:
@@ -147,17 +153,20 @@ def _target_description(new: Build, description: PackageDescription | None) -> P
         package_id=description.package_id if description else None)
 
 
-def _measure(path: Path) -> Measured:
-    """Size, SHA-256 and deflated size (what a full package would carry) in one read."""
-    digest, deflate, size, deflated = hashlib.sha256(), zlib.compressobj(), 0, 0
-    with open(path, "rb") as image:
-        while chunk := image.read(CHUNK):
-            digest.update(chunk)
-            deflated += len(deflate.compress(chunk))
-            size += len(chunk)
+def _measure(path: Path, deflating: ThreadPoolExecutor) -> Measured:
+    """Size and SHA-256 now; the deflated size on the `deflating` thread."""
+    size, sha256 = _sha256_of(path)
     if size == 0:
         raise BuildError(f"{path}: the image is empty")
-    return Measured(path, size, digest.hexdigest(), deflated + len(deflate.flush()))
+    return Measured(path, size, sha256, deflating.submit(_deflated_size, path))
+
+
+def _deflated_size(path: Path) -> int:
+    deflate, deflated = zlib.compressobj(), 0
+    with open(path, "rb") as image:
+        while chunk := image.read(CHUNK):
+            deflated += len(deflate.compress(chunk))
+    return deflated + len(deflate.flush())
 
 
 def _sha256_of(path: Path) -> tuple[int, str]:
