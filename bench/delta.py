@@ -180,8 +180,11 @@ def measured(args, work: Path, step: str, builds: Path, *extra) -> dict:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise BenchError(f"step {step} exited {done.returncode}: {done.stderr[-2000:]}")
-    rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", report.read_text()).group(1))
-    return {**json.loads(done.stdout), "seconds": round(seconds, 2), "rss_mib": round(rss_kib / 1024, 1)}
+    text = report.read_text()
+    rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", text).group(1)) for kind in ("User", "System"))
+    return {**json.loads(done.stdout), "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 1),
+            "rss_mib": round(rss_kib / 1024, 1)}
 
 
 def child(step: str, work: str, builds: str, *extra: str) -> int:
@@ -263,6 +266,7 @@ def naive_windows(source_path: Path, target_path: Path, workers: int) -> dict:
 def markdown(r: dict) -> str:
     system, boot = r["system_bytes"], r["boot_bytes"]
     delta, naive, xz = r["delta"], r["naive_windows"], r["xz"]
+    larger, apply, extract = r["delta_at_twice_the_size"], r["apply"], r["full_extract"]
 
     def percent(part: int, whole: int) -> str:
         return f"{100 * part / whole:.3f} %"
@@ -275,26 +279,30 @@ def markdown(r: dict) -> str:
         f"({boot} bytes). Each step a fresh process under GNU time, side by side in one run; {r['cpus']} CPUs, "
         f"load average {load} at the end (other work on the machine skews wall times).",
         "",
-        "| what | system.img bytes | % of the image | boot.img bytes | seconds (wall) |",
-        "|---|---|---|---|---|",
+        "| what | system.img bytes | % of the image | boot.img bytes | seconds (wall) | CPU seconds |",
+        "|---|---|---|---|---|---|",
         f"| tsuf delta (block operations + bsdiff of the residue, {r['cpus']} workers) | "
         f"{delta['patch_bytes']['system']} | {percent(delta['patch_bytes']['system'], system)} | "
-        f"{delta['patch_bytes']['boot']} | {delta['seconds']:.1f} (both images, signed package) |",
+        f"{delta['patch_bytes']['boot']} | {delta['seconds']:.1f} (both images, signed package) | "
+        f"{delta['cpu_seconds']:.0f} |",
         f"| naive 8 MiB windows, bsdiff each ({naive['windows_diffed']} windows differ, {r['cpus']} workers) | "
-        f"{naive['patch_bytes']} | {percent(naive['patch_bytes'], system)} | | {naive['seconds']:.1f} |",
+        f"{naive['patch_bytes']} | {percent(naive['patch_bytes'], system)} | | {naive['seconds']:.1f} | "
+        f"{naive['cpu_seconds']:.0f} |",
         f"| whole-file bsdiff4 | not run (~17x the image in RAM) | | {r['whole_file_bsdiff_boot']['patch_bytes']} | "
-        f"{r['whole_file_bsdiff_boot']['seconds']:.1f} (boot only) |",
-        f"| `xz -6` of the new image | {xz['xz_bytes']} | {percent(xz['xz_bytes'], system)} | | {xz['seconds']:.1f} |",
+        f"{r['whole_file_bsdiff_boot']['seconds']:.1f} (boot only) | {r['whole_file_bsdiff_boot']['cpu_seconds']:.0f} |",
+        f"| `xz -6` of the new image | {xz['xz_bytes']} | {percent(xz['xz_bytes'], system)} | | {xz['seconds']:.1f} "
+        f"| {xz['cpu_seconds']:.0f} |",
         "",
-        "| step | seconds (wall) | peak RSS (MiB) |",
-        "|---|---|---|",
-        f"| build, {system // MiB} MiB system | {delta['seconds']:.1f} | {r['build_rss_mib']} "
+        "| step | seconds (wall) | CPU seconds | peak RSS (MiB) |",
+        "|---|---|---|---|",
+        f"| build, {system // MiB} MiB system | {delta['seconds']:.1f} | {delta['cpu_seconds']:.0f} | {r['build_rss_mib']} "
         f"(builder {delta['builder_rss_mib']:.0f} + {r['cpus']} x largest worker {delta['worker_rss_mib']:.0f}) |",
-        f"| build, {2 * system // MiB} MiB system (same files) | {r['delta_at_twice_the_size']['seconds']:.1f} | "
+        f"| build, {2 * system // MiB} MiB system (same files) | {larger['seconds']:.1f} | {larger['cpu_seconds']:.0f} | "
         f"{r['build_rss_mib_at_twice_the_size']} |",
-        f"| apply: `reconstruct_all` from the old images | {r['apply']['seconds']:.2f} | {r['apply']['rss_mib']:.0f} |",
-        f"| full update's host share: extract every image from the full package | "
-        f"{r['full_extract']['seconds']:.2f} | {r['full_extract']['rss_mib']:.0f} |",
+        f"| apply: `reconstruct_all` from the old images | {apply['seconds']:.2f} | {apply['cpu_seconds']:.1f} "
+        f"| {apply['rss_mib']:.0f} |",
+        f"| full update's host share: extract every image from the full package | {extract['seconds']:.2f} | "
+        f"{extract['cpu_seconds']:.1f} | {extract['rss_mib']:.0f} |",
     ]
     return "\n".join(lines + targets_markdown(r["targets"])) + "\n"
 

@@ -45,6 +45,7 @@ class SourceIndex:
         self.fd = source.fileno()
         self.size = size
         self.offsets: dict[bytes, int] = {}
+        self._ahead_at, self._ahead = 0, b""
         offset = 0
         while offset + BLOCK <= size:
             chunk = os.pread(self.fd, min(INDEX_READ, size - offset) // BLOCK * BLOCK, offset)
@@ -60,7 +61,13 @@ class SourceIndex:
         return os.pread(self.fd, length, offset)
 
     def holds_at(self, offset: int, block: bytes) -> bool:
-        return 0 <= offset <= self.size - len(block) and self.read(offset, len(block)) == block
+        if not 0 <= offset <= self.size - len(block):
+            return False
+        # Blocks are mostly looked for where the previous one ended: read ahead, not a block at a time.
+        if not self._ahead_at <= offset <= self._ahead_at + len(self._ahead) - len(block):
+            self._ahead_at, self._ahead = offset, self.read(offset, INDEX_READ)
+        at = offset - self._ahead_at
+        return self._ahead[at:at + len(block)] == block
 
     def find(self, block: bytes) -> int | None:
         offset = self.offsets.get(_digest(block))
