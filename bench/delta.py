@@ -6,8 +6,9 @@ the new build), boot.img numpy's core native library from the same two releases.
 Measured side by side in one run, every step a fresh process under GNU
 `/usr/bin/time -v`:
 
-- the delta package (every core): bytes per image, build wall time, peak RSS of the
-  builder and of its largest worker process (their sum bounds what the build holds);
+- the delta package (every core, and one worker): bytes per image, build wall and CPU
+  time, peak RSS of the builder and of its largest worker process (the builder's plus
+  one per worker bounds what the build holds);
 - naive windows, as TSUF built deltas before block operations: each 8 MiB window of
   the new system image bsdiffed against the same range of the old one widened by an
   eighth each side (windows identical to it cost nothing), on every core;
@@ -93,6 +94,7 @@ def run(args, work: Path) -> dict:
     release_pair(builds, args.size)
     system = (builds / "target" / "system.img").stat().st_size
     boot = (builds / "target" / "boot.img").stat().st_size
+    one_worker = measured(args, work, "build", builds, 1)
     delta = measured(args, work, "build", builds, workers)
     naive = measured(args, work, "naive", builds, workers)
     whole_boot = measured(args, work, "bsdiff", builds, "boot")
@@ -129,7 +131,7 @@ def run(args, work: Path) -> dict:
         "benchmark": "delta", "command": " ".join([".venv/bin/python", "bench/delta.py", *sys.argv[1:]]),
         "releases": [f"{name} {old} -> {new}" for name, old, new in RELEASES],
         "system_bytes": system, "boot_bytes": boot, "cpus": workers, "load": os.getloadavg(),
-        "delta": delta, "naive_windows": naive, "whole_file_bsdiff_boot": whole_boot, "xz": xz,
+        "delta": delta, "delta_one_worker": one_worker, "naive_windows": naive, "whole_file_bsdiff_boot": whole_boot, "xz": xz,
         "full_extract": extract, "apply": apply, "delta_at_twice_the_size": delta_larger,
         "build_rss_mib": round(rss), "build_rss_mib_at_twice_the_size": round(rss_larger),
         "targets": targets, "targets_met": all(t["met"] for t in targets),
@@ -297,6 +299,8 @@ def markdown(r: dict) -> str:
         "|---|---|---|---|",
         f"| build, {system // MiB} MiB system | {delta['seconds']:.1f} | {delta['cpu_seconds']:.0f} | {r['build_rss_mib']} "
         f"(builder {delta['builder_rss_mib']:.0f} + {r['cpus']} x largest worker {delta['worker_rss_mib']:.0f}) |",
+        f"| build, {system // MiB} MiB system, 1 worker | {r['delta_one_worker']['seconds']:.1f} | "
+        f"{r['delta_one_worker']['cpu_seconds']:.0f} | {build_rss(r['delta_one_worker'], 1):.0f} |",
         f"| build, {2 * system // MiB} MiB system (same files) | {larger['seconds']:.1f} | {larger['cpu_seconds']:.0f} | "
         f"{r['build_rss_mib_at_twice_the_size']} |",
         f"| apply: `reconstruct_all` from the old images | {apply['seconds']:.2f} | {apply['cpu_seconds']:.1f} "

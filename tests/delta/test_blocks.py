@@ -5,10 +5,12 @@ import random
 
 import pytest
 
+from flasher.delta import apply
 from flasher.delta.apply import reconstruct
 from flasher.delta.blocks import BLOCK, Planner, SourceIndex
 from flasher.delta.bsdiff import make_patch
 from flasher.delta.build import build_delta_package
+from flasher.delta.errors import DeltaSourceMismatch
 from flasher.delta.windows import ShiftTracker
 from flasher.package.archive import PackageReader
 
@@ -116,3 +118,20 @@ def test_a_version_1_package_still_applies(delta_build, tmp_path):
         made = reconstruct(reader, "system", delta_build.source_image("system"), tmp_path)
     assert made.read_bytes() == target
 
+
+
+def test_a_copied_source_block_that_changes_after_its_check_is_named_a_source_mismatch(delta_of, delta_build,
+                                                                                       tmp_path, monkeypatch):
+    source = random.Random(5).randbytes(256 * KiB)
+    windows = delta_of(source, source[128 * KiB:] + source[:128 * KiB])
+    assert all(op.kind == "copy" for w in windows for op in w.ops)
+    changed = bytearray(source)
+    changed[10] ^= 0xFF
+    (tmp_path / "changed.img").write_bytes(changed)
+    monkeypatch.setattr(apply, "check_source", lambda entry, path: None)
+    out = tmp_path / "out"
+    out.mkdir()
+    with PackageReader(tmp_path / "delta.zip", delta_build.store) as reader, \
+            pytest.raises(DeltaSourceMismatch, match="window 2"):
+        reconstruct(reader, "system", tmp_path / "changed.img", out)
+    assert list(out.iterdir()) == []
