@@ -13,6 +13,7 @@ returned has been hashed against the manifest.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import threading
 import zipfile
@@ -32,6 +33,7 @@ from .errors import CorruptPatch, DeltaError, DeltaSourceMismatch, PatchRejected
 from .windows import read_range
 
 Progress = Callable[[int], None]
+Sink = Callable[..., None]  # sink(data, hole=False): hash the data, and write it unless it is zeros sent as a hole
 Window = DeltaWindow | BlockWindow
 # A window, the source bytes its copies read, its reference and its decoded patch (None: no diff ops).
 Prepared = tuple[Window, bytes, bytes, DecodedPatch | None]
@@ -107,15 +109,22 @@ def reconstruct_all(reader: PackageReader, source_for: Callable[[ImageEntry], Pa
     return made
 
 
-def _made(entry: ImageEntry, dest_dir: Path, make: Callable[[Callable[[bytes], None]], None]) -> Path:
-    """The private file `make(sink)` writes, checked against the image's SHA-256 (deleted if it fails)."""
+def _made(entry: ImageEntry, dest_dir: Path, make: Callable[[Sink], None]) -> Path:
+    """The private file `make(sink)` writes, checked against the image's SHA-256 (deleted if it fails).
+
+    Zeros sent as a hole are hashed but not written: the file is sparse there, and reads as zeros.
+    """
     with private_image_file(dest_dir, entry.partition) as (target, out):
         digest = hashlib.sha256()
 
-        def sink(data: bytes) -> None:
+        def sink(data: bytes, hole: bool = False) -> None:
             digest.update(data)
-            out.write(data)
+            if hole:
+                out.seek(len(data), os.SEEK_CUR)
+            else:
+                out.write(data)
         make(sink)
+        out.truncate()  # a hole at the end still counts in the file's size
         if digest.hexdigest() != entry.sha256:
             raise PatchRejected(f"the reconstructed {entry.partition} image does not match the SHA-256 in the manifest")
     return target
@@ -132,7 +141,7 @@ def _delta_of(entry: ImageEntry) -> DeltaEntry:
     return entry.delta
 
 
-def _copy(source: BinaryIO, delta: DeltaEntry, sink: Callable[[bytes], None], progress: Progress | None) -> None:
+def _copy(source: BinaryIO, delta: DeltaEntry, sink: Sink, progress: Progress | None) -> None:
     digest, done = hashlib.sha256(), 0
     while chunk := source.read(min(CHUNK, delta.source_size - done)):
         digest.update(chunk)
@@ -173,7 +182,7 @@ def _prepared(reader: PackageReader, entry: ImageEntry, source: BinaryIO) -> Ite
         yield taken()
 
 
-def _patch(windows: Iterator[Prepared], entry: ImageEntry, sink: Callable[[bytes], None],
+def _patch(windows: Iterator[Prepared], entry: ImageEntry, sink: Sink,
            progress: Progress | None) -> None:
     """Apply the prepared windows in order, each output hashed here and written behind on a thread.
 
@@ -197,7 +206,8 @@ def _patch(windows: Iterator[Prepared], entry: ImageEntry, sink: Callable[[bytes
                 raise PatchRejected(f"{what} makes other bytes than the manifest declares")
             del copied, reference
             _written(writing, progress)
-            writing = writer.submit(sink, new), window.target_offset + window.target_size
+            hole = all(op.kind == "fill" and not any(op.pattern) for op in window.ops)
+            writing = writer.submit(sink, new, hole), window.target_offset + window.target_size
         _written(writing, progress)
 
 

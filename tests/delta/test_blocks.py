@@ -135,3 +135,10 @@ def test_a_copied_source_block_that_changes_after_its_check_is_named_a_source_mi
             pytest.raises(DeltaSourceMismatch, match="window 2"):
         reconstruct(reader, "system", tmp_path / "changed.img", out)
     assert list(out.iterdir()) == []
+
+
+def test_an_image_that_ends_in_free_space_is_made_whole(delta_of):
+    source = random.Random(6).randbytes(128 * KiB) + bytes(192 * KiB)
+    target = b"new!" + source[4:]
+    windows = delta_of(source, target)  # checks the bytes, and so the length
+    assert all(op.kind == "fill" for w in windows[-2:] for op in w.ops)
