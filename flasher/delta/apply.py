@@ -68,8 +68,9 @@ def reconstruct(reader: PackageReader, partition: str, source_path: Path | None,
     `source_path` holds the source build's image of that partition (None only for a
     `whole` entry); bytes after its first `source_size` are ignored. Raises
     DeltaSourceMismatch if the source is not the one the delta was built from
-    (before anything is written), PatchRejected (CorruptPatch for broken patch
-    data) if a patch is malformed or makes other bytes.
+    (whatever else went wrong: a wrong source makes wrong windows), PatchRejected
+    (CorruptPatch for broken patch data) if a patch is malformed or makes other
+    bytes; the private file is then deleted.
     """
     entry = reader.manifest.image(partition)
     delta = _delta_of(entry)
@@ -85,9 +86,19 @@ def reconstruct(reader: PackageReader, partition: str, source_path: Path | None,
         source = open(source_path, "rb")
     except OSError as error:
         raise _unreadable(source_path, error) from None
-    with source, _prepared(reader, entry, source) as windows:
-        check_source(entry, source_path)  # while the first windows are read and decoded
-        return _made(entry, dest_dir, lambda sink: _patch(windows, entry, sink, progress))
+    # The whole source is hashed on a thread while the windows are made (hashlib releases the GIL),
+    # and nothing is returned before it matched.
+    with source, _prepared(reader, entry, source) as windows, ThreadPoolExecutor(1) as checker:
+        checked = checker.submit(check_source, entry, source_path)
+
+        def make(sink: Sink) -> None:
+            try:
+                _patch(windows, entry, sink, progress)
+            except DeltaError:
+                checked.result()
+                raise
+            checked.result()
+        return _made(entry, dest_dir, make)
 
 
 def reconstruct_all(reader: PackageReader, source_for: Callable[[ImageEntry], Path | None], dest_dir: Path,
