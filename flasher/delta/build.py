@@ -43,6 +43,7 @@ from .windows import DEFAULT_WINDOW, ShiftTracker, read_range, window_size_for
 WHOLE_ABOVE = 0.9
 # Block operations the builder may write in one package: about 26 bytes of manifest each.
 OPS_BUDGET = 16384
+DEFLATE_PIECE = 16 << 20
 Progress = Callable[[str, int, int], None]
 
 
@@ -51,11 +52,11 @@ class Measured:
     path: Path
     size: int
     sha256: str
-    deflating: Future[int]  # the deflated size: what a full package would carry
+    deflating: list[Future[int]]  # the deflated sizes of its pieces: about what a full package carries
 
     @property
     def deflated(self) -> int:
-        return self.deflating.result()
+        return sum(piece.result() for piece in self.deflating)
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,9 @@ def build_delta_package(source: Path, target: Path, signing_keys: Sequence[Signi
     started = time.monotonic()
     workers = workers or os.cpu_count() or 1
     output = Path(output)
-    # Deflating a target costs as much as diffing it: a thread (zlib releases the GIL) measures it meanwhile.
+    # Deflating a target costs as much as diffing it: threads (zlib releases the GIL) measure it meanwhile.
     with (tempfile.TemporaryDirectory(prefix=".tsuf-delta-", dir=output.parent) as staging,
-          ThreadPoolExecutor(1, thread_name_prefix="deflate") as deflating):
+          ThreadPoolExecutor(workers, thread_name_prefix="deflate") as deflating):
         staging = Path(staging)
         old = _open_build(Path(source), staging / "source", trust_store)
         new = _open_build(Path(target), staging / "target", trust_store)
@@ -155,17 +156,22 @@ def _target_description(new: Build, description: PackageDescription | None) -> P
 
 
 def _measure(path: Path, deflating: ThreadPoolExecutor) -> Measured:
-    """Size and SHA-256 now; the deflated size on the `deflating` thread."""
+    """Size and SHA-256 now; the deflated size piece by piece on the `deflating` threads."""
     size, sha256 = _sha256_of(path)
     if size == 0:
         raise BuildError(f"{path}: the image is empty")
-    return Measured(path, size, sha256, deflating.submit(_deflated_size, path))
+    pieces = [deflating.submit(_deflated_size, path, offset) for offset in range(0, size, DEFLATE_PIECE)]
+    return Measured(path, size, sha256, pieces)
 
 
-def _deflated_size(path: Path) -> int:
+def _deflated_size(path: Path, offset: int) -> int:
+    """The deflated size of one piece: deflated apart, pieces add up to within a few bytes of the whole."""
     deflate, deflated = zlib.compressobj(), 0
     with open(path, "rb") as image:
-        while chunk := image.read(CHUNK):
+        image.seek(offset)
+        for _ in range(DEFLATE_PIECE // CHUNK):
+            if not (chunk := image.read(CHUNK)):
+                break
             deflated += len(deflate.compress(chunk))
     return deflated + len(deflate.flush())
 
