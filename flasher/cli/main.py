@@ -28,9 +28,51 @@ MAX_LIMIT = 10**9
 JSON_FLAG = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print results as JSON"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _OneCommandBuilt(argparse._SubParsersAction):
+    """Builds the arguments of one command only (`wanted`), and lists the others by name and help.
+
+    Start-up time: a command line names one command, and building all of them
+    costs more than connecting to a handset."""
+
+    wanted: str | None = None
+
+    def add_parser(self, name, **kwargs):
+        if self.wanted in (None, name):
+            return super().add_parser(name, **kwargs)
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), kwargs.get("help")))
+        self._name_parser_map[name] = None  # listed in a typo's error; never parsed on this run
+        return _UNBUILT
+
+
+class _Unbuilt:
+    """Stands in for a command not named on the command line: takes its arguments, keeps none."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self
+
+
+_UNBUILT = _Unbuilt()
+
+
+def _named_command(argv: list[str]) -> str | None:
+    """The command a command line names, seen past the global options; None if unsure."""
+    words = iter(argv)
+    for word in words:
+        if word == "-s":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+        elif word not in ("--json", "-v", "--verbose"):
+            return None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `command` one that builds only that command's arguments."""
     parser = argparse.ArgumentParser(
         prog="tsuf", description="Flash and update Android handsets over fastboot.")
+    if command is not None:
+        parser.register("action", "parsers", type("_Only", (_OneCommandBuilt,), {"wanted": command}))
     parser.add_argument("--version", action="version", version=f"tsuf {__version__}")
     parser.add_argument("-s", dest="address", metavar="ADDRESS", action="append",
                         help="device address: tcp:HOST[:PORT], udp:HOST[:PORT], usb:SERIAL or serial:PORT "
@@ -323,7 +365,8 @@ _HANDLERS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_named_command(argv)).parse_args(argv)
     if not args.address and os.environ.get("TSUF_DEVICE"):
         args.address = [os.environ["TSUF_DEVICE"]]
     from ..errors import FlasherError
