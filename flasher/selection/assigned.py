@@ -86,6 +86,22 @@ class AssignedUpdate:
         with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(addresses)))) as pool:
             return list(pool.map(one, addresses))
 
+    @classmethod
+    def from_settings(cls, settings, trust_store: TrustStore) -> AssignedUpdate | None:
+        """The station's rollout server as the settings name it, or None."""
+        server = settings.ddi_server()
+        if server is None:
+            return None
+        return cls(server, settings.assignments(), trust_store, downloads=settings.data_dir / "downloads")
+
+    def assigned_build(self, address: str) -> str:
+        """The build the server assigns the handset at `address`: "" when none, or when it cannot say
+        (logged), for a face that shows it beside the handset."""
+        plan = self.plan([address])[0]
+        if plan.problem:
+            log.warning("%s: the rollout server was not asked: %s", address, plan.problem)
+        return (plan.deployment.version or "?") if plan.deployment else ""
+
     def fetch(self, plan: AssignedPlan, progress: Progress | None = None, cancel: CancelToken | None = None) -> Path:
         """The deployment's artifact as a local file: downloaded (resuming a cut transfer) and
         checked against the server's hash."""
