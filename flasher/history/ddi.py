@@ -32,6 +32,7 @@ from urllib.parse import quote, urljoin, urlsplit
 from ..atomic import open_private, private_folder
 from ..device_text import file_key
 from .backend import DeliveryFailed, PlainHttpToken, _is_loopback
+from .codes import Result
 from .report import Report, utc_now
 
 MAX_ANSWER = 1 << 20
@@ -39,8 +40,8 @@ MAX_ARTIFACT = 64 << 30
 AUTH_MODES = ("gateway", "target")
 _HEX = {"sha256": re.compile(r"[0-9a-f]{64}\Z"), "sha1": re.compile(r"[0-9a-f]{40}\Z")}
 _ACTION_ID = re.compile(r"-?[0-9A-Za-z_.]{1,64}\Z")
-# Result of a finished attempt, as DDI names it: anything but these codes failed.
-_SUCCEEDED = {0, 5, 40}
+# Attempts DDI hears of as a success (the handset runs, or will run after a reboot, the build); all else failed.
+_SUCCEEDED = {Result.SUCCESS.code, Result.NOT_CONFIRMED.code, Result.NEEDS_REBOOT.code}
 DETAIL_LINES = 60
 
 
@@ -113,15 +114,14 @@ class DdiServer:
     def controller_url(self, controller: str) -> str:
         return f"{self.url}/controller/v1/{quote(controller, safe='')}"
 
-    def poll(self, controller: str) -> str | None:
-        """Registers the handset on its first poll; the action id of its open deployment, or None."""
+    def poll(self, controller: str) -> tuple[str | None, bool]:
+        """The controller's base: registers the handset on its first poll. The action id of its
+        open deployment (or None), and whether the server asks for its attributes (configData)."""
         answer = self._request("GET", controller, self.controller_url(controller))
         links = _field(answer, "_links", dict, {})
         href = _field(links.get("deploymentBase") or {}, "href", str, "")
-        if not href:
-            return None
-        action = urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]
-        return _checked_action(action)
+        action = _checked_action(urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]) if href else None
+        return action, "configData" in links
 
     def put_attributes(self, controller: str, attributes: dict[str, str]) -> None:
         self._request("PUT", controller, self.controller_url(controller) + "/configData",
@@ -301,8 +301,8 @@ class DdiTarget:
         self.timeout = server.timeout * 2
 
     def send(self, report: Report) -> None:
-        if not report.device_serial or self.assignments.fed_back(report.report_id):
-            return
+        if report.device_serial in ("", report.address) or self.assignments.fed_back(report.report_id):
+            return  # no serial (a refusal before the handset was asked): no controller to speak for
         controller = controller_id(report.device_serial)
         attributes = self.assignments.attributes(controller)
         succeeded = report.code in _SUCCEEDED

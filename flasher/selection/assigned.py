@@ -76,10 +76,12 @@ class AssignedUpdate:
                 return AssignedPlan(address, problem=error)
             controller = controller_id(facts.serialno)
             try:
+                action, asked = self.server.poll(controller)  # registers the handset on its first poll
                 attributes = handset_attributes(facts)
-                self.server.put_attributes(controller, attributes)  # registers it, or updates what it is
+                self.server.put_attributes(controller, attributes)  # every time: a build or slot may have changed
                 self.assignments.set_attributes(controller, attributes)
-                action = self.server.poll(controller)
+                if action is None and asked:  # a server that assigns only once it knows what the handset is
+                    action, _ = self.server.poll(controller)
                 return AssignedPlan(address, facts, self.server.deployment(controller, action) if action else None)
             except DdiError as error:
                 return AssignedPlan(address, facts, problem=error)

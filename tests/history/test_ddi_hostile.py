@@ -94,6 +94,7 @@ def test_answers_that_are_too_large_or_not_json_or_name_a_strange_action_are_ref
     ddi = DdiServer(server.base + "/T")
     with pytest.raises(DdiAnswerRefused, match="action"):
         ddi.poll("VH1")
+    assert ddi.poll("ELSE") == (None, False)
     with pytest.raises(DdiAnswerRefused, match="larger than"):
         ddi.poll("BIG")
     with pytest.raises(DdiAnswerRefused, match="not JSON"):
@@ -160,3 +161,18 @@ def test_the_one_package_comes_out_whole(tmp_path):
     container = make_swu(tmp_path, package, version="1.0", product="x", hw_revision="1")
     assert swu.is_container(container) and not swu.is_container(package)
     assert swu.extract_package(container, tmp_path / "out.zip").read_bytes() == package.read_bytes()
+
+
+def test_a_report_no_server_assigned_updates_attributes_only_and_a_handset_never_asked_is_left_out(
+        scripted, tmp_path):
+    from flasher.history.ddi import Assignments, DdiTarget
+    from flasher.history.report import Report
+    server = scripted({})
+    target = DdiTarget(DdiServer(server.base + "/T"), Assignments(tmp_path / "ddi.sqlite"))
+    target.send(Report("r1", "bench", "tcp:10.0.0.9:5554", address="tcp:10.0.0.9:5554", result="PACKAGE_UNTRUSTED"))
+    assert server.seen == []  # its serial was never read: no controller to speak for
+    target.send(Report("r2", "bench", "VH1", address="tcp:10.0.0.9:5554", product="p", to_build="B130",
+                       to_slot="b", package_sha256="f" * 64))
+    [(method, path, _, body)] = server.seen
+    assert (method, path) == ("PUT", "/T/controller/v1/VH1/configData")
+    assert json.loads(body)["data"].items() >= {"build": "B130", "slot": "b", "sw_version": "B130", "last_code": "0"}.items()
