@@ -4,9 +4,11 @@ pass TSUF's own checks, and every attempt's feedback reaches the server exactly 
 when the server was down while the handsets were updated."""
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -58,10 +60,22 @@ def test_station_mode_carries_out_a_rollout_and_refuses_what_tsuf_would_refuse(t
     token = tmp_path / "token"
     token.write_text("lab-secret\n")
     tsuf(home, "settings", "--ddi", goosebit.url, "--ddi-token-file", str(token), "--ddi-auth", "target")
-    polled = tsuf(home, *[arg for handset in running for arg in ("-s", handset.address)], "ddi", "poll",
-                  "--trust-store", str(keys.trust_store.folder), check=False)
-    assert polled.returncode == 1, polled.stderr  # two handsets were refused
-    assert "assigned by server: 2.0.0" in polled.stderr
+    targets = tmp_path / "targets"
+    targets.write_text("\n".join(handset.address for handset in running))
+    # Station mode: the handsets in reach are found, polled and updated with no step per handset.
+    station = subprocess.Popen([sys.executable, "-m", "flasher.cli.main", "ddi", "poll", "--every", "1",
+                                "--targets", str(targets), "--trust-store", str(keys.trust_store.folder)],
+                               env=station_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not all(goosebit.device(f"VH00000{n}")["last_state"] in ("Finished", "Error") for n in range(1, 5)):
+            assert time.monotonic() < deadline and station.poll() is None, station.stderr.read()
+            time.sleep(0.5)
+    finally:
+        station.send_signal(signal.SIGINT)
+        said = station.communicate(timeout=60)[1]
+    assert station.returncode == 130, said
+    assert "assigned by server: 2.0.0" in said
 
     for serial in ("VH000001", "VH000002"):
         device = goosebit.device(serial)
@@ -139,11 +153,15 @@ def _id(hardware: dict) -> dict:
     return {key: value for key, value in hardware.items() if key not in ("model", "revision")}
 
 
-def tsuf(home, *args, check=True):
+def station_env(home) -> dict:
     env = {**os.environ, "TSUF_HOME": str(home)}
-    for name in ("TSUF_BACKEND", "TSUF_HISTORY", "TSUF_DDI", "TSUF_DDI_TOKEN"):
+    for name in ("TSUF_BACKEND", "TSUF_HISTORY", "TSUF_DDI", "TSUF_DDI_TOKEN", "TSUF_TARGETS", "TSUF_DEVICE"):
         env.pop(name, None)
+    return env
+
+
+def tsuf(home, *args, check=True):
     result = subprocess.run([sys.executable, "-m", "flasher.cli.main", *args], capture_output=True, text=True,
-                            timeout=300, env=env)
+                            timeout=300, env=station_env(home))
     assert result.returncode == 0 or not check, result.stderr
     return result
