@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from flasher.catalog.errors import DownloadHashMismatch
 from flasher.history.backend import deliver_due
 from flasher.history.ddi import Assignments, DdiServer, DdiTarget, controller_id
 from flasher.history.store import HistoryStore
@@ -59,7 +60,8 @@ def test_station_mode_carries_out_a_rollout_and_refuses_what_tsuf_would_refuse(t
     home = tmp_path / "station"
     token = tmp_path / "token"
     token.write_text("lab-secret\n")
-    tsuf(home, "settings", "--ddi", goosebit.url, "--ddi-token-file", str(token), "--ddi-auth", "target")
+    shown = tsuf(home, "settings", "--ddi", goosebit.url, "--ddi-token-file", str(token), "--ddi-auth", "target")
+    assert "lab-secret" not in shown.stdout and "(set)" in shown.stdout
     targets = tmp_path / "targets"
     targets.write_text("\n".join(handset.address for handset in running))
     # Station mode: the handsets in reach are found, polled and updated with no step per handset.
@@ -165,3 +167,26 @@ def tsuf(home, *args, check=True):
                             timeout=300, env=station_env(home))
     assert result.returncode == 0 or not check, result.stderr
     return result
+
+
+def test_an_assigned_download_resumes_and_is_checked_against_the_servers_hash(tmp_path, goosebit, keys):
+    [handset] = handsets(tmp_path, keys, ["10000"])
+    package = make_package(tmp_path / "good", keys, build="2.0.0", sizes=SMALL)
+    swu = make_swu(package.parent, package, version="2.0.0", product=PRODUCT, hw_revision="10000")
+    goosebit.rollout(goosebit.upload(swu))
+    assigned = AssignedUpdate(DdiServer(goosebit.url), Assignments(tmp_path / "ddi.sqlite"), keys.trust_store,
+                              downloads=tmp_path / "downloads")
+    [plan] = assigned.plan([handset.address])
+    artifact = plan.deployment.artifact
+    assert (artifact.algorithm, artifact.size) == ("sha1", swu.stat().st_size)
+    whole = swu.read_bytes()
+    partial = tmp_path / "downloads" / f"sha1-{artifact.digest}.partial"
+    partial.parent.mkdir()
+
+    partial.write_bytes(bytes(len(whole) // 2))  # a cut transfer whose first half went bad on disk
+    with pytest.raises(DownloadHashMismatch):
+        assigned.fetch(plan)  # the server sent only the second half (Range), and the whole is wrong
+    assert not partial.exists()
+    partial.write_bytes(whole[:len(whole) // 2])  # a cut transfer: the rest is fetched, and it checks out
+    assert assigned.fetch(plan).read_bytes() == whole
+    handset.stop()
