@@ -88,7 +88,8 @@ def test_station_mode_carries_out_a_rollout_and_refuses_what_tsuf_would_refuse(t
         assert device["auth_token"] == DdiServer(goosebit.url, token="lab-secret", auth="target").target_token(serial)
     refused = goosebit.device("VH000003")
     assert refused["last_state"] == "Error"
-    assert "TSUF PACKAGE_UNTRUSTED (code 100)" in goosebit.device_log("VH000003")
+    reason = goosebit.device_log("VH000003")
+    assert "TSUF PACKAGE_UNTRUSTED (code 100)" in reason and "package: " in reason and "trust" in reason
     assert {stem: running[2].partition(stem) for stem in untouched} == untouched  # nothing written
     assert goosebit.device("VH000004")["last_state"] == "Error"
     assert "TSUF INCOMPATIBLE_PRODUCT (code 110)" in goosebit.device_log("VH000004")
