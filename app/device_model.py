@@ -121,6 +121,8 @@ class DeviceModel(QAbstractTableModel):
             case "Package":
                 if row.choice:
                     return row.choice
+                if row.assigned:
+                    return f"assigned by server: {row.assigned}"
                 if row.compatible and not row.finished and self.board.up_to_date(row):
                     return "✓ has it"
                 return _compat_mark(row)

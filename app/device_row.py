@@ -46,6 +46,8 @@ class DeviceRow:
     choice: str = ""
     """Update to latest: the package chosen and why ("delta 38 MB from B120 to B130", "✓ up to date")."""
     choice_tip: str = ""
+    assigned: str = ""
+    """The build a rollout server (hawkBit DDI) assigns the handset; "" when none."""
     report: Report | None = None
     missed_scans: int = 0
     samples: deque = field(default_factory=lambda: deque(maxlen=64))

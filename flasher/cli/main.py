@@ -209,6 +209,8 @@ def _add_station_commands(commands) -> None:
     update.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(update)
 
+    _add_ddi_commands(commands)
+
     history = commands.add_parser("history", help="past update attempts: this station's, or the lab's shared "
                                                   "history; --summary for the lab summary")
     output = history.add_mutually_exclusive_group()
@@ -249,6 +251,33 @@ def _add_station_commands(commands) -> None:
                           help="CA certificate (PEM) the backend's HTTPS certificate is checked against")
     settings.add_argument("--catalog", metavar="URL",
                           help="signed update catalog for `update --latest`: http(s) URL, file or folder ('' for none)")
+    settings.add_argument("--ddi", metavar="URL",
+                          help="rollout server speaking hawkBit DDI, https://HOST/TENANT: reports go to it, "
+                               "`tsuf ddi poll` takes its assignments ('' for none)")
+    settings.add_argument("--ddi-token-file", type=input_file, metavar="FILE",
+                          help="file holding the rollout server's gateway token (or the secret per-handset "
+                               "tokens are made from)")
+    settings.add_argument("--ddi-auth", choices=("gateway", "target"),
+                          help="one gateway token for every handset, or a target token per handset")
+
+
+def _add_ddi_commands(commands) -> None:
+    ddi = commands.add_parser("ddi", help="updates a rollout server (hawkBit DDI) assigns to the handsets")
+    ddi_commands = ddi.add_subparsers(dest="ddi_command", metavar="ACTION", required=True)
+    poll = ddi_commands.add_parser("poll", help="ask the server about each handset (-s, else every one in reach) "
+                                                "and carry out what it assigns")
+    poll.add_argument("--every", type=seconds, metavar="SECONDS",
+                      help="keep polling at this interval until interrupted (station mode)")
+    poll.add_argument("--targets", type=input_file, metavar="FILE",
+                      help="network addresses to probe without -s, as for devices (default: $TSUF_TARGETS)")
+    poll.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
+    poll.add_argument("--force-without-backup", action="store_true",
+                      help="handsets without slots: update even if their partitions cannot be backed up first")
+    poll.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N",
+                      help="handsets updated at once (default 8)")
+    _add_deadline_options(poll)
+    poll.add_argument("--json", **JSON_FLAG)
+    _add_trust_store_option(poll)
 
 
 def _add_key_commands(commands) -> None:
@@ -355,6 +384,7 @@ _HANDLERS = {
     "devices": ("discovery_commands", "run_devices"),
     "doctor": ("discovery_commands", "run_doctor"),
     "update": ("update_command", "run_update"),
+    "ddi": ("ddi_command", "run_ddi"),
     "history": ("history_command", "run_history"),
     "settings": ("settings_command", "run_settings"),
     "gui": ("gui_command", "run_gui"),
