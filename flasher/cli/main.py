@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--adb", action="store_true",
                           help="also serve recovery's ADB (sideload) on each handset's port + 1; handsets then "
                                "take two ports each")
+    emulator.add_argument("--adb-keys", choices=("off", "allow", "ask"), default="off",
+                          help="USB debugging in Android, on families that stay there (qualcomm, fastbootd, ...): "
+                               "off (default: no adbd), allow (the user allows every new computer's key), ask "
+                               "(the phone asks and nobody answers); allow and ask imply --adb")
     emulator.add_argument("--mode", choices=("bootloader", "fastbootd", "recovery", "sideload"),
                           help="power the handsets on in this mode (default: the family's; recovery and sideload "
                                "imply --adb)")
