@@ -183,6 +183,12 @@ RESULT_WORDS: dict[Result, tuple[str, str]] = {
     Result.NOT_CONFIRMED: ("The new software is installed and your phone restarted into it, but it cannot tell "
                            "this computer which software it now runs.",
                            "Check the software version in your phone's settings once it has started."),
+    Result.BOOTED_NOT_CONFIRMED: ("The new software is installed and your phone restarted, but with USB debugging "
+                                  "off it cannot tell this computer which software it now runs.",
+                                  "Check the software version in your phone's settings once it has started."),
+    Result.NOT_AUTHORIZED: ("The new software is installed and your phone restarted, but it was not allowed to "
+                            "tell this computer which software it runs.",
+                            "Allow USB debugging on the phone when it asks, then check again."),
     Result.LAST_GOOD_SLOT: ("Your phone has not yet started the software it was last given, so nothing was "
                             "changed: its working software is kept safe. " + KEPT,
                             "Restart your phone by holding its Power key, then start again."),

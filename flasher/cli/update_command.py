@@ -36,7 +36,8 @@ def run_update(args) -> int:
     settings = load_settings()
     trust = TrustStore(Path(args.trust_store)) if args.trust_store else TrustStore.default()
     store = HistoryStore(settings.history_path)
-    station = Station(settings.station_id, store, settings.logs_dir, Journal(settings.journal_dir))
+    station = Station(settings.station_id, store, settings.logs_dir, Journal(settings.journal_dir),
+                      adb_key_folder=settings.data_dir)
     backend = settings.backend()
     sender = OutboxSender(store, backend).start() if backend else None
     if sender:
