@@ -167,6 +167,9 @@ def _add_station_commands(commands) -> None:
     update.add_argument("--force-without-backup", action="store_true",
                         help="handsets without slots: update even if their partitions cannot be backed up first")
     update.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N", help="handsets updated at once (default 8)")
+    update.add_argument("--return-timeout", type=seconds, default=120.0, metavar="SECONDS",
+                        help="how long to wait for each handset after its reboot, a phone's user allowing USB "
+                             "debugging included (default 120)")
     _add_deadline_options(update)
     update.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(update)

@@ -81,7 +81,7 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
 
 def update_options(args) -> Options:
     return Options(dry_run=args.dry_run, reboot=not args.no_reboot, force_without_backup=args.force_without_backup,
-                   timeouts=timeouts(args))
+                   timeouts=timeouts(args), return_timeout=args.return_timeout)
 
 
 

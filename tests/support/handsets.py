@@ -95,11 +95,12 @@ class UsbHandsets:
 class EmulatorProcess:
     """`tsuf emulator` in a child process, as a user runs it; `udp` and `serial` add those addresses,
     `locked` starts the handsets with locked bootloaders, `adb` (or `mode` recovery or sideload) adds
-    recovery's ADB addresses, `family` picks the device family (`--family`)."""
+    recovery's ADB addresses, `family` picks the device family (`--family`), `adb_keys` USB debugging
+    in Android (`--adb-keys`, which adds the ADB addresses too)."""
 
     def __init__(self, storage: Path, *, count: int = 1, profile=None, udp: bool = False, serial: bool = False,
                  faults: tuple[str, ...] = (), port: int = 0, locked: bool = False, adb: bool = False,
-                 mode: str | None = None, family: str | None = None):
+                 mode: str | None = None, family: str | None = None, adb_keys: str = "off"):
         args = [sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", str(port),
                 "--count", str(count), "--storage", str(storage)]
         for spec in faults:
@@ -110,9 +111,9 @@ class EmulatorProcess:
             args += ["--serial"]
         if locked:
             args += ["--locked"]
-        adb = adb or mode in ("recovery", "sideload")
+        adb = adb or mode in ("recovery", "sideload") or adb_keys != "off"
         if adb:
-            args += ["--adb"]
+            args += ["--adb", "--adb-keys", adb_keys]
         if mode is not None:
             args += ["--mode", mode]
         if family is not None:
