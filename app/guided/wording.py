@@ -13,6 +13,7 @@ from flasher.history.codes import Result
 from flasher.package.errors import BadSignature, PackageError, UnsignedPackage, UntrustedPackage
 from flasher.selection.choose import NoUpdateFor, OnlyForUnlocked, size_text
 from flasher.transport.errors import TransportError
+from flasher.update.android_confirmation import ALLOW_PROMPT
 from flasher.update.session import Cancelled
 
 STEPS = ("Connect", "Check", "Download", "Install")
@@ -145,6 +146,8 @@ STATE_WORDS = {
     "switching": "Getting your phone ready to start the new software",
     "rebooting": "Your phone is restarting",
     "confirming": "Making sure your phone starts the new software",
+    ALLOW_PROMPT: "On your phone, tap “Allow” when it asks to allow USB debugging from this computer, so that it "
+                  "can tell which software it now runs",
     "restoring": "Putting your phone's previous software back",
 }
 
