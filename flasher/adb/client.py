@@ -17,6 +17,7 @@ from ..errors import FlasherError
 from ..transport.base import Transport
 from .connection import AdbConnection, Role
 from . import packets
+from .auth import TOKEN_SIZE
 from .errors import AdbProtocolError, AuthRequired, NotInState, ServiceRefused, Unauthorized
 from .events import AuthRequested, Connected, Event, StreamClosed, StreamData, StreamOpened
 from .host_key import HostKey
@@ -77,6 +78,9 @@ class AdbDevice:
                     raise AdbProtocolError(f"{address}: expected CNXN, got {event}")
                 if event.kind != "AUTH" or key is None:
                     raise AuthRequired(f"{address}: the ADB daemon wants the host to authenticate ({event.kind})")
+                if len(event.token) != TOKEN_SIZE:
+                    raise AdbProtocolError(f"{address}: the daemon's AUTH token has {len(event.token)} bytes, "
+                                           f"not {TOKEN_SIZE}")
                 if not signed:  # a phone that knows the key takes its signature
                     link.connection.answer_token(packets.AUTH_SIGNATURE, key.sign(event.token))
                     signed = True

@@ -9,10 +9,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from flasher.adb import auth, packets
+from flasher.adb.client import AdbDevice
 from flasher.adb.connection import AdbConnection, Role
+from flasher.adb.errors import AdbProtocolError, Unauthorized
 from flasher.adb.events import AuthAnswered, AuthRequested, Connected, OpenRequested
 from flasher.adb.host_key import HostKeyError, create_key, load_key, station_key
 from tests.adb.test_connection import deliver
+from tests.support.adb_peer import ScriptedAdbDevice
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +103,31 @@ def test_the_stock_key_is_preferred_and_a_damaged_one_is_a_named_error(tmp_path,
     with pytest.raises(HostKeyError) as raised:
         load_key(stock.path)
     assert raised.value.hint
+
+
+@pytest.mark.parametrize("token", [b"", b"short", b"t" * 21, b"t" * 4096])
+def test_a_daemon_s_token_of_the_wrong_size_is_a_protocol_error_not_a_signature(token, tmp_path):
+    def script(device):
+        device.event()  # the host's CNXN
+        device.raw(packets.encode_header(packets.Command.AUTH, packets.AUTH_TOKEN, 0, token, with_checksum=True)
+                   + token)
+        device.link.poll(5)
+    with ScriptedAdbDevice(script, authenticate=True) as device:
+        with pytest.raises(AdbProtocolError, match="token"):
+            AdbDevice.open(device.address, timeout=5, key=create_key(tmp_path / "adbkey"))
+
+
+def test_a_daemon_that_never_answers_the_public_key_leaves_the_host_unauthorized(tmp_path):
+    def script(device):
+        device.event()
+        for _ in range(2):  # the signature is not trusted: a new token, then the key arrives
+            device.raw(packets.encode_header(packets.Command.AUTH, packets.AUTH_TOKEN, 0, b"t" * 20,
+                                             with_checksum=True) + b"t" * 20)
+            device.link.poll(5)
+            device.link.poll(5)
+    prompts = []
+    with ScriptedAdbDevice(script, authenticate=True) as device:
+        with pytest.raises(Unauthorized):
+            AdbDevice.open(device.address, timeout=2, key=create_key(tmp_path / "adbkey"), approval_timeout=0.5,
+                           on_prompt=lambda: prompts.append(True))
+    assert prompts == [True]
