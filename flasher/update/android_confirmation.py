@@ -30,6 +30,8 @@ from ..transport.address import parse_address
 ALLOW_PROMPT = "Allow USB debugging on the phone"
 VERIFIED_BOOT = "verified boot: the slot booted with the expected build"
 BOOT_POLL = 0.5
+SHOWN_PROPERTY = 200
+"""A phone's property goes into the report's message cut to this many characters."""
 
 
 def confirm_through_adb(session, target_slot: str) -> None:
@@ -75,15 +77,15 @@ def _judge(session, device: AdbDevice, target_slot: str, deadline: float) -> Non
     serial = device.getprop("ro.serialno")
     if session.report.device_serial and serial and serial != session.report.device_serial:
         report.set_result(Result.WRONG_BUILD, phase="confirm",
-                          message=f"another handset ({serial}) answered at {device.address}")
+                          message=f"another handset ({serial[:SHOWN_PROPERTY]}) answered at {device.address}")
         return
     completed = device.getprop("sys.boot_completed") == "1"
     while not completed and time.monotonic() + BOOT_POLL < deadline:
         time.sleep(BOOT_POLL)
         completed = device.getprop("sys.boot_completed") == "1"
-    running = device.getprop("ro.build.version.incremental")
-    fingerprint = device.getprop("ro.build.fingerprint")
-    slot = device.getprop("ro.boot.slot_suffix").removeprefix("_")
+    running, fingerprint, slot = (device.getprop(name)[:SHOWN_PROPERTY] for name in
+                                  ("ro.build.version.incremental", "ro.build.fingerprint", "ro.boot.slot_suffix"))
+    slot = slot.removeprefix("_")
     session.say("INFO", f"the phone runs {fingerprint or running or 'an unknown build'} on slot {slot or '?'}"
                         f"{'' if completed else ', boot not completed'}")
     if slot and slot == report.from_slot and slot != target_slot:
