@@ -35,7 +35,9 @@ SHOWN_PROPERTY = 200
 
 
 def confirm_through_adb(session, target_slot: str) -> None:
-    """Set the session's result from what the phone's ADB says (see the table above)."""
+    """Set the session's result from what the phone's ADB says (see the table above).
+    `target_slot` is "" when the host does not choose it (recovery installs the update):
+    the build alone then tells the new slot from the old."""
     report, build = session.report, session.manifest.build
     try:
         address = adb_address_for(session.address)
@@ -88,9 +90,13 @@ def _judge(session, device: AdbDevice, target_slot: str, deadline: float) -> Non
     slot = slot.removeprefix("_")
     session.say("INFO", f"the phone runs {fingerprint or running or 'an unknown build'} on slot {slot or '?'}"
                         f"{'' if completed else ', boot not completed'}")
-    if slot and slot == report.from_slot and slot != target_slot:
+    target_slot = target_slot or slot
+    report.to_slot = report.to_slot or slot
+    if (slot and slot == report.from_slot and slot != target_slot) or \
+            (running != build and running and running == report.from_build):
         report.set_result(Result.ROLLED_BACK, phase="confirm",
-                          message=f"slot {target_slot} did not boot; the phone fell back to slot {slot}")
+                          message=f"{build} did not boot; the phone fell back to {running or 'its old build'} "
+                                  f"on slot {slot or '?'}")
     elif running != build or (slot and slot != target_slot):
         report.set_result(Result.WRONG_BUILD, phase="confirm",
                           message=f"came back on slot {slot or '?'} running {running or 'an unknown build'}")

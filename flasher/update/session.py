@@ -115,7 +115,7 @@ class UpdateSession:
         self._phase_started = 0.0
         self._log: AttemptLog | None = None
         self._sources: list[Path] = []  # read-back delta sources, removed when the session ends
-        self._reports_build = False  # the bootloader says which build runs (bench handsets)
+        self.reports_build = False  # the bootloader says which build runs (bench handsets)
 
     # -- the whole run -------------------------------------------------------
 
@@ -149,7 +149,7 @@ class UpdateSession:
         with self._open() as device:
             self.enter("preflight")
             caps = device.capabilities
-            self._reports_build = caps.build is not None
+            self.reports_build = caps.build is not None
             if caps.serialno:
                 self.serialno = report.device_serial = caps.serialno
             else:
@@ -291,7 +291,7 @@ class UpdateSession:
         device.close()
         self.enter("confirm")
         self.show("confirming")
-        if not self._reports_build:
+        if not self.reports_build:
             # Nothing proves the new build boots: the backups stay with the journal.
             self.report.set_result(Result.NOT_CONFIRMED, phase="confirm",
                                    message=f"written in place and rebooted; the handset cannot report the build it "
@@ -385,7 +385,7 @@ class UpdateSession:
         self.show("confirming")
         # Only a bootloader that says which build runs can confirm one, and only such (bench)
         # handsets come back to it after booting; a phone boots Android and stays there.
-        if not self._reports_build:
+        if not self.reports_build:
             confirm_through_adb(self, target_slot)
             return
         deadline = time.monotonic() + self.options.return_timeout

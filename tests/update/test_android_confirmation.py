@@ -13,6 +13,7 @@ from flasher.update.updater import Updater
 from flasher.virtual.handset import Mode
 from flasher.virtual.usb_debugging import Debugging
 from tests.support.handsets import RunningHandset, UsbHandsets, small_profile
+from tests.support.locked import LockedBench
 from tests.support.packages import make_keys, make_package, provision
 from tests.support.stations import bench_station
 
@@ -117,3 +118,15 @@ def test_a_phone_whose_new_slot_does_not_boot_is_rolled_back(bench, tmp_path):
     report = bench.update(address)
     assert report.result == "ROLLED_BACK", report.message
     assert handset.meta.active == "a"
+
+
+@pytest.mark.parametrize("link", ["tcp", "usb"])
+def test_a_locked_phone_updated_through_recovery_is_confirmed_through_adb(tmp_path, link):
+    bench = LockedBench(tmp_path, link, family="qualcomm", usb_debugging=Debugging.ALLOW)
+    try:
+        report = bench.update(bench.ota())
+        assert report.result == "SUCCESS" and report.path == "sideload", report.message
+        assert "confirmed through ADB" in report.message and report.to_slot == "b"
+        assert bench.handset.mode is Mode.ANDROID and bench.handset.running_build == "B130"
+    finally:
+        bench.stop()
