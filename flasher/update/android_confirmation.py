@@ -26,6 +26,7 @@ from ..errors import FlasherError
 from ..history.codes import Result
 from ..transport import usb
 from ..transport.address import parse_address
+from ..transport.errors import UnsupportedLink
 
 ALLOW_PROMPT = "Allow USB debugging on the phone"
 VERIFIED_BOOT = "verified boot: the slot booted with the expected build"
@@ -39,12 +40,16 @@ def confirm_through_adb(session, target_slot: str) -> None:
     `target_slot` is "" when the host does not choose it (recovery installs the update):
     the build alone then tells the new slot from the old."""
     report, build = session.report, session.manifest.build
+    installed = f"slot {target_slot} is active and the handset rebooted into it" if target_slot else \
+        "installed through recovery and rebooted"
     try:
         address = adb_address_for(session.address)
-    except FlasherError:
-        report.set_result(Result.NOT_CONFIRMED, phase="confirm",
-                          message=f"slot {target_slot} is active and the handset rebooted into it; over "
-                                  f"{session.address} there is no ADB to ask, so {build} is not confirmed")
+        key = station_key(session.station.key_folder)
+    except FlasherError as exc:
+        why = f"over {session.address} there is no ADB to ask" if isinstance(exc, UnsupportedLink) else \
+            f"the station's ADB key cannot be used: {exc} ({exc.hint})"
+        report.set_result(Result.NOT_CONFIRMED, phase="confirm", message=f"{installed}; {why}, so {build} is not "
+                                                                         "confirmed")
         return
     timeout = session.options.return_timeout
     deadline = time.monotonic() + timeout
@@ -53,14 +58,14 @@ def confirm_through_adb(session, target_slot: str) -> None:
         session.say("WARNING", f"the phone asks whether to trust this computer: {ALLOW_PROMPT}")
         session.show("confirming", ALLOW_PROMPT)
     try:
-        with wait_for_adb(address, ANDROID, timeout=timeout, key=station_key(session.station.key_folder),
-                          on_prompt=prompt) as device:
+        with wait_for_adb(address, ANDROID, timeout=timeout, key=key, on_prompt=prompt) as device:
             _judge(session, device, target_slot, deadline)
     except Unauthorized as exc:
+        rerun = "; the update run again from the bootloader then confirms it without writing anything" \
+            if target_slot else ", then check the build it runs"
         report.set_result(Result.NOT_AUTHORIZED, phase="confirm",
-                          message=f"slot {target_slot} booted, but USB debugging was not allowed for this computer "
-                                  f"within {timeout:g} s, so {build} is not confirmed ({ALLOW_PROMPT}; the update "
-                                  f"run again from the bootloader then confirms it without writing anything) [{exc}]")
+                          message=f"{installed}, but USB debugging was not allowed for this computer within "
+                                  f"{timeout:g} s, so {build} is not confirmed ({ALLOW_PROMPT}{rerun}) [{exc}]")
     except FlasherError as exc:
         if _seen_in_android(session):
             report.set_result(Result.BOOTED_NOT_CONFIRMED, phase="confirm",
@@ -68,8 +73,8 @@ def confirm_through_adb(session, target_slot: str) -> None:
                                       f"(USB debugging is off), so {build} is not confirmed")
         else:
             report.set_result(Result.NOT_CONFIRMED, phase="confirm",
-                              message=f"slot {target_slot} is active and the handset rebooted; it offered no ADB "
-                                      f"within {timeout:g} s ({exc}), so {build} is not confirmed")
+                              message=f"{installed}; it offered no ADB within {timeout:g} s ({exc}), so {build} "
+                                      "is not confirmed")
     if report.result not in (Result.WRONG_BUILD.name, Result.NOT_AUTHORIZED.name):  # a rerun confirms these
         session.station.journal.clear(session.serialno, session.package_sha256)
 

@@ -130,3 +130,14 @@ def test_a_locked_phone_updated_through_recovery_is_confirmed_through_adb(tmp_pa
         assert bench.handset.mode is Mode.ANDROID and bench.handset.running_build == "B130"
     finally:
         bench.stop()
+
+
+def test_a_damaged_station_key_is_named_and_nothing_is_confirmed(bench, tmp_path, monkeypatch):
+    handset, address = bench.phone("tcp", Debugging.ALLOW)
+    (tmp_path / "android").mkdir()
+    (tmp_path / "android" / "adbkey").write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n")
+    monkeypatch.setenv("ANDROID_USER_HOME", str(tmp_path / "android"))
+    report = bench.update(address)
+    assert report.result == "NOT_CONFIRMED", report.message
+    assert "the station's ADB key cannot be used" in report.message and "Move the file aside" in report.message
+    assert handset.meta.active == "b" and not handset.usb_debugging.trusted()
