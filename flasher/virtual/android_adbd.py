@@ -22,16 +22,12 @@ from ..adb.link import AdbLink
 from ..transport.base import Transport
 from ..transport.errors import LinkTimeout, TransportError
 from .handset import DATA_TIMEOUT, IDLE_TIMEOUT, Handset
-from .recovery import REBOOT_TARGETS
+from .recovery import AdbSessionEnded, reboot_if_asked
 
 log = logging.getLogger("tsuf.virtual.adbd")
 
 ASK_POLL = 0.1
 """How often an unanswered key prompt looks whether the user has allowed it."""
-
-
-class _EndSession(Exception):
-    pass
 
 
 def properties(handset: Handset) -> dict[str, str]:
@@ -70,7 +66,7 @@ class AndroidAdbSession:
                     self._authorize_if_allowed()
                     continue
                 self._handle(event)
-        except (_EndSession, TransportError, AdbError) as exc:
+        except (AdbSessionEnded, TransportError, AdbError) as exc:
             self._log.debug("adbd session ended: %s", exc)
         except Exception:  # a handset bug ends the session, never the server
             self._log.exception("adbd session crashed")
@@ -114,11 +110,7 @@ class AndroidAdbSession:
     def _open(self, request: OpenRequested) -> None:
         connection = self.adb.connection
         name, _, argument = request.service.partition(":")
-        if name == "reboot" and argument in REBOOT_TARGETS:
-            connection.close(connection.accept(request))
-            self.adb.flush(DATA_TIMEOUT)
-            self.handset._begin_reboot(REBOOT_TARGETS[argument])
-            raise _EndSession(f"rebooting to {argument or 'the OS'}")
+        reboot_if_asked(self.handset, self.adb, request)
         command, _, prop = argument.partition(" ")
         if name != "shell" or command != "getprop" or not prop or " " in prop:
             connection.refuse(request)

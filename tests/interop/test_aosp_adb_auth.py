@@ -11,18 +11,10 @@ from flasher.adb.host_key import load_key, station_key
 from flasher.virtual.adb_server import serve_pair
 from flasher.virtual.handset import Handset, Mode
 from flasher.virtual.usb_debugging import Debugging
-from tests.interop.test_aosp_adb import StockAdb
 from tests.support.handsets import FAST_TIMING, small_profile
 from tests.support.tools import requires_tool
 
 pytestmark = requires_tool("adb", "adb")
-
-
-@pytest.fixture
-def stock_adb(tmp_path):
-    client = StockAdb(tmp_path / "home")
-    yield client
-    client.stop()
 
 
 @pytest.fixture
