@@ -34,6 +34,9 @@ RESPONSE_READ_SIZE = 512
 and a whole USB high-speed packet."""
 
 DATA_CHUNK = 1 << 20
+SPAN_CHUNK = 8 << 20
+"""File data a link sends without reading it (sendfile) goes in spans this long: fewer frames
+and system calls, and still several progress steps a second on the links that do it (TCP)."""
 LONG_COMMANDS = ("flash:", "erase:", "update-super:", "snapshot-update")
 
 log = logging.getLogger("tsuf.device")
@@ -212,7 +215,7 @@ class FastbootDevice:
             def piece_progress(sent: int, _total: int, base: int = done) -> None:
                 if progress:
                     progress(base + sent, total)
-            data = piece.spans(DATA_CHUNK) if self.transport.sends_files else piece.stream(DATA_CHUNK)
+            data = piece.spans(SPAN_CHUNK) if self.transport.sends_files else piece.stream(DATA_CHUNK)
             self.download(piece.size, data, progress=piece_progress)
             self.command(f"flash:{partition}")
             done += piece.size
