@@ -32,6 +32,21 @@ def small_profile(serialno: str = "VH000001", **changes):
     return dataclasses.replace(profile, **changes)
 
 
+def android_profile(serialno: str = "VH000001", **changes):
+    """A small phone for the android family: system, vendor and product become logical
+    partitions inside super (2 × 14 MiB of them, plus room for the metadata)."""
+    partitions = (
+        Partition("boot", 2 * MiB, True),
+        Partition("vbmeta", 64 * KiB, True),
+        Partition("system", 8 * MiB, True),
+        Partition("vendor", 4 * MiB, True),
+        Partition("product", 2 * MiB, True),
+        Partition("misc", 64 * KiB, False),
+        Partition("userdata", 4 * MiB, False),
+    )
+    return small_profile(serialno, partitions=partitions, family="android", **changes)
+
+
 class RunningHandset:
     """A handset on TCP; with `adb`, recovery's ADB also answers on the next port (`adb_address`);
     `family` names its device family (RunningHandset(path, family="uboot"))."""

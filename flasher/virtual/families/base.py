@@ -54,6 +54,9 @@ class Family:
             profile, slot_count=0,
             partitions=tuple(dataclasses.replace(p, slotted=False) for p in profile.partitions))
 
+    def prepare(self, handset) -> None:
+        """Set up what the device keeps in its storage beyond partition files (a phone's super)."""
+
     def in_mode(self, mode: Mode) -> "Family":
         """The family answering in `mode` (a phone's fastbootd is not its bootloader)."""
         return self

@@ -1,0 +1,60 @@
+"""A modern Android phone: Qualcomm ABL as its bootloader, AOSP fastbootd in userspace,
+and dynamic partitions (see docs/real-handsets.md and docs/virtual-handset.md).
+
+The profile's system, system_ext, vendor, product, odm (and *_dlkm) partitions are
+not physical here: they live as logical partitions `NAME_a` / `NAME_b` inside one
+physical `super`, sized for both slots, in groups `qti_dynamic_partitions_a` and
+`_b`. A fresh phone leaves the factory with every logical partition of both slots at
+its profile size. ABL does not know `is-logical` and cannot write a logical partition
+(`(system_b) No such partition`: its GPT has only super); `reboot-fastboot` enters
+fastbootd, which serves them. After `reboot` it boots Android and stays there.
+"""
+
+import dataclasses
+
+from ..handset import Mode
+from ..profile import Partition
+from ..super_partition import SUPER, SuperPartition, factory_layout
+from .fastbootd import FastbootdFamily
+from .fastbootd_super import DynamicPartitions
+from .qualcomm import QualcommFamily
+
+LOGICAL_NAMES = ("system", "system_ext", "vendor", "product", "odm", "vendor_dlkm", "odm_dlkm", "system_dlkm")
+GROUP = "qti_dynamic_partitions"
+SUPER_SPARE = 4 << 20
+"""Room in super beyond both slots' partitions: metadata and alignment."""
+
+
+class AndroidFamily(QualcommFamily):
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.logical_sizes: dict[str, int] = {}
+        self.dynamic: DynamicPartitions | None = None
+
+    def fit(self, profile):
+        profile = super().fit(profile)
+        logical = [p for p in profile.partitions if p.name in LOGICAL_NAMES]
+        self.logical_sizes = {p.name: p.size for p in logical}
+        physical = tuple(p for p in profile.partitions if p.name not in LOGICAL_NAMES)
+        if not any(p.name == SUPER for p in physical):
+            size = max(2, profile.slot_count) * sum(self.logical_sizes.values()) + SUPER_SPARE
+            physical += (Partition(SUPER, size, slotted=False),)
+        return dataclasses.replace(profile, partitions=physical)
+
+    def prepare(self, handset) -> None:
+        super_partition = SuperPartition(handset.storage)
+        if super_partition.metadata() is None:
+            slots = handset.profile.slots or ("a",)
+            super_partition.write_all_slots(factory_layout(super_partition.size, GROUP, self.logical_sizes, slots))
+        self.dynamic = DynamicPartitions(super_partition, handset.root / "snapshot.json", handset.faults)
+        self._userspace = FastbootdFamily("fastbootd", bootloader=self, dynamic=self.dynamic)
+
+    def in_mode(self, mode: Mode):
+        return self._userspace if mode is Mode.FASTBOOTD else self
+
+    def snapshot_status(self) -> str:
+        return self.dynamic.snapshot_status if self.dynamic else "none"
+
+
+def make(name: str) -> AndroidFamily:
+    return AndroidFamily(name)
