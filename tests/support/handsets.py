@@ -47,6 +47,21 @@ def android_profile(serialno: str = "VH000001", **changes):
     return small_profile(serialno, partitions=partitions, family="android", **changes)
 
 
+ANDROID_SUPER_SIZE = 2 * 14 * MiB + 4 * MiB
+"""super of android_profile(): both slots' system, vendor and product, and 4 MiB of room."""
+
+
+def android_super_empty(super_size: int = ANDROID_SUPER_SIZE) -> bytes:
+    """super_empty.img as a factory image for android_profile() carries it: every logical
+    partition of both slots empty, each slot's group allowed half of super."""
+    from flasher.lp import image, layout
+    share = (super_size - MiB) // 2 // 4096 * 4096
+    metadata = layout.new_layout("super", super_size, {f"qti_dynamic_partitions_{s}": share for s in "ab"},
+                                 {f"{name}_{s}": f"qti_dynamic_partitions_{s}" for s in "ab"
+                                  for name in ("system", "vendor", "product")})
+    return image.super_empty_bytes(metadata)
+
+
 class RunningHandset:
     """A handset on TCP; with `adb`, recovery's ADB also answers on the next port (`adb_address`);
     `family` names its device family (RunningHandset(path, family="uboot"))."""

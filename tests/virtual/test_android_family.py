@@ -191,3 +191,12 @@ def _reconnect(handset) -> Wire:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def test_the_bootloader_cancels_a_waiting_snapshot_too(phone):
+    handset, wire = phone(Mode.BOOTLOADER)
+    handset.handset.family.dynamic.snapshot_status = "snapshotted"
+    assert wire.last("snapshot-update:cancel") == b"OKAYSuccess"
+    assert wire.last("getvar:snapshot-update-status") == b"OKAYcancelled"
+    handset.handset.family.dynamic.snapshot_status = "merging"
+    assert wire.last("snapshot-update:cancel").startswith(b"FAILCannot cancel")

@@ -6,8 +6,9 @@ not physical here: they live as logical partitions `NAME_a` / `NAME_b` inside on
 physical `super`, sized for both slots, in groups `qti_dynamic_partitions_a` and
 `_b`. A fresh phone leaves the factory with every logical partition of both slots at
 its profile size. ABL does not know `is-logical` and cannot write a logical partition
-(`(system_b) No such partition`: its GPT has only super); `reboot-fastboot` enters
-fastbootd, which serves them. After `reboot` it boots Android and stays there.
+(`(system_b) No such partition`: its GPT has only super), but reports and cancels a
+Virtual A/B snapshot (`snapshot-update:cancel`) as fastbootd does; `reboot-fastboot`
+enters fastbootd, which serves the logical partitions. After `reboot` it boots Android and stays there.
 """
 
 import dataclasses
@@ -16,13 +17,18 @@ from ..handset import Mode
 from ..profile import Partition
 from ..super_partition import SUPER, SuperPartition, factory_layout
 from .fastbootd import FastbootdFamily
-from .fastbootd_super import DynamicPartitions
+from .fastbootd_super import DynamicPartitions, snapshot_update
 from .qualcomm import QualcommFamily
 
 LOGICAL_NAMES = ("system", "system_ext", "vendor", "product", "odm", "vendor_dlkm", "odm_dlkm", "system_dlkm")
 GROUP = "qti_dynamic_partitions"
 SUPER_SPARE = 4 << 20
 """Room in super beyond both slots' partitions: metadata and alignment."""
+
+
+def _snapshot_update(handset, command, protocol, link) -> None:
+    """The bootloader answers `snapshot-update` too: the stock client cancels a snapshot there."""
+    snapshot_update(handset, handset.family.dynamic, protocol, link, command.text.split(":")[1:])
 
 
 class AndroidFamily(QualcommFamily):
@@ -48,6 +54,11 @@ class AndroidFamily(QualcommFamily):
             super_partition.write_all_slots(factory_layout(super_partition.size, GROUP, self.logical_sizes, slots))
         self.dynamic = DynamicPartitions(super_partition, handset.root / "snapshot.json", handset.faults)
         self._userspace = FastbootdFamily("fastbootd", bootloader=self, dynamic=self.dynamic)
+
+    def route(self, command):
+        if command.text.split(":")[0] == "snapshot-update":
+            return _snapshot_update
+        return super().route(command)
 
     def in_mode(self, mode: Mode):
         return self._userspace if mode is Mode.FASTBOOTD else self
