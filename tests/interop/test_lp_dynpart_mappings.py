@@ -1,6 +1,6 @@
 """Debian's make-dynpart-mappings (a C reader of LP metadata nobody here wrote) reads
-the super metadata TSUF writes and maps each logical partition onto the extents TSUF
-allocated. The kernel's device-mapper cannot exist in a container, so a preloaded
+the super metadata TSUF writes, by the codec or by the virtual phone's fastbootd, and maps
+each logical partition onto the extents TSUF allocated. The kernel's device-mapper cannot exist in a container, so a preloaded
 stand-in prints the mappings the tool asks for."""
 
 import subprocess
@@ -8,7 +8,10 @@ import subprocess
 import pytest
 
 from flasher.lp import image, layout
+from flasher.virtual.handset import Mode
+from tests.support.handsets import RunningHandset, android_profile
 from tests.support.tools import requires_tool
+from tests.support.wire import Wire
 
 pytestmark = [requires_tool("make-dynpart-mappings", "make-dynpart-mappings"), requires_tool("cc", "gcc")]
 
@@ -100,3 +103,26 @@ def test_refuses_what_the_codec_also_refuses(stand_in, tmp_path):
     assert result.returncode != 0 and "integrity check failed" in result.stderr
     with open(super_path, "rb") as f, pytest.raises(image.MetadataInvalid, match="checksum"):
         image.read_super(f)
+
+
+def test_reads_what_the_virtual_phones_fastbootd_wrote(stand_in, tmp_path):
+    phone = RunningHandset(tmp_path / "phone", android_profile(), start_mode=Mode.FASTBOOTD)
+    try:
+        wire = Wire(phone.address)
+        data = bytes(range(256)) * 12289
+        for command in ("resize-logical-partition:system_b:0", f"resize-logical-partition:system_b:{len(data)}",
+                        "create-logical-partition:scratch:1048576"):
+            assert wire.last(command).startswith(b"OKAY"), command
+        assert wire.download(data)[-1] == b"OKAY" and wire.last("flash:system_b") == b"OKAYFlashing succeeded"
+        wire.close()
+        super_path = phone.handset.storage.path("super")
+        with open(super_path, "rb") as f:
+            metadata = image.read_super(f, 1)
+        devices, _ = _mappings(stand_in, super_path, "1")
+        assert devices == _expected(metadata, super_path)
+        raw = super_path.read_bytes()
+        mapped = b"".join(raw[int(sector) * 512 : (int(sector) + size) * 512]
+                          for _start, size, _kind, _path, sector in devices["system_b"])
+        assert mapped[: len(data)] == data
+    finally:
+        phone.stop()

@@ -200,3 +200,16 @@ def test_the_bootloader_cancels_a_waiting_snapshot_too(phone):
     assert wire.last("getvar:snapshot-update-status") == b"OKAYcancelled"
     handset.handset.family.dynamic.snapshot_status = "merging"
     assert wire.last("snapshot-update:cancel").startswith(b"FAILCannot cancel")
+
+
+def test_update_super_refuses_a_layout_larger_than_super_or_overlapping_the_kept_slot(phone):
+    handset, wire = phone()
+    size = handset.handset.storage.size("super")
+    before = _stored(handset)
+    wire.download(image.super_empty_bytes(layout.new_layout("super", 2 * size, {"g": 0}, {"system_a": "g"})))
+    assert wire.last("update-super:super") == b"FAILUnable to write new partition table"
+    # A table whose x_a reaches into where slot b's partitions, which update-super keeps, lie.
+    new = layout.resize(layout.new_layout("super", size, {"g": 0}, {"x_a": "g"}), "x_a", 20 * MiB)
+    wire.download(image.super_empty_bytes(new))
+    assert wire.last("update-super:super") == b"FAILUnable to import partitions"
+    assert _stored(handset) == before
