@@ -110,3 +110,13 @@ def test_a_waiting_snapshot_is_cancelled_and_the_update_goes_on(bench):
 def test_a_damaged_super_empty_is_refused_when_the_package_is_built(bench, tmp_path):
     with pytest.raises(image.MetadataInvalid):
         bench.package(super_empty=b"gDla" + os.urandom(5000), name="bad")
+
+
+def test_a_handset_that_does_not_come_back_in_fastbootd_is_named(bench, tmp_path):
+    """A bench handset whose `reboot-fastboot` lands where `is-userspace` is still `no`."""
+    bench.phone.stop()
+    bench.phone = RunningHandset(tmp_path / "bench", android_profile(), family="reference")
+    bench.phone.handset.faults.answers["is-userspace"] = "no"
+    report, _ = bench.update(bench.package())
+    assert report.result == "DEVICE_REFUSED", report.message
+    assert "came back in its bootloader, not in fastbootd" in report.message
