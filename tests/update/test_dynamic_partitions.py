@@ -11,7 +11,7 @@ from flasher.package.build import PackageDescription, build_package
 from flasher.update.session import Options
 from flasher.update.updater import Updater
 from flasher.virtual.handset import Mode
-from tests.support.handsets import RunningHandset, android_profile, android_super_empty
+from tests.support.handsets import RunningHandset, UsbHandsets, android_profile, android_super_empty
 from tests.support.packages import PRODUCT, make_images, make_keys
 from tests.support.stations import bench_station
 
@@ -55,7 +55,19 @@ def _extents_bytes(handset, metadata, name, size):
     return data[:size]
 
 
-def test_logical_images_land_in_super_on_the_inactive_slot(bench):
+@pytest.fixture(params=["tcp", "usb"])
+def link(request, bench, tmp_path):
+    """The phone on TCP, or on emulated USB (where fastbootd enumerates with other ids)."""
+    if request.param == "usb":
+        bench.phone.stop()
+        usb = UsbHandsets(tmp_path / "usb", partitions=android_profile().partitions, family="android")
+        bench.phone = usb
+        yield usb
+        return
+    yield bench.phone
+
+
+def test_logical_images_land_in_super_on_the_inactive_slot(bench, link):
     handset = bench.phone.handset
     slot_a_before = {name: handset.family.dynamic.super.read_logical(f"{name}_a")
                      for name in ("system", "vendor", "product")}

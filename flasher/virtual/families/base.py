@@ -57,6 +57,10 @@ class Family:
     def prepare(self, handset) -> None:
         """Set up what the device keeps in its storage beyond partition files (a phone's super)."""
 
+    def usb_ids(self, profile) -> tuple[int, int]:
+        """(vendor, product) the device enumerates with on USB."""
+        return profile.usb_vendor_id, profile.usb_product_id
+
     def in_mode(self, mode: Mode) -> "Family":
         """The family answering in `mode` (a phone's fastbootd is not its bootloader)."""
         return self

@@ -22,6 +22,8 @@ from .base import DeviceCosts, Family, Refused, rebooter, say
 
 MAX_DOWNLOAD = 0x10000000  # kMaxDownloadSizeDefault
 MAX_FETCH = 0x10000000  # kMaxFetchSizeDefault
+FASTBOOTD_USB_IDS = (0x18D1, 0x4EE0)
+"""fastbootd's USB gadget enumerates as Google's fastboot, not with the bootloader's ids."""
 FETCH_ALLOWED = ("vendor_boot", "vendor_boot_a", "vendor_boot_b")
 
 FASTBOOTD_COSTS = DeviceCosts(command=0.003, write_rate=150e6, write_call=0.02)
@@ -307,6 +309,9 @@ class FastbootdFamily(Family):
         self._bootloader = bootloader
         self.dynamic = dynamic
         """The phone's super partition and snapshot state, when it has dynamic partitions."""
+
+    def usb_ids(self, profile) -> tuple[int, int]:
+        return FASTBOOTD_USB_IDS
 
     def in_mode(self, mode: Mode) -> Family:
         if mode is Mode.FASTBOOTD:
