@@ -132,3 +132,16 @@ def test_a_handset_that_does_not_come_back_in_fastbootd_is_named(bench, tmp_path
     report, _ = bench.update(bench.package())
     assert report.result == "DEVICE_REFUSED", report.message
     assert "came back in its bootloader, not in fastbootd" in report.message
+
+
+def test_a_cut_in_fastbootd_never_costs_the_slot_that_ran(bench):
+    handset = bench.phone.handset
+    slot_a = {name: handset.family.dynamic.super.read_logical(f"{name}_a") for name in ("system", "vendor")}
+    handset.faults.drop_on_command = "flash:system_b"
+    package = bench.package()
+    cut, _ = bench.update(package)
+    assert cut.result == "LINK_LOST", cut.message
+    again, _ = bench.update(package)  # slot b is active but never booted: a holds the last good build
+    assert again.result == "LAST_GOOD_SLOT", again.message
+    for name, before in slot_a.items():
+        assert handset.family.dynamic.super.read_logical(f"{name}_a") == before
