@@ -166,7 +166,8 @@ def _write_package(output: Path, product: str, description: PackageDescription, 
                    created: datetime | None, compression: str, install: str) -> Manifest:
     with package_writer(output) as package:
         if SUPER_EMPTY in images:  # refused here rather than on a handset
-            read_super_empty(images[SUPER_EMPTY].read_bytes()[:MAX_SUPER_EMPTY_SIZE + 1])
+            with open(images[SUPER_EMPTY], "rb") as layout:
+                read_super_empty(layout.read(MAX_SUPER_EMPTY_SIZE + 1))
         entries = [add_image(package, partition, raw_image(path, staging),
                              partition not in description.unslotted and partition != SUPER_EMPTY, compression)
                    for partition, path in sorted(images.items())]

@@ -64,14 +64,21 @@ class SuperLayout:
         """`partition` (a bare name: `system`) is a logical partition of some slot."""
         return any(p.name in (partition, f"{partition}_a", f"{partition}_b") for p in self.metadata.partitions)
 
-    def fit_checks(self, entries, target_slot: str) -> list[preflight.Check]:
-        """Each logical image, alone and with the others of its group, within the group's maximum
-        size and the space of super; refused before anything is written."""
+    def fit_checks(self, entries, target_slot: str, super_size: int | None) -> list[preflight.Check]:
+        """super_empty.img's super within the phone's (`partition-size:super`, None where it does not
+        say), and each logical image, alone and with the others of its group, within the group's
+        maximum size and the space of super; refused before anything is written."""
         block = self.metadata.geometry.logical_block_size
         device = self.metadata.super_device
         room = device.size - device.first_logical_sector * SECTOR
         used: dict[int, int] = {}
-        checks = []
+        if super_size is None:
+            checks = [preflight.Check("super size", preflight.NOT_AVAILABLE, "the handset does not report super")]
+        elif device.size > super_size:
+            checks = [_refused("super size", DoesNotFitSuper(
+                f"super_empty.img describes a super of {device.size} bytes; this phone's holds {super_size}"))]
+        else:
+            checks = [preflight.Check("super size", preflight.PASSED, f"{device.size} of {super_size} bytes")]
         for entry in entries:
             name = f"{entry.partition}_{target_slot}" if target_slot else entry.partition
             partition = self.metadata.partition(name)
@@ -94,6 +101,11 @@ class SuperLayout:
 
 def _refused(name: str, refusal: preflight.PreflightRefused) -> preflight.Check:
     return preflight.Check(name, preflight.FAILED, str(refusal), refusal)
+
+
+def super_size(caps) -> int | None:
+    """The phone's super partition size, where it says it (the bootloader does)."""
+    return caps.partition_size(caps.super_partition_name or DEFAULT_SUPER)
 
 
 def layout_of(manifest, images) -> SuperLayout | None:

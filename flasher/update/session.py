@@ -176,7 +176,7 @@ class UpdateSession:
                 self._resume_after_switch(device, switched)
                 return
             self._preflight(preflight.evaluate(manifest, facts, physical, self.options.policy)
-                            + (layout.fit_checks(logical, target_slot) if logical else []))
+                            + (layout.fit_checks(logical, target_slot, dynamic.super_size(caps)) if logical else []))
             if manifest.source_build and facts.build and facts.build != manifest.source_build:
                 raise DeltaSourceMismatch(f"this delta applies to {manifest.source_build}; the handset runs "
                                           f"{facts.build}")

@@ -145,3 +145,12 @@ def test_a_cut_in_fastbootd_never_costs_the_slot_that_ran(bench):
     assert again.result == "LAST_GOOD_SLOT", again.message
     for name, before in slot_a.items():
         assert handset.family.dynamic.super.read_logical(f"{name}_a") == before
+
+
+def test_a_layout_for_a_larger_super_is_refused_before_any_write(bench):
+    handset = bench.phone.handset
+    boot_b = handset.storage.path("boot_b").read_bytes()
+    report, _ = bench.update(bench.package(super_empty=android_super_empty(64 * MiB), name="other-phone"))
+    assert report.result == "INCOMPATIBLE_LAYOUT", report.message
+    assert "super_empty.img describes a super of 67108864 bytes" in report.message
+    assert handset.storage.path("boot_b").read_bytes() == boot_b
