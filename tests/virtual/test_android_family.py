@@ -213,3 +213,16 @@ def test_update_super_refuses_a_layout_larger_than_super_or_overlapping_the_kept
     wire.download(image.super_empty_bytes(new))
     assert wire.last("update-super:super") == b"FAILUnable to import partitions"
     assert _stored(handset) == before
+
+
+def test_a_super_without_readable_metadata_only_takes_a_new_table(phone):
+    handset, wire = phone()
+    with open(handset.handset.storage.path("super"), "r+b") as f:  # both geometries destroyed
+        for offset in (4096, 8192):
+            f.seek(offset)
+            f.write(os.urandom(64))
+    assert wire.last("getvar:is-logical:system_b") == b"FAILPartition not found"
+    assert wire.last("resize-logical-partition:system_b:0") == b"FAILCould not open super partition"
+    wire.download(_super_empty(handset))
+    assert wire.last("update-super:super") == b"OKAYSuccessfully flashed partition table"
+    assert wire.last("getvar:is-logical:system_b") == b"OKAYyes"
