@@ -429,6 +429,8 @@ class Handset:
         and boot it once; returns the slot that booted. The handset stays in the bootloader."""
         slotted = self.profile.slot_count == 2
         for partition, path in images.items():
+            if self.family.factory_write(self, partition, slot, path):
+                continue
             stem = f"{partition}_{slot}" if slotted else partition
             with open(path, "rb") as image, self.storage.open_for_write(stem) as target:
                 write_image(image, path.stat().st_size, target, self.storage.size(stem))

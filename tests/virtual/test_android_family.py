@@ -7,7 +7,7 @@ import time
 import pytest
 
 from flasher.lp import image, layout
-from flasher.virtual.handset import Mode
+from flasher.virtual.handset import Handset, Mode
 from tests.support.handsets import RunningHandset, android_profile
 from tests.support.wire import Wire
 
@@ -226,3 +226,16 @@ def test_a_super_without_readable_metadata_only_takes_a_new_table(phone):
     wire.download(_super_empty(handset))
     assert wire.last("update-super:super") == b"OKAYSuccessfully flashed partition table"
     assert wire.last("getvar:is-logical:system_b") == b"OKAYyes"
+
+
+def test_the_factory_line_writes_logical_images_into_super(tmp_path):
+    sizes = {"boot": MiB, "system": 3 * MiB + 5, "super_empty": 8192}
+    images = {name: tmp_path / f"{name}.img" for name in sizes}
+    for index, (name, size) in enumerate(sizes.items()):
+        images[name].write_bytes(bytes([index + 1]) * size)
+    handset = Handset(android_profile(), tmp_path / "phone")
+    assert handset.factory_flash(images) == "a"
+    dynamic = handset.family.dynamic.super
+    assert dynamic.logical_size("system_a") == 3 * MiB + 4096  # sized to the image, in whole blocks
+    assert dynamic.read_logical("system_a")[: sizes["system"]] == images["system"].read_bytes()
+    assert handset.storage.path("boot_a").read_bytes()[:MiB] == images["boot"].read_bytes()

@@ -13,7 +13,10 @@ enters fastbootd, which serves the logical partitions. After `reboot` it boots A
 
 import dataclasses
 
+from ...lp import layout
+from ...package.manifest import SUPER_EMPTY
 from ..handset import Mode
+from ..imaging import write_image
 from ..profile import Partition
 from ..super_partition import SUPER, SuperPartition, factory_layout
 from .fastbootd import FastbootdFamily
@@ -62,6 +65,20 @@ class AndroidFamily(QualcommFamily):
 
     def in_mode(self, mode: Mode):
         return self._userspace if mode is Mode.FASTBOOTD else self
+
+    def factory_write(self, handset, partition: str, slot: str, path) -> bool:
+        """Logical images go into super, their partition sized to the image; the factory layout
+        stands in for a package's super_empty.img."""
+        if partition == SUPER_EMPTY:
+            return True
+        if partition not in self.logical_sizes:
+            return False
+        name, size, slot_number = f"{partition}_{slot}", path.stat().st_size, "abcd".find(slot)
+        super_partition = self.dynamic.super
+        super_partition.write_all_slots(layout.resize(super_partition.metadata(slot_number), name, size))
+        with open(path, "rb") as image, super_partition.open_logical(name, slot_number) as window:
+            write_image(image, size, window, window.size)
+        return True
 
     def snapshot_status(self) -> str:
         return self.dynamic.snapshot_status if self.dynamic else "none"

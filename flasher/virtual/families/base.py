@@ -57,6 +57,11 @@ class Family:
     def prepare(self, handset) -> None:
         """Set up what the device keeps in its storage beyond partition files (a phone's super)."""
 
+    def factory_write(self, handset, partition: str, slot: str, path) -> bool:
+        """Program an image the factory way where the device keeps it other than in a partition
+        file (a phone's logical partitions); False leaves it to the handset."""
+        return False
+
     def usb_ids(self, profile) -> tuple[int, int]:
         """(vendor, product) the device enumerates with on USB."""
         return profile.usb_vendor_id, profile.usb_product_id
