@@ -33,7 +33,7 @@ from ..history.store import HistoryStore
 from ..protocol.errors import CommandFailed
 from ..transport.errors import LinkTimeout, TransportError
 from . import dynamic, in_place, preflight, sideload_path
-from .readback import read_back_sha256
+from .readback import NOT_READABLE, read_back_sha256
 from .events import Event, Finished, LogLine, Progress, StateChanged
 from .journal import Journal, JournalEntry
 from .outcome import Cancelled, DidNotReturn, VerifyFailed, result_for
@@ -364,7 +364,7 @@ class UpdateSession:
         if not device.capabilities.can_read(target):
             self.say("WARNING", f"{target}: read-back not available on this handset; the written image "
                                 "is not verified")
-            return "not available on this handset (it cannot be read back)"
+            return NOT_READABLE
         if read_back_sha256(device, target, image.size) != image.sha256:
             raise VerifyFailed(f"{target} reads back different from the package's {image.partition}")
         return "read back"

@@ -154,3 +154,11 @@ def test_a_layout_for_a_larger_super_is_refused_before_any_write(bench):
     assert report.result == "INCOMPATIBLE_LAYOUT", report.message
     assert "super_empty.img describes a super of 67108864 bytes" in report.message
     assert handset.storage.path("boot_b").read_bytes() == boot_b
+
+
+def test_no_fetch_is_tried_on_a_logical_partition(bench, caplog):
+    report, _ = bench.update(bench.package())
+    assert report.result == "NOT_CONFIRMED", report.message
+    fetched = [r.getMessage() for r in caplog.records if r.getMessage().startswith("-> fetch:")]
+    assert fetched == ["-> fetch:boot_b:0x00000000:0x00001000"]  # ABL answers it has no fetch: never asked again
+    assert report.verification["system_b"] == "not available on this handset (it cannot be read back)"
