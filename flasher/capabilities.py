@@ -142,6 +142,25 @@ class Capabilities:
         """fastbootd (Android's userspace fastboot) rather than the bootloader."""
         return variables.parse_yes_no("is-userspace", self.value("is-userspace") or "no")
 
+    # -- dynamic partitions --------------------------------------------------------
+
+    @property
+    def super_partition_name(self) -> str | None:
+        """The physical partition holding the logical ones (fastbootd); the stock client assumes
+        `super` where it is not said."""
+        return self.value("super-partition-name")
+
+    def is_logical(self, partition: str) -> bool | None:
+        """Whether `partition` lives inside super; None where the handset does not say
+        (a bootloader does not know: super_empty.img tells)."""
+        value = self.value(f"is-logical:{partition}")
+        return None if value is None else variables.parse_yes_no(f"is-logical:{partition}", value)
+
+    @property
+    def snapshot_update_status(self) -> str | None:
+        """Virtual A/B: `none`, `snapshotted`, `merging` or `cancelled`; asked afresh each time."""
+        return self.refresh("snapshot-update-status")
+
     @property
     def battery_mv(self) -> int | None:
         value = self.value("battery-voltage")

@@ -195,6 +195,9 @@ RESULT_WORDS: dict[Result, tuple[str, str]] = {
     Result.LAST_GOOD_SLOT: ("Your phone has not yet started the software it was last given, so nothing was "
                             "changed: its working software is kept safe. " + KEPT,
                             "Restart your phone by holding its Power key, then start again."),
+    Result.SNAPSHOT_MERGING: ("Your phone is still finishing the last update it installed by itself. " + KEPT,
+                              "Start your phone normally and leave it on until that update is done (up to an "
+                              "hour), then try again."),
     Result.IN_PROGRESS: ("The update was interrupted before it finished.",
                          "Plug your phone in and start again: the update continues where it stopped."),
     Result.PACKAGE_UNTRUSTED: ("The update is not signed by a publisher this computer trusts, so it was not used. "

@@ -44,6 +44,8 @@ class Result(enum.Enum):
     """A sideload package, but the handset is reached over a link ADB does not run on (UDP, serial)."""
     LAST_GOOD_SLOT = (120, True)
     """The inactive slot holds the last build known to boot (the active one has not booted yet)."""
+    SNAPSHOT_MERGING = (121, True)
+    """A phone is merging the snapshots of its last over-the-air update; super cannot change until it ends."""
 
     LINK_LOST = (200, True)
     LINK_TIMEOUT = (201, True)

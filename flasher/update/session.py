@@ -10,6 +10,7 @@ run again with the same package resumes from the journal: images already
 verified on the same target slot are not rewritten.
 """
 
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -31,9 +32,9 @@ from ..history.report import Report, new_report_id, utc_now
 from ..history.store import HistoryStore
 from ..protocol.errors import CommandFailed
 from ..transport.errors import LinkTimeout, TransportError
-from . import in_place, preflight, sideload_path
+from . import dynamic, in_place, preflight, sideload_path
 from .android_confirmation import confirm_through_adb
-from .readback import read_back_sha256
+from .readback import NOT_READABLE, read_back_sha256
 from .events import Event, Finished, LogLine, Progress, StateChanged
 from .journal import Journal, JournalEntry
 from .outcome import Cancelled, DidNotReturn, VerifyFailed, result_for
@@ -146,7 +147,8 @@ class UpdateSession:
 
     def _run(self) -> None:
         report, manifest = self.report, self.manifest
-        with self._open() as device:
+        with contextlib.ExitStack() as connections:
+            device = connections.enter_context(self._open())
             self.enter("preflight")
             caps = device.capabilities
             self.reports_build = caps.build is not None
@@ -169,24 +171,27 @@ class UpdateSession:
             in_place = not caps.slots  # no slots: write in place, with backups
             target_slot = caps.inactive_slot or ""
             targets = {entry.partition: entry.partition if in_place else f"{entry.partition}_{target_slot}"
-                       for entry in manifest.images}
+                       for entry in manifest.partition_images}
             report.path = "fastboot-in-place" if in_place else "fastboot-ab"
-            facts = preflight.read_facts(device, list(targets.values()))
+            layout = dynamic.layout_of(manifest, self.images)
+            logical, physical = dynamic.split(layout, manifest.partition_images, targets)
+            facts = preflight.read_facts(device, list(physical.values()))
             report.product, report.from_build = facts.product, facts.build
             report.from_slot, report.to_slot = current, target_slot
             switched = self._switched_before(current)
             if switched is not None:
                 self._resume_after_switch(device, switched)
                 return
-            self._preflight(preflight.evaluate(manifest, facts, targets, self.options.policy))
+            self._preflight(preflight.evaluate(manifest, facts, physical, self.options.policy)
+                            + (layout.fit_checks(logical, target_slot, dynamic.super_size(caps)) if logical else []))
             if manifest.source_build and facts.build and facts.build != manifest.source_build:
                 raise DeltaSourceMismatch(f"this delta applies to {manifest.source_build}; the handset runs "
                                           f"{facts.build}")
             self.say("INFO", f"preflight passed: {facts.product} {facts.build or '(build not available)'}, writing "
                       + ("in place (no slots)" if in_place else f"slot {target_slot} (slot {current} runs)"))
             if self.options.dry_run:
-                total = sum(entry.size for entry in manifest.images)
-                plan = ", ".join(f"{entry.partition} -> {targets[entry.partition]}" for entry in manifest.images)
+                total = sum(entry.size for entry in manifest.partition_images)
+                plan = ", ".join(f"{entry.partition} -> {targets[entry.partition]}" for entry in manifest.partition_images)
                 report.set_result(Result.DRY_RUN, message=f"would write {total} bytes: {plan}")
                 self.show("planned", report.message)
                 return
@@ -194,7 +199,11 @@ class UpdateSession:
             if in_place:
                 self._update_in_place(device, targets, entry, facts.build)
                 return
-            self._write_and_verify(device, targets, entry)
+            if logical:
+                dynamic.cancel_snapshot(device, self.say)
+            self._write_and_verify(device, physical, entry)  # boot-critical images, from the bootloader
+            if logical:
+                device = connections.enter_context(dynamic.write_slot(self, device, layout, logical, targets, entry))
             self._switch(device, target_slot, entry)
             if not self.options.reboot:
                 report.set_result(Result.NEEDS_REBOOT, message=f"slot {target_slot} is active; reboot to use it")
@@ -233,7 +242,7 @@ class UpdateSession:
         entry = self.station.journal.load(self.serialno, self.package_sha256)
         if not entry or not entry.target_slot or entry.target_slot != current:
             return None
-        written = {f"{image.partition}_{entry.target_slot}" for image in self.manifest.images}
+        written = {f"{image.partition}_{entry.target_slot}" for image in self.manifest.partition_images}
         if entry.switched or written <= set(entry.verified):
             return entry
         return None
@@ -331,7 +340,8 @@ class UpdateSession:
         return entry
 
     def _write_and_verify(self, device: FastbootDevice, targets: dict[str, str], entry: JournalEntry) -> None:
-        todo = [image for image in self.manifest.images if targets[image.partition] not in entry.verified]
+        todo = [image for image in self.manifest.partition_images
+                if image.partition in targets and targets[image.partition] not in entry.verified]
         total = sum(image.size for image in todo)
         done = 0
         for image in todo:
@@ -361,7 +371,7 @@ class UpdateSession:
         if not device.capabilities.can_read(target):
             self.say("WARNING", f"{target}: read-back not available on this handset; the written image "
                                 "is not verified")
-            return "not available on this handset (it cannot be read back)"
+            return NOT_READABLE
         if read_back_sha256(device, target, image.size) != image.sha256:
             raise VerifyFailed(f"{target} reads back different from the package's {image.partition}")
         return "read back"

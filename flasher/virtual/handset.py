@@ -89,6 +89,7 @@ class Handset:
         self.faults = faults or Faults()
         self.lock_store = lock.LockStore(self.root / "lock.json", profile.unlocked)
         self.unlocked = self.lock_store.load()
+        self.family.prepare(self)
         self.verified_boot = VerifiedBoot(self.storage, profile.oem_public_key)
         self.usb_debugging = UsbDebugging(self.root / "adb_keys", usb_debugging)
         self.boot_completed = False
@@ -288,11 +289,16 @@ class Handset:
         if stem in self.faults.discard_flash:
             self._staged_size = 0  # the lie verification must catch
             return
-        with open(self.storage.download_path(), "rb") as staged, self.storage.open_for_write(stem) as target:
-            written = write_image(staged, self._staged_size, target, self.storage.size(stem),
-                                  raw_block=self.family.raw_block)
-            self.storage.fsync_file(target)
-        self._log.info("flashed %s (%d bytes staged)", stem, self._staged_size)
+        with self.storage.open_for_write(stem) as target:
+            self.write_staged_into(target, self.storage.size(stem), consume=consume)
+        self._log.info("flashed %s", stem)
+
+    def write_staged_into(self, target, size: int, *, consume: bool = True) -> None:
+        """Write the staged download into an open partition (a file, or a logical partition's
+        extents) of `size` bytes, push it to disk and spend the family's write time."""
+        with open(self.storage.download_path(), "rb") as staged:
+            written = write_image(staged, self._staged_size, target, size, raw_block=self.family.raw_block)
+        self.storage.fsync_file(target)
         if consume:
             self._staged_size = 0
         self.spend_writing(written)
@@ -469,6 +475,8 @@ class Handset:
         and boot it once; returns the slot that booted. The handset stays in the bootloader."""
         slotted = self.profile.slot_count == 2
         for partition, path in images.items():
+            if self.family.factory_write(self, partition, slot, path):
+                continue
             stem = f"{partition}_{slot}" if slotted else partition
             with open(path, "rb") as image, self.storage.open_for_write(stem) as target:
                 write_image(image, path.stat().st_size, target, self.storage.size(stem))

@@ -123,11 +123,12 @@ class VirtualUsbBus(usb.backend.IBackend):
             return [p.enumeration for p in self._ports.values() if p.enumeration and not p.enumeration.gone]
 
     def get_device_descriptor(self, dev: "_Enumeration"):
-        profile = dev.port.handset.profile
+        handset = dev.port.handset
+        vendor, product = handset.family.in_mode(handset.mode).usb_ids(handset.profile)
         return SimpleNamespace(
             bLength=18, bDescriptorType=usb.util.DESC_TYPE_DEVICE, bcdUSB=0x0200,
             bDeviceClass=0, bDeviceSubClass=0, bDeviceProtocol=0, bMaxPacketSize0=64,
-            idVendor=profile.usb_vendor_id, idProduct=profile.usb_product_id, bcdDevice=0x0100,
+            idVendor=vendor, idProduct=product, bcdDevice=0x0100,
             iManufacturer=_MANUFACTURER, iProduct=_PRODUCT, iSerialNumber=_SERIAL, bNumConfigurations=1,
             bus=self.bus_number, address=dev.address, port_number=dev.port.number,
             port_numbers=(dev.port.number,), speed=usb.util.SPEED_HIGH)

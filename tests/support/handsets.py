@@ -33,6 +33,36 @@ def small_profile(serialno: str = "VH000001", **changes):
     return dataclasses.replace(profile, **changes)
 
 
+def android_profile(serialno: str = "VH000001", **changes):
+    """A small phone for the android family: system, vendor and product become logical
+    partitions inside super (2 × 14 MiB of them, plus room for the metadata)."""
+    partitions = (
+        Partition("boot", 2 * MiB, True),
+        Partition("vbmeta", 64 * KiB, True),
+        Partition("system", 8 * MiB, True),
+        Partition("vendor", 4 * MiB, True),
+        Partition("product", 2 * MiB, True),
+        Partition("misc", 64 * KiB, False),
+        Partition("userdata", 4 * MiB, False),
+    )
+    return small_profile(serialno, partitions=partitions, family="android", **changes)
+
+
+ANDROID_SUPER_SIZE = 2 * 14 * MiB + 4 * MiB
+"""super of android_profile(): both slots' system, vendor and product, and 4 MiB of room."""
+
+
+def android_super_empty(super_size: int = ANDROID_SUPER_SIZE) -> bytes:
+    """super_empty.img as a factory image for android_profile() carries it: every logical
+    partition of both slots empty, each slot's group allowed half of super."""
+    from flasher.lp import image, layout
+    share = (super_size - MiB) // 2 // 4096 * 4096
+    metadata = layout.new_layout("super", super_size, {f"qti_dynamic_partitions_{s}": share for s in "ab"},
+                                 {f"{name}_{s}": f"qti_dynamic_partitions_{s}" for s in "ab"
+                                  for name in ("system", "vendor", "product")})
+    return image.super_empty_bytes(metadata)
+
+
 class RunningHandset:
     """A handset on TCP; with `adb`, ADB (recovery's, or Android's with `usb_debugging` on) also answers
     on the next port (`adb_address`); `family` names its device family (RunningHandset(path, family="uboot"))."""
