@@ -165,9 +165,8 @@ class Library:
 def _index_package(path: Path, trust_store: TrustStore) -> LibraryPackage:
     stat = path.stat()
     info = inspect_package(path, trust_store)
-    if info.signatures.bad or not info.signatures.trusted:
-        raise PackageError("not signed by a key in the trust store" if not info.signatures.bad
-                           else "a trusted key's signature does not match: the package was changed")
+    if info.refusal:
+        raise info.refusal
     manifest = info.manifest
     return LibraryPackage(path=str(path), package_id=manifest.package_id, product=manifest.product,
                           hw_revisions=manifest.hw_revisions, build=manifest.build,

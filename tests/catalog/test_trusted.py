@@ -5,12 +5,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from flasher.catalog.errors import (CatalogError, CatalogExpired, CatalogRollback, CatalogSignatureError,
-                                    CatalogUntrusted)
+from flasher.catalog.errors import (CatalogError, CatalogExpired, CatalogKeyOutOfScope, CatalogRollback,
+                                    CatalogSignatureError, CatalogUntrusted)
 from flasher.catalog.model import Catalog, CatalogEntry, encode
 from flasher.catalog.trusted import SeenCatalogs, load_catalog, verify_catalog
 from flasher.package.keys import generate_key
 from flasher.package.manifest import utc_timestamp
+from flasher.package.roles import Scope
 from tests.support.http_server import FileServer
 from tests.support.packages import make_keys
 
@@ -67,6 +68,26 @@ def test_a_bad_signature_by_a_trusted_key_wins_over_a_good_one(keys, seen, tmp_p
     forged = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     with pytest.raises(CatalogSignatureError):
         verify_catalog(forged, URL, second.trust_store, seen, now=NOW)
+
+
+def test_a_catalog_signed_by_a_package_only_key_is_refused_by_name(keys, seen):
+    keys.trust_store.set_scope(keys.signing.key_id, Scope(catalogs=False))
+    with pytest.raises(CatalogKeyOutOfScope, match="does not allow to sign catalogs") as error:
+        verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
+    assert f"tsuf keys scope {keys.signing.key_id} --catalogs" in error.value.hint
+    assert seen.last(URL) is None
+
+
+def test_a_catalog_key_may_sign_catalogs_without_signing_packages(keys, seen):
+    keys.trust_store.set_scope(keys.signing.key_id, Scope(kinds=frozenset(), catalogs=True))
+    trusted = verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
+    assert trusted.admission.describe() == f"key {keys.signing.key_id[:16]} (catalog signer: no packages; catalogs)"
+
+
+def test_a_catalog_threshold_asks_for_that_many_catalog_keys(keys, seen):
+    keys.trust_store.set_threshold("catalog", 2)
+    with pytest.raises(CatalogUntrusted, match="asks for 2"):
+        verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
 
 
 def test_an_expired_catalog_is_refused_and_does_not_advance_the_version(keys, seen):
