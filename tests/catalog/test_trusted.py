@@ -17,7 +17,7 @@ from tests.support.packages import make_keys
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 URL = "https://updates.example/tsuf/catalog.json"
-ENTRY = CatalogEntry("p-B130", "P855A01", ("r1",), "B130", 7, "full", 1000, "ab" * 32, "B130.zip")
+ENTRY = CatalogEntry("p-B130", "P855A01", ("r1",), "B130", 7, "full", size=1000, sha256="ab" * 32, url="B130.zip")
 
 
 def catalog(version: int, *, expires: datetime = NOW + timedelta(days=30), entry: CatalogEntry = ENTRY) -> Catalog:
@@ -111,8 +111,8 @@ def test_an_older_catalog_is_refused_even_after_a_restart(keys, seen, tmp_path):
 
 def test_a_version_reused_for_other_contents_is_refused(keys, seen):
     verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
-    other = catalog(5, entry=CatalogEntry("p-B131", "P855A01", ("r1",), "B131", 7, "full", 1000, "cd" * 32,
-                                          "B131.zip"))
+    other = catalog(5, entry=CatalogEntry("p-B131", "P855A01", ("r1",), "B131", 7, "full", size=1000,
+                                          sha256="cd" * 32, url="B131.zip"))
     with pytest.raises(CatalogRollback, match="reuses version 5"):
         verify_catalog(encode(other, [keys.signing]), URL, keys.trust_store, seen, now=NOW)
 
