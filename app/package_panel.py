@@ -83,7 +83,7 @@ class PackagePanel(QFrame):
         images = ", ".join(f"{entry.partition} {human_bytes(entry.size)}" for entry in manifest.images)
         self.fields["Size"].setText(f"{human_bytes(manifest.total_size)} ({images})")
         self.fields["Signed by"].setText(trusted.admission.describe())
-        unknown = f"; {len(trusted.unknown_signers)} signature(s) by unknown keys ignored" \
-            if trusted.unknown_signers else ""
+        unknown = f"; {len(trusted.admission.unknown)} signature(s) by unknown keys ignored" \
+            if trusted.admission.unknown else ""
         self.fields["Trust"].setText(f"<span style='color:#2e9d4f'>✓ trusted</span> "
                                      f"(signature checked, every image hash verified){unknown}")

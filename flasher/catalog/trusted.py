@@ -35,10 +35,6 @@ class TrustedCatalog:
     signed_sha256: str
     admission: Admission
 
-    @property
-    def trusted_signers(self) -> tuple[str, ...]:
-        return self.admission.trusted_signers
-
     def entry_url(self, entry: CatalogEntry) -> str:
         return resolve(self.url, entry.url)
 

@@ -55,7 +55,7 @@ def _show(args) -> int:
     catalog = trusted.catalog
     if args.json:
         print(json.dumps({"url": trusted.url, "signed_sha256": trusted.signed_sha256,
-                          "trusted_signers": list(trusted.trusted_signers),
+                          "trusted_signers": list(trusted.admission.trusted_signers),
                           "admitted_by": trusted.admission.describe(), **catalog.to_dict()}, indent=2))
         return 0
     print(f"{trusted.url}: version {catalog.version}, expires {catalog.expires}, admitted by "

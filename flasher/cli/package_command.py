@@ -111,8 +111,8 @@ def _verify(args) -> int:
         reader.verify_all()
         trusted = reader.trusted
     _emit(args, {"package": args.package, "package_sha256": reader.package_sha256,
-                 "manifest_sha256": trusted.manifest_sha256, "trusted_signers": list(trusted.trusted_signers),
-                 "unknown_signers": list(trusted.unknown_signers), "admitted_by": trusted.admission.describe(),
+                 "manifest_sha256": trusted.manifest_sha256, "trusted_signers": list(trusted.admission.trusted_signers),
+                 "unknown_signers": list(trusted.admission.unknown), "admitted_by": trusted.admission.describe(),
                  "intact": True},
           f"{args.package}: trusted ({trusted.admission.describe()}) and intact")
     return 0

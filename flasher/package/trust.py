@@ -318,14 +318,6 @@ class TrustedManifest:
     admission: Admission
 
     @property
-    def trusted_signers(self) -> tuple[str, ...]:
-        return self.admission.trusted_signers
-
-    @property
-    def unknown_signers(self) -> tuple[str, ...]:
-        return self.admission.unknown
-
-    @property
     def manifest_sha256(self) -> str:
         return hashlib.sha256(self.manifest_bytes).hexdigest()
 

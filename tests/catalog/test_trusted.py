@@ -37,7 +37,7 @@ def seen(tmp_path):
 def test_a_signed_fresh_catalog_is_trusted_and_remembered(keys, seen, tmp_path):
     trusted = verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
     assert trusted.catalog.version == 5
-    assert trusted.trusted_signers == (keys.signing.key_id,)
+    assert trusted.admission.trusted_signers == (keys.signing.key_id,)
     assert trusted.entry_url(ENTRY) == "https://updates.example/tsuf/B130.zip"
     assert SeenCatalogs(tmp_path / "seen").last(URL) == (5, trusted.signed_sha256)
 

@@ -36,7 +36,7 @@ def test_a_key_scoped_to_another_product_is_refused_by_name(store, release_key):
 
 def test_a_key_scoped_to_other_kinds_is_refused_by_name(store, release_key):
     store.set_scope(release_key.key_id, Scope(kinds=frozenset({"full", "delta"})))
-    assert verify_manifest(MANIFEST, _signed(MANIFEST, release_key), store).trusted_signers == (release_key.key_id,)
+    assert verify_manifest(MANIFEST, _signed(MANIFEST, release_key), store).admission.trusted_signers == (release_key.key_id,)
     with pytest.raises(KeyOutOfScope, match="sideload packages for P855A01"):
         verify_manifest(SIDELOAD, _signed(SIDELOAD, release_key), store)
 
@@ -66,7 +66,7 @@ def test_a_threshold_asks_for_that_many_keys_in_scope(store, release_key, other_
     with pytest.raises(UntrustedPackage, match="asks for 2"):  # an out-of-scope signer does not count
         verify_manifest(MANIFEST, _signed(MANIFEST, release_key, other_key), store)
     store.set_scope(other_key.key_id, EVERYTHING)
-    assert len(verify_manifest(MANIFEST, _signed(MANIFEST, release_key, other_key), store).trusted_signers) == 2
+    assert len(verify_manifest(MANIFEST, _signed(MANIFEST, release_key, other_key), store).admission.trusted_signers) == 2
 
 
 def test_thresholds_outside_their_range_are_refused(store):
@@ -87,7 +87,7 @@ def _store_of_today(folder, *signers: keys.SigningKey) -> TrustStore:
 
 def test_a_store_from_before_scopes_migrates_on_first_read_trusting_its_keys_as_before(tmp_path, release_key):
     store = _store_of_today(tmp_path / "trust", release_key)
-    assert verify_manifest(MANIFEST, _signed(MANIFEST, release_key), store).trusted_signers == (release_key.key_id,)
+    assert verify_manifest(MANIFEST, _signed(MANIFEST, release_key), store).admission.trusted_signers == (release_key.key_id,)
     written = json.loads((store.folder / STORE_FILE).read_text())
     assert written["format_version"] == 2
     assert written["keys"] == {release_key.key_id: {"products": "any", "kinds": ["full", "delta", "sideload"],
