@@ -11,10 +11,12 @@ from flasher.package.manifest import canonical_json
 from flasher.package.roles import EVERYTHING, Scope, parse_kinds, parse_products
 from flasher.package.trust import STORE_FILE, TrustStore, verify_manifest
 
+from .test_delta_manifest import manifest as delta_manifest
 from .test_manifest import manifest_dict
 
 MANIFEST = canonical_json(manifest_dict())  # a full package for P855A01
 SIDELOAD = canonical_json(manifest_dict(install="sideload"))
+DELTA = delta_manifest()
 
 
 def _trust(store: TrustStore, key: keys.SigningKey, scope: Scope | None = None):
@@ -39,6 +41,12 @@ def test_a_key_scoped_to_other_kinds_is_refused_by_name(store, release_key):
     assert verify_manifest(MANIFEST, _signed(MANIFEST, release_key), store).admission.trusted_signers == (release_key.key_id,)
     with pytest.raises(KeyOutOfScope, match="sideload packages for P855A01"):
         verify_manifest(SIDELOAD, _signed(SIDELOAD, release_key), store)
+
+
+def test_a_key_for_full_packages_does_not_sign_deltas(store, release_key):
+    store.set_scope(release_key.key_id, Scope(kinds=frozenset({"full"})))
+    with pytest.raises(KeyOutOfScope, match="delta packages for P855A01"):
+        verify_manifest(DELTA, _signed(DELTA, release_key), store)
 
 
 def test_the_admission_names_the_key_its_role_and_scope(store, release_key):
