@@ -32,7 +32,7 @@ class PackagePanel(QFrame):
             "Type": "full: whole images; delta: changes against one exact build",
             "Size": "Total size of the images, as written to each handset",
             "Signed by": "The keys that admitted the package: their role and what the trust store lets them sign",
-            "Trust": "Only packages signed by a key in this station's trust store can be opened",
+            "Trust": "Only packages signed by a key this station's trust store allows for their product and kind open",
         }
         places = {"Product": (0, 0, 1), "Build": (0, 2, 1), "Type": (0, 4, 1), "Signed by": (0, 6, 1),
                   "Size": (1, 0, 3), "Trust": (1, 4, 3)}  # (row, column, columns spanned by the value)

@@ -290,10 +290,10 @@ def admit(signed_bytes: bytes, signatures: Mapping[str, bytes], store: TrustStor
                                  f"{', '.join(report.unknown)}")
     document = parse(signed_bytes)
     role = role_of(document)
-    signers = [store.get(key_id) for key_id in report.trusted]
+    signers = [key for key_id in report.trusted if (key := store.get(key_id))]  # a key removed meanwhile drops out
     admitters = tuple(Admitter(key.key_id, key.scope) for key in signers if key.scope.allows(role))
     out_of_scope = tuple(key for key in signers if not key.scope.allows(role))
-    if not admitters:
+    if out_of_scope and not admitters:
         named = "; ".join(f"{key.key_id} ({key.scope.describe()})" for key in out_of_scope)
         raise refusals.out_of_scope(
             f"{subject} is signed only by keys the trust store {store.folder} does not allow to sign "
@@ -305,7 +305,7 @@ def admit(signed_bytes: bytes, signatures: Mapping[str, bytes], store: TrustStor
         raise refusals.untrusted(f"{subject} is signed by {len(admitters)} key(s) allowed to sign "
                                  f"{role.describe()}; the trust store asks for {needed}",
                                  f"Ask the publisher to sign with more keys, or lower the threshold: "
-                                 f"tsuf keys threshold {role.name} {len(admitters)}")
+                                 f"tsuf keys threshold {role.name} {len(admitters)}" if admitters else None)
     return document, Admission(role, admitters, tuple(key.key_id for key in out_of_scope), report.unknown)
 
 
