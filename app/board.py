@@ -35,7 +35,8 @@ SCAN_INTERVAL_MS = 1500
 SCANS_BEFORE_GONE = 2  # one missed answer (a handset busy with another host) is not an unplug
 FINAL_STATE_OF = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
                   Result.CANCELLED.name: "cancelled", Result.NEEDS_REBOOT.name: "switched",
-                  Result.NOT_CONFIRMED.name: "not confirmed"}
+                  Result.NOT_CONFIRMED.name: "not confirmed", Result.BOOTED_NOT_CONFIRMED.name: "not confirmed",
+                  Result.NOT_AUTHORIZED.name: "not confirmed"}
 
 
 

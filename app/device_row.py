@@ -75,7 +75,7 @@ class DeviceRow:
 
     @property
     def state_text(self) -> str:
-        if self.state in ("writing", "verifying", "switching") and self.detail:
+        if self.state in ("writing", "verifying", "switching", "confirming") and self.detail:
             return f"{self.state} {self.detail}"
         return self.state
 

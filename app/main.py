@@ -64,7 +64,7 @@ def real_station(stack: ExitStack) -> RealStation:
     from .report_delivery import ReportDelivery
     settings = load_settings()
     station = Station(settings.station_id, HistoryStore(settings.history_path), settings.logs_dir,
-                      Journal(settings.journal_dir))
+                      Journal(settings.journal_dir), adb_key_folder=settings.data_dir)
     trust_store = TrustStore(settings.trust_store)
     scan = StationScan()
     # A handset may come back from its reboot on another link; the session looks with its own scanner.

@@ -124,6 +124,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     emulator.add_argument("--adb", action="store_true",
                           help="also serve recovery's ADB (sideload) on each handset's port + 1; handsets then "
                                "take two ports each")
+    emulator.add_argument("--adb-keys", choices=("off", "allow", "ask"), default="off",
+                          help="USB debugging in Android, on families that stay there (qualcomm, fastbootd, ...): "
+                               "off (default: no adbd), allow (the user allows every new computer's key), ask "
+                               "(the phone asks and nobody answers); allow and ask imply --adb")
     emulator.add_argument("--mode", choices=("bootloader", "fastbootd", "recovery", "sideload"),
                           help="power the handsets on in this mode (default: the family's; recovery and sideload "
                                "imply --adb)")
@@ -206,6 +210,9 @@ def _add_station_commands(commands) -> None:
     update.add_argument("--force-without-backup", action="store_true",
                         help="handsets without slots: update even if their partitions cannot be backed up first")
     update.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N", help="handsets updated at once (default 8)")
+    update.add_argument("--return-timeout", type=seconds, default=120.0, metavar="SECONDS",
+                        help="how long to wait for each handset after its reboot, a phone's user allowing USB "
+                             "debugging included (default 120)")
     _add_deadline_options(update)
     update.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(update)

@@ -17,7 +17,8 @@ from ..update.events import Event, Finished, Progress, StateChanged
 from .progress import human_bytes
 
 _REDRAW_INTERVAL = 0.1
-SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name, Result.NOT_CONFIRMED.name}
+UNCONFIRMED = {Result.NOT_CONFIRMED.name, Result.BOOTED_NOT_CONFIRMED.name}
+SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name} | UNCONFIRMED
 
 
 class _Line:
@@ -70,8 +71,10 @@ class DeviceBoard:
 
 
 def _render(serialno: str, line: _Line, now: float) -> str:
-    text = f"{printable(serialno, 12):12} {line.state:11} {printable(line.detail, 24):24}"
-    if line.total and line.state in ("writing", "verifying", "sideloading"):
+    transfer = line.total and line.state in ("writing", "verifying", "sideloading")
+    # A detail with no bar after it is shown whole ("Allow USB debugging on the phone").
+    text = f"{printable(serialno, 12):12} {line.state:11} {printable(line.detail, 24 if transfer else None):24}"
+    if transfer:
         fraction = line.done / line.total
         rate = line.done / max(now - line.started, 1e-6)
         bar = "#" * int(fraction * 20)
@@ -98,7 +101,7 @@ def print_summary(reports: list[Report], *, as_json: bool, show_address: bool = 
         for line in _unproven(report):
             print(f"{'':12} {link}{printable(line, None)}")
     failed = [report for report in reports if report.result not in SUCCESSFUL]
-    unconfirmed = sum(report.result == Result.NOT_CONFIRMED.name for report in reports)
+    unconfirmed = sum(report.result in UNCONFIRMED for report in reports)
     print(f"{len(reports) - len(failed)} of {len(reports)} handset(s) updated"
           + (f" ({unconfirmed} not confirmed)" if unconfirmed else "")
           + (f"; {len(failed)} failed" if failed else ""))

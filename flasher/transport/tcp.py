@@ -34,9 +34,11 @@ def parse_handshake(data: bytes) -> int:
 
 
 def _is_loopback(sock: socket.socket) -> bool:
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
     try:
         return ipaddress.ip_address(sock.getpeername()[0]).is_loopback
-    except (OSError, ValueError):  # not connected, or not an IP socket
+    except OSError:  # not connected
         return False
 
 
