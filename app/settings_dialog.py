@@ -39,7 +39,7 @@ class SettingsDialog(QDialog):
         form.addRow("Update catalog:", self.catalog_url)
         form.addRow("Battery:", self.battery_unknown_ok)
         self.keys = QTreeWidget()
-        self.keys.setHeaderLabels(("Key id", "Algorithm", "File"))
+        self.keys.setHeaderLabels(("Key id", "Algorithm", "May sign"))
         self.keys.setRootIsDecorated(False)
         self.keys.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         import_button, remove_button = QPushButton("Import key…"), QPushButton("Remove key")
@@ -75,7 +75,7 @@ class SettingsDialog(QDialog):
             QTreeWidgetItem(self.keys, (f"unreadable: {error}", "", ""))
             return
         for key in trusted:
-            QTreeWidgetItem(self.keys, (key.key_id, key.algorithm, key.path.name))
+            QTreeWidgetItem(self.keys, (key.key_id, key.algorithm, key.scope.describe()))
 
     def import_key(self, path: Path) -> str:
         key = self.trust_store.import_key(Path(path))

@@ -11,7 +11,8 @@ import sys
 
 from .. import __version__
 from ..virtual.families.names import FAMILY_NAMES
-from .arguments import folder, input_file, integer, iso_date, plain_name, positive_float, seconds
+from .arguments import (folder, input_file, integer, iso_date, package_kinds, plain_name, positive_float, products,
+                        seconds)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -288,20 +289,40 @@ def _add_ddi_commands(commands) -> None:
 
 
 def _add_key_commands(commands) -> None:
+    from ..package.roles import MAX_THRESHOLD, ROLES
     keys = commands.add_parser("keys", help="signing keys and the trust store")
     key_commands = keys.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
     generate = key_commands.add_parser("generate", help="make a key pair: NAME.pem (private) and NAME.pub.pem")
     generate.add_argument("name", type=plain_name)
     generate.add_argument("--algorithm", choices=("ed25519", "ecdsa-p256"), default="ed25519")
     generate.add_argument("--out", type=folder, metavar="DIR", default=".", help="folder for the key files (default: here)")
-    import_key = key_commands.add_parser("import", help="trust a public key (PEM)")
+    import_key = key_commands.add_parser("import", help="trust a public key (PEM), for everything unless scoped")
     import_key.add_argument("pem", type=input_file)
+    _add_scope_options(import_key)
     _add_trust_store_option(import_key)
-    list_keys = key_commands.add_parser("list", help="list the trusted keys")
+    scope = key_commands.add_parser("scope", help="change what a trusted key may sign")
+    scope.add_argument("key_id")
+    _add_scope_options(scope)
+    _add_trust_store_option(scope)
+    threshold = key_commands.add_parser("threshold", help="how many keys in scope must sign a package or a catalog")
+    threshold.add_argument("role", choices=ROLES)
+    threshold.add_argument("count", type=integer(1, MAX_THRESHOLD))
+    _add_trust_store_option(threshold)
+    list_keys = key_commands.add_parser("list", help="list the trusted keys, their scopes and the thresholds")
     _add_trust_store_option(list_keys)
     remove = key_commands.add_parser("remove", help="stop trusting a key (revoke it)")
     remove.add_argument("key_id")
     _add_trust_store_option(remove)
+
+
+def _add_scope_options(parser: argparse.ArgumentParser) -> None:
+    # Left out, an option keeps the key's scope as it is (on import: everything).
+    parser.add_argument("--products", type=products, metavar="P1,P2", default=argparse.SUPPRESS,
+                        help="products whose packages the key may sign, or 'any' (default on import: any)")
+    parser.add_argument("--kinds", type=package_kinds, metavar="KINDS", default=argparse.SUPPRESS,
+                        help="package kinds it may sign: full, delta, sideload, or 'none' (default on import: all)")
+    parser.add_argument("--catalogs", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                        help="whether it may sign catalogs (default on import: yes)")
 
 
 def _add_package_commands(commands) -> None:

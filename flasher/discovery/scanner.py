@@ -4,7 +4,6 @@ A source is any object with a `name` and a `scan() -> list[FoundDevice]`. A sour
 fails (no libusb, say) is reported in `problems` and the others still count.
 """
 
-import importlib.util
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +15,6 @@ from .found import FoundDevice
 from .network_source import NetworkSource
 from .probe import PROBE_TIMEOUT
 from .usb_source import UsbSource
-
-SERIAL_MODULE = "flasher.discovery.serial_source"
 
 log = logging.getLogger("tsuf.discovery")
 
@@ -51,11 +48,8 @@ class SerialSource:
 
 
 def default_sources(targets: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT) -> list[Source]:
-    sources: list[Source] = [UsbSource(probe_timeout=probe_timeout),
-                             NetworkSource(targets, probe_timeout=probe_timeout)]
-    if importlib.util.find_spec(SERIAL_MODULE) is not None:  # the serial link may not be built yet
-        sources.append(SerialSource(probe_timeout=probe_timeout))
-    return sources
+    return [UsbSource(probe_timeout=probe_timeout), NetworkSource(targets, probe_timeout=probe_timeout),
+            SerialSource(probe_timeout=probe_timeout)]
 
 
 class Scanner:

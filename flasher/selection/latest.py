@@ -91,15 +91,13 @@ class LatestUpdate:
 
     def candidates(self) -> list[Candidate]:
         """Everything on offer; the catalog is fetched and trusted once (Catalog* errors otherwise)."""
-        found = [Candidate(p.package_id, p.product, p.hw_revisions, p.build, p.rollback_index, p.type,
-                           p.source_build, p.size, p.path, LIBRARY, install=p.install)
+        found = [Candidate(**p.summary_fields(), size=p.size, location=p.path, origin=LIBRARY)
                  for p in (self.library.packages() if self.library else [])]
         if self.catalog_location and self.catalog is None:
             self.catalog = load_catalog(self.catalog_location, self.trust_store, self.seen, fetcher=self.fetcher)
         if self.catalog:
-            found += [Candidate(e.package_id, e.product, e.hw_revisions, e.build, e.rollback_index, e.type,
-                                e.source_build, e.size, self.catalog.entry_url(e), CATALOG, e.sha256, e.install)
-                      for e in self.catalog.catalog.packages]
+            found += [Candidate(**e.summary_fields(), size=e.size, location=self.catalog.entry_url(e), origin=CATALOG,
+                                sha256=e.sha256) for e in self.catalog.catalog.packages]
         return found
 
     def plan(self, addresses: Sequence[str], *, max_parallel: int = 8) -> list[HandsetPlan]:

@@ -71,6 +71,18 @@ def test_an_untrusted_package_is_refused_and_recorded(station, tmp_path):
     assert (station.emulator.folder / "boot_b.img").read_bytes() == bytes(2 << 20)
 
 
+def test_a_package_signed_only_by_a_key_scoped_to_another_product_is_refused_before_any_write(station, tmp_path):
+    station.tsuf("keys", "scope", station.keys.signing.key_id, "--products", "other_product",
+                 "--trust-store", str(station.keys.trust_store.folder))
+    result = station.update(make_package(tmp_path, station.keys), check=False)
+    assert result.returncode == 1
+    assert "does not allow to sign full packages for tsuf_zte_ab" in result.stderr
+    assert f"tsuf keys scope {station.keys.signing.key_id} --products tsuf_zte_ab --kinds full" in result.stderr
+    reports = json.loads(station.tsuf("history", "--json").stdout)
+    assert [r["result"] for r in reports] == ["PACKAGE_UNTRUSTED", "PACKAGE_UNTRUSTED"]
+    assert (station.emulator.folder / "boot_b.img").read_bytes() == bytes(2 << 20)
+
+
 def test_reports_made_while_the_backend_is_down_arrive_exactly_once(station, tmp_path):
     probe = socket.create_server(("127.0.0.1", 0))
     port = probe.getsockname()[1]
