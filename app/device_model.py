@@ -25,14 +25,16 @@ COLUMNS = (
                 "✓ fits, ✓ has it (already runs its build), ✗ refused (hover for why), … checking; "
                 "after “Update to latest”, the package chosen for it and why"),
     ("State", "What the update is doing: idle, checking, writing <partition>, verifying, switching, "
-              "rebooting, confirming, then done, failed, rolled back or cancelled"),
-    ("Progress", "Bytes written of the package's images (or downloaded, for update to latest), speed, and time "
-                 "left"),
+              "rebooting, confirming, then done, failed, rolled back or cancelled; “waiting for the handset” "
+              "(orange) when no byte has moved for a few seconds"),
+    ("Progress", "Bytes written of the package's images (or downloaded, for update to latest), speed over the "
+                 "last seconds and time left, or how long no byte has moved (stalled)"),
     ("Message", "The outcome in words, with what to do when something failed; double-click a row for its full log"),
 )
 COLUMN = {title: number for number, (title, _) in enumerate(COLUMNS)}
 
 _FAILED_STATES = {"failed", "rolled back"}
+WARNING_COLOUR = "#c77700"  # readable on the light and the dark palette
 
 
 class DeviceModel(QAbstractTableModel):
@@ -141,6 +143,10 @@ class DeviceModel(QAbstractTableModel):
                 return row.address
             case "Package":
                 return row.choice_tip or row.compat_reason or _compat_mark(row)
+            case "State" if row.stalled_for() is not None:
+                return (f"{row.state} {row.detail}: no byte has moved for {row.stalled_for():.0f} s. A handset "
+                        "writing a large partition can take a while; one that never answers fails at the "
+                        "command's deadline.")
             case "Message" | "State":
                 return row.detail or row.mode_note
         return COLUMNS[column][1]
@@ -155,6 +161,8 @@ class DeviceModel(QAbstractTableModel):
             return QBrush(QColor("#2e9d4f")) if row.compatible else None
         if row.state in _FAILED_STATES:
             return QBrush(QColor("#d03b3b"))
+        if row.stalled_for() is not None:
+            return QBrush(QColor(WARNING_COLOUR))
         return QBrush(QColor("#2e9d4f")) if row.state == "done" else None
 
 

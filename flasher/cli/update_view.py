@@ -14,9 +14,11 @@ from ..device_text import printable
 from ..history.codes import Result
 from ..history.report import Report
 from ..update.events import Event, Finished, Progress, StateChanged
+from ..transfer_rate import TransferRate
 from .progress import human_bytes
 
 _REDRAW_INTERVAL = 0.1
+_TICK_SECONDS = 1.0  # redraws while no event comes, so a stalled handset reads as one
 SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name, Result.NOT_CONFIRMED.name}
 
 
@@ -24,9 +26,8 @@ class _Line:
     def __init__(self):
         self.state = "waiting"
         self.detail = ""
-        self.done = 0
-        self.total = 0
-        self.started = time.monotonic()
+        self.rate = TransferRate()
+        self.finished = False
 
 
 class DeviceBoard:
@@ -37,6 +38,15 @@ class DeviceBoard:
         self._drawn = 0
         self._drawn_at = 0.0
         self._lock = threading.Lock()
+        if self.interactive:
+            threading.Thread(target=self._tick, name="update board", daemon=True).start()
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(_TICK_SECONDS)
+            with self._lock:
+                if any(not line.finished for line in self._lines.values()):  # never over the summary
+                    self._redraw(force=True)
 
     def handle(self, event: Event) -> None:
         with self._lock:
@@ -51,9 +61,12 @@ class DeviceBoard:
                 self._redraw(force=True)
             elif isinstance(event, Progress):
                 line = self._lines.setdefault(event.serialno, _Line())
-                line.done, line.total = event.done, event.total
+                line.rate.add(event.done, event.total)
                 self._redraw()
             elif isinstance(event, Finished):
+                for serialno in (event.report.device_serial, event.report.address):
+                    if serialno in self._lines:
+                        self._lines[serialno].finished = True
                 self._redraw(force=True)
 
     def _redraw(self, force: bool = False) -> None:
@@ -71,12 +84,13 @@ class DeviceBoard:
 
 def _render(serialno: str, line: _Line, now: float) -> str:
     text = f"{printable(serialno, 12):12} {line.state:11} {printable(line.detail, 24):24}"
-    if line.total and line.state in ("writing", "verifying", "sideloading"):
-        fraction = line.done / line.total
-        rate = line.done / max(now - line.started, 1e-6)
+    rate = line.rate
+    if rate.total and line.state in ("writing", "verifying", "sideloading"):
+        fraction = rate.done / rate.total
         bar = "#" * int(fraction * 20)
-        text += f" [{bar:.<20}] {fraction:4.0%} {human_bytes(line.done)}/{human_bytes(line.total)} " \
-                f"{human_bytes(rate)}/s"
+        text += f" [{bar:.<20}] {fraction:4.0%} {human_bytes(rate.done)}/{human_bytes(rate.total)}"
+        if line.state != "verifying":  # verification reads back without progress figures of its own
+            text += " " + " ".join(rate.figures(now))
     return text
 
 
