@@ -42,19 +42,21 @@ class SerialSource:
 
     name = "serial"
 
-    def __init__(self, *, probe_timeout: float = PROBE_TIMEOUT):
-        self._probe_timeout = probe_timeout
+    def __init__(self, ports: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT):
+        self._ports, self._probe_timeout = list(ports), probe_timeout
 
     def scan(self) -> list[FoundDevice]:
         from .serial_source import scan_serial_ports
-        return scan_serial_ports(probe_timeout=self._probe_timeout)
+        return scan_serial_ports(self._ports, probe_timeout=self._probe_timeout)
 
 
-def default_sources(targets: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT) -> list[Source]:
+def default_sources(targets: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT,
+                    serial_ports: Sequence[str] = ()) -> list[Source]:
+    """USB, the network `targets`, and serial: the USB serial ports and the `serial_ports` named."""
     sources: list[Source] = [UsbSource(probe_timeout=probe_timeout),
                              NetworkSource(targets, probe_timeout=probe_timeout)]
     if importlib.util.find_spec(SERIAL_MODULE) is not None:  # the serial link may not be built yet
-        sources.append(SerialSource(probe_timeout=probe_timeout))
+        sources.append(SerialSource(serial_ports, probe_timeout=probe_timeout))
     return sources
 
 
