@@ -16,6 +16,7 @@ from ..history.report import Report
 from ..update.events import Event, Finished, Progress, StateChanged
 from ..transfer_rate import TransferRate
 from .progress import human_bytes
+from .table import format_table
 
 _REDRAW_INTERVAL = 0.1
 _TICK_SECONDS = 1.0  # redraws while no event comes, so a stalled handset reads as one
@@ -98,24 +99,37 @@ def print_summary(reports: list[Report], *, as_json: bool, show_address: bool = 
     if as_json:
         print(json.dumps([report.to_dict() for report in reports], indent=2))
         return
-    link = f"{'link':7} " if show_address else ""
-    width = max([12, *(len(report.result) for report in reports)])  # result names are never cut
-    print(f"{'handset':12} {link}{'slots':6} {'build':17} {'result':{width}} {'time':>7}  message")
+    # Columns as wide as their longest cell: a handset that failed before it was identified is
+    # known by its whole address, and result names are never cut.
+    headings = ("handset", *(("link",) if show_address else ()), "slots", "build", "result", "time", "message")
+    rows = []
     for report in reports:
-        if show_address:
-            link = f"{report.address.partition(':')[0]:7} "
-        seconds = sum(report.durations.values())
         slots = f"{report.from_slot}->{report.to_slot}" if report.to_slot else ""
-        builds = printable(f"{report.from_build or '?'}->{report.to_build}", 17)
-        print(f"{printable(report.device_serial, 12):12} {link}{slots:6} {builds:17} "
-              f"{report.result.lower():{width}} {seconds:6.1f}s  {printable(report.message, None)}")
-        for line in _unproven(report):
-            print(f"{'':12} {link}{printable(line, None)}")
+        rows.append((printable(report.device_serial, None),
+                     *((report.address.partition(':')[0],) if show_address else ()),
+                     slots, printable(f"{report.from_build or '?'}->{report.to_build}", None), report.result.lower(),
+                     f"{sum(report.durations.values()):.1f}s", printable(report.message, None)))
+        rows += [("", *(("",) if show_address else ()), "", "", "", "", printable(line, None))
+                 for line in _unproven(report)]
+    print(format_table(headings, rows, right=frozenset({len(headings) - 2})))
+    print(outcome_line(reports))
+
+
+def outcome_line(reports: list[Report]) -> str:
+    """How many were updated, or with --dry-run, how many would be: a dry run updates nothing."""
+    checked = sum(report.result == Result.DRY_RUN.name for report in reports)
     failed = [report for report in reports if report.result not in SUCCESSFUL]
     unconfirmed = sum(report.result == Result.NOT_CONFIRMED.name for report in reports)
-    print(f"{len(reports) - len(failed)} of {len(reports)} handset(s) updated"
-          + (f" ({unconfirmed} not confirmed)" if unconfirmed else "")
-          + (f"; {len(failed)} failed" if failed else ""))
+    updated = len(reports) - len(failed) - checked
+    parts = []
+    if updated or not checked:
+        parts.append(f"{updated} of {len(reports)} handset(s) updated"
+                     + (f" ({unconfirmed} not confirmed)" if unconfirmed else ""))
+    if checked:
+        parts.append(f"{checked} of {len(reports)} handset(s) ready to update (dry run: nothing was written)")
+    if failed:
+        parts.append(f"{len(failed)} failed")
+    return "; ".join(parts)
 
 
 def _unproven(report: Report) -> list[str]:
