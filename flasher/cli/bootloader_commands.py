@@ -2,7 +2,10 @@
 boot, continue, wipe (-w), flashall. Each opens one handset with `device_commands`' rules."""
 
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,11 +22,17 @@ ERASES_DATA = {"unlock": "unlocking the bootloader", "lock": "locking the bootlo
                "lock_critical": "locking the bootloader's critical partitions"}
 # What `-w` erases, as the stock client does: user data, and cache on handsets that still have one.
 WIPED = ("userdata", "cache", "metadata")
+# File systems `format` can make on this computer.
+FILE_SYSTEMS = ("ext4",)
 
 
 class NoImages(FlasherError):
     hint = ("Give the folder of images (boot.img, system.img...) built for this handset, or set "
             "$ANDROID_PRODUCT_OUT to it.")
+
+
+class CannotFormat(FlasherError):
+    hint = "Give the file system with --fs-type ext4, or erase the partition instead (`tsuf erase`)."
 
 
 class WrongProduct(FlasherError):
@@ -93,6 +102,43 @@ def wipe(device: FastbootDevice) -> list[str]:
     return present
 
 
+def run_format(device: FastbootDevice, args) -> int:
+    """A new empty file system on a partition: made on this computer (mke2fs), then flashed, as the stock
+    client's `format` does. The handset names the type (`partition-type`); --fs-type overrides it."""
+    target = device.resolve_partition(args.partition, args.slot)
+    if not _has_partition(device, target):
+        raise NoSuchPartition(f"the handset has no partition {target}",
+                              hint="`tsuf getvar all` lists every partition-size:NAME the handset has.")
+    said = device.capabilities.value(f"partition-type:{target}")
+    fs_type = args.fs_type or said
+    if fs_type not in FILE_SYSTEMS:
+        raise CannotFormat(f"{target} is {printable(said or 'of a type the handset does not say', 40)}; "
+                           f"TSUF makes {', '.join(FILE_SYSTEMS)} file systems")
+    tool = shutil.which("mke2fs") or next((path for path in ("/usr/sbin/mke2fs", "/sbin/mke2fs")
+                                           if os.access(path, os.X_OK)), None)
+    if tool is None:
+        raise CannotFormat("mke2fs is not installed, so no file system can be made",
+                           hint="Install e2fsprogs (Debian, Ubuntu: sudo apt-get install e2fsprogs).")
+    size = device.partition_size(target)
+    with tempfile.TemporaryDirectory(prefix="tsuf-format-") as scratch:
+        image = Path(scratch) / f"{target}.img"
+        made = subprocess.run([tool, "-q", "-F", "-t", fs_type, "-b", "4096", str(image), str(size // 4096)],
+                              capture_output=True, text=True, timeout=600)
+        if made.returncode != 0:
+            raise CannotFormat(f"mke2fs could not make a {fs_type} file system of {human_bytes(size)}: "
+                               f"{printable(made.stderr.strip(), 200)}")
+        bar = ProgressBar(f"format {target}", detail=limits_text(device.timeouts, "flash:"))
+        try:
+            device.flash(target, image, progress=bar.update)
+        except BaseException:
+            bar.finish("FAILED")
+            raise
+        bar.finish()
+    emit(args, {"formatted": target, "fs_type": fs_type, "bytes": size},
+         f"formatted {target} as {fs_type} ({human_bytes(size)})")
+    return 0
+
+
 def run_flashall(device: FastbootDevice, args) -> int:
     """Every image in the folder whose name is one of the handset's partitions, to the active slot;
     then, with -w, a wipe, and a reboot unless --skip-reboot."""
@@ -154,7 +200,7 @@ def _check_product(device: FastbootDevice, folder: Path) -> None:
 
 
 VERBS = {"oem": run_oem, "flashing": run_flashing, "boot": run_boot, "continue": run_continue,
-         "wipe": run_wipe, "flashall": run_flashall}
+         "wipe": run_wipe, "format": run_format, "flashall": run_flashall}
 
 
 def run_bootloader_command(args) -> int:

@@ -164,6 +164,13 @@ def _add_bootloader_commands(commands) -> None:
     wipe = commands.add_parser("wipe", help="erase the user's data (userdata, cache, metadata where present); "
                                             "`tsuf -w` alone does the same, as `fastboot -w`")
     _add_deadline_options(wipe)
+    format_ = commands.add_parser("format", help="make a new empty file system on a partition (ext4, made with "
+                                                 "mke2fs), as `fastboot format`")
+    format_.add_argument("partition")
+    format_.add_argument("--fs-type", choices=("ext4",), help="the file system (default: the handset's "
+                                                               "partition-type)")
+    format_.add_argument("--slot", choices=("a", "b", "other"))
+    _add_deadline_options(format_)
     flashall = commands.add_parser("flashall", help="flash every image of a build folder whose name is a partition "
                                                     "of the handset, then reboot")
     flashall.add_argument("folder", nargs="?", metavar="DIR", help="folder of NAME.img (default $ANDROID_PRODUCT_OUT)")
@@ -360,7 +367,7 @@ _HANDLERS = {
     "catalog": ("catalog_command", "run_catalog_command"),
     "library": ("library_command", "run_library_command"),
     **{verb: ("bootloader_commands", "run_bootloader_command")
-       for verb in ("oem", "flashing", "boot", "continue", "wipe", "flashall")},
+       for verb in ("oem", "flashing", "boot", "continue", "wipe", "format", "flashall")},
 }
 
 

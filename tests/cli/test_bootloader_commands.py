@@ -181,3 +181,14 @@ def test_getvar_of_a_missing_variable_exits_1_where_the_stock_client_exits_0(emu
     stock = subprocess.run(["fastboot", "-s", emulator.address, "getvar", "no-such-variable"],
                            capture_output=True, text=True, timeout=60)
     assert stock.returncode == 0 and "FAILED" in stock.stderr
+
+
+def test_format_makes_an_ext4_file_system_and_refuses_what_it_cannot_make(emulator):
+    raw = tsuf("-s", emulator.address, "format", "userdata", check=False)
+    assert raw.returncode == 1 and "userdata is raw" in raw.stderr and "--fs-type ext4" in raw.stderr
+    typo = tsuf("-s", emulator.address, "format", "userdat", "--fs-type", "ext4", check=False)
+    assert typo.returncode == 1 and "no partition userdat" in typo.stderr
+    made = tsuf("-s", emulator.address, "format", "userdata", "--fs-type", "ext4")
+    assert made.stdout.strip() == "formatted userdata as ext4 (4.0 MiB)"
+    userdata = (emulator.handsets[0][2] / "userdata.img").read_bytes()
+    assert userdata[1080:1082] == b"\x53\xef"  # the ext4 superblock's magic
