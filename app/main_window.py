@@ -30,6 +30,7 @@ from .settings_dialog import SettingsDialog
 CLOSE_POLL_MS = 100
 LOG_HEIGHT = 150  # the log pane's first height: a few lines, so ten handsets fit at 1280x800
 LOG_MIN_HEIGHT = 90
+HISTORY_SHARE = 0.45  # of the table's and the pane's height, when the History tab is opened
 # The texts that set a column's width: State and Progress are never cut, the rest fit their usual
 # contents and say the rest on hover; Message takes what is left.
 COLUMN_SAMPLES = {"Handset": "unidentified", "Serial": "0123456789A", "Link": "serial", "Mode": "fastbootd",
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         self.tabs.setMinimumHeight(LOG_MIN_HEIGHT)  # the summary's chart would hold it taller
+        self.tabs.currentChanged.connect(self._room_for_history)
         self._sized = False
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -212,6 +214,15 @@ class MainWindow(QMainWindow):
             self._sized = True
             total = sum(self.splitter.sizes())
             self.splitter.setSizes([total - LOG_HEIGHT, LOG_HEIGHT])
+
+    def _room_for_history(self) -> None:
+        """The history needs more than the log's few lines: opening it gives it part of the table's height."""
+        if self.tabs.currentWidget() is not self.history_view:
+            return
+        table, pane = self.splitter.sizes()
+        wanted = int((table + pane) * HISTORY_SHARE)
+        if pane < wanted:
+            self.splitter.setSizes([table + pane - wanted, wanted])
 
     def show_log_pane(self, shown: bool) -> None:
         self.log_shown_action.setChecked(shown)

@@ -151,9 +151,10 @@ class GuidedWindow(QWidget):
         if text == shown:
             return
         if shown and text.startswith(shown + "\n"):
-            self.details.appendPlainText(text[len(shown) + 1:])
+            self.details.appendPlainText(text[len(shown) + 1:])  # follows the end only if it was there
         else:
             self.details.setPlainText(text)
+            self.details.verticalScrollBar().setValue(self.details.verticalScrollBar().maximum())
 
     # -- closing ---------------------------------------------------------------------------
 

@@ -73,3 +73,14 @@ def test_the_log_folds_away_and_comes_back_for_a_row(make_bench, make_window, qt
     assert not window.tabs.isVisible() and not window.log_shown_action.isChecked()
     window.show_row_log(bench.addresses[0])  # double-click on a row without a finished attempt
     assert window.tabs.isVisible() and window.log_shown_action.isChecked()
+
+
+def test_opening_the_history_gives_it_room_and_the_log_stays_small(make_bench, make_window, qtbot):
+    bench = make_bench(1)
+    window = make_window(bench)
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.tabs.height() > 0, timeout=TIMEOUT)
+    qtbot.wait(100)
+    log_height = window.tabs.height()
+    window.tabs.setCurrentWidget(window.history_view)
+    qtbot.waitUntil(lambda: window.tabs.height() > log_height + 100, timeout=TIMEOUT)
