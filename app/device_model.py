@@ -4,7 +4,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from .board import Board
-from .device_row import DeviceRow, battery_text
+from .device_row import DeviceRow, battery_text, battery_tip
 from .icons import STATUS_ICON, link_icon, status_icon
 from .plain_text import cell, tooltip
 
@@ -20,7 +20,8 @@ COLUMNS = (
              "the handset does not answer"),
     ("Slot", "The A/B slot the handset boots now; an update writes the other one"),
     ("Build", "The build the handset runs now"),
-    ("Battery", "Battery voltage the handset reports; the package sets the minimum"),
+    ("Battery", "Battery charge, estimated from the voltage the handset reports (hover a cell for the volts); "
+                "the package sets the minimum"),
     ("Package", "Whether the open package fits this handset (checked without writing): "
                 "✓ fits, ✓ has it (already runs its build), ✗ refused (hover for why), … checking; "
                 "after “Update to latest”, the package chosen for it and why"),
@@ -123,8 +124,8 @@ class DeviceModel(QAbstractTableModel):
             case "Package":
                 if row.choice:
                     return row.choice
-                if row.compatible and not row.finished and self.board.up_to_date(row):
-                    return "✓ has it"
+                if row.compatible is not None and self.board.up_to_date(row):
+                    return "✓ has it"  # also once it was updated: it runs the package's build now
                 return _compat_mark(row)
             case "State":
                 return row.state_text
@@ -141,6 +142,8 @@ class DeviceModel(QAbstractTableModel):
         match COLUMNS[column][0]:
             case "Link":
                 return row.address
+            case "Battery":
+                return battery_tip(row.battery_mv)
             case "Package":
                 return row.choice_tip or row.compat_reason or _compat_mark(row)
             case "State" if row.stalled_for() is not None:

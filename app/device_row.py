@@ -6,6 +6,8 @@ from flasher.discovery.found import RECOVERY_MODES, mode_text
 from flasher.history.report import Report
 from flasher.transfer_rate import TransferRate, human_bytes, human_duration
 
+from .battery import battery_percent
+
 # States in which a session owns the handset, or is being readied for it: nothing else may open it.
 ACTIVE_STATES = {"queued", "connecting", "checking", "writing", "verifying", "switching", "rebooting",
                  "sideloading", "installing", "confirming", "choosing", "downloading", "preparing"}
@@ -127,4 +129,12 @@ def bytes_of(done: int, total: int) -> str:
 
 
 def battery_text(millivolts: str) -> str:
-    return f"{int(millivolts) / 1000:.2f} V" if millivolts.isdigit() else millivolts
+    """In percent, as guided mode and phones say it; the volts stay in the tooltip."""
+    return f"{battery_percent(int(millivolts))} %" if millivolts.isdigit() else millivolts
+
+
+def battery_tip(millivolts: str) -> str:
+    if not millivolts.isdigit():
+        return "The handset does not report its battery"
+    return (f"{int(millivolts) / 1000:.2f} V: about {battery_percent(int(millivolts))} % by a lithium cell's resting "
+            "voltage; the package sets the minimum")

@@ -63,6 +63,10 @@ def test_a_stalled_handset_reads_as_waiting_in_a_warning_colour_then_working_aga
     assert "no byte has moved" in state.data(Qt.ItemDataRole.ToolTipRole)
     qtbot.waitUntil(lambda: row.state == "done", timeout=TIMEOUT)
     assert not str(state.data()).startswith("waiting")
+    package = window.model.index(0, COLUMN["Package"])
+    qtbot.waitUntil(lambda: package.data() == "✓ has it", timeout=TIMEOUT)  # it runs the package's build now
+    battery = window.model.index(0, COLUMN["Battery"])
+    assert battery.data().endswith(" %") and " V: about " in battery.data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_the_log_folds_away_and_comes_back_for_a_row(make_bench, make_window, qtbot):
