@@ -47,7 +47,10 @@ class DeviceBoard:
             time.sleep(_TICK_SECONDS)
             with self._lock:
                 if any(not line.finished for line in self._lines.values()):  # never over the summary
-                    self._redraw(force=True)
+                    try:
+                        self._redraw(force=True)
+                    except (OSError, ValueError):  # the terminal went away (closed, hung up)
+                        return
 
     def handle(self, event: Event) -> None:
         with self._lock:
@@ -76,15 +79,17 @@ class DeviceBoard:
             return
         self._drawn_at = now
         out = "\x1b[F" * self._drawn
+        # As wide as the longest name: a handset not yet identified is known by its whole address.
+        width = max(12, *(len(printable(serialno)) for serialno in self._lines))
         for serialno, line in self._lines.items():
-            out += "\x1b[2K" + _render(serialno, line, now) + "\n"
+            out += "\x1b[2K" + _render(serialno, line, now, width) + "\n"
         self._drawn = len(self._lines)
         self.stream.write(out)
         self.stream.flush()
 
 
-def _render(serialno: str, line: _Line, now: float) -> str:
-    text = f"{printable(serialno, 12):12} {line.state:11} {printable(line.detail, 24):24}"
+def _render(serialno: str, line: _Line, now: float, width: int = 12) -> str:
+    text = f"{printable(serialno):{width}} {line.state:11} {printable(line.detail, 24):24}"
     rate = line.rate
     if rate.total and line.state in ("writing", "verifying", "sideloading"):
         fraction = rate.done / rate.total
