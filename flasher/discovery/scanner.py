@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import FlasherError
-from .found import FoundDevice
+from .found import PROBE_TIMEOUT, FoundDevice
 from .network_source import NetworkSource
-from .probe import PROBE_TIMEOUT
 from .usb_source import UsbSource
 
 SERIAL_MODULE = "flasher.discovery.serial_source"

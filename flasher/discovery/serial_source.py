@@ -15,11 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from serial.tools import list_ports
 
-from ..transport.errors import ConnectFailed, TransportError
-from ..transport.serial import at
-from ..transport.serial.transport import SerialTransport, open_port
 from .found import FoundDevice
-from .probe import identify
 
 LINK = "serial"
 _AT_SHARE = 0.6  # of probe_timeout; the download-mode handshake gets the rest
@@ -41,6 +37,12 @@ def usb_ports() -> list[str]:
 
 
 def probe_serial_port(path: str, probe_timeout: float = 1.0) -> FoundDevice | None:
+    # The serial link and the probe load only when there is a port to ask: a scan that finds
+    # none (most PCs) keeps `tsuf devices` quick.
+    from ..transport.errors import ConnectFailed, TransportError
+    from ..transport.serial import at
+    from ..transport.serial.transport import SerialTransport, open_port
+    from .probe import identify
     address = f"{LINK}:{path}"
     try:
         port = open_port(path)
@@ -60,6 +62,7 @@ def probe_serial_port(path: str, probe_timeout: float = 1.0) -> FoundDevice | No
         transport.close()
 
 
-def _at_detail(identity: at.AtIdentity) -> str:
+def _at_detail(identity) -> str:
+    """IMEI and baseband of an `at.AtIdentity`."""
     parts = [f"IMEI {identity.imei}" if identity.imei else "", f"baseband {identity.revision}" if identity.revision else ""]
     return ", ".join(part for part in parts if part)
