@@ -36,7 +36,8 @@ SCAN_INTERVAL_MS = 1500
 SCANS_BEFORE_GONE = 2  # one missed answer (a handset busy with another host) is not an unplug
 FINAL_STATE_OF = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
                   Result.CANCELLED.name: "cancelled", Result.NEEDS_REBOOT.name: "switched",
-                  Result.NOT_CONFIRMED.name: "not confirmed"}
+                  Result.NOT_CONFIRMED.name: "not confirmed", Result.BOOTED_NOT_CONFIRMED.name: "not confirmed",
+                  Result.NOT_AUTHORIZED.name: "not confirmed"}
 
 
 
@@ -57,11 +58,12 @@ class Board(QObject):
     def __init__(self, station: Station, trust_store: TrustStore, scan: Scan, *, parallel: int = 4,
                  options: Options = Options(), scan_interval_ms: int = SCAN_INTERVAL_MS,
                  latest: Callable[[], LatestUpdate] | None = None, cache: FirmwareCache | None = None,
-                 parent: QObject | None = None):
+                 rollout: Callable[[str], str] | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.station, self.trust_store, self._scan = station, trust_store, scan
         self.options = options
         self.latest, self.cache = latest, cache  # where "update to latest" chooses from; None: not offered
+        self.rollout = rollout  # asks the rollout server which build it assigns a handset (by address)
         self.rows: dict[str, DeviceRow] = {}
         self.updater: Updater | None = None
         self.package_path: Path | None = None
@@ -237,7 +239,7 @@ class Board(QObject):
         def work():
             identity = handset_tasks.identify(address)
             report = handset_tasks.preflight_check(updater, address) if updater and not row.finished else None
-            return identity, report
+            return identity, report, self.rollout(address) if self.rollout else ""
 
         self._probes.start(work, lambda outcome: self._probed(address, updater, outcome))
 
@@ -251,7 +253,7 @@ class Board(QObject):
             row.compat_reason = f"not answering: {outcome.error}"
             self.feed.say(address, "WARNING", f"could not identify the handset: {outcome.error}")
         else:
-            identity, report = outcome.value
+            identity, report, row.assigned = outcome.value
             row.product, row.serialno = identity.product or row.product, identity.serialno or row.serialno
             row.slot, row.build, row.battery_mv = identity.slot, identity.build, identity.battery_mv
             if report is not None and updater is self.updater:

@@ -124,6 +124,8 @@ class DeviceModel(QAbstractTableModel):
             case "Package":
                 if row.choice:
                     return row.choice
+                if row.assigned:
+                    return f"assigned by server: {row.assigned}"
                 if row.compatible is not None and self.board.up_to_date(row):
                     return "✓ has it"  # also once it was updated: it runs the package's build now
                 return _compat_mark(row)

@@ -45,6 +45,8 @@ class DeviceRow:
     choice: str = ""
     """Update to latest: the package chosen and why ("delta 38 MB from B120 to B130", "✓ up to date")."""
     choice_tip: str = ""
+    assigned: str = ""
+    """The build a rollout server (hawkBit DDI) assigns the handset; "" when none."""
     report: Report | None = None
     missed_scans: int = 0
     rate: TransferRate = field(default_factory=TransferRate)
@@ -79,7 +81,7 @@ class DeviceRow:
         stalled = self.stalled_for()
         if stalled is not None:
             return f"waiting for the handset ({human_duration(stalled)})"
-        if self.state in ("writing", "verifying", "switching") and self.detail:
+        if self.state in ("writing", "verifying", "switching", "confirming") and self.detail:
             return f"{self.state} {self.detail}"
         return self.state
 

@@ -18,6 +18,7 @@ from flasher.history.codes import Result
 from flasher.history.report import Report
 from flasher.selection.choose import CATALOG
 from flasher.transport.errors import TransportError
+from flasher.update.android_confirmation import ALLOW_PROMPT
 from flasher.update.events import Progress, StateChanged
 from flasher.update.session import CancelToken
 from flasher.update.updater import Updater
@@ -279,10 +280,11 @@ class GuidedFlow(QObject):
         del self.lines[:-MAX_DETAIL_LINES]
         if self.page.step not in (wording.DOWNLOAD, wording.INSTALL) or self.page.tone != "busy":
             return
-        for _address, state, _detail in batch.states:  # each one shown, however quickly they came
+        for _address, state, detail in batch.states:  # each one shown, however quickly they came
             if state in FINAL_STATES:  # the result page says it, from the report
                 continue
-            self._state = state
+            # The phone waits for its user: that moment has its own words.
+            self._state = ALLOW_PROMPT if detail == ALLOW_PROMPT else state
             self._show_progress(0, 0)  # a new state's figures start afresh
         if self._state in COUNTED_STATES:  # figures of a state already left would mislabel the next one
             for done, total, _when in batch.progress.values():

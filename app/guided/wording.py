@@ -13,6 +13,7 @@ from flasher.history.codes import Result
 from flasher.package.errors import BadSignature, PackageError, UnsignedPackage, UntrustedPackage
 from flasher.selection.choose import NoUpdateFor, OnlyForUnlocked, size_text
 from flasher.transport.errors import TransportError
+from flasher.update.android_confirmation import ALLOW_PROMPT
 from flasher.update.session import Cancelled
 
 STEPS = ("Connect", "Check", "Download", "Install")
@@ -153,6 +154,8 @@ STATE_WORDS = {
     "switching": "Getting your phone ready to start the new software",
     "rebooting": "Your phone is restarting",
     "confirming": "Making sure your phone starts the new software",
+    ALLOW_PROMPT: "On your phone, tap “Allow” when it asks to allow USB debugging from this computer, so that it "
+                  "can tell which software it now runs",
     "restoring": "Putting your phone's previous software back",
 }
 
@@ -191,6 +194,12 @@ RESULT_WORDS: dict[Result, tuple[str, str]] = {
     Result.NOT_CONFIRMED: ("The new software is installed and your phone restarted into it, but it cannot tell "
                            "this computer which software it now runs.",
                            "Check the software version in your phone's settings once it has started."),
+    Result.BOOTED_NOT_CONFIRMED: ("The new software is installed and your phone restarted, but with USB debugging "
+                                  "off it cannot tell this computer which software it now runs.",
+                                  "Check the software version in your phone's settings once it has started."),
+    Result.NOT_AUTHORIZED: ("The new software is installed and your phone restarted, but it was not allowed to "
+                            "tell this computer which software it runs.",
+                            "Allow USB debugging on the phone when it asks, then check again."),
     Result.LAST_GOOD_SLOT: ("Your phone has not yet started the software it was last given, so nothing was "
                             "changed: its working software is kept safe. " + KEPT,
                             "Restart your phone by holding its Power key, then start again."),

@@ -28,9 +28,51 @@ MAX_LIMIT = 10**9
 JSON_FLAG = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print results as JSON"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _OneCommandBuilt(argparse._SubParsersAction):
+    """Builds the arguments of one command only (`wanted`), and lists the others by name and help.
+
+    Start-up time: a command line names one command, and building all of them
+    costs more than connecting to a handset."""
+
+    wanted: str | None = None
+
+    def add_parser(self, name, **kwargs):
+        if self.wanted in (None, name):
+            return super().add_parser(name, **kwargs)
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), kwargs.get("help")))
+        self._name_parser_map[name] = None  # listed in a typo's error; never parsed on this run
+        return _UNBUILT
+
+
+class _Unbuilt:
+    """Stands in for a command not named on the command line: takes its arguments, keeps none."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self
+
+
+_UNBUILT = _Unbuilt()
+
+
+def _named_command(argv: list[str]) -> str | None:
+    """The command a command line names, seen past the global options; None if unsure."""
+    words = iter(argv)
+    for word in words:
+        if word == "-s":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+        elif word not in ("--json", "-v", "--verbose"):
+            return None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `command` one that builds only that command's arguments."""
     parser = argparse.ArgumentParser(
         prog="tsuf", description="Flash and update Android handsets over fastboot.")
+    if command is not None:
+        parser.register("action", "parsers", type("_Only", (_OneCommandBuilt,), {"wanted": command}))
     parser.add_argument("--version", action="version", version=f"tsuf {__version__}")
     parser.add_argument("-s", dest="address", metavar="ADDRESS", action="append",
                         help="device address: tcp:HOST[:PORT], udp:HOST[:PORT], usb:SERIAL or serial:PORT "
@@ -89,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--adb", action="store_true",
                           help="also serve recovery's ADB (sideload) on each handset's port + 1; handsets then "
                                "take two ports each")
+    emulator.add_argument("--adb-keys", choices=("off", "allow", "ask"), default="off",
+                          help="USB debugging in Android, on families that stay there (qualcomm, fastbootd, ...): "
+                               "off (default: no adbd), allow (the user allows every new computer's key), ask "
+                               "(the phone asks and nobody answers); allow and ask imply --adb")
     emulator.add_argument("--mode", choices=("bootloader", "fastbootd", "recovery", "sideload"),
                           help="power the handsets on in this mode (default: the family's; recovery and sideload "
                                "imply --adb)")
@@ -210,9 +256,14 @@ def _add_station_commands(commands) -> None:
     update.add_argument("--force-without-backup", action="store_true",
                         help="handsets without slots: update even if their partitions cannot be backed up first")
     update.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N", help="handsets updated at once (default 8)")
+    update.add_argument("--return-timeout", type=seconds, default=120.0, metavar="SECONDS",
+                        help="how long to wait for each handset after its reboot, a phone's user allowing USB "
+                             "debugging included (default 120)")
     _add_deadline_options(update)
     update.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(update)
+
+    _add_ddi_commands(commands)
 
     history = commands.add_parser("history", help="past update attempts: this station's, or the lab's shared "
                                                   "history; --summary for the lab summary")
@@ -254,6 +305,33 @@ def _add_station_commands(commands) -> None:
                           help="CA certificate (PEM) the backend's HTTPS certificate is checked against")
     settings.add_argument("--catalog", metavar="URL",
                           help="signed update catalog for `update --latest`: http(s) URL, file or folder ('' for none)")
+    settings.add_argument("--ddi", metavar="URL",
+                          help="rollout server speaking hawkBit DDI, https://HOST/TENANT: reports go to it, "
+                               "`tsuf ddi poll` takes its assignments ('' for none)")
+    settings.add_argument("--ddi-token-file", type=input_file, metavar="FILE",
+                          help="file holding the rollout server's gateway token (or the secret per-handset "
+                               "tokens are made from)")
+    settings.add_argument("--ddi-auth", choices=("gateway", "target"),
+                          help="one gateway token for every handset, or a target token per handset")
+
+
+def _add_ddi_commands(commands) -> None:
+    ddi = commands.add_parser("ddi", help="updates a rollout server (hawkBit DDI) assigns to the handsets")
+    ddi_commands = ddi.add_subparsers(dest="ddi_command", metavar="ACTION", required=True)
+    poll = ddi_commands.add_parser("poll", help="ask the server about each handset (-s, else every one in reach) "
+                                                "and carry out what it assigns")
+    poll.add_argument("--every", type=seconds, metavar="SECONDS",
+                      help="keep polling at this interval until interrupted (station mode)")
+    poll.add_argument("--targets", type=input_file, metavar="FILE",
+                      help="network addresses to probe without -s, as for devices (default: $TSUF_TARGETS)")
+    poll.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
+    poll.add_argument("--force-without-backup", action="store_true",
+                      help="handsets without slots: update even if their partitions cannot be backed up first")
+    poll.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N",
+                      help="handsets updated at once (default 8)")
+    _add_deadline_options(poll)
+    poll.add_argument("--json", **JSON_FLAG)
+    _add_trust_store_option(poll)
 
 
 def _add_key_commands(commands) -> None:
@@ -360,6 +438,7 @@ _HANDLERS = {
     "devices": ("discovery_commands", "run_devices"),
     "doctor": ("discovery_commands", "run_doctor"),
     "update": ("update_command", "run_update"),
+    "ddi": ("ddi_command", "run_ddi"),
     "history": ("history_command", "run_history"),
     "settings": ("settings_command", "run_settings"),
     "gui": ("gui_command", "run_gui"),
@@ -375,7 +454,8 @@ _VERBS = {"getvar", "flash", "erase", "set-active", "reboot", "fetch", *_HANDLER
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(_wipe_alone(sys.argv[1:] if argv is None else argv))
+    argv = _wipe_alone(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_named_command(argv)).parse_args(argv)
     if not args.address and os.environ.get("TSUF_DEVICE"):
         args.address = [os.environ["TSUF_DEVICE"]]
     from ..errors import FlasherError

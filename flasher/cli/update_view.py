@@ -20,7 +20,8 @@ from .table import format_table
 
 _REDRAW_INTERVAL = 0.1
 _TICK_SECONDS = 1.0  # redraws while no event comes, so a stalled handset reads as one
-SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name, Result.NOT_CONFIRMED.name}
+UNCONFIRMED = {Result.NOT_CONFIRMED.name, Result.BOOTED_NOT_CONFIRMED.name}
+SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name} | UNCONFIRMED
 
 
 class _Line:
@@ -89,9 +90,11 @@ class DeviceBoard:
 
 
 def _render(serialno: str, line: _Line, now: float, width: int = 12) -> str:
-    text = f"{printable(serialno):{width}} {line.state:11} {printable(line.detail, 24):24}"
     rate = line.rate
-    if rate.total and line.state in ("writing", "verifying", "sideloading"):
+    transfer = rate.total and line.state in ("writing", "verifying", "sideloading")
+    # A detail with no bar after it is shown whole ("Allow USB debugging on the phone").
+    text = f"{printable(serialno):{width}} {line.state:11} {printable(line.detail, 24 if transfer else None):24}"
+    if transfer:
         fraction = rate.done / rate.total
         bar = "#" * int(fraction * 20)
         text += f" [{bar:.<20}] {fraction:4.0%} {human_bytes(rate.done)}/{human_bytes(rate.total)}"
@@ -124,7 +127,7 @@ def outcome_line(reports: list[Report]) -> str:
     """How many were updated, or with --dry-run, how many would be: a dry run updates nothing."""
     checked = sum(report.result == Result.DRY_RUN.name for report in reports)
     failed = [report for report in reports if report.result not in SUCCESSFUL]
-    unconfirmed = sum(report.result == Result.NOT_CONFIRMED.name for report in reports)
+    unconfirmed = sum(report.result in UNCONFIRMED for report in reports)
     updated = len(reports) - len(failed) - checked
     parts = []
     if updated or not checked:

@@ -245,13 +245,17 @@ def _check_matches(candidate: Candidate, updater: Updater, path: Path) -> None:
 
 
 def record_refusal(station: Station, handsets: Sequence[tuple[str, str]], package: str,
-                   error: FlasherError) -> list[Report]:
-    """A refused package is still an attempt on each handset (serial, address): the history says why."""
+                   error: FlasherError, *, package_sha256: str = "",
+                   facts: preflight.HandsetFacts | None = None) -> list[Report]:
+    """A refused package is still an attempt on each handset (serial, address): the history says why.
+    `facts` (one handset's, when known) fill in its product, build and slot."""
     result = Result.PACKAGE_UNTRUSTED if isinstance(error, _UNTRUSTED) else Result.PACKAGE_CORRUPT
     reports = []
     for serial, address in handsets:
         report = Report(new_report_id(), station.station_id, device_serial=serial, address=address,
-                        package_id=package, started_at=utc_now(), ended_at=utc_now())
+                        package_id=package, package_sha256=package_sha256, started_at=utc_now(), ended_at=utc_now())
+        if facts:
+            report.product, report.from_build, report.from_slot = facts.product, facts.build, facts.current_slot or ""
         report.set_result(result, phase="package", message=f"{error} ({error.hint})")
         station.history.record(report)
         station.on_recorded(report)

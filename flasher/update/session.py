@@ -33,6 +33,7 @@ from ..protocol.errors import CommandFailed
 from ..transfer_rate import human_bytes
 from ..transport.errors import LinkTimeout, TransportError
 from . import in_place, preflight, sideload_path
+from .android_confirmation import confirm_through_adb
 from .readback import read_back_sha256
 from .events import Event, Finished, LogLine, Progress, StateChanged
 from .journal import Journal, JournalEntry
@@ -67,6 +68,12 @@ class Station:
     logs_dir: Path
     journal: Journal
     on_recorded: Callable[[Report], None] = lambda report: None
+    adb_key_folder: Path | None = None
+    """Where TSUF keeps its own ADB key when stock adb has none (the data folder; None: beside the logs)."""
+
+    @property
+    def key_folder(self) -> Path:
+        return self.adb_key_folder or self.logs_dir.parent
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ class UpdateSession:
         self._phase_started = 0.0
         self._log: AttemptLog | None = None
         self._sources: list[Path] = []  # read-back delta sources, removed when the session ends
-        self._reports_build = False  # the bootloader says which build runs (bench handsets)
+        self.reports_build = False  # the bootloader says which build runs (bench handsets)
 
     # -- the whole run -------------------------------------------------------
 
@@ -143,7 +150,7 @@ class UpdateSession:
         with self._open() as device:
             self.enter("preflight")
             caps = device.capabilities
-            self._reports_build = caps.build is not None
+            self.reports_build = caps.build is not None
             if caps.serialno:
                 self.serialno = report.device_serial = caps.serialno
             else:
@@ -285,7 +292,7 @@ class UpdateSession:
         device.close()
         self.enter("confirm")
         self.show("confirming")
-        if not self._reports_build:
+        if not self.reports_build:
             # Nothing proves the new build boots: the backups stay with the journal.
             self.report.set_result(Result.NOT_CONFIRMED, phase="confirm",
                                    message=f"written in place and rebooted; the handset cannot report the build it "
@@ -378,12 +385,9 @@ class UpdateSession:
         self.enter("confirm")
         self.show("confirming")
         # Only a bootloader that says which build runs can confirm one, and only such (bench)
-        # handsets come back to it after booting; a phone boots its system and stays there.
-        if not self._reports_build:
-            self.station.journal.clear(self.serialno, self.package_sha256)
-            report.set_result(Result.NOT_CONFIRMED, phase="confirm",
-                              message=f"slot {target_slot} is active and the handset rebooted into it; it cannot "
-                                      f"report the build it runs, so {self.manifest.build} is not confirmed")
+        # handsets come back to it after booting; a phone boots Android and stays there.
+        if not self.reports_build:
+            confirm_through_adb(self, target_slot)
             return
         deadline = time.monotonic() + self.options.return_timeout
         while True:
@@ -464,7 +468,8 @@ class UpdateSession:
         final = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
                  Result.CANCELLED.name: "cancelled", Result.DRY_RUN.name: "planned",
                  Result.NEEDS_REBOOT.name: "switched",
-                 Result.NOT_CONFIRMED.name: "not confirmed"}.get(report.result, "failed")
+                 Result.NOT_CONFIRMED.name: "not confirmed", Result.BOOTED_NOT_CONFIRMED.name: "not confirmed",
+                 Result.NOT_AUTHORIZED.name: "not confirmed"}.get(report.result, "failed")
         if final != "planned":
             # An outcome reads "rolled back: why"; anything but success stands out in a filtered log.
             self.say("INFO" if final in ("done", "switched", "not confirmed") else "WARNING", f"{final}: {report.message}")

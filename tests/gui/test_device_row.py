@@ -3,6 +3,7 @@
 from app.device_row import DeviceRow, bytes_of
 from flasher.history.report import Report
 from flasher.transfer_rate import STALL_AFTER, human_bytes, human_duration
+from flasher.update.android_confirmation import ALLOW_PROMPT
 
 MiB = 1 << 20
 
@@ -43,6 +44,11 @@ def test_after_the_end_the_row_says_what_happened_instead_of_a_full_bar():
     row.state, row.done, row.total = "cancelled", 9 * MiB, 28 * MiB
     row.report.phase = "write"
     assert row.progress_text() == "stopped while writing at 9.0 / 28.0 MiB, after 3 s"
+
+
+def test_a_phone_waiting_for_its_user_says_so_in_its_row():
+    row = DeviceRow("usb:VH1", state="confirming", detail=ALLOW_PROMPT)
+    assert row.active and row.state_text == "confirming Allow USB debugging on the phone"
 
 
 def test_a_sideload_shows_its_speed_and_where_it_stopped():

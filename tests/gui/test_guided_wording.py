@@ -11,6 +11,7 @@ from flasher.history.report import Report
 from flasher.package.errors import ArchiveError, UntrustedPackage
 from flasher.selection.choose import NoUpdateFor, OnlyForUnlocked
 from flasher.transport.errors import ConnectFailed
+from flasher.update.android_confirmation import ALLOW_PROMPT
 from flasher.update.session import Cancelled
 
 
@@ -68,6 +69,7 @@ def test_the_words_for_progress():
     assert wording.downloading(38_000_000, 38_000_000).progress_text == "Downloading the update: 38 MB of 38 MB"
     assert wording.installing("writing", 45, 100).progress_text == "Copying the new software to your phone: 45 %"
     assert wording.installing("rebooting", 0, 0).progress_text == "Your phone is restarting…"
+    assert "tap “Allow” when it asks to allow USB debugging" in wording.installing(ALLOW_PROMPT, 0, 0).progress_text
     assert wording.installing("downloading", 2_000_000, 40_000_000).progress_text.endswith("2 MB of 40 MB")
     assert wording.battery_low(23, MIN_BATTERY_PERCENT).body == \
         f"Your phone's battery is at about 23 %. Charge it to at least {MIN_BATTERY_PERCENT} % first."
