@@ -279,9 +279,9 @@ class MainWindow(QMainWindow):
 
     def _hint_next_step(self) -> None:
         if self.demo and self.board.updater is not None:
-            self.statusBar().showMessage("Demo: virtual handsets on every link, one of them locked. Press “Update "
-                                         "all to latest” to let each take its own package, or “Update all "
-                                         "compatible” (Ctrl+Shift+U) for the open one.")
+            # Short enough to sit beside the counters at 1280 px.
+            self.statusBar().showMessage("Demo: virtual handsets, one locked. “Update all to latest” gives each its "
+                                         "own package; Ctrl+Shift+U updates all with the open one.")
 
     def _package_refused(self, error: Exception) -> None:
         name = self.board.package_path.name if self.board.package_path else "the package"

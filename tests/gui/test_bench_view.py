@@ -88,3 +88,15 @@ def test_opening_the_history_gives_it_room_and_the_log_stays_small(make_bench, m
     log_height = window.tabs.height()
     window.tabs.setCurrentWidget(window.history_view)
     qtbot.waitUntil(lambda: window.tabs.height() > log_height + 100, timeout=TIMEOUT)
+
+
+def test_the_status_bar_message_fits_beside_the_counters_at_1280(make_bench, make_window, qtbot):
+    bench = make_bench(1)
+    window = make_window(bench, demo=True)
+    window.resize(1280, 800)
+    open_and_check(qtbot, window, bench)
+    bar = window.statusBar()
+    message = bar.currentMessage()
+    assert message.startswith("Demo:")
+    room = bar.width() - window.activity.width() - window.counters.width() - 40
+    assert bar.fontMetrics().horizontalAdvance(message) <= room
