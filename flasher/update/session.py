@@ -31,6 +31,7 @@ from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now
 from ..history.store import HistoryStore
 from ..protocol.errors import CommandFailed
+from ..transfer_rate import human_bytes
 from ..transport.errors import LinkTimeout, TransportError
 from . import dynamic, in_place, preflight, sideload_path
 from .android_confirmation import confirm_through_adb
@@ -192,7 +193,7 @@ class UpdateSession:
             if self.options.dry_run:
                 total = sum(entry.size for entry in manifest.partition_images)
                 plan = ", ".join(f"{entry.partition} -> {targets[entry.partition]}" for entry in manifest.partition_images)
-                report.set_result(Result.DRY_RUN, message=f"would write {total} bytes: {plan}")
+                report.set_result(Result.DRY_RUN, message=f"would write {human_bytes(total)}: {plan}")
                 self.show("planned", report.message)
                 return
             entry = self._journal_entry(current, target_slot)
