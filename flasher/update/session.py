@@ -350,9 +350,11 @@ class UpdateSession:
             self.cancel.check()
             self.enter("write")
 
-            def progress(sent: int, piece_total: int, base: int = done) -> None:
+            def progress(sent: int, link_total: int, base: int = done) -> None:
+                # A sparse image carries fewer bytes than it writes: count in the image's bytes.
                 self.cancel.check()
-                self.emit(Progress(self.serialno, base + min(sent, image.size), total))
+                self.emit(Progress(self.serialno, base + image.size * min(sent, link_total) // max(link_total, 1),
+                                   total))
             source_slot = self.report.from_slot
             path = self.images.path_for(image, lambda size: self._read_source(
                 device, f"{image.partition}_{source_slot}" if source_slot else image.partition, size))
