@@ -24,18 +24,20 @@ from flasher.update.session import CancelToken, Options, Station
 from flasher.update.updater import Updater
 
 from . import handset_tasks
-from .device_row import FINAL_STATES, DeviceRow
+from .device_row import FINAL_STATES, TRANSFER_STATES, DeviceRow
 from .discovery_scan import Scan
 from .jobs import Job, Jobs, Outcome
 from .latest_flow import LatestFlow
 from .session_feed import LogEntry, SessionFeed
 
 DRAIN_INTERVAL_MS = 100  # repaint at most ~10 times a second, however fast sessions report
+REFRESH_EVERY = 10  # drains between repaints of transfers that report nothing: once a second
 SCAN_INTERVAL_MS = 1500
 SCANS_BEFORE_GONE = 2  # one missed answer (a handset busy with another host) is not an unplug
 FINAL_STATE_OF = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
                   Result.CANCELLED.name: "cancelled", Result.NEEDS_REBOOT.name: "switched",
-                  Result.NOT_CONFIRMED.name: "not confirmed"}
+                  Result.NOT_CONFIRMED.name: "not confirmed", Result.BOOTED_NOT_CONFIRMED.name: "not confirmed",
+                  Result.NOT_AUTHORIZED.name: "not confirmed"}
 
 
 
@@ -56,11 +58,12 @@ class Board(QObject):
     def __init__(self, station: Station, trust_store: TrustStore, scan: Scan, *, parallel: int = 4,
                  options: Options = Options(), scan_interval_ms: int = SCAN_INTERVAL_MS,
                  latest: Callable[[], LatestUpdate] | None = None, cache: FirmwareCache | None = None,
-                 parent: QObject | None = None):
+                 rollout: Callable[[str], str] | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.station, self.trust_store, self._scan = station, trust_store, scan
         self.options = options
         self.latest, self.cache = latest, cache  # where "update to latest" chooses from; None: not offered
+        self.rollout = rollout  # asks the rollout server which build it assigns a handset (by address)
         self.rows: dict[str, DeviceRow] = {}
         self.updater: Updater | None = None
         self.package_path: Path | None = None
@@ -78,6 +81,7 @@ class Board(QObject):
         self._pending_updates: set[str] = set()
         self.latest_flow = LatestFlow(self)
         self._scanning = False
+        self._drains = 0
         self._opening = False
         self.shut_down = False
         self._drain_timer = QTimer(self, interval=DRAIN_INTERVAL_MS, timeout=self.drain)
@@ -235,7 +239,7 @@ class Board(QObject):
         def work():
             identity = handset_tasks.identify(address)
             report = handset_tasks.preflight_check(updater, address) if updater and not row.finished else None
-            return identity, report
+            return identity, report, self.rollout(address) if self.rollout else ""
 
         self._probes.start(work, lambda outcome: self._probed(address, updater, outcome))
 
@@ -249,7 +253,7 @@ class Board(QObject):
             row.compat_reason = f"not answering: {outcome.error}"
             self.feed.say(address, "WARNING", f"could not identify the handset: {outcome.error}")
         else:
-            identity, report = outcome.value
+            identity, report, row.assigned = outcome.value
             row.product, row.serialno = identity.product or row.product, identity.serialno or row.serialno
             row.slot, row.build, row.battery_mv = identity.slot, identity.build, identity.battery_mv
             if report is not None and updater is self.updater:
@@ -412,9 +416,12 @@ class Board(QObject):
 
     def drain(self) -> None:
         batch = self.feed.drain()
-        if not batch:
-            return
+        self._drains += 1
         touched = set()
+        if self._drains % REFRESH_EVERY == 0:  # speeds decay and stalls show even when no event comes
+            touched.update(address for address, row in self.rows.items() if row.state in TRANSFER_STATES)
+        if not batch and not touched:
+            return
         for address, state, detail in batch.states:
             row = self.rows.get(address)
             # The final state comes with the report, when the session's job returns: never one without the other.

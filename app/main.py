@@ -15,6 +15,7 @@ from flasher.discovery.scanner import Scanner, default_sources
 from flasher.history.store import HistoryStore
 from flasher.library.index import Library
 from flasher.package.trust import TrustStore
+from flasher.selection.assigned import AssignedUpdate
 from flasher.selection.latest import LatestUpdate
 from flasher.settings import Settings, load_settings
 from flasher.update.journal import Journal
@@ -63,7 +64,7 @@ def real_station(stack: ExitStack) -> RealStation:
     from .report_delivery import ReportDelivery
     settings = load_settings()
     station = Station(settings.station_id, HistoryStore(settings.history_path), settings.logs_dir,
-                      Journal(settings.journal_dir))
+                      Journal(settings.journal_dir), adb_key_folder=settings.data_dir)
     trust_store = TrustStore(settings.trust_store)
     scan = StationScan()
     # A handset may come back from its reboot on another link; the session looks with its own scanner.
@@ -103,8 +104,9 @@ def open_window(stack: ExitStack, *, demo: bool = False, package: Path | None = 
     else:
         parts = real_station(stack)
         scan, latest = parts.scan, parts.latest
+        rollout = AssignedUpdate.from_settings(parts.settings, parts.trust_store)
         board = Board(parts.station, parts.trust_store, scan, parallel=parallel, options=parts.options,
-                      latest=latest, cache=parts.cache)
+                      latest=latest, cache=parts.cache, rollout=rollout.assigned_build if rollout else None)
         settings, delivery = parts.settings, parts.delivery
 
     def guided() -> GuidedSetup:

@@ -31,8 +31,8 @@ class PackagePanel(QFrame):
             "Build": "The build the handsets will run after the update",
             "Type": "full: whole images; delta: changes against one exact build",
             "Size": "Total size of the images, as written to each handset",
-            "Signed by": "Key ids of the signatures the trust store accepted",
-            "Trust": "Only packages signed by a key in this station's trust store can be opened",
+            "Signed by": "The keys that admitted the package: their role and what the trust store lets them sign",
+            "Trust": "Only packages signed by a key this station's trust store allows for their product and kind open",
         }
         places = {"Product": (0, 0, 1), "Build": (0, 2, 1), "Type": (0, 4, 1), "Signed by": (0, 6, 1),
                   "Size": (1, 0, 3), "Trust": (1, 4, 3)}  # (row, column, columns spanned by the value)
@@ -82,8 +82,8 @@ class PackagePanel(QFrame):
         self.fields["Type"].setText(manifest.type)
         images = ", ".join(f"{entry.partition} {human_bytes(entry.size)}" for entry in manifest.images)
         self.fields["Size"].setText(f"{human_bytes(manifest.total_size)} ({images})")
-        self.fields["Signed by"].setText(", ".join(key[:16] for key in trusted.trusted_signers))
-        unknown = f"; {len(trusted.unknown_signers)} signature(s) by unknown keys ignored" \
-            if trusted.unknown_signers else ""
+        self.fields["Signed by"].setText(trusted.admission.describe())
+        unknown = f"; {len(trusted.admission.unknown)} signature(s) by unknown keys ignored" \
+            if trusted.admission.unknown else ""
         self.fields["Trust"].setText(f"<span style='color:#2e9d4f'>✓ trusted</span> "
                                      f"(signature checked, every image hash verified){unknown}")

@@ -7,7 +7,8 @@ shows what each link costs (seconds, MiB/s, peak RSS of the tsuf client) and,
 where the AOSP client speaks the same link (TCP, UDP), how tsuf compares with
 it measured side by side. There is no target; the figures are for reference.
 
-How: one firmware-like image (`write_image`, 30 % content, seed 1; default
+How: one image (default: an ext4 system image of real installed software,
+bench/realistic_images.py; --image firmware or random for synthetic ones; default
 512 MiB) and one `tsuf emulator --tcp 0 --udp 0 --serial --count 2` process
 (temporary storage, free ports). Handset VH000001 takes the TCP and UDP
 flashes of both clients; VH000002 takes the serial ones, because a handset in
@@ -57,7 +58,7 @@ error. The emulator and every temporary file are removed on exit, error,
 Ctrl-C or SIGTERM.
 
     .venv/bin/python bench/flash_links.py [--rounds 2] [--size-mib 512] [--budget 180] [--json]
-        [--links tcp,udp,usb,serial] [--image firmware|random] [--family NAME | --families A,B,...]
+        [--links tcp,udp,usb,serial] [--image system|firmware|random] [--family NAME | --families A,B,...]
         [--cost-scale 0] [--partition system_a] [--bytecode cached|as-configured]
 """
 
@@ -75,6 +76,8 @@ from pathlib import Path
 from flash_throughput import (FASTBOOT, GNU_TIME, TSUF, BenchError, emulator_story, fastboot_version, measured,
                               sha256_prefix, start_emulator, stop, use_cached_bytecode)
 
+from realistic_images import ext4_system_image
+
 from flasher.virtual.families import FAMILY_NAMES, family_named
 from flasher.virtual.profile import default_profile
 from flasher.virtual.sample_images import write_image
@@ -82,7 +85,8 @@ from flasher.virtual.sample_images import write_image
 MiB = 1 << 20
 PROBE_MIB = 32
 SEED = 1
-IMAGES = {  # --image: (content fraction, how the doc names it)
+IMAGES = {  # --image: (content fraction, how the doc names it); system is made of real files instead
+    "system": (None, "ext4 system image of real installed software (70% full, bench/realistic_images.py)"),
     "firmware": (0.3, "firmware-like image (30% content, the rest zero blocks)"),
     "random": (1.0, "random, incompressible image"),
 }
@@ -105,7 +109,7 @@ def main() -> int:
                         help="GNU /usr/bin/time -v (auto: if installed) or a minimal Python wrapper")
     parser.add_argument("--json", action="store_true", help="print JSON instead of markdown")
     parser.add_argument("--links", default=",".join(LINKS), help="links to measure, comma-separated (default: all)")
-    parser.add_argument("--image", choices=tuple(IMAGES), default="firmware", help="image content (default firmware)")
+    parser.add_argument("--image", choices=tuple(IMAGES), default="system", help="image content (default system)")
     parser.add_argument("--family", choices=FAMILY_NAMES, help="device family of the handsets (tsuf emulator --family)")
     parser.add_argument("--families", help="families to measure one after another, comma-separated (one table)")
     parser.add_argument("--cost-scale", type=float, default=0.0,
@@ -199,7 +203,11 @@ class Bench:
     def image(self, mib: int) -> tuple[Path, str]:
         if mib not in self.images:
             path = self.work / f"image-{mib}.img"
-            write_image(path, mib * MiB, seed=SEED, content_fraction=IMAGES[self.args.image][0])
+            content = IMAGES[self.args.image][0]
+            if content is None:
+                ext4_system_image(path, mib)
+            else:
+                write_image(path, mib * MiB, seed=SEED, content_fraction=content)
             self.images[mib] = (path, sha256_prefix(path, mib * MiB))
         return self.images[mib]
 

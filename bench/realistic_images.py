@@ -72,7 +72,7 @@ def ext4_system_image(output: Path, size_mib: int, fill: float = 0.7, folders=SO
         stage_software(Path(staging), int(size_mib * 2**20 * fill), folders)
         subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-E", "root_owner=0:0",
                         "-d", staging, str(output), f"{size_mib}M"],
-                       check=True, env={**os.environ, "E2FSPROGS_FAKE_TIME": "1700000000"})
+                       check=True, stdout=subprocess.DEVNULL, env={**os.environ, "E2FSPROGS_FAKE_TIME": "1700000000"})
     return output
 
 

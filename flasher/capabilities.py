@@ -32,6 +32,10 @@ CORE_VARIABLES = (
     "version-bootloader", "bootloader-version",
 )
 
+# Partitions nearly every handset has: one answering `partition-size` shows that sizes are
+# answered on request, so a name without one is not a partition (a typo), refused before any upload.
+COMMON_PARTITIONS = ("boot", "boot_a", "system", "system_a", "userdata")
+
 READ_PROBE_SIZE = 4096
 """Bytes a read-back probe asks for: enough to tell 'allowed' from 'refused'."""
 
@@ -106,8 +110,11 @@ class Capabilities:
 
     @property
     def reports_partition_sizes(self) -> bool:
-        """Whether a missing `partition-size:X` means X does not exist (the handset lists the others)."""
-        return any(name.startswith("partition-size:") for name in self.variables)
+        """Whether a missing `partition-size:X` means X does not exist: the handset lists the others'
+        sizes, or answers them when asked (U-Boot has no listing but answers for each partition)."""
+        if any(name.startswith("partition-size:") for name in self.variables):
+            return True
+        return any(self.partition_size(name) is not None for name in COMMON_PARTITIONS)
 
     # -- identity, lock and battery ----------------------------------------------
 
@@ -141,6 +148,25 @@ class Capabilities:
     def userspace(self) -> bool:
         """fastbootd (Android's userspace fastboot) rather than the bootloader."""
         return variables.parse_yes_no("is-userspace", self.value("is-userspace") or "no")
+
+    # -- dynamic partitions --------------------------------------------------------
+
+    @property
+    def super_partition_name(self) -> str | None:
+        """The physical partition holding the logical ones (fastbootd); the stock client assumes
+        `super` where it is not said."""
+        return self.value("super-partition-name")
+
+    def is_logical(self, partition: str) -> bool | None:
+        """Whether `partition` lives inside super; None where the handset does not say
+        (a bootloader does not know: super_empty.img tells)."""
+        value = self.value(f"is-logical:{partition}")
+        return None if value is None else variables.parse_yes_no(f"is-logical:{partition}", value)
+
+    @property
+    def snapshot_update_status(self) -> str | None:
+        """Virtual A/B: `none`, `snapshotted`, `merging` or `cancelled`; asked afresh each time."""
+        return self.refresh("snapshot-update-status")
 
     @property
     def battery_mv(self) -> int | None:

@@ -3,7 +3,8 @@
 Folders come from the platform's conventions (platformdirs: XDG on Linux,
 AppData on Windows, Library on macOS); TSUF_HOME puts everything under one
 folder instead (portable installs, tests). settings.json in the config folder
-holds what the user sets; TSUF_STATION, TSUF_BACKEND, TSUF_HISTORY and TSUF_CATALOG override it.
+holds what the user sets; TSUF_STATION, TSUF_BACKEND, TSUF_HISTORY, TSUF_CATALOG, TSUF_DDI and
+TSUF_DDI_TOKEN override it.
 
 Both folders (and TSUF_HOME) are owner-only (0700), made so whenever settings are
 loaded: what is inside (handset serials, logs, history, tokens) is no other local
@@ -40,6 +41,11 @@ class Settings:
     """A lab's shared PostgreSQL history (postgresql://...): reports are delivered to it, `tsuf history` reads it."""
     catalog_url: str = ""
     """The signed update catalog `tsuf update --latest` chooses from (docs/catalog.md)."""
+    ddi_url: str = ""
+    """A hawkBit DDI rollout server's tenant URL (https://HOST/TENANT): reports go to it, assignments come from it."""
+    ddi_token: str = ""
+    ddi_auth: str = "gateway"
+    """How the station authenticates for its handsets: one gateway token, or a token per handset ("target")."""
     config_dir: Path = Path()
     data_dir: Path = Path()
 
@@ -67,7 +73,9 @@ class Settings:
                                      "backend_token": self.backend_token, "backend_ca": self.backend_ca,
                                      "backend_plain_http": self.backend_plain_http,
                                      "battery_unknown_ok": self.battery_unknown_ok,
-                                     "history_url": self.history_url, "catalog_url": self.catalog_url},
+                                     "history_url": self.history_url, "catalog_url": self.catalog_url,
+                                     "ddi_url": self.ddi_url, "ddi_token": self.ddi_token,
+                                     "ddi_auth": self.ddi_auth},
                                     indent=2).encode(), mode=PRIVATE_FILE)
 
     def backend(self):
@@ -79,6 +87,9 @@ class Settings:
                                        plain_http=self.backend_plain_http))
         if self.history_url:
             targets.append(self.shared_history())
+        if self.ddi_url:
+            from .history.ddi import DdiTarget
+            targets.append(DdiTarget(self.ddi_server(), self.assignments()))
         if len(targets) > 1:
             return EveryTarget(targets)
         return targets[0] if targets else None
@@ -90,9 +101,23 @@ class Settings:
         from .history.postgres import PostgresHistory
         return PostgresHistory(self.history_url)
 
+    def ddi_server(self):
+        """The rollout server (hawkBit DDI), or None."""
+        if not self.ddi_url:
+            return None
+        from .history.ddi import DdiServer
+        return DdiServer(self.ddi_url, token=self.ddi_token, auth=self.ddi_auth, cafile=self.backend_ca,
+                         plain_http=self.backend_plain_http)
+
+    def assignments(self):
+        """What this station took from its rollout server (flasher/history/ddi.py)."""
+        from .history.ddi import Assignments
+        return Assignments(self.data_dir / "ddi.sqlite")
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["backend_token"] = "(set)" if self.backend_token else ""  # never shown, never logged
+        data["ddi_token"] = "(set)" if self.ddi_token else ""
         if self.history_url:
             from .history.postgres import redacted
             data["history_url"] = redacted(self.history_url)
@@ -117,6 +142,9 @@ def load_settings() -> Settings:
             settings.battery_unknown_ok = stored.get("battery_unknown_ok") is True
             settings.history_url = str(stored.get("history_url") or "")
             settings.catalog_url = str(stored.get("catalog_url") or "")
+            settings.ddi_url = str(stored.get("ddi_url") or "")
+            settings.ddi_token = str(stored.get("ddi_token") or "")
+            settings.ddi_auth = str(stored.get("ddi_auth") or "gateway")
         except (OSError, ValueError, AttributeError) as exc:
             raise SettingsError(f"{path}: unreadable settings ({exc})") from None
     settings.station_id = os.environ.get("TSUF_STATION", settings.station_id)
@@ -124,6 +152,8 @@ def load_settings() -> Settings:
     settings.backend_token = os.environ.get("TSUF_BACKEND_TOKEN", settings.backend_token)
     settings.history_url = os.environ.get("TSUF_HISTORY", settings.history_url)
     settings.catalog_url = os.environ.get("TSUF_CATALOG", settings.catalog_url)
+    settings.ddi_url = os.environ.get("TSUF_DDI", settings.ddi_url)
+    settings.ddi_token = os.environ.get("TSUF_DDI_TOKEN", settings.ddi_token)
     return settings
 
 

@@ -32,3 +32,9 @@ def usb_handsets(tmp_path):
     handsets = UsbHandsets(tmp_path / "usb-handsets", count=2)
     yield handsets
     handsets.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_user_adb_key(tmp_path_factory, monkeypatch):
+    """Sessions and ADB clients never read or make the user's own ~/.android/adbkey."""
+    monkeypatch.setenv("ANDROID_USER_HOME", str(tmp_path_factory.getbasetemp() / "android-user-home"))

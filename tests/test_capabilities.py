@@ -139,3 +139,20 @@ def test_sizes_in_every_format(text, bare_hex, size):
 def test_sizes_that_are_not_sizes(text):
     with pytest.raises(BadVariable):
         parse_size("max-download-size", text)
+
+
+def test_dynamic_partitions_in_fastbootd_and_their_absence_in_a_bootloader():
+    lines = ["is-userspace:yes", "super-partition-name:super", "is-logical:system_b:yes", "is-logical:boot_b:no",
+             "snapshot-update-status:snapshotted"]
+    with peer({"snapshot-update-status": "cancelled"}, all_lines=lines, absent="Unknown variable") as device_peer:
+        with FastbootDevice.open(device_peer.address) as device:
+            caps = device.capabilities
+            assert caps.userspace and caps.super_partition_name == "super"
+            assert caps.is_logical("system_b") is True and caps.is_logical("boot_b") is False
+            assert caps.is_logical("nothing") is None
+            assert caps.snapshot_update_status == "cancelled"  # asked afresh: it changes
+    with peer({"is-userspace": "no"}, absent="GetVar Variable Not found") as device_peer:
+        with FastbootDevice.open(device_peer.address) as device:
+            caps = device.capabilities
+            assert not caps.userspace and caps.super_partition_name is None
+            assert caps.is_logical("system_b") is None and caps.snapshot_update_status is None

@@ -13,6 +13,7 @@ from flasher.history.codes import Result
 from flasher.package.errors import BadSignature, PackageError, UnsignedPackage, UntrustedPackage
 from flasher.selection.choose import NoUpdateFor, OnlyForUnlocked, size_text
 from flasher.transport.errors import TransportError
+from flasher.update.android_confirmation import ALLOW_PROMPT
 from flasher.update.session import Cancelled
 
 STEPS = ("Connect", "Check", "Download", "Install")
@@ -25,6 +26,9 @@ JARGON = ("slot", "fastboot", "sparse", "partition", "bootloader", "preflight", 
 CABLE = "Keep the cable plugged in"
 SUPPORT = "If it happens again, contact support and show them the details (press “Show details”)."
 KEPT = "Nothing was changed on your phone."
+# A user's first fear after a failure: said whenever the attempt stopped before the phone was set to
+# start the new software.
+STILL_WORKS = "Your phone still works with its old software, as before."
 
 
 @dataclass(frozen=True)
@@ -89,9 +93,14 @@ def battery_low(percent: int | None, needed: int) -> Page:
 
 
 def update_found(current: str, new: str, size: int, *, on_this_computer: bool, battery: int | None) -> Page:
-    where = "It is already on this computer." if on_this_computer else f"The download is {size_text(size)}."
+    """Nothing to download when the update is already on this computer: the button says what happens."""
     charge = f"Battery: about {battery} %. " if battery is not None else ""
-    return Page(CHECK, "An update is available", f"Your phone runs {current}. The newest software is {new}. {where}",
+    if on_this_computer:
+        return Page(CHECK, "An update is available",
+                    f"Your phone runs {current}. The newest software is {new}. It is already on this computer.",
+                    f"{charge}{CABLE} while the update is made ready.", button="Get the update ready")
+    return Page(CHECK, "An update is available",
+                f"Your phone runs {current}. The newest software is {new}. The download is {size_text(size)}.",
                 f"{charge}{CABLE} while the update downloads.", button="Download the update")
 
 
@@ -145,6 +154,8 @@ STATE_WORDS = {
     "switching": "Getting your phone ready to start the new software",
     "rebooting": "Your phone is restarting",
     "confirming": "Making sure your phone starts the new software",
+    ALLOW_PROMPT: "On your phone, tap “Allow” when it asks to allow USB debugging from this computer, so that it "
+                  "can tell which software it now runs",
     "restoring": "Putting your phone's previous software back",
 }
 
@@ -183,9 +194,18 @@ RESULT_WORDS: dict[Result, tuple[str, str]] = {
     Result.NOT_CONFIRMED: ("The new software is installed and your phone restarted into it, but it cannot tell "
                            "this computer which software it now runs.",
                            "Check the software version in your phone's settings once it has started."),
+    Result.BOOTED_NOT_CONFIRMED: ("The new software is installed and your phone restarted, but with USB debugging "
+                                  "off it cannot tell this computer which software it now runs.",
+                                  "Check the software version in your phone's settings once it has started."),
+    Result.NOT_AUTHORIZED: ("The new software is installed and your phone restarted, but it was not allowed to "
+                            "tell this computer which software it runs.",
+                            "Allow USB debugging on the phone when it asks, then check again."),
     Result.LAST_GOOD_SLOT: ("Your phone has not yet started the software it was last given, so nothing was "
                             "changed: its working software is kept safe. " + KEPT,
                             "Restart your phone by holding its Power key, then start again."),
+    Result.SNAPSHOT_MERGING: ("Your phone is still finishing the last update it installed by itself. " + KEPT,
+                              "Start your phone normally and leave it on until that update is done (up to an "
+                              "hour), then try again."),
     Result.IN_PROGRESS: ("The update was interrupted before it finished.",
                          "Plug your phone in and start again: the update continues where it stopped."),
     Result.PACKAGE_UNTRUSTED: ("The update is not signed by a publisher this computer trusts, so it was not used. "
@@ -239,11 +259,30 @@ RESULT_WORDS: dict[Result, tuple[str, str]] = {
 }
 
 
-def failed(step: int, result: Result) -> Page:
-    """The result page of an update that did not succeed: what happened, what to do, and its code."""
+def failed(step: int, result: Result, *, old_software_kept: bool = False) -> Page:
+    """The result page of an update that did not succeed: what happened, whether the phone still
+    works as before (`old_software_kept`, from where the attempt stopped), what to do, and its code."""
     happened, to_do = RESULT_WORDS[result]
+    if old_software_kept and not _says_kept(happened):
+        happened = f"{happened} {STILL_WORKS}"
     title = "The update was stopped" if result is Result.CANCELLED else "Your phone was not updated"
     return Page(step, title, happened, to_do, button="Try again", tone="problem", code=f"Code {result.code}")
+
+
+def _says_kept(happened: str) -> bool:
+    return any(words in happened for words in (KEPT, "works as it did", "keeps the software it had",
+                                               "keeps the software", STILL_WORKS))
+
+
+def old_software_kept(report) -> bool:
+    """True when the attempt stopped before the phone was set to start the new software: nothing was
+    written (connect, checks), or only the other copy of the software was (A/B: write, verify), or the
+    new software was only being sent (before recovery installs it)."""
+    if report.phase in ("connect", "preflight"):
+        return True
+    if report.path == "fastboot-ab":
+        return report.phase in ("write", "verify")
+    return report.path == "sideload" and report.phase in ("recovery", "sideload")
 
 
 def problem(step: int, error: BaseException) -> Page:

@@ -1,10 +1,13 @@
-"""The host side of ADB for recovery: connect by address, wait for a state, reboot.
+"""The host side of ADB: connect by address, authenticate, wait for a state, reboot.
 
     with wait_for_adb("tcp:192.168.1.20:5555", "sideload", timeout=60) as device:
         sideload(device, package)              # flasher.adb.sideload
 
-Recovery's daemon (AOSP minadbd) needs no authentication; a daemon that asks for it
-is Android's own and is refused with AuthRequired.
+Recovery's daemon (AOSP minadbd) needs no authentication. Android's adbd does: given
+the station's key (host_key.py) the host signs its token, and when the phone does
+not know the key yet, sends the public key and waits while the phone's user decides
+(`on_prompt` tells the face to say "Allow USB debugging on the phone"). Without a key,
+a daemon that asks is refused with AuthRequired.
 """
 
 import logging
@@ -13,8 +16,11 @@ import time
 from ..errors import FlasherError
 from ..transport.base import Transport
 from .connection import AdbConnection, Role
-from .errors import AdbProtocolError, AuthRequired, NotInState, ServiceRefused
-from .events import AuthRequested, Connected, Event, StreamClosed, StreamOpened
+from . import packets
+from .auth import TOKEN_SIZE
+from .errors import AdbProtocolError, AuthRequired, NotInState, ServiceRefused, Unauthorized
+from .events import AuthRequested, Connected, Event, StreamClosed, StreamData, StreamOpened
+from .host_key import HostKey
 from .link import AdbLink
 from .transport import open_adb_transport
 
@@ -23,7 +29,9 @@ RESPONSE_TIMEOUT = 30.0
 POLL = 0.2
 PROBE_TIMEOUT = 1.0
 
-RECOVERY, SIDELOAD = "recovery", "sideload"
+RECOVERY, SIDELOAD, ANDROID = "recovery", "sideload", "device"
+MAX_SHELL_OUTPUT = 64 * 1024
+"""More than a property's value; a daemon that keeps writing is cut off there."""
 REBOOT_TARGETS = ("", "bootloader", "recovery", "sideload", "sideload-auto-reboot", "fastboot")
 
 log = logging.getLogger("tsuf.adb")
@@ -37,22 +45,52 @@ class AdbDevice:
         self.peer = peer
 
     @classmethod
-    def open(cls, address: str, *, timeout: float = 5.0) -> "AdbDevice":
-        """Connect and exchange CNXN, all within `timeout` seconds."""
-        return cls.greet(open_adb_transport(address, timeout=timeout), timeout=timeout)
+    def open(cls, address: str, *, timeout: float = 5.0, key: HostKey | None = None,
+             approval_timeout: float = 0.0, on_prompt=None) -> "AdbDevice":
+        """Connect and exchange CNXN within `timeout` seconds (see greet for the key)."""
+        return cls.greet(open_adb_transport(address, timeout=timeout), timeout=timeout, key=key,
+                         approval_timeout=approval_timeout, on_prompt=on_prompt)
 
     @classmethod
-    def greet(cls, transport: Transport, *, timeout: float = 5.0) -> "AdbDevice":
-        """Exchange CNXN over a link already open; closes it on failure."""
+    def greet(cls, transport: Transport, *, timeout: float = 5.0, key: HostKey | None = None,
+              approval_timeout: float = 0.0, on_prompt=None) -> "AdbDevice":
+        """Exchange CNXN over a link already open; closes it on failure. A daemon that asks
+        to authenticate gets `key`'s signature, then its public key: the phone's user then
+        has `approval_timeout` more seconds to allow it (`on_prompt()` is called as the
+        phone asks). Unauthorized when they did not; AuthRequired without a key."""
         link = AdbLink(transport, AdbConnection(Role.HOST, HOST_BANNER))
         address = link.address
+        deadline = time.monotonic() + timeout
+        signed = offered = False
         try:
             link.connection.connect()
-            event = link.next_event(timeout)
-            if isinstance(event, AuthRequested):
-                raise AuthRequired(f"{address}: the ADB daemon wants the host to authenticate ({event.kind})")
-            if not isinstance(event, Connected):
-                raise AdbProtocolError(f"{address}: expected CNXN, got {event}")
+            while True:
+                try:
+                    event = link.next_event(max(deadline - time.monotonic(), 0.001))
+                except FlasherError:
+                    if offered:
+                        raise Unauthorized(f"{address}: the phone has not allowed USB debugging from this "
+                                           "computer") from None
+                    raise
+                if isinstance(event, Connected):
+                    break
+                if not isinstance(event, AuthRequested):
+                    raise AdbProtocolError(f"{address}: expected CNXN, got {event}")
+                if event.kind != "AUTH" or key is None:
+                    raise AuthRequired(f"{address}: the ADB daemon wants the host to authenticate ({event.kind})")
+                if len(event.token) != TOKEN_SIZE:
+                    raise AdbProtocolError(f"{address}: the daemon's AUTH token has {len(event.token)} bytes, "
+                                           f"not {TOKEN_SIZE}")
+                if not signed:  # a phone that knows the key takes its signature
+                    link.connection.answer_token(packets.AUTH_SIGNATURE, key.sign(event.token))
+                    signed = True
+                elif not offered:  # it does not: its user decides, on its screen
+                    link.connection.answer_token(packets.AUTH_RSAPUBLICKEY, key.public_payload())
+                    offered = True
+                    deadline = max(deadline, time.monotonic() + approval_timeout)
+                    link.flush(timeout)
+                    if on_prompt is not None:
+                        on_prompt()
         except BaseException:
             link.close()
             raise
@@ -94,6 +132,25 @@ class AdbDevice:
             raise AuthRequired(f"{self.address}: the ADB daemon wants the host to authenticate ({event.kind})")
         return event
 
+    def shell(self, command: str, *, timeout: float = RESPONSE_TIMEOUT) -> str:
+        """What `adb shell COMMAND` prints (the legacy shell service), at most MAX_SHELL_OUTPUT bytes."""
+        stream = self.open_stream(f"shell:{command}", timeout=timeout)
+        output = bytearray()
+        deadline = time.monotonic() + timeout
+        while len(output) <= MAX_SHELL_OUTPUT:
+            event = self.next_event(max(deadline - time.monotonic(), 0.001))
+            if isinstance(event, StreamData) and event.local_id == stream:
+                output += event.data
+            elif isinstance(event, StreamClosed) and event.local_id == stream:
+                break
+        else:
+            self.link.connection.close(stream)
+        return output[:MAX_SHELL_OUTPUT].decode("utf-8", errors="replace")
+
+    def getprop(self, name: str, *, timeout: float = RESPONSE_TIMEOUT) -> str:
+        """A system property's value ("" when unset), as `adb shell getprop NAME` prints it."""
+        return self.shell(f"getprop {name}", timeout=timeout).strip()
+
     def reboot(self, target: str = "", *, timeout: float = 5.0) -> None:
         """`adb reboot [TARGET]`: "" (the OS), bootloader, recovery, sideload, fastboot.
         The connection ends with it."""
@@ -118,24 +175,37 @@ class AdbDevice:
 
 
 def wait_for_adb(address: str, state: str | tuple[str, ...] = SIDELOAD, *, timeout: float,
-                 poll: float = POLL) -> AdbDevice:
+                 poll: float = POLL, key: HostKey | None = None, on_prompt=None) -> AdbDevice:
     """Connect to `address` once its ADB answers in `state` (one or several), polling
-    until `timeout` seconds have passed; NotInState says what was seen instead."""
+    until `timeout` seconds have passed; NotInState says what was seen instead. With
+    `key`, Android's adbd is authenticated (see AdbDevice.greet): the phone's user has
+    until the deadline to allow it, `on_prompt()` is called once as the phone first asks,
+    and Unauthorized ends the wait when they never did."""
     wanted = (state,) if isinstance(state, str) else tuple(state)
     deadline = time.monotonic() + timeout
     states: list[str] = []
-    failure = "nothing answered"
+    failure: FlasherError | None = None
+    prompted = []
+
+    def prompt() -> None:
+        if not prompted and on_prompt is not None:
+            on_prompt()
+        prompted.append(True)
     while True:
+        left = max(deadline - time.monotonic(), 0.05)
         try:
-            device = AdbDevice.open(address, timeout=min(PROBE_TIMEOUT, max(deadline - time.monotonic(), 0.05)))
+            device = AdbDevice.open(address, timeout=min(PROBE_TIMEOUT, left), key=key, approval_timeout=left,
+                                    on_prompt=prompt)
         except FlasherError as exc:
-            failure = str(exc)
+            failure = exc
         else:
             if device.state in wanted:
                 return device
             states.append(device.state)
             device.close()
         if time.monotonic() + poll >= deadline:
-            seen = f"the handset answered in state {states[-1]!r}" if states else failure
+            if isinstance(failure, Unauthorized):
+                raise Unauthorized(f"{address}: USB debugging was not allowed on the phone within {timeout:g} s")
+            seen = f"the handset answered in state {states[-1]!r}" if states else (failure or "nothing answered")
             raise NotInState(f"{address}: no handset in {' or '.join(wanted)} within {timeout:g} s ({seen})")
         time.sleep(poll)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from . import packets
 from .errors import BadChecksum, BadHandshake, PayloadTooLarge
-from .events import AuthRequested, Connected, Event, OpenRequested, StreamClosed, StreamData, StreamOpened
+from .events import AuthAnswered, AuthRequested, Connected, Event, OpenRequested, StreamClosed, StreamData, StreamOpened
 from .packets import Command
 
 MAX_STREAMS = 64
@@ -46,10 +46,15 @@ class _Stream:
 
 
 class AdbConnection:
-    """`banner` is this side's CNXN text: "host::features=..." or "sideload::ro.product.name=...;features=..."."""
+    """`banner` is this side's CNXN text: "host::features=..." or "sideload::ro.product.name=...;features=...".
+
+    A device made with `authenticate=True` (Android's adbd) answers the host's CNXN with
+    nothing: the caller sends `challenge(token)` and calls `authorize()` once the host has
+    proven a trusted key (or its user allowed a new one); until then the host's OPENs are dropped.
+    """
 
     def __init__(self, role: Role, banner: str, *, max_payload: int = packets.MAX_PAYLOAD,
-                 version: int = packets.VERSION):
+                 version: int = packets.VERSION, authenticate: bool = False):
         self._banner = banner.encode("utf-8")
         if len(self._banner) > packets.MAX_PAYLOAD_V1 or not packets.MIN_PAYLOAD <= max_payload <= packets.MAX_PAYLOAD:
             raise ValueError("the banner must fit 4096 bytes and max_payload lie from 256 bytes to 1 MiB")
@@ -62,10 +67,12 @@ class AdbConnection:
         self._outgoing: list[bytes] = []
         self._streams: dict[int, _Stream] = {}
         self._next_id = 1
+        self._authenticate = authenticate and role is Role.DEVICE
+        self.authorized = not self._authenticate
 
     @property
     def online(self) -> bool:
-        return self.peer is not None
+        return self.peer is not None and self.authorized
 
     # -- bytes in and out ----------------------------------------------------------
 
@@ -106,6 +113,25 @@ class AdbConnection:
         self._streams[local_id] = _Stream(local_id, 0)
         self._queue(Command.OPEN, local_id, 0, name)
         return local_id
+
+    def answer_token(self, kind: int, data: bytes) -> None:
+        """Host: answer AUTH TOKEN with a SIGNATURE or the RSAPUBLICKEY payload."""
+        if self.role is not Role.HOST or kind not in (packets.AUTH_SIGNATURE, packets.AUTH_RSAPUBLICKEY):
+            raise ValueError("only a host answers a token, with a signature or its public key")
+        self._queue(Command.AUTH, kind, 0, data)
+
+    def challenge(self, token: bytes) -> None:
+        """Device: ask the connected host to sign `token`."""
+        if not self._authenticate or self.peer is None or self.authorized:
+            raise ValueError("no host waits to authenticate")
+        self._queue(Command.AUTH, packets.AUTH_TOKEN, 0, token)
+
+    def authorize(self) -> None:
+        """Device: the host is trusted; the CNXN that opens the connection goes out."""
+        if not self._authenticate or self.peer is None or self.authorized:
+            raise ValueError("no host waits to authenticate")
+        self.authorized = True
+        self._queue(Command.CNXN, self.version, self._send_limit, self._banner)
 
     def accept(self, request: OpenRequested) -> int:
         """Device: open the stream the host asked for; returns its id."""
@@ -172,8 +198,7 @@ class AdbConnection:
         if command == Command.CNXN:
             return self._on_connect(header, payload)
         if command in (Command.AUTH, Command.STLS):
-            # A host answers a daemon that wants it to authenticate; a device asked for nothing.
-            return AuthRequested(header.name) if self.role is Role.HOST else None
+            return self._on_auth(header, payload)
         if not self.online:
             return None  # AOSP drops everything else before CNXN
         handler = {Command.OPEN: self._on_open, Command.OKAY: self._on_okay, Command.WRTE: self._on_write,
@@ -193,8 +218,21 @@ class AdbConnection:
         self._send_limit = min(header.arg1, self.max_payload)
         self.peer = Connected(state, properties, features, self._agreed_version, self._send_limit)
         if self.role is Role.DEVICE:
-            self._queue(Command.CNXN, self.version, self._send_limit, self._banner)
+            self.authorized = not self._authenticate  # a new CNXN authenticates again
+            if self.authorized:
+                self._queue(Command.CNXN, self.version, self._send_limit, self._banner)
         return self.peer
+
+    def _on_auth(self, header: packets.Header, payload: bytes) -> AuthRequested | AuthAnswered | None:
+        if self.role is Role.HOST:
+            if header.command == Command.STLS:
+                return AuthRequested("STLS")
+            return AuthRequested("AUTH", payload) if header.arg0 == packets.AUTH_TOKEN else None
+        # A device that asked: a signature or a public key, once the host's CNXN came.
+        if (not self._authenticate or self.peer is None or self.authorized or header.command != Command.AUTH
+                or header.arg0 not in (packets.AUTH_SIGNATURE, packets.AUTH_RSAPUBLICKEY)):
+            return None
+        return AuthAnswered(header.arg0, payload)
 
     def _on_open(self, header: packets.Header, payload: bytes) -> OpenRequested | None:
         if self.role is Role.HOST or len(self._streams) >= MAX_STREAMS:
@@ -243,7 +281,8 @@ class AdbConnection:
                 self._queue(Command.CLSE, stream.local_id, stream.remote_id)
 
     def _queue(self, command: int, arg0: int, arg1: int, payload: bytes = b"") -> None:
-        with_checksum = command == Command.CNXN or self._agreed_version < packets.VERSION_SKIP_CHECKSUM
+        # AUTH may cross a CNXN, when nobody knows whether the other side checks: sum it too.
+        with_checksum = command in (Command.CNXN, Command.AUTH) or self._agreed_version < packets.VERSION_SKIP_CHECKSUM
         self._outgoing.append(packets.encode_header(command, arg0, arg1, payload, with_checksum=with_checksum))
         if payload:
             self._outgoing.append(payload)

@@ -40,6 +40,13 @@ class AuthRequired(AdbError):
             "which needs none. Reboot the handset into recovery (sideload), then try again.")
 
 
+class Unauthorized(AdbError):
+    """Android's adbd was offered the station's key and its user has not allowed it (yet)."""
+
+    hint = ("Allow USB debugging on the phone: unlock its screen and accept this computer's key "
+            "(tick \"Always allow from this computer\"), then try again.")
+
+
 class ServiceRefused(AdbError):
     """The daemon closed a stream instead of opening it: it has no such service in its state."""
 

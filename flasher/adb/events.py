@@ -16,9 +16,19 @@ class Connected:
 
 @dataclass(frozen=True)
 class AuthRequested:
-    """The daemon wants the host to authenticate: `kind` is "AUTH" (RSA) or "STLS" (TLS)."""
+    """The daemon wants the host to authenticate: `kind` is "AUTH" (RSA; `token` is what to sign)
+    or "STLS" (TLS)."""
 
     kind: str
+    token: bytes = b""
+
+
+@dataclass(frozen=True)
+class AuthAnswered:
+    """Device: the host answered AUTH TOKEN with a SIGNATURE or its RSAPUBLICKEY (`kind`, packets.AUTH_*)."""
+
+    kind: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -51,4 +61,4 @@ class StreamClosed:
     local_id: int
 
 
-Event = Connected | AuthRequested | OpenRequested | StreamOpened | StreamData | StreamClosed
+Event = Connected | AuthRequested | AuthAnswered | OpenRequested | StreamOpened | StreamData | StreamClosed

@@ -64,14 +64,21 @@ class FirmwareCache:
         size = Path(path).stat().st_size
         if size > self.max_size:
             raise CacheLimitExceeded(f"{path} is {size} bytes; the cache holds at most {self.max_size}")
+        if not size:
+            raise CacheError(f"{path} is empty (or a kernel file such as /proc's): not an image or a package")
         self._make_folders()
         fd, temporary = tempfile.mkstemp(dir=self._temp)
         try:
             digest = hashlib.sha256()
+            copied = 0
             with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
-                while chunk := source.read(CHUNK):
+                while copied <= size and (chunk := source.read(min(CHUNK, size + 1 - copied))):
                     digest.update(chunk)
                     out.write(chunk)
+                    copied += len(chunk)
+                if copied != size:
+                    raise CacheError(f"{path} changed while it was copied ({size} bytes, then {copied}"
+                                     f"{' or more' if copied > size else ''}); copy it again once it is complete")
                 out.flush()
                 os.fsync(out.fileno())
             sha256 = digest.hexdigest()

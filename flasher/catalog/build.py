@@ -16,6 +16,7 @@ from ..atomic import write_atomically
 from ..package.archive import PackageReader
 from ..package.keys import SigningKey
 from ..package.manifest import utc_timestamp
+from ..package.summary import PackageSummary
 from ..package.trust import TrustStore
 from .errors import CatalogBuildError, CatalogError
 from .model import MAX_VERSION, Catalog, CatalogEntry, decode, encode, parse_catalog
@@ -62,11 +63,8 @@ def _entry(path: Path, folder: Path, trust_store: TrustStore, base_url: str | No
                                     "where they are served.") from None
         relative = path.name
     url = quote(relative) if base_url is None else base_url.rstrip("/") + "/" + quote(relative)
-    return CatalogEntry(package_id=manifest.package_id, product=manifest.product,
-                        hw_revisions=manifest.hw_revisions, build=manifest.build,
-                        rollback_index=manifest.rollback_index, type=manifest.type,
-                        size=path.stat().st_size, sha256=sha256, url=url, source_build=manifest.source_build,
-                        install=manifest.install)
+    return CatalogEntry(**PackageSummary.of(manifest).summary_fields(), size=path.stat().st_size, sha256=sha256,
+                        url=url)
 
 
 def _next_version(output: Path, now: datetime) -> int:

@@ -25,6 +25,12 @@ class CatalogUntrusted(CatalogError):
     hint = "If you trust the publisher, import their public key: tsuf keys import PUBLISHER.pub.pem"
 
 
+class CatalogKeyOutOfScope(CatalogUntrusted):
+    """Signed only by trusted keys that may sign packages but not catalogs."""
+
+    hint = "The station trusts this key for packages only; see: tsuf keys list"
+
+
 class CatalogExpired(CatalogError):
     """The catalog is past its expiry: a server may be replaying an old one to hide updates."""
 

@@ -10,6 +10,7 @@ catalog declares, and renames the file into place only once its SHA-256 matches.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import os
 import re
@@ -57,8 +58,9 @@ class Fetcher(ABC):
         return bytes(data)
 
     def download(self, url: str, dest: Path, *, size: int, sha256: str, progress: Progress | None = None,
-                 cancel=None, retry_delay: float = 0.2) -> Path:
+                 cancel=None, retry_delay: float = 0.2, algorithm: str = "sha256") -> Path:
         """`dest` holding exactly the `size` bytes whose SHA-256 is `sha256`, fetched or resumed.
+        A server that offers only another hash (a DDI server's SHA-1) names it in `algorithm`.
 
         `cancel` is anything with a `check()` that raises to stop (an update's CancelToken);
         the partial file stays for the next attempt. A file that is too long or hashes wrong
@@ -66,7 +68,7 @@ class Fetcher(ABC):
         """
         dest = Path(dest)
         if dest.exists():
-            if _sha256_of(dest) == sha256:
+            if _digest_of(dest, algorithm) == sha256:
                 return dest
             dest.unlink()
         dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -82,9 +84,9 @@ class Fetcher(ABC):
                 if stalled >= MAX_STALLED_ATTEMPTS:
                     raise
                 time.sleep(retry_delay * 2 ** stalled)
-        if _sha256_of(partial) != sha256:
+        if _digest_of(partial, algorithm) != sha256:
             partial.unlink()
-            raise DownloadHashMismatch(f"{url}: the downloaded file's SHA-256 differs from the catalog's (a wrong or tampered package); "
+            raise DownloadHashMismatch(f"{url}: the downloaded file's {algorithm.upper()} differs from the catalog's (a wrong or tampered package); "
                                        "it was deleted unused")
         os.replace(partial, dest)
         return dest
@@ -121,8 +123,9 @@ class HttpFetcher(Fetcher):
     """HTTP and HTTPS. Certificates are always verified (against `cafile` for a private CA);
     `timeout` bounds every connect and every read."""
 
-    def __init__(self, *, timeout: float = 30.0, cafile: str = ""):
+    def __init__(self, *, timeout: float = 30.0, cafile: str = "", headers: dict[str, str] | None = None):
         self.timeout = timeout
+        self._headers = headers or {}
         try:
             self._context = ssl.create_default_context(cafile=cafile or None)
         except (OSError, ssl.SSLError) as error:
@@ -135,6 +138,8 @@ class HttpFetcher(Fetcher):
         if offset:
             headers["Range"] = f"bytes={offset}-"
         request = urllib.request.Request(url, headers=headers)
+        for name, value in self._headers.items():  # credentials never follow a redirect to another host
+            request.add_unredirected_header(name, value)
         context = self._context if url.startswith("https://") else None
         try:
             response = urllib.request.urlopen(request, timeout=self.timeout, context=context)
@@ -230,6 +235,12 @@ def local_path(location: str) -> Path:
     return Path(unquote(parts.path)) if parts.scheme == "file" else Path(location)
 
 
-def _sha256_of(path: Path) -> str:
+def _digest_of(path: Path, algorithm: str) -> str:
+    if algorithm == "sha256":
+        with open(path, "rb") as file:
+            return sha256_of_file(file)
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as file:
-        return sha256_of_file(file)
+        while chunk := file.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -20,6 +20,7 @@ from ..package.errors import ManifestError
 from ..package.keys import SigningKey
 from ..package.manifest import (CREATED_FORMAT, INSTALL_SIDELOAD, MAX_ROLLBACK_INDEX, PACKAGE_TYPES,
                                 canonical_json)
+from ..package.summary import PackageSummary
 from ..package.schema import IDENTIFIER, bounded_list, fields_of, identifier, integer, sha256, string
 from ..package.trust import KEY_ID
 from ..package.untrusted_json import load_untrusted_json
@@ -37,21 +38,13 @@ _FIELDS = {"format_version", "version", "expires", "packages"}
 _ENTRY_FIELDS = {"package_id", "product", "hw_revisions", "build", "rollback_index", "type", "size", "sha256", "url"}
 
 
-@dataclass(frozen=True)
-class CatalogEntry:
+@dataclass(frozen=True, kw_only=True)
+class CatalogEntry(PackageSummary):
     """One package as the catalog describes it; `url` is absolute or relative to the catalog."""
 
-    package_id: str
-    product: str
-    hw_revisions: tuple[str, ...]
-    build: str
-    rollback_index: int
-    type: str
     size: int
     sha256: str
     url: str
-    source_build: str | None = None  # the build a delta applies to; None for a full package
-    install: str = "fastboot"  # or "sideload": a full package recovery installs (the manifest's `install`)
 
     def to_dict(self) -> dict:
         data = {"package_id": self.package_id, "product": self.product, "hw_revisions": list(self.hw_revisions),

@@ -1,7 +1,7 @@
-"""The one place that decides whether a catalog is trusted.
+"""The catalog's own rules, after its signatures: schema, version and expiry.
 
-In this order: signed by a key in the trust store (the same store and rules as
-packages), then parsed, then not older than the newest catalog this station saw at
+In this order: admitted by the trust store's keys in the catalog role (`package.trust.admit`,
+the same decision as for packages), then parsed, then not older than the newest catalog this station saw at
 that URL (no rollback), then not expired (no freeze). The newest version seen is
 kept per catalog URL under TSUF's data folder, replaced atomically, and only after
 a catalog passed every check.
@@ -16,13 +16,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..atomic import PRIVATE_FILE, write_atomically
-from ..package.trust import TrustStore, check_signatures
+from ..package.roles import CATALOG_ROLE
+from ..package.trust import Admission, Refusals, TrustStore, admit
 from ..settings import load_settings
-from .errors import CatalogError, CatalogExpired, CatalogRollback, CatalogSignatureError, CatalogUntrusted
+from .errors import (CatalogError, CatalogExpired, CatalogKeyOutOfScope, CatalogRollback, CatalogSignatureError,
+                     CatalogUntrusted)
 from .fetch import Fetcher, catalog_url, fetcher_for, resolve
 from .model import MAX_CATALOG_BYTES, Catalog, CatalogEntry, decode, parse_catalog
 
 MAX_STATE_BYTES = 64 * 1024
+CATALOG_REFUSALS = Refusals(CatalogUntrusted, CatalogSignatureError, CatalogUntrusted, CatalogKeyOutOfScope)
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class TrustedCatalog:
     url: str  # where it was fetched from: entry URLs are relative to it
     catalog: Catalog
     signed_sha256: str
-    trusted_signers: tuple[str, ...]
+    admission: Admission
 
     def entry_url(self, entry: CatalogEntry) -> str:
         return resolve(self.url, entry.url)
@@ -72,16 +75,8 @@ class SeenCatalogs:
 def verify_catalog(data: bytes, url: str, trust_store: TrustStore, seen: SeenCatalogs, *,
                    now: datetime | None = None) -> TrustedCatalog:
     signed = decode(data)
-    if not signed.signatures:
-        raise CatalogUntrusted(f"the catalog at {url} is not signed")
-    report = check_signatures(signed.signed_bytes, signed.signatures, trust_store)
-    if report.bad:
-        raise CatalogSignatureError(f"the signature by trusted key {', '.join(report.bad)} does not match the "
-                                    f"catalog at {url}: it was changed after signing")
-    if not report.trusted:
-        raise CatalogUntrusted(f"the catalog at {url} is signed only by keys not in the trust store "
-                               f"{trust_store.folder}: {', '.join(report.unknown)}")
-    catalog = parse_catalog(signed.signed_bytes)
+    catalog, admission = admit(signed.signed_bytes, signed.signatures, trust_store, subject=f"the catalog at {url}",
+                               refusals=CATALOG_REFUSALS, parse=parse_catalog, role_of=lambda _: CATALOG_ROLE)
     digest = hashlib.sha256(signed.signed_bytes).hexdigest()
     if last := seen.last(url):
         version, last_digest = last
@@ -94,7 +89,7 @@ def verify_catalog(data: bytes, url: str, trust_store: TrustStore, seen: SeenCat
     if catalog.expires_at <= now:
         raise CatalogExpired(f"the catalog at {url} (version {catalog.version}) expired at {catalog.expires}")
     seen.record(url, catalog.version, digest)
-    return TrustedCatalog(url, catalog, digest, report.trusted)
+    return TrustedCatalog(url, catalog, digest, admission)
 
 
 def load_catalog(location: str, trust_store: TrustStore, seen: SeenCatalogs | None = None, *,

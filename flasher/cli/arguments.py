@@ -94,3 +94,20 @@ def plain_name(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text[:40]!r}: give 1 to 100 letters, digits, '.', '_' or '-', "
                                          "starting with a letter or digit")
     return text
+
+
+def products(text: str) -> frozenset[str] | None:
+    """`any`, or product names separated by commas (None means any)."""
+    from ..package.roles import parse_products
+    try:
+        return parse_products(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def package_kinds(text: str) -> frozenset[str]:
+    from ..package.roles import parse_kinds
+    try:
+        return parse_kinds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

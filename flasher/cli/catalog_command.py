@@ -55,10 +55,11 @@ def _show(args) -> int:
     catalog = trusted.catalog
     if args.json:
         print(json.dumps({"url": trusted.url, "signed_sha256": trusted.signed_sha256,
-                          "trusted_signers": list(trusted.trusted_signers), **catalog.to_dict()}, indent=2))
+                          "trusted_signers": list(trusted.admission.trusted_signers),
+                          "admitted_by": trusted.admission.describe(), **catalog.to_dict()}, indent=2))
         return 0
-    print(f"{trusted.url}: version {catalog.version}, expires {catalog.expires}, signed by "
-          f"{', '.join(trusted.trusted_signers)}; {len(catalog.packages)} package(s)")
+    print(f"{trusted.url}: version {catalog.version}, expires {catalog.expires}, admitted by "
+          f"{trusted.admission.describe()}; {len(catalog.packages)} package(s)")
     print("\n".join(_lines(catalog.packages, trusted.entry_url)))
     return 0
 

@@ -11,7 +11,8 @@ import sys
 
 from .. import __version__
 from ..virtual.families.names import FAMILY_NAMES
-from .arguments import folder, input_file, integer, iso_date, plain_name, positive_float, seconds
+from .arguments import (folder, input_file, integer, iso_date, package_kinds, plain_name, positive_float, products,
+                        seconds)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -28,9 +29,51 @@ MAX_LIMIT = 10**9
 JSON_FLAG = {"action": "store_true", "default": argparse.SUPPRESS, "help": "print results as JSON"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _OneCommandBuilt(argparse._SubParsersAction):
+    """Builds the arguments of one command only (`wanted`), and lists the others by name and help.
+
+    Start-up time: a command line names one command, and building all of them
+    costs more than connecting to a handset."""
+
+    wanted: str | None = None
+
+    def add_parser(self, name, **kwargs):
+        if self.wanted in (None, name):
+            return super().add_parser(name, **kwargs)
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), kwargs.get("help")))
+        self._name_parser_map[name] = None  # listed in a typo's error; never parsed on this run
+        return _UNBUILT
+
+
+class _Unbuilt:
+    """Stands in for a command not named on the command line: takes its arguments, keeps none."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self
+
+
+_UNBUILT = _Unbuilt()
+
+
+def _named_command(argv: list[str]) -> str | None:
+    """The command a command line names, seen past the global options; None if unsure."""
+    words = iter(argv)
+    for word in words:
+        if word == "-s":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+        elif word not in ("--json", "-v", "--verbose"):
+            return None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `command` one that builds only that command's arguments."""
     parser = argparse.ArgumentParser(
         prog="tsuf", description="Flash and update Android handsets over fastboot.")
+    if command is not None:
+        parser.register("action", "parsers", type("_Only", (_OneCommandBuilt,), {"wanted": command}))
     parser.add_argument("--version", action="version", version=f"tsuf {__version__}")
     parser.add_argument("-s", dest="address", metavar="ADDRESS", action="append",
                         help="device address: tcp:HOST[:PORT], udp:HOST[:PORT], usb:SERIAL or serial:PORT "
@@ -50,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="slot to write (default: the active slot)")
     flash.add_argument("--no-fill", action="store_true",
                        help="send constant blocks as data, for old bootloaders that reject FILL chunks")
+    flash.add_argument("--disable-verity", action="store_true",
+                       help="vbmeta: set the header's flag that turns dm-verity off, as the stock client does "
+                            "(an unlocked bootloader honours it)")
+    flash.add_argument("--disable-verification", action="store_true",
+                       help="vbmeta: set the header's flag that turns verification of the other images off")
     _add_deadline_options(flash)
 
     erase = commands.add_parser("erase", help="erase a partition")
@@ -62,8 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deadline_options(set_active)
 
     reboot = commands.add_parser("reboot", help="reboot the device")
-    reboot.add_argument("target", nargs="?", choices=("bootloader", "fastboot", "recovery"))
+    reboot.add_argument("target", nargs="?", choices=("bootloader", "fastboot", "recovery", "edl"),
+                        help="where to: the bootloader, fastbootd, recovery, or Qualcomm's emergency download mode")
     _add_deadline_options(reboot)
+
+    _add_bootloader_commands(commands)
 
     fetch = commands.add_parser("fetch", help="read a partition back into a file")
     fetch.add_argument("partition")
@@ -81,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--adb", action="store_true",
                           help="also serve recovery's ADB (sideload) on each handset's port + 1; handsets then "
                                "take two ports each")
+    emulator.add_argument("--adb-keys", choices=("off", "allow", "ask"), default="off",
+                          help="USB debugging in Android, on families that stay there (qualcomm, fastbootd, ...): "
+                               "off (default: no adbd), allow (the user allows every new computer's key), ask "
+                               "(the phone asks and nobody answers); allow and ask imply --adb")
     emulator.add_argument("--mode", choices=("bootloader", "fastbootd", "recovery", "sideload"),
                           help="power the handsets on in this mode (default: the family's; recovery and sideload "
                                "imply --adb)")
@@ -91,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--storage", type=folder, metavar="DIR", help="folder for the handsets' partitions")
     emulator.add_argument("--profile", type=input_file, metavar="FILE", help="device profile (JSON)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    emulator.add_argument("--oem-key", type=input_file, metavar="PUB.pem",
+                          help="the manufacturer's public key: handsets boot only builds signed with it (package "
+                               "build --oem-key) and report the build they run, so `update --latest` can choose")
     emulator.add_argument("--locked", action="store_true",
                           help="handsets leave the factory with a locked bootloader (as end users' phones do)")
     emulator.add_argument("--fault", action="append", default=[], metavar="KIND:ARGUMENT",
@@ -103,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     devices.add_argument("--watch", action="store_true",
                          help="print arrivals (+) and departures (-) as they happen, until Ctrl-C")
     devices.add_argument("--targets", type=input_file, metavar="FILE",
-                         help="network addresses to probe, one per line or a JSON list (default: $TSUF_TARGETS)")
+                         help="file of network addresses to probe, one per line or a JSON list (default: the file "
+                              "named by $TSUF_TARGETS)")
 
     doctor = commands.add_parser("doctor", help="explain why a handset may not be seen")
     doctor.add_argument("--targets", type=input_file, metavar="FILE", help="network addresses to probe, as for devices")
@@ -122,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--guided", action="store_true",
                      help="one phone, four plain steps (connect, check, download, install), for end users; "
                           "with --demo, on one virtual phone")
-    gui.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4, help="virtual handsets with --demo (default 4)")
+    gui.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4,
+                     help="unlocked virtual handsets with --demo (default 4), beside the locked one on USB")
     gui.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=4, metavar="N", help="handsets updated at once (default 4)")
 
     _add_station_commands(commands)
@@ -131,6 +191,40 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cache_commands(commands)
     _add_catalog_commands(commands)
     return parser
+
+
+def _add_bootloader_commands(commands) -> None:
+    """The stock client's other verbs (flasher/cli/bootloader_commands.py)."""
+    oem = commands.add_parser("oem", help="send an OEM command, as `fastboot oem ...`")
+    oem.add_argument("words", nargs="+", metavar="WORD", help="the command and its arguments")
+    _add_deadline_options(oem)
+    flashing = commands.add_parser("flashing", help="unlock or lock the bootloader (erases the user's data), or "
+                                                    "ask whether it may be unlocked")
+    flashing.add_argument("action", choices=("unlock", "lock", "unlock_critical", "lock_critical",
+                                             "get_unlock_ability"))
+    _add_deadline_options(flashing)
+    boot = commands.add_parser("boot", help="send an image and boot it once, without writing it")
+    boot.add_argument("file", type=input_file, metavar="IMG")
+    _add_deadline_options(boot)
+    go_on = commands.add_parser("continue", help="leave fastboot and go on booting")
+    _add_deadline_options(go_on)
+    wipe = commands.add_parser("wipe", help="erase the user's data (userdata, cache, metadata where present); "
+                                            "`tsuf -w` alone does the same, as `fastboot -w`")
+    _add_deadline_options(wipe)
+    format_ = commands.add_parser("format", help="make a new empty file system on a partition (ext4, made with "
+                                                 "mke2fs), as `fastboot format`")
+    format_.add_argument("partition")
+    format_.add_argument("--fs-type", choices=("ext4",), help="the file system (default: the handset's "
+                                                               "partition-type)")
+    format_.add_argument("--slot", choices=("a", "b", "other"))
+    _add_deadline_options(format_)
+    flashall = commands.add_parser("flashall", help="flash every image of a build folder whose name is a partition "
+                                                    "of the handset, then reboot")
+    flashall.add_argument("folder", nargs="?", metavar="DIR", help="folder of NAME.img (default $ANDROID_PRODUCT_OUT)")
+    flashall.add_argument("--slot", choices=("a", "b", "other"), help="slot to write (default: the active slot)")
+    flashall.add_argument("-w", dest="wipe", action="store_true", help="also erase the user's data")
+    flashall.add_argument("--skip-reboot", action="store_true", help="stay in the bootloader afterwards")
+    _add_deadline_options(flashall)
 
 
 def _add_deadline_options(parser: argparse.ArgumentParser) -> None:
@@ -157,15 +251,11 @@ def _add_station_commands(commands) -> None:
                         help="with --latest: signed catalog (http(s) URL, file or folder; default: the settings' "
                              "catalog, $TSUF_CATALOG)")
     update.add_argument("--dry-run", action="store_true", help="check everything and show the plan; write nothing")
-    update.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
     update.add_argument("--full", metavar="PACKAGE",
                         help="full package to use for handsets a delta package cannot be applied to")
-    update.add_argument("--force-without-backup", action="store_true",
-                        help="handsets without slots: update even if their partitions cannot be backed up first")
-    update.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N", help="handsets updated at once (default 8)")
-    _add_deadline_options(update)
-    update.add_argument("--json", **JSON_FLAG)
-    _add_trust_store_option(update)
+    _add_update_run_options(update)
+
+    _add_ddi_commands(commands)
 
     history = commands.add_parser("history", help="past update attempts: this station's, or the lab's shared "
                                                   "history; --summary for the lab summary")
@@ -207,23 +297,78 @@ def _add_station_commands(commands) -> None:
                           help="CA certificate (PEM) the backend's HTTPS certificate is checked against")
     settings.add_argument("--catalog", metavar="URL",
                           help="signed update catalog for `update --latest`: http(s) URL, file or folder ('' for none)")
+    settings.add_argument("--ddi", metavar="URL",
+                          help="rollout server speaking hawkBit DDI, https://HOST/TENANT: reports go to it, "
+                               "`tsuf ddi poll` takes its assignments ('' for none)")
+    settings.add_argument("--ddi-token-file", type=input_file, metavar="FILE",
+                          help="file holding the rollout server's gateway token (or the secret per-handset "
+                               "tokens are made from)")
+    settings.add_argument("--ddi-auth", choices=("gateway", "target"),
+                          help="one gateway token for every handset, or a target token per handset")
+
+
+def _add_ddi_commands(commands) -> None:
+    ddi = commands.add_parser("ddi", help="updates a rollout server (hawkBit DDI) assigns to the handsets")
+    ddi_commands = ddi.add_subparsers(dest="ddi_command", metavar="ACTION", required=True)
+    poll = ddi_commands.add_parser("poll", help="ask the server about each handset (-s, else every one in reach) "
+                                                "and carry out what it assigns")
+    poll.add_argument("--every", type=seconds, metavar="SECONDS",
+                      help="keep polling at this interval until interrupted (station mode)")
+    poll.add_argument("--targets", type=input_file, metavar="FILE",
+                      help="network addresses to probe without -s, as for devices (default: $TSUF_TARGETS)")
+    _add_update_run_options(poll)
+
+
+def _add_update_run_options(parser: argparse.ArgumentParser) -> None:
+    """How updates run, for `update` and for the updates a rollout server assigns."""
+    parser.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
+    parser.add_argument("--force-without-backup", action="store_true",
+                        help="handsets without slots: update even if their partitions cannot be backed up first")
+    parser.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N",
+                        help="handsets updated at once (default 8)")
+    parser.add_argument("--return-timeout", type=seconds, default=120.0, metavar="SECONDS",
+                        help="how long to wait for each handset after its reboot, a phone's user allowing USB "
+                             "debugging included (default 120)")
+    _add_deadline_options(parser)
+    parser.add_argument("--json", **JSON_FLAG)
+    _add_trust_store_option(parser)
 
 
 def _add_key_commands(commands) -> None:
+    from ..package.roles import MAX_THRESHOLD, ROLES
     keys = commands.add_parser("keys", help="signing keys and the trust store")
     key_commands = keys.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
     generate = key_commands.add_parser("generate", help="make a key pair: NAME.pem (private) and NAME.pub.pem")
     generate.add_argument("name", type=plain_name)
     generate.add_argument("--algorithm", choices=("ed25519", "ecdsa-p256"), default="ed25519")
     generate.add_argument("--out", type=folder, metavar="DIR", default=".", help="folder for the key files (default: here)")
-    import_key = key_commands.add_parser("import", help="trust a public key (PEM)")
+    import_key = key_commands.add_parser("import", help="trust a public key (PEM), for everything unless scoped")
     import_key.add_argument("pem", type=input_file)
+    _add_scope_options(import_key)
     _add_trust_store_option(import_key)
-    list_keys = key_commands.add_parser("list", help="list the trusted keys")
+    scope = key_commands.add_parser("scope", help="change what a trusted key may sign")
+    scope.add_argument("key_id")
+    _add_scope_options(scope)
+    _add_trust_store_option(scope)
+    threshold = key_commands.add_parser("threshold", help="how many keys in scope must sign a package or a catalog")
+    threshold.add_argument("role", choices=ROLES)
+    threshold.add_argument("count", type=integer(1, MAX_THRESHOLD))
+    _add_trust_store_option(threshold)
+    list_keys = key_commands.add_parser("list", help="list the trusted keys, their scopes and the thresholds")
     _add_trust_store_option(list_keys)
     remove = key_commands.add_parser("remove", help="stop trusting a key (revoke it)")
     remove.add_argument("key_id")
     _add_trust_store_option(remove)
+
+
+def _add_scope_options(parser: argparse.ArgumentParser) -> None:
+    # Left out, an option keeps the key's scope as it is (on import: everything).
+    parser.add_argument("--products", type=products, metavar="P1,P2", default=argparse.SUPPRESS,
+                        help="products whose packages the key may sign, or 'any' (default on import: any)")
+    parser.add_argument("--kinds", type=package_kinds, metavar="KINDS", default=argparse.SUPPRESS,
+                        help="package kinds it may sign: full, delta, sideload, or 'none' (default on import: all)")
+    parser.add_argument("--catalogs", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                        help="whether it may sign catalogs (default on import: yes)")
 
 
 def _add_package_commands(commands) -> None:
@@ -313,17 +458,24 @@ _HANDLERS = {
     "devices": ("discovery_commands", "run_devices"),
     "doctor": ("discovery_commands", "run_doctor"),
     "update": ("update_command", "run_update"),
+    "ddi": ("ddi_command", "run_ddi"),
     "history": ("history_command", "run_history"),
     "settings": ("settings_command", "run_settings"),
     "gui": ("gui_command", "run_gui"),
     "cache": ("cache_command", "run_cache_command"),
     "catalog": ("catalog_command", "run_catalog_command"),
     "library": ("library_command", "run_library_command"),
+    **{verb: ("bootloader_commands", "run_bootloader_command")
+       for verb in ("oem", "flashing", "boot", "continue", "wipe", "format", "flashall")},
 }
 
 
+_VERBS = {"getvar", "flash", "erase", "set-active", "reboot", "fetch", *_HANDLERS}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = _wipe_alone(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_named_command(argv)).parse_args(argv)
     if not args.address and os.environ.get("TSUF_DEVICE"):
         args.address = [os.environ["TSUF_DEVICE"]]
     from ..errors import FlasherError
@@ -350,6 +502,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tsuf: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _wipe_alone(argv: list[str]) -> list[str]:
+    """`tsuf -w` is `tsuf wipe`, as `fastboot -w` is; `tsuf -w flashall` is `tsuf flashall -w`."""
+    if "-w" not in argv:
+        return argv
+    at = argv.index("-w")
+    verb = next((index for index, word in enumerate(argv) if word in _VERBS), None)
+    if verb is not None and verb < at:
+        return argv  # the verb's own -w
+    rest = argv[:at] + argv[at + 1:]
+    if verb is None:
+        return rest + ["wipe"]
+    return rest[:verb] + ["-w"] + rest[verb:]
 
 
 def _report(message: str, hint: str) -> int:

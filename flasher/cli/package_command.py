@@ -24,7 +24,7 @@ def _summary(manifest: Manifest) -> list[str]:
     lines = [f"package {manifest.package_id}: {manifest.type} update to {manifest.build} for {manifest.product} "
              f"(hardware {', '.join(manifest.hw_revisions)}), rollback index {manifest.rollback_index}"
              + (", installed by recovery (sideload)" if manifest.install == "sideload" else "")]
-    lines += [f"  {entry.partition:<16} {entry.size:>12} bytes  {'slotted' if entry.slotted else 'unslotted'}"
+    lines += [f"  {entry.partition:<16} {human_bytes(entry.size):>10}  {'slotted' if entry.slotted else 'unslotted'}"
               + (f"  {entry.delta.method} from {entry.delta.source_build}" if entry.delta else "")
               for entry in manifest.images]
     return lines
@@ -99,10 +99,10 @@ def _inspect(args) -> int:
     signers = ([{"key_id": k, "status": "trusted"} for k in report.trusted]
                + [{"key_id": k, "status": "bad signature"} for k in report.bad]
                + [{"key_id": k, "status": "unknown key"} for k in report.unknown])
-    trusted = bool(report.trusted) and not report.bad
     lines = _summary(info.manifest) + [f"signer {s['key_id']}: {s['status']}" for s in signers]
-    lines.append("trusted" if trusted else "NOT trusted: tsuf package verify says why")
-    _emit(args, {**info.manifest.to_dict(), "signers": signers, "trusted": trusted}, "\n".join(lines))
+    lines.append(f"trusted: {info.admission.describe()}" if info.admission else f"NOT trusted: {info.refusal}")
+    _emit(args, {**info.manifest.to_dict(), "signers": signers, "trusted": info.admission is not None,
+                 "admitted_by": info.admission.describe() if info.admission else None}, "\n".join(lines))
     return 0
 
 
@@ -111,9 +111,10 @@ def _verify(args) -> int:
         reader.verify_all()
         trusted = reader.trusted
     _emit(args, {"package": args.package, "package_sha256": reader.package_sha256,
-                 "manifest_sha256": trusted.manifest_sha256, "trusted_signers": list(trusted.trusted_signers),
-                 "unknown_signers": list(trusted.unknown_signers), "intact": True},
-          f"{args.package}: trusted (signed by {', '.join(trusted.trusted_signers)}) and intact")
+                 "manifest_sha256": trusted.manifest_sha256, "trusted_signers": list(trusted.admission.trusted_signers),
+                 "unknown_signers": list(trusted.admission.unknown), "admitted_by": trusted.admission.describe(),
+                 "intact": True},
+          f"{args.package}: trusted ({trusted.admission.describe()}) and intact")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""`tsuf settings`: where this station keeps things, its id, its backend and the lab's shared history."""
+"""`tsuf settings`: where this station keeps things, its id, its backend, the lab's shared history and
+its rollout server."""
 
 import json
 
@@ -13,7 +14,8 @@ def run_settings(args) -> int:
                "backend_token": _token(args.backend_token_file), "backend_ca": args.backend_ca,
                "backend_plain_http": None if args.backend_plain_http is None else args.backend_plain_http == "allow",
                "battery_unknown_ok": None if args.battery_unknown is None else args.battery_unknown == "allow",
-               "history_url": args.history, "catalog_url": args.catalog}
+               "history_url": args.history, "catalog_url": args.catalog, "ddi_url": args.ddi,
+               "ddi_token": _token(args.ddi_token_file), "ddi_auth": args.ddi_auth}
     changes = {key: value for key, value in changes.items() if value is not None}
     if changes:
         for key, value in changes.items():

@@ -36,7 +36,8 @@ def run_update(args) -> int:
     settings = load_settings()
     trust = TrustStore(Path(args.trust_store)) if args.trust_store else TrustStore.default()
     store = HistoryStore(settings.history_path)
-    station = Station(settings.station_id, store, settings.logs_dir, Journal(settings.journal_dir))
+    station = Station(settings.station_id, store, settings.logs_dir, Journal(settings.journal_dir),
+                      adb_key_folder=settings.data_dir)
     backend = settings.backend()
     sender = OutboxSender(store, backend).start() if backend else None
     if sender:
@@ -80,7 +81,7 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
 
 def update_options(args) -> Options:
     return Options(dry_run=args.dry_run, reboot=not args.no_reboot, force_without_backup=args.force_without_backup,
-                   timeouts=timeouts(args))
+                   timeouts=timeouts(args), return_timeout=args.return_timeout)
 
 
 

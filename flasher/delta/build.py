@@ -33,7 +33,7 @@ from ..package.build import (BOOT_METADATA_PARTITION, ZIP_TIME, PackageDescripti
 from ..package.delta_manifest import BLOCK_VERSION, BlockWindow, DeltaEntry, max_patch_size
 from ..package.errors import BuildError
 from ..package.keys import SigningKey
-from ..package.manifest import MAX_IMAGES, ImageEntry, Manifest, utc_timestamp
+from ..package.manifest import MAX_IMAGES, SUPER_EMPTY, ImageEntry, Manifest, utc_timestamp
 from ..package.trust import TrustStore
 from .blocks import Planner, SourceIndex, WindowPlan
 from .bsdiff import apply_patch, make_patch
@@ -115,8 +115,11 @@ def build_delta_package(source: Path, target: Path, signing_keys: Sequence[Signi
         window_count = sum(-(-m.size // window_size) for m in targets.values())
         differ = _Differ(workers, window_size, max(16, OPS_BUDGET // window_count), staging, progress)
         with package_writer(output) as package:
-            entries = [differ.add(package, partition, targets[partition], old.images.get(partition), source_build,
-                                  partition not in description.unslotted)
+            # super_empty.img is the layout, not a partition: small, unslotted, always whole (a phone
+            # cannot give it back as a source).
+            entries = [differ.add(package, partition, targets[partition],
+                                  None if partition == SUPER_EMPTY else old.images.get(partition), source_build,
+                                  partition not in description.unslotted and partition != SUPER_EMPTY)
                        for partition in sorted(targets)]
             manifest = Manifest(
                 package_id=description.package_id or f"{description.product}-{source_build}-{description.build}",

@@ -4,7 +4,6 @@ A source is any object with a `name` and a `scan() -> list[FoundDevice]`. A sour
 fails (no libusb, say) is reported in `problems` and the others still count.
 """
 
-import importlib.util
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -12,12 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import FlasherError
-from .found import FoundDevice
+from .found import PROBE_TIMEOUT, FoundDevice
 from .network_source import NetworkSource
-from .probe import PROBE_TIMEOUT
 from .usb_source import UsbSource
-
-SERIAL_MODULE = "flasher.discovery.serial_source"
 
 log = logging.getLogger("tsuf.discovery")
 
@@ -42,20 +38,19 @@ class SerialSource:
 
     name = "serial"
 
-    def __init__(self, *, probe_timeout: float = PROBE_TIMEOUT):
-        self._probe_timeout = probe_timeout
+    def __init__(self, ports: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT):
+        self._ports, self._probe_timeout = list(ports), probe_timeout
 
     def scan(self) -> list[FoundDevice]:
         from .serial_source import scan_serial_ports
-        return scan_serial_ports(probe_timeout=self._probe_timeout)
+        return scan_serial_ports(self._ports, probe_timeout=self._probe_timeout)
 
 
-def default_sources(targets: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT) -> list[Source]:
-    sources: list[Source] = [UsbSource(probe_timeout=probe_timeout),
-                             NetworkSource(targets, probe_timeout=probe_timeout)]
-    if importlib.util.find_spec(SERIAL_MODULE) is not None:  # the serial link may not be built yet
-        sources.append(SerialSource(probe_timeout=probe_timeout))
-    return sources
+def default_sources(targets: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT,
+                    serial_ports: Sequence[str] = ()) -> list[Source]:
+    """USB, the network `targets`, and serial: the USB serial ports and the `serial_ports` named."""
+    return [UsbSource(probe_timeout=probe_timeout), NetworkSource(targets, probe_timeout=probe_timeout),
+            SerialSource(serial_ports, probe_timeout=probe_timeout)]
 
 
 class Scanner:

@@ -16,6 +16,12 @@ class Result(enum.Enum):
     NOT_CONFIRMED = (5, False)
     """Written and switched, and the handset rebooted into the new build, but nothing it offers
     can tell which build it runs (its bootloader does not say, and it does not come back to it)."""
+    BOOTED_NOT_CONFIRMED = (6, False)
+    """The phone came back under its serial in Android, so the new slot booted, but it offers no ADB
+    (USB debugging off) to tell which build runs."""
+    NOT_AUTHORIZED = (7, True)
+    """The phone booted and its ADB asked to allow this computer; nobody did in time, so the build
+    is not confirmed. Run again from the bootloader once allowed: it confirms without writing."""
     ROLLED_BACK = (10, True)
     RESTORED = (11, True)
     CANCELLED = (20, True)
@@ -38,6 +44,8 @@ class Result(enum.Enum):
     """A sideload package, but the handset is reached over a link ADB does not run on (UDP, serial)."""
     LAST_GOOD_SLOT = (120, True)
     """The inactive slot holds the last build known to boot (the active one has not booted yet)."""
+    SNAPSHOT_MERGING = (121, True)
+    """A phone is merging the snapshots of its last over-the-air update; super cannot change until it ends."""
 
     LINK_LOST = (200, True)
     LINK_TIMEOUT = (201, True)

@@ -203,15 +203,25 @@ def _make_private_database(path: Path) -> None:
             make_private(companion)
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def write_csv(reports: Iterable[Report], out: TextIO) -> None:
     """Reports as CSV, one line each: control characters (a device's, say) are written as
-    escapes, so the CSV is safe to print on a terminal; `--json` keeps every string exact."""
+    escapes, so the CSV is safe to print on a terminal, and text a spreadsheet would run
+    as a formula (a serial of `=HYPERLINK(...)`) starts with a quote; `--json` keeps every
+    string exact."""
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for report in reports:
         data = report.to_dict()
-        writer.writerow([printable(value, None) if isinstance(value, str) else value
-                         for value in (data[column] for column in CSV_COLUMNS)])
+        writer.writerow([_csv_cell(value) for value in (data[column] for column in CSV_COLUMNS)])
+
+
+def _csv_cell(value):
+    if not isinstance(value, str):
+        return value
+    return ("'" if value.startswith(_FORMULA_STARTS) else "") + printable(value, None)
 
 
 _INSERT = f"INSERT INTO reports ({', '.join(REPORT_COLUMNS)}) VALUES ({', '.join('?' * len(REPORT_COLUMNS))})"

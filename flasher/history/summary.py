@@ -5,7 +5,8 @@ What counts:
 - an attempt is a finished report that tried to change a handset: IN_PROGRESS (not finished)
   and DRY_RUN (changes nothing) are left out;
 - it succeeded if it ended SUCCESS, NEEDS_REBOOT (switched; the operator chose not to reboot) or
-  NOT_CONFIRMED (switched and rebooted; the handset cannot say which build it runs);
+  NOT_CONFIRMED or BOOTED_NOT_CONFIRMED (switched and rebooted; the handset cannot say which build
+  it runs);
 - its duration is the time spent in its phases (Report.duration); the median is over the
   successful attempts, since a refusal in preflight says nothing about how long an update takes;
 - throughput is bytes sent over seconds spent, summed over all attempts of the group.
@@ -20,7 +21,8 @@ from .codes import Result
 from .query import SummaryRow
 
 MiB = 1 << 20
-SUCCEEDED = frozenset({Result.SUCCESS.name, Result.NEEDS_REBOOT.name, Result.NOT_CONFIRMED.name})
+SUCCEEDED = frozenset({Result.SUCCESS.name, Result.NEEDS_REBOOT.name, Result.NOT_CONFIRMED.name,
+                       Result.BOOTED_NOT_CONFIRMED.name})
 NOT_ATTEMPTS = frozenset({Result.IN_PROGRESS.name, Result.DRY_RUN.name})
 TOP_FAILURES = 5
 

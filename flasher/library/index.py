@@ -19,6 +19,7 @@ from ..cache.store import FirmwareCache, default_cache
 from ..errors import FlasherError
 from ..package.archive import inspect_package
 from ..package.errors import PackageError
+from ..package.summary import PackageSummary
 from ..package.trust import TrustStore
 from ..package.untrusted_json import load_untrusted_json
 from ..settings import load_settings
@@ -38,17 +39,9 @@ class LibraryStale(LibraryError):
     hint = "Scan the library again: tsuf library scan"
 
 
-@dataclass(frozen=True)
-class LibraryPackage:
+@dataclass(frozen=True, kw_only=True)
+class LibraryPackage(PackageSummary):
     path: str
-    package_id: str
-    product: str
-    hw_revisions: tuple[str, ...]
-    build: str
-    rollback_index: int
-    type: str
-    source_build: str | None
-    install: str
     size: int
     mtime_ns: int
 
@@ -165,14 +158,9 @@ class Library:
 def _index_package(path: Path, trust_store: TrustStore) -> LibraryPackage:
     stat = path.stat()
     info = inspect_package(path, trust_store)
-    if info.signatures.bad or not info.signatures.trusted:
-        raise PackageError("not signed by a key in the trust store" if not info.signatures.bad
-                           else "a trusted key's signature does not match: the package was changed")
-    manifest = info.manifest
-    return LibraryPackage(path=str(path), package_id=manifest.package_id, product=manifest.product,
-                          hw_revisions=manifest.hw_revisions, build=manifest.build,
-                          rollback_index=manifest.rollback_index, type=manifest.type,
-                          source_build=manifest.source_build, install=manifest.install, size=stat.st_size,
+    if info.refusal:
+        raise info.refusal
+    return LibraryPackage(**PackageSummary.of(info.manifest).summary_fields(), path=str(path), size=stat.st_size,
                           mtime_ns=stat.st_mtime_ns)
 
 

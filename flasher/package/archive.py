@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import (ArchiveError, ArchiveLimitExceeded, CompressionBomb, ExtraImage, ImageHashMismatch,
-                     ImageSizeMismatch, MissingImage, NotAPackageFile, NotAWholeImage, PackageChanged,
+                     ImageSizeMismatch, MissingImage, NotAPackageFile, NotAWholeImage, PackageChanged, PackageError,
                      UnsafeEntryName)
 from .manifest import MAX_IMAGES, MAX_MANIFEST_BYTES, MAX_TOTAL_SIZE, PARTITION_NAME, ImageEntry, Manifest, parse_manifest
-from .trust import KEY_ID, SignatureReport, TrustedManifest, TrustStore, check_signatures, verify_manifest
+from .trust import KEY_ID, Admission, SignatureReport, TrustedManifest, TrustStore, check_signatures, verify_manifest
 
 MANIFEST_NAME = "manifest.json"
 MAX_SIGNATURES = 16
@@ -318,10 +318,12 @@ class PackageReader:
 
 @dataclass(frozen=True)
 class PackageInfo:
-    """What `tsuf package inspect` shows; the manifest is NOT trusted unless signatures.trusted is non-empty."""
+    """What `tsuf package inspect` shows; the manifest is NOT trusted unless `refusal` is None."""
 
     manifest: Manifest
     signatures: SignatureReport
+    admission: Admission | None
+    refusal: PackageError | None
 
 
 def inspect_package(path: Path, trust_store: TrustStore) -> PackageInfo:
@@ -329,4 +331,9 @@ def inspect_package(path: Path, trust_store: TrustStore) -> PackageInfo:
     with file:
         archive = _Archive(file)
         manifest = parse_manifest(archive.manifest_bytes)
-        return PackageInfo(manifest, check_signatures(archive.manifest_bytes, archive.signatures, trust_store))
+        signatures = check_signatures(archive.manifest_bytes, archive.signatures, trust_store)
+        try:
+            admission, refusal = verify_manifest(archive.manifest_bytes, archive.signatures, trust_store).admission, None
+        except PackageError as error:
+            admission, refusal = None, error
+        return PackageInfo(manifest, signatures, admission, refusal)

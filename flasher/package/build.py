@@ -18,13 +18,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..lp.image import read_super_empty
 from ..sparse import SparseFormatError, expand, is_sparse
 from .archive import CHUNK, COMPRESSION_METHODS, MANIFEST_NAME, check_entry_name
 from .bootmeta import make_boot_metadata
 from .errors import BuildError
 from .keys import SigningKey
 from .untrusted_json import load_untrusted_json
-from .manifest import INSTALL_SIDELOAD, MAX_IMAGES, PARTITION_NAME, ImageEntry, Manifest, utc_timestamp
+from .manifest import (
+    INSTALL_SIDELOAD, MAX_IMAGES, MAX_SUPER_EMPTY_SIZE, PARTITION_NAME, SUPER_EMPTY, ImageEntry, Manifest,
+    utc_timestamp,
+)
 
 ANDROID_INFO = "android-info.txt"
 MAX_DESCRIPTION_BYTES = 64 * 1024
@@ -161,8 +165,12 @@ def _write_package(output: Path, product: str, description: PackageDescription, 
                    signing_keys: Sequence[SigningKey], oem_key: SigningKey | None, staging: Path,
                    created: datetime | None, compression: str, install: str) -> Manifest:
     with package_writer(output) as package:
-        entries = [add_image(package, partition, raw_image(path, staging), partition not in description.unslotted,
-                             compression) for partition, path in sorted(images.items())]
+        if SUPER_EMPTY in images:  # refused here rather than on a handset
+            with open(images[SUPER_EMPTY], "rb") as layout:
+                read_super_empty(layout.read(MAX_SUPER_EMPTY_SIZE + 1))
+        entries = [add_image(package, partition, raw_image(path, staging),
+                             partition not in description.unslotted and partition != SUPER_EMPTY, compression)
+                   for partition, path in sorted(images.items())]
         if oem_key:
             entries.append(_add_boot_metadata(package, entries, description, oem_key, staging, compression))
         manifest = Manifest(

@@ -37,6 +37,12 @@ class UntrustedPackage(PackageError):
     hint = "If you trust the publisher, import their public key: tsuf keys import OEM.pub.pem"
 
 
+class KeyOutOfScope(UntrustedPackage):
+    """Signed only by trusted keys whose scope leaves out this package's product or kind."""
+
+    hint = "The station trusts this key for other products or package kinds only; see: tsuf keys list"
+
+
 class BadSignature(PackageError):
     """A signature by a trusted key does not match the manifest: it or the manifest was changed."""
 

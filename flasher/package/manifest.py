@@ -40,6 +40,11 @@ PARTITION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,35}\Z")
 # Images are extracted to files named after their partition; Windows refuses these names.
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(1, 10)}
 
+SUPER_EMPTY = "super_empty"
+"""The image that is not a partition: super_empty.img, the layout of a phone's dynamic partitions."""
+MAX_SUPER_EMPTY_SIZE = 4096 + (1 << 20)
+"""Its geometry block and one metadata slot of at most 1 MiB (flasher/lp)."""
+
 _FIELDS = {"format_version", "package_id", "product", "hw_revisions", "build", "rollback_index",
            "min_battery_mv", "type", "created", "images"}
 _IMAGE_FIELDS = {"partition", "slotted", "size", "sha256", "compression"}
@@ -98,6 +103,15 @@ class Manifest:
                 return entry
         raise ManifestError(f"the manifest lists no image for partition {partition!r}",
                             "Choose a partition the package holds (tsuf package inspect).")
+
+    @property
+    def partition_images(self) -> tuple[ImageEntry, ...]:
+        """The images written to partitions: all but super_empty.img."""
+        return tuple(entry for entry in self.images if entry.partition != SUPER_EMPTY)
+
+    @property
+    def super_empty(self) -> ImageEntry | None:
+        return next((entry for entry in self.images if entry.partition == SUPER_EMPTY), None)
 
     @property
     def source_build(self) -> str | None:
@@ -207,6 +221,8 @@ def _image_from(value, package_type: str) -> ImageEntry:
     if compression not in COMPRESSIONS:
         raise ManifestError(f"image {partition}: compression {compression!r} is not one of {COMPRESSIONS}")
     size = integer(fields, "size", 1, MAX_IMAGE_SIZE)
+    if partition == SUPER_EMPTY and (fields["slotted"] or size > MAX_SUPER_EMPTY_SIZE):
+        raise ManifestError(f"{SUPER_EMPTY}.img must be unslotted and at most {MAX_SUPER_EMPTY_SIZE} bytes")
     delta = parse_delta(fields["delta"], partition, size, digest) if package_type == "delta" else None
     # Patches are bz2 already and copies carry nothing: only a whole image is worth deflating.
     if delta and delta.method != "whole" and compression != "stored":

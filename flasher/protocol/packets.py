@@ -12,8 +12,6 @@ MAX_COMMAND = 4096
 MAX_DATA = 0xFFFFFFFF
 """Data phase sizes are eight hex digits."""
 
-STATUSES = (b"OKAY", b"FAIL", b"INFO", b"TEXT", b"DATA")
-
 
 def encode_data_size(size: int) -> str:
     if not 0 <= size <= MAX_DATA:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import FlasherError
+from ..package.summary import PackageSummary
 
 LIBRARY = "library"
 CATALOG = "catalog"
@@ -51,22 +52,14 @@ class Identity:
     locked: bool = False  # the bootloader refuses fastboot writes
 
 
-@dataclass(frozen=True)
-class Candidate:
+@dataclass(frozen=True, kw_only=True)
+class Candidate(PackageSummary):
     """A package on offer: from the library (`location` a path) or a catalog (`location` a URL, with `sha256`)."""
 
-    package_id: str
-    product: str
-    hw_revisions: tuple[str, ...]
-    build: str
-    rollback_index: int
-    type: str
-    source_build: str | None
     size: int
     location: str
     origin: str
     sha256: str | None = None
-    install: str = FASTBOOT  # or SIDELOAD: OEM-signed, full, installed by the handset's recovery
 
 
 @dataclass(frozen=True)

@@ -91,15 +91,13 @@ class LatestUpdate:
 
     def candidates(self) -> list[Candidate]:
         """Everything on offer; the catalog is fetched and trusted once (Catalog* errors otherwise)."""
-        found = [Candidate(p.package_id, p.product, p.hw_revisions, p.build, p.rollback_index, p.type,
-                           p.source_build, p.size, p.path, LIBRARY, install=p.install)
+        found = [Candidate(**p.summary_fields(), size=p.size, location=p.path, origin=LIBRARY)
                  for p in (self.library.packages() if self.library else [])]
         if self.catalog_location and self.catalog is None:
             self.catalog = load_catalog(self.catalog_location, self.trust_store, self.seen, fetcher=self.fetcher)
         if self.catalog:
-            found += [Candidate(e.package_id, e.product, e.hw_revisions, e.build, e.rollback_index, e.type,
-                                e.source_build, e.size, self.catalog.entry_url(e), CATALOG, e.sha256, e.install)
-                      for e in self.catalog.catalog.packages]
+            found += [Candidate(**e.summary_fields(), size=e.size, location=self.catalog.entry_url(e), origin=CATALOG,
+                                sha256=e.sha256) for e in self.catalog.catalog.packages]
         return found
 
     def plan(self, addresses: Sequence[str], *, max_parallel: int = 8) -> list[HandsetPlan]:
@@ -245,13 +243,17 @@ def _check_matches(candidate: Candidate, updater: Updater, path: Path) -> None:
 
 
 def record_refusal(station: Station, handsets: Sequence[tuple[str, str]], package: str,
-                   error: FlasherError) -> list[Report]:
-    """A refused package is still an attempt on each handset (serial, address): the history says why."""
+                   error: FlasherError, *, package_sha256: str = "",
+                   facts: preflight.HandsetFacts | None = None) -> list[Report]:
+    """A refused package is still an attempt on each handset (serial, address): the history says why.
+    `facts` (one handset's, when known) fill in its product, build and slot."""
     result = Result.PACKAGE_UNTRUSTED if isinstance(error, _UNTRUSTED) else Result.PACKAGE_CORRUPT
     reports = []
     for serial, address in handsets:
         report = Report(new_report_id(), station.station_id, device_serial=serial, address=address,
-                        package_id=package, started_at=utc_now(), ended_at=utc_now())
+                        package_id=package, package_sha256=package_sha256, started_at=utc_now(), ended_at=utc_now())
+        if facts:
+            report.product, report.from_build, report.from_slot = facts.product, facts.build, facts.current_slot or ""
         report.set_result(result, phase="package", message=f"{error} ({error.hint})")
         station.history.record(report)
         station.on_recorded(report)

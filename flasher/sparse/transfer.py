@@ -20,7 +20,9 @@ Two departures, for speed, neither changing what the device writes:
   travels as one sparse image, so the link carries far fewer bytes, when the
   link's time saved outweighs what the extra chunks may cost the device: a
   device writes each chunk separately, and a FILL chunk as data, so on a fast
-  link (TCP) a fragmented image goes faster as it is.
+  link (TCP) a fragmented image goes faster as it is. The image is scanned
+  for that only when a sample says the link time saved may exceed the scan's
+  own cost: never on loopback, where the link is as fast as the scan.
 - A larger raw image in which a sample of blocks finds not one constant block
   is cut into pieces without scanning it: FILL could spare the link next to
   nothing, and the scan would cost a read of the whole file.
@@ -49,6 +51,9 @@ SAMPLE_BLOCKS = 256
 
 SAMPLE_CONSTANT_SHARE = 1 / 8
 """An image that fits one download is scanned only when at least this share of the sampled blocks is constant."""
+
+SCAN_RATE = 1e9
+"""Bytes per second a scan reads and compares (a file in the page cache is faster, one on disk slower)."""
 
 
 class RawImage:
@@ -122,7 +127,8 @@ def plan_transfer(source: Source, limit: int, block_size: int = 4096, *, use_fil
         raw = not is_sparse(head)
         constant_share = _sampled_constant_share(f, size, block_size) if raw and use_fill else 0.0
     if raw and 0 < size <= limit:
-        if constant_share >= SAMPLE_CONSTANT_SHARE and size % block_size == 0:
+        if constant_share >= SAMPLE_CONSTANT_SHARE and size % block_size == 0 \
+                and _scan_pays(size, constant_share, link_rate):
             runs = scan(source, block_size, use_fill=True)
             piece = Piece(runs, src, 0, runs.total_blocks, use_fill=True)
             if piece.size <= size * SPARSE_WORTH and _sparse_pays(size - piece.size, piece.chunk_count, link_rate):
@@ -137,6 +143,11 @@ def plan_transfer(source: Source, limit: int, block_size: int = 4096, *, use_fil
 def _sparse_pays(spared: int, chunks: int, link_rate: float | None) -> bool:
     """Whether sparing the link `spared` bytes is worth the device writing `chunks` chunks instead of one."""
     return link_rate is None or spared / link_rate > (chunks - 1) * CHUNK_SECONDS
+
+
+def _scan_pays(size: int, constant_share: float, link_rate: float | None) -> bool:
+    """Whether the bytes FILL would likely spare the link save more time than scanning the image costs."""
+    return link_rate is None or constant_share * size / link_rate > size / SCAN_RATE
 
 
 def _sampled_constant_share(f, size: int, block_size: int) -> float:

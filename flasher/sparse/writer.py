@@ -111,14 +111,6 @@ class Piece:
         self.size = size
         self.chunk_count = count
 
-    @property
-    def out_range(self) -> tuple[int, int]:
-        """Byte range of the expanded image this piece is responsible for.
-
-        DONT_CARE runs of a sparse source inside the range stay DONT_CARE.
-        """
-        return self.start_block * self.block_size, self.end_block * self.block_size
-
     def __repr__(self) -> str:
         return (f"Piece(blocks {self.start_block}..{self.end_block} of {self.total_blocks}, "
                 f"{self.size} bytes)")

@@ -185,6 +185,15 @@ class UsbTransport(Transport):
             raise TransportError(f"{self.address}: USB {what} failed ({exc})") from None
 
 
+def seen_outside_fastboot(serial: str, backend: usb.backend.IBackend | None = None) -> bool:
+    """Whether a device with this serial number is on the bus without a fastboot interface: a
+    phone in Android shows its serial even with USB debugging off (as a media device)."""
+    for device in usb.core.find(find_all=True, backend=backend or current_backend()):
+        if _describe(device).serial == serial and _interface_of(device) is None:
+            return True
+    return False
+
+
 def _devices_with(backend, interface_class: tuple[int, int, int] = FASTBOOT_INTERFACE
                   ) -> Iterator[tuple[usb.core.Device, usb.core.Interface]]:
     for device in usb.core.find(find_all=True, backend=backend):

@@ -7,7 +7,7 @@ from ..history.codes import Result
 from ..package.errors import PackageError
 from ..protocol.errors import CommandFailed, ProtocolError
 from ..transport.errors import LinkClosed, LinkTimeout, TransportError
-from . import preflight, sideload_path
+from . import dynamic, preflight, sideload_path
 
 
 class Cancelled(FlasherError):
@@ -36,6 +36,8 @@ def result_for(error: FlasherError, phase: str) -> Result:
         return Result.PACKAGE_CORRUPT
     if isinstance(error, DidNotReturn):
         return Result.DID_NOT_RETURN
+    if isinstance(error, dynamic.NoUserspaceFastboot):
+        return Result.DEVICE_REFUSED
     if sideload := sideload_path.result_for(error):
         return sideload
     if isinstance(error, LinkClosed):

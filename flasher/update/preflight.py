@@ -10,6 +10,7 @@ from ..device import FastbootDevice
 from ..errors import FlasherError
 from ..history.codes import Result
 from ..protocol import variables
+from ..transfer_rate import human_bytes
 
 
 class PreflightRefused(FlasherError):
@@ -207,13 +208,15 @@ def _layout(manifest, facts: HandsetFacts, targets: dict[str, str]) -> list[Chec
                                              f"{', '.join(facts.slots)} but does not say which one is active"))]
     if facts.slots:
         checks.append(_last_good(facts))
-        unslotted = [entry.partition for entry in manifest.images if not entry.slotted]
+        unslotted = [entry.partition for entry in manifest.partition_images if not entry.slotted]
         checks.append(_failed("slotted images", WrongLayout(
             f"{unslotted[0]} is not slotted: writing it would change the running system"))
             if unslotted else _passed("slotted images", f"every image goes to slot {targets_slot(targets)}"))
     else:
         checks.append(_passed("slots", "none: written in place, after a backup"))
-    for entry in manifest.images:
+    for entry in manifest.partition_images:
+        if entry.partition not in targets:
+            continue  # a logical partition: its room in super is checked from super_empty.img
         target = targets[entry.partition]
         size = facts.partition_sizes.get(target)
         name = f"{target} size"
@@ -222,9 +225,9 @@ def _layout(manifest, facts: HandsetFacts, targets: dict[str, str]) -> list[Chec
                           if facts.reports_partition_sizes else
                           Check(name, NOT_AVAILABLE, "the handset does not report partition sizes"))
         elif entry.size > size:
-            checks.append(_failed(name, WrongLayout(f"{entry.partition} is {entry.size} bytes, {target} holds {size}")))
+            checks.append(_failed(name, WrongLayout(f"{entry.partition} is {human_bytes(entry.size)}, {target} holds {human_bytes(size)}")))
         else:
-            checks.append(_passed(name, f"{entry.size} of {size} bytes"))
+            checks.append(_passed(name, f"{human_bytes(entry.size)} of {human_bytes(size)}"))
     return checks
 
 

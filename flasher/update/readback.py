@@ -5,6 +5,9 @@ from typing import BinaryIO
 
 from ..device import FastbootDevice
 
+NOT_READABLE = "not available on this handset (it cannot be read back)"
+"""How a report names an image the handset could not give back."""
+
 
 def read_back_sha256(device: FastbootDevice, partition: str, size: int, *, copy_to: BinaryIO | None = None) -> str:
     """SHA-256 of the first `size` bytes of `partition`, optionally kept in `copy_to`."""

@@ -10,6 +10,7 @@ run again with the same package resumes from the journal: images already
 verified on the same target slot are not rewritten.
 """
 
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -30,9 +31,11 @@ from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now
 from ..history.store import HistoryStore
 from ..protocol.errors import CommandFailed
+from ..transfer_rate import human_bytes
 from ..transport.errors import LinkTimeout, TransportError
-from . import in_place, preflight, sideload_path
-from .readback import read_back_sha256
+from . import dynamic, in_place, preflight, sideload_path
+from .android_confirmation import confirm_through_adb
+from .readback import NOT_READABLE, read_back_sha256
 from .events import Event, Finished, LogLine, Progress, StateChanged
 from .journal import Journal, JournalEntry
 from .outcome import Cancelled, DidNotReturn, VerifyFailed, result_for
@@ -66,6 +69,12 @@ class Station:
     logs_dir: Path
     journal: Journal
     on_recorded: Callable[[Report], None] = lambda report: None
+    adb_key_folder: Path | None = None
+    """Where TSUF keeps its own ADB key when stock adb has none (the data folder; None: beside the logs)."""
+
+    @property
+    def key_folder(self) -> Path:
+        return self.adb_key_folder or self.logs_dir.parent
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ class UpdateSession:
         self._phase_started = 0.0
         self._log: AttemptLog | None = None
         self._sources: list[Path] = []  # read-back delta sources, removed when the session ends
-        self._reports_build = False  # the bootloader says which build runs (bench handsets)
+        self.reports_build = False  # the bootloader says which build runs (bench handsets)
 
     # -- the whole run -------------------------------------------------------
 
@@ -139,10 +148,11 @@ class UpdateSession:
 
     def _run(self) -> None:
         report, manifest = self.report, self.manifest
-        with self._open() as device:
+        with contextlib.ExitStack() as connections:
+            device = connections.enter_context(self._open())
             self.enter("preflight")
             caps = device.capabilities
-            self._reports_build = caps.build is not None
+            self.reports_build = caps.build is not None
             if caps.serialno:
                 self.serialno = report.device_serial = caps.serialno
             else:
@@ -162,32 +172,39 @@ class UpdateSession:
             in_place = not caps.slots  # no slots: write in place, with backups
             target_slot = caps.inactive_slot or ""
             targets = {entry.partition: entry.partition if in_place else f"{entry.partition}_{target_slot}"
-                       for entry in manifest.images}
+                       for entry in manifest.partition_images}
             report.path = "fastboot-in-place" if in_place else "fastboot-ab"
-            facts = preflight.read_facts(device, list(targets.values()))
+            layout = dynamic.layout_of(manifest, self.images)
+            logical, physical = dynamic.split(layout, manifest.partition_images, targets)
+            facts = preflight.read_facts(device, list(physical.values()))
             report.product, report.from_build = facts.product, facts.build
             report.from_slot, report.to_slot = current, target_slot
             switched = self._switched_before(current)
             if switched is not None:
                 self._resume_after_switch(device, switched)
                 return
-            self._preflight(preflight.evaluate(manifest, facts, targets, self.options.policy))
+            self._preflight(preflight.evaluate(manifest, facts, physical, self.options.policy)
+                            + (layout.fit_checks(logical, target_slot, dynamic.super_size(caps)) if logical else []))
             if manifest.source_build and facts.build and facts.build != manifest.source_build:
                 raise DeltaSourceMismatch(f"this delta applies to {manifest.source_build}; the handset runs "
                                           f"{facts.build}")
             self.say("INFO", f"preflight passed: {facts.product} {facts.build or '(build not available)'}, writing "
                       + ("in place (no slots)" if in_place else f"slot {target_slot} (slot {current} runs)"))
             if self.options.dry_run:
-                total = sum(entry.size for entry in manifest.images)
-                plan = ", ".join(f"{entry.partition} -> {targets[entry.partition]}" for entry in manifest.images)
-                report.set_result(Result.DRY_RUN, message=f"would write {total} bytes: {plan}")
+                total = sum(entry.size for entry in manifest.partition_images)
+                plan = ", ".join(f"{entry.partition} -> {targets[entry.partition]}" for entry in manifest.partition_images)
+                report.set_result(Result.DRY_RUN, message=f"would write {human_bytes(total)}: {plan}")
                 self.show("planned", report.message)
                 return
             entry = self._journal_entry(current, target_slot)
             if in_place:
                 self._update_in_place(device, targets, entry, facts.build)
                 return
-            self._write_and_verify(device, targets, entry)
+            if logical:
+                dynamic.cancel_snapshot(device, self.say)
+            self._write_and_verify(device, physical, entry)  # boot-critical images, from the bootloader
+            if logical:
+                device = connections.enter_context(dynamic.write_slot(self, device, layout, logical, targets, entry))
             self._switch(device, target_slot, entry)
             if not self.options.reboot:
                 report.set_result(Result.NEEDS_REBOOT, message=f"slot {target_slot} is active; reboot to use it")
@@ -226,7 +243,7 @@ class UpdateSession:
         entry = self.station.journal.load(self.serialno, self.package_sha256)
         if not entry or not entry.target_slot or entry.target_slot != current:
             return None
-        written = {f"{image.partition}_{entry.target_slot}" for image in self.manifest.images}
+        written = {f"{image.partition}_{entry.target_slot}" for image in self.manifest.partition_images}
         if entry.switched or written <= set(entry.verified):
             return entry
         return None
@@ -284,7 +301,7 @@ class UpdateSession:
         device.close()
         self.enter("confirm")
         self.show("confirming")
-        if not self._reports_build:
+        if not self.reports_build:
             # Nothing proves the new build boots: the backups stay with the journal.
             self.report.set_result(Result.NOT_CONFIRMED, phase="confirm",
                                    message=f"written in place and rebooted; the handset cannot report the build it "
@@ -324,7 +341,8 @@ class UpdateSession:
         return entry
 
     def _write_and_verify(self, device: FastbootDevice, targets: dict[str, str], entry: JournalEntry) -> None:
-        todo = [image for image in self.manifest.images if targets[image.partition] not in entry.verified]
+        todo = [image for image in self.manifest.partition_images
+                if image.partition in targets and targets[image.partition] not in entry.verified]
         total = sum(image.size for image in todo)
         done = 0
         for image in todo:
@@ -332,9 +350,11 @@ class UpdateSession:
             self.cancel.check()
             self.enter("write")
 
-            def progress(sent: int, piece_total: int, base: int = done) -> None:
+            def progress(sent: int, link_total: int, base: int = done) -> None:
+                # A sparse image carries fewer bytes than it writes: count in the image's bytes.
                 self.cancel.check()
-                self.emit(Progress(self.serialno, base + min(sent, image.size), total))
+                self.emit(Progress(self.serialno, base + image.size * min(sent, link_total) // max(link_total, 1),
+                                   total))
             source_slot = self.report.from_slot
             path = self.images.path_for(image, lambda size: self._read_source(
                 device, f"{image.partition}_{source_slot}" if source_slot else image.partition, size))
@@ -354,7 +374,7 @@ class UpdateSession:
         if not device.capabilities.can_read(target):
             self.say("WARNING", f"{target}: read-back not available on this handset; the written image "
                                 "is not verified")
-            return "not available on this handset (it cannot be read back)"
+            return NOT_READABLE
         if read_back_sha256(device, target, image.size) != image.sha256:
             raise VerifyFailed(f"{target} reads back different from the package's {image.partition}")
         return "read back"
@@ -377,12 +397,9 @@ class UpdateSession:
         self.enter("confirm")
         self.show("confirming")
         # Only a bootloader that says which build runs can confirm one, and only such (bench)
-        # handsets come back to it after booting; a phone boots its system and stays there.
-        if not self._reports_build:
-            self.station.journal.clear(self.serialno, self.package_sha256)
-            report.set_result(Result.NOT_CONFIRMED, phase="confirm",
-                              message=f"slot {target_slot} is active and the handset rebooted into it; it cannot "
-                                      f"report the build it runs, so {self.manifest.build} is not confirmed")
+        # handsets come back to it after booting; a phone boots Android and stays there.
+        if not self.reports_build:
+            confirm_through_adb(self, target_slot)
             return
         deadline = time.monotonic() + self.options.return_timeout
         while True:
@@ -463,7 +480,8 @@ class UpdateSession:
         final = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
                  Result.CANCELLED.name: "cancelled", Result.DRY_RUN.name: "planned",
                  Result.NEEDS_REBOOT.name: "switched",
-                 Result.NOT_CONFIRMED.name: "not confirmed"}.get(report.result, "failed")
+                 Result.NOT_CONFIRMED.name: "not confirmed", Result.BOOTED_NOT_CONFIRMED.name: "not confirmed",
+                 Result.NOT_AUTHORIZED.name: "not confirmed"}.get(report.result, "failed")
         if final != "planned":
             # An outcome reads "rolled back: why"; anything but success stands out in a filtered log.
             self.say("INFO" if final in ("done", "switched", "not confirmed") else "WARNING", f"{final}: {report.message}")

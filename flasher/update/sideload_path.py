@@ -31,6 +31,7 @@ from ..errors import FlasherError
 from ..history.codes import Result
 from ..transport.errors import UnsupportedLink
 from . import preflight
+from .android_confirmation import confirm_through_adb
 from .events import Progress
 
 PROBE_TIMEOUT = 1.0
@@ -139,6 +140,11 @@ def _confirm(session) -> None:
     report, manifest = session.report, session.manifest
     session.enter("confirm")
     session.show("confirming")
+    if not session.reports_build:  # a phone: recovery rebooted it into Android, where it stays
+        confirm_through_adb(session, "")
+        if report.result == Result.SUCCESS.name:
+            session.station.journal.forget(session.serialno)
+        return
     with session.await_return() as device:
         build = device.capabilities.build
         slot = device.current_slot() or ""

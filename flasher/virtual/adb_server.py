@@ -1,9 +1,11 @@
-"""Serves a virtual handset's recovery ADB on TCP, beside its fastboot port.
+"""Serves a virtual handset's ADB on TCP, beside its fastboot port: recovery's, or
+Android's adbd on a phone with USB debugging on.
 
 A network handset's ADB port is its fastboot port + 1 (5554 -> 5555), so a host
-follows it from `tcp:H:P` to `tcp:H:P+1` when it reboots into recovery. The port is
-held all along, but connections are closed at once unless the handset is in
-recovery or sideload mode, as a handset whose adbd is not running refuses them.
+follows it from `tcp:H:P` to `tcp:H:P+1` when it reboots into recovery or Android. The
+port is held all along, but connections are closed at once unless the handset is in
+recovery or sideload mode, or in Android with debugging on, as a handset whose adbd
+is not running refuses them.
 """
 
 import socket

@@ -11,6 +11,7 @@ from .profile import DeviceProfile, default_profile
 from .serial_server import HandsetSerialServer
 from .tcp_server import HandsetTcpServer
 from .udp_server import HandsetUdpServer
+from .usb_debugging import Debugging
 
 
 def serial_for(index: int) -> str:
@@ -36,7 +37,8 @@ class Emulator:
     def __init__(self, storage: Path, *, count: int = 1, host: str = "127.0.0.1", base_port: int = 0,
                  udp_base_port: int | None = None, serial: bool = False, adb: bool = False,
                  start_mode: Mode | None = None, family: str | None = None,
-                 profile_for: Callable[[str], DeviceProfile] = default_profile, timing: Timing = Timing()):
+                 profile_for: Callable[[str], DeviceProfile] = default_profile, timing: Timing = Timing(),
+                 usb_debugging: Debugging = Debugging.OFF):
         self.storage = Path(storage)
         self.handsets: list[Handset] = []
         self.servers: list[HandsetTcpServer] = []
@@ -49,7 +51,7 @@ class Emulator:
                 if family is not None:
                     profile = dataclasses.replace(profile, family=family)
                 handset = Handset(profile, self.storage / profile.serialno, faults=Faults(), timing=timing,
-                                  start_mode=start_mode)
+                                  start_mode=start_mode, usb_debugging=usb_debugging)
                 self.handsets.append(handset)
                 if adb:
                     fastboot, adb_server = serve_pair(handset, host, base_port + 2 * (index - 1) if base_port else 0)

@@ -13,7 +13,8 @@ from ..errors import FlasherError
 
 class BadFault(FlasherError):
     hint = ("Faults are KIND:ARGUMENT: stall:flash:system=2, fail:set_active=busy, drop-on:fetch:=2, "
-            "drop-after:1000000, discard:system_b, boot-fails:b, line-errors:100000, answer:serialno=VALUE")
+            "drop-after:1000000, discard:system_b, boot-fails:b, line-errors:100000, answer:serialno=VALUE, "
+            "snapshot:merging")
 
 
 @dataclass
@@ -50,6 +51,9 @@ class Faults:
 
     answers: dict[str, str] = field(default_factory=dict)
     """Variable -> the value getvar answers instead, past the profile's checks (a hostile serialno)."""
+    snapshot_update: str | None = None
+    """A phone with dynamic partitions powers on with this Virtual A/B state: `snapshotted`
+    (an OTA waits for its reboot) or `merging` (the new slot's snapshots are being merged)."""
 
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _seen: int = field(default=0, repr=False, compare=False)
@@ -97,6 +101,9 @@ def _match(table: dict, command: str):
     return None
 
 
+SNAPSHOT_STATES = ("none", "snapshotted", "merging", "cancelled")
+
+
 def apply_fault(faults: Faults, spec: str) -> None:
     """Set one fault from its text form (the emulator's --fault), e.g. `stall:flash:system=2`."""
     kind, _, argument = spec.partition(":")
@@ -118,6 +125,10 @@ def apply_fault(faults: Faults, spec: str) -> None:
             faults.boot_fails.add(argument)
         elif kind == "line-errors":
             faults.line_error_every = int(argument)
+        elif kind == "snapshot":
+            if argument not in SNAPSHOT_STATES:
+                raise BadFault(f"fault {spec!r}: the snapshot state is one of {', '.join(SNAPSHOT_STATES)}")
+            faults.snapshot_update = argument
         elif kind == "answer":
             name, _, value = argument.partition("=")
             faults.answers[_prefix(name, spec)] = value

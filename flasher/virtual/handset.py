@@ -3,12 +3,14 @@
 It is link-agnostic: `serve` runs one host session over any Transport (the TCP
 server wraps accepted sockets; other links plug in the same way). Its modes
 follow a real handset's: the bootloader and fastbootd answer fastboot; recovery
-and sideload answer ADB (`serve_adb`, see recovery.py); while it reboots, boots
-or runs Android it is offline. Its family (families/) decides what it says
-and what its work costs; the reference family, having no Android userspace,
-returns to the bootloader after `Timing.android` seconds, the way a bench
-handset with a reboot-to-bootloader test hook does; the real families stay in
-the OS they booted.
+and sideload answer ADB (`serve_adb`, see recovery.py); while it reboots or
+boots it is offline. Its family (families/) decides what it says and what its
+work costs; the reference family, having no Android userspace, returns to the
+bootloader after `Timing.android` seconds, the way a bench handset with a
+reboot-to-bootloader test hook does. The real families stay in the Android
+they booted: boot completes after `Timing.boot_complete` seconds, and only
+then is the slot marked successful (update_verifier and the boot control HAL);
+with USB debugging on, Android's adbd answers ADB there (android_adbd.py).
 """
 
 import enum
@@ -30,6 +32,7 @@ from .faults import Faults
 from .imaging import Written, write_image
 from .profile import DeviceProfile, UnknownPartition
 from .storage import PartitionStorage
+from .usb_debugging import Debugging, UsbDebugging
 from .verified_boot import VerifiedBoot
 
 log = logging.getLogger("tsuf.virtual")
@@ -56,6 +59,8 @@ class Timing:
     reboot: float = 0.2
     boot: float = 0.3
     android: float = 0.5
+    boot_complete: float = 0.3
+    """From the kernel's start to sys.boot_completed, on families that stay in Android."""
 
 
 class _EndSession(Exception):
@@ -64,9 +69,11 @@ class _EndSession(Exception):
 
 class Handset:
     def __init__(self, profile: DeviceProfile, root: Path, *, faults: Faults | None = None,
-                 timing: Timing = Timing(), start_mode: Mode | None = None, family=None):
+                 timing: Timing = Timing(), start_mode: Mode | None = None, family=None,
+                 usb_debugging: Debugging = Debugging.OFF):
         """`family` (a families.Family) overrides the profile's family name; `start_mode`
-        defaults to the family's (fastbootd powers on in fastbootd)."""
+        defaults to the family's (fastbootd powers on in fastbootd). `usb_debugging` is the
+        phone's developer setting: adbd in Android, and how its user answers a new key."""
         from .families import family_named  # the families build on this module
         self.family = family if family is not None else family_named(profile.family)
         profile = self.family.fit(profile)
@@ -83,6 +90,10 @@ class Handset:
         self.lock_store = lock.LockStore(self.root / "lock.json", profile.unlocked)
         self.unlocked = self.lock_store.load()
         self.verified_boot = VerifiedBoot(self.storage, profile.oem_public_key)
+        self.family.prepare(self)
+        self.usb_debugging = UsbDebugging(self.root / "adb_keys", usb_debugging)
+        self.boot_completed = False
+        self._booted: tuple[str, int] | None = None  # the slot Android runs, its rollback index
         self.slot_builds: dict[str, str] = {}
         running = self.verified_boot.check_slot(self.running_slot) if self.verified_boot.enabled else None
         if running and running.ok:
@@ -114,8 +125,17 @@ class Handset:
 
     @property
     def adb_online(self) -> bool:
-        """In recovery or sideload mode, where it answers ADB instead of fastboot."""
-        return self.mode in (Mode.RECOVERY, Mode.SIDELOAD)
+        """In recovery or sideload mode, or in Android with USB debugging on: it answers ADB."""
+        return self.mode in (Mode.RECOVERY, Mode.SIDELOAD) or self.android_adb_online
+
+    @property
+    def android_adb_online(self) -> bool:
+        return self.mode is Mode.ANDROID and self.usb_debugging.enabled and not self.family.returns_from_os
+
+    @property
+    def running_build(self) -> str:
+        """The build the running slot holds ("none" while no verified build has booted)."""
+        return self.slot_builds.get(self.running_slot) or NO_BUILD
 
     def wait_for_mode(self, mode: Mode, timeout: float) -> bool:
         with self._mode_changed:
@@ -152,10 +172,14 @@ class Handset:
                 link.close()
 
     def serve_adb(self, link: Transport) -> None:
-        """Answer ADB on `link` while in recovery or sideload mode (see recovery.py)."""
-        from .recovery import RecoverySession  # recovery.py builds on this module
+        """Answer ADB on `link`: recovery's (recovery.py), or in Android adbd's (android_adbd.py)."""
+        from .android_adbd import AndroidAdbSession  # both build on this module
+        from .recovery import RecoverySession
         with self._session_lock:
-            RecoverySession(self, link).run()
+            if self.android_adb_online:
+                AndroidAdbSession(self, link).run()
+            else:
+                RecoverySession(self, link).run()
 
     def _dispatch(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
         self._log.debug("<- %s", command.text)
@@ -210,7 +234,7 @@ class Handset:
         no verified build has booted) and the stored rollback index."""
         if not self.verified_boot.enabled:
             return []
-        return [("build", self.slot_builds.get(self.running_slot) or NO_BUILD),
+        return [("build", self.running_build),
                 ("rollback-index", str(self.verified_boot.stored_rollback_index))]
 
     def _current_slot_key(self, key: str) -> str | None:
@@ -265,11 +289,16 @@ class Handset:
         if stem in self.faults.discard_flash:
             self._staged_size = 0  # the lie verification must catch
             return
-        with open(self.storage.download_path(), "rb") as staged, self.storage.open_for_write(stem) as target:
-            written = write_image(staged, self._staged_size, target, self.storage.size(stem),
-                                  raw_block=self.family.raw_block)
-            self.storage.fsync_file(target)
-        self._log.info("flashed %s (%d bytes staged)", stem, self._staged_size)
+        with self.storage.open_for_write(stem) as target:
+            self.write_staged_into(target, self.storage.size(stem), consume=consume)
+        self._log.info("flashed %s", stem)
+
+    def write_staged_into(self, target, size: int, *, consume: bool = True) -> None:
+        """Write the staged download into an open partition (a file, or a logical partition's
+        extents) of `size` bytes, push it to disk and spend the family's write time."""
+        with open(self.storage.download_path(), "rb") as staged:
+            written = write_image(staged, self._staged_size, target, size, raw_block=self.family.raw_block)
+        self.storage.fsync_file(target)
         if consume:
             self._staged_size = 0
         self.spend_writing(written)
@@ -371,6 +400,7 @@ class Handset:
         (ANDROID: it boots a slot, or stops in the bootloader when none boots)."""
         self.volatile.clear()
         self._buffer_filled = False
+        self.boot_completed, self._booted = False, None
         self._set_mode(Mode.REBOOTING)
         if destination is Mode.ANDROID:
             self._after(self.timing.reboot + self.timing.boot, self._boot_os)
@@ -389,10 +419,29 @@ class Handset:
             self._enter(Mode.ANDROID, then=Mode.BOOTLOADER, after=self.timing.android)
         else:
             self._set_mode(Mode.ANDROID)  # a phone stays in the OS it booted
+            self._after(self.timing.boot_complete, self._complete_boot)
+
+    def _complete_boot(self) -> None:
+        """sys.boot_completed: update_verifier has checked the slot and the boot control marks
+        it successful; only now does the stored rollback index rise."""
+        if self.mode is Mode.ANDROID:
+            self._mark_booted_successful()
+
+    def _mark_booted_successful(self) -> None:
+        if self._booted is None:
+            return
+        slot, rollback_index = self._booted
+        if slot and not self.meta.slot(slot).successful:
+            self._save(slots.mark_successful(self.meta, slot))
+            self._note(f"slot {slot}: boot completed; marked successful")
+        self.verified_boot.commit_rollback_index(rollback_index)
+        self.boot_completed = True
 
     def _boot_slots(self) -> str | None:
         """One power-on: the bootloader picks, verifies and boots a slot ("" without slots);
-        returns it, or None when nothing boots."""
+        returns it, or None when nothing boots. The reference family's slot is marked
+        successful as it boots; a phone's once its boot completes (_complete_boot)."""
+        marks_at_boot = self.family.returns_from_os
         checks = {}
 
         def boots(slot: str) -> bool:
@@ -403,7 +452,7 @@ class Handset:
                 self._note(f"verified boot: {check.reason}")
             return check.ok
         if self.profile.slot_count == 2:
-            outcome = slots.attempt_boot(self.meta, boots)
+            outcome = slots.attempt_boot(self.meta, boots, marks_at_boot=marks_at_boot)
             self._save(outcome.meta)
             for event in outcome.events:
                 self._note(event)
@@ -413,7 +462,10 @@ class Handset:
             self._note("system booted" if booted is not None else "system does not boot: staying in fastboot")
         if booted is not None and booted in checks:
             self.slot_builds[booted] = checks[booted].build
-            self.verified_boot.commit_rollback_index(checks[booted].rollback_index)  # marked successful
+            if marks_at_boot:
+                self.verified_boot.commit_rollback_index(checks[booted].rollback_index)  # marked successful
+            else:
+                self._booted = (booted, checks[booted].rollback_index)
         return booted
 
     # -- the factory -------------------------------------------------------------
@@ -423,12 +475,17 @@ class Handset:
         and boot it once; returns the slot that booted. The handset stays in the bootloader."""
         slotted = self.profile.slot_count == 2
         for partition, path in images.items():
+            if self.family.factory_write(self, partition, slot, path):
+                continue
             stem = f"{partition}_{slot}" if slotted else partition
             with open(path, "rb") as image, self.storage.open_for_write(stem) as target:
                 write_image(image, path.stat().st_size, target, self.storage.size(stem))
         if slotted:
             self._save(slots.set_active(self.meta, slot, self.profile.max_retry_count))
-        return self._boot_slots()
+        booted = self._boot_slots()
+        self._mark_booted_successful()  # the factory lets its first boot complete
+        self._booted = None
+        return booted
 
     def _note(self, event: str) -> None:
         self.boot_log.append(event)

@@ -35,8 +35,19 @@ REBOOT_TARGETS = {"": Mode.ANDROID, "bootloader": Mode.BOOTLOADER, "recovery": M
                   "sideload": Mode.SIDELOAD, "sideload-auto-reboot": Mode.SIDELOAD, "fastboot": Mode.FASTBOOTD}
 
 
-class _EndSession(Exception):
-    """Recovery leaves the conversation: it reboots, or the link dropped."""
+class AdbSessionEnded(Exception):
+    """The handset leaves an ADB conversation: it reboots, or the link dropped."""
+
+
+def reboot_if_asked(handset: Handset, adb: AdbLink, request: OpenRequested) -> None:
+    """Serve `reboot:TARGET` as adbd does: accept, close, then go down (ends the session)."""
+    name, _, argument = request.service.partition(":")
+    if name == "reboot" and argument in REBOOT_TARGETS:
+        adb.connection.close(adb.connection.accept(request))
+        adb.flush(DATA_TIMEOUT)
+        handset._begin_reboot(REBOOT_TARGETS[argument])
+        raise AdbSessionEnded(f"rebooting to {argument or 'the OS'}")
+
 
 
 class _HostLeft(Exception):
@@ -63,7 +74,7 @@ class RecoverySession:
                 event = self.adb.next_event(IDLE_TIMEOUT)
                 if isinstance(event, OpenRequested):
                     self._open(event)
-        except (_EndSession, TransportError, AdbError) as exc:
+        except (AdbSessionEnded, TransportError, AdbError) as exc:
             self._log.debug("ADB session ended: %s", exc)
         except Exception:  # a handset bug ends the session, never the server
             self._log.exception("recovery session crashed")
@@ -73,11 +84,7 @@ class RecoverySession:
     def _open(self, request: OpenRequested) -> None:
         connection = self.adb.connection
         name, _, argument = request.service.partition(":")
-        if name == "reboot" and argument in REBOOT_TARGETS:
-            connection.close(connection.accept(request))
-            self.adb.flush(DATA_TIMEOUT)
-            self.handset._begin_reboot(REBOOT_TARGETS[argument])
-            raise _EndSession(f"rebooting to {argument or 'the OS'}")
+        reboot_if_asked(self.handset, self.adb, request)
         sizes = _sideload_arguments(argument) if name == SERVICE else None
         if sizes is None or self.handset.mode is not Mode.SIDELOAD:
             connection.refuse(request)
@@ -96,13 +103,13 @@ class RecoverySession:
             handset._note(f"recovery: sideload abandoned, nothing installed: {exc}")
             self.adb.connection.close(stream)  # if the host has not closed it already
             return
-        except (_EndSession, TransportError, AdbError) as exc:
+        except (AdbSessionEnded, TransportError, AdbError) as exc:
             handset._note(f"recovery: sideload abandoned, nothing installed: {exc}")
-            raise _EndSession("the link dropped mid-sideload") from None
+            raise AdbSessionEnded("the link dropped mid-sideload") from None
         handset._note(f"recovery: installed {manifest.build}; rebooting")
         self._finish(stream, DONE)
         handset._begin_reboot(Mode.ANDROID)
-        raise _EndSession("installed; rebooting")
+        raise AdbSessionEnded("installed; rebooting")
 
     def _finish(self, stream: int, word: bytes) -> None:
         """Write the result and close the stream once the host has acknowledged it: a socket
@@ -135,7 +142,7 @@ class _HostBlocks:
             event = adb.next_event(DATA_TIMEOUT)
             if isinstance(event, StreamData) and event.local_id == self.stream:
                 if faults.drop_point(len(event.data)) is not None:
-                    raise _EndSession("fault: link dropped mid-sideload")
+                    raise AdbSessionEnded("fault: link dropped mid-sideload")
                 data += event.data
                 if len(data) > wanted:
                     raise _HostLeft(f"the host sent {len(data)} bytes for block {block} of {wanted}")

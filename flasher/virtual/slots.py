@@ -232,6 +232,8 @@ def attempt_boot(
     meta: SlotMetadata,
     slot_boots: Callable[[str], bool],
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    *,
+    marks_at_boot: bool = True,
 ) -> BootOutcome:
     """Run the bootloader's slot selection until a slot boots or none is left.
 
@@ -239,7 +241,8 @@ def attempt_boot(
     watchdog reset) and the bootloader tries again. A successful slot spends no tries,
     so one that keeps failing would loop for ever, as a real handset does: after
     `max_attempts` boots we stop and report the boot loop. A slot that boots and was
-    not yet successful is marked successful here, standing in for update_verifier.
+    not yet successful is marked successful here, standing in for update_verifier,
+    unless `marks_at_boot` is False (a phone marks it once its boot completes).
     """
     events: list[str] = []
     fell_back = False
@@ -278,6 +281,8 @@ def attempt_boot(
         if slot_boots(slot):
             if state.successful:
                 events.append(f"slot {slot} booted")
+            elif not marks_at_boot:
+                events.append(f"slot {slot} booted; not yet marked successful")
             else:
                 meta = mark_successful(meta, slot)
                 events.append(f"slot {slot} booted; update_verifier marked it successful")

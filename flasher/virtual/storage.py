@@ -70,10 +70,6 @@ class PartitionStorage:
         """Where the download buffer is spooled."""
         return self.root / "download.bin"
 
-    def slots_path(self) -> Path:
-        """Where the A/B metadata lives (for slots.SlotStore)."""
-        return self.root / "slots.json"
-
     def check_range(self, stem: str, offset: int, length: int) -> None:
         """Refuse a read or write of `length` bytes at `offset` that leaves the partition.
 

@@ -8,8 +8,9 @@ string descriptors in US English. Each bulk OUT transfer reaches the handset as
 one packet; each packet the handset writes is returned by bulk IN reads.
 
 Like a real phone, a handset is on the bus only while it speaks fastboot or,
-in recovery and sideload mode, ADB, whose interface is class 0xFF/0x42/0x01
-instead: a reboot ends its enumeration (the host sees errno 19, ENODEV) and it
+in recovery and sideload mode and in Android with USB debugging on, ADB, whose
+interface is class 0xFF/0x42/0x01 instead; a phone in Android with debugging off
+shows a media (MTP, 0x06/0x01/0x01) interface that carries only its serial. A reboot ends its enumeration (the host sees errno 19, ENODEV) and it
 comes back under a new address with the same serial number. `attach` and `detach` plug
 handsets in and out at run time.
 """
@@ -27,7 +28,10 @@ import usb.util
 from ..transport.base import Transport
 from ..transport.errors import LinkClosed, LinkTimeout
 from ..transport.usb import ADB_INTERFACE, FASTBOOT_INTERFACE
-from .handset import Handset
+
+MEDIA_INTERFACE = (0x06, 0x01, 0x01)
+"""MTP: what a phone in Android offers with USB debugging off; it carries its serial, nothing TSUF speaks."""
+from .handset import Handset, Mode
 
 EP_IN = 0x81
 EP_OUT = 0x01
@@ -119,11 +123,12 @@ class VirtualUsbBus(usb.backend.IBackend):
             return [p.enumeration for p in self._ports.values() if p.enumeration and not p.enumeration.gone]
 
     def get_device_descriptor(self, dev: "_Enumeration"):
-        profile = dev.port.handset.profile
+        handset = dev.port.handset
+        vendor, product = handset.family.in_mode(handset.mode).usb_ids(handset.profile)
         return SimpleNamespace(
             bLength=18, bDescriptorType=usb.util.DESC_TYPE_DEVICE, bcdUSB=0x0200,
             bDeviceClass=0, bDeviceSubClass=0, bDeviceProtocol=0, bMaxPacketSize0=64,
-            idVendor=profile.usb_vendor_id, idProduct=profile.usb_product_id, bcdDevice=0x0100,
+            idVendor=vendor, idProduct=product, bcdDevice=0x0100,
             iManufacturer=_MANUFACTURER, iProduct=_PRODUCT, iSerialNumber=_SERIAL, bNumConfigurations=1,
             bus=self.bus_number, address=dev.address, port_number=dev.port.number,
             port_numbers=(dev.port.number,), speed=usb.util.SPEED_HIGH)
@@ -321,6 +326,12 @@ class _Port:
                 else:
                     self.unplugged.wait(ONLINE_POLL)
                 continue
+            if enumeration.function == MEDIA_INTERFACE:
+                while not enumeration.gone and not self.unplugged.is_set():
+                    self.unplugged.wait(ONLINE_POLL)
+                self.bus._leave(self, enumeration)
+                enumeration = None
+                continue
             link = _DeviceLink(enumeration)
             serve = self.handset.serve if enumeration.function == FASTBOOT_INTERFACE else self.handset.serve_adb
             # A session ends on a reboot, an unplug or a host error; the USB function stays
@@ -372,13 +383,18 @@ def _string_descriptor(enumeration: _Enumeration, index: int) -> bytes | None:
 
 
 def _function_of(handset: Handset) -> tuple[int, int, int] | None:
-    """The interface the handset offers now: fastboot, recovery's ADB, or none (off the bus)."""
+    """The interface the handset offers now: fastboot, ADB (recovery's, or Android's with USB
+    debugging on), media (a phone in Android with debugging off), or none (off the bus)."""
     if handset.online:
         return FASTBOOT_INTERFACE
-    return ADB_INTERFACE if handset.adb_online else None
+    if handset.adb_online:
+        return ADB_INTERFACE
+    if handset.mode is Mode.ANDROID and not handset.family.returns_from_os:
+        return MEDIA_INTERFACE
+    return None
 
 
-_INTERFACE_NAMES = {FASTBOOT_INTERFACE: "fastboot", ADB_INTERFACE: "ADB Interface"}
+_INTERFACE_NAMES = {FASTBOOT_INTERFACE: "fastboot", ADB_INTERFACE: "ADB Interface", MEDIA_INTERFACE: "MTP"}
 
 
 def _present(dev_handle: _Handle) -> _Enumeration:

@@ -181,7 +181,7 @@ def test_a_write_from_a_wrong_remote_id_is_ignored():
 def test_the_host_asked_to_authenticate_says_so():
     host = AdbConnection(Role.HOST, "host::")
     host.receive_data(message(Command.AUTH, packets.AUTH_TOKEN, 0, b"t" * 20))
-    assert host.next_event() == AuthRequested("AUTH")
+    assert host.next_event() == AuthRequested("AUTH", b"t" * 20)
 
 
 def test_a_device_ignores_auth_it_never_asked_for_and_everything_before_cnxn():

@@ -76,6 +76,22 @@ def test_a_file_larger_than_the_cache_is_refused(cache, tmp_path):
     assert cache.entries() == []
 
 
+def test_an_empty_file_or_a_kernel_file_is_refused(cache, tmp_path):
+    """/proc files say they are empty and then read on: neither is an image or a package."""
+    (tmp_path / "empty.img").write_bytes(b"")
+    for path in (tmp_path / "empty.img", "/proc/version"):
+        with pytest.raises(CacheError, match="empty"):
+            cache.add(path)
+    assert cache.entries() == [] and not any((cache.root / "tmp").glob("*"))
+
+
+def test_a_file_whose_content_differs_from_its_size_is_refused(cache):
+    """What was read must be what was measured: /sys files claim 4096 bytes and hold a few."""
+    with pytest.raises(CacheError, match="changed while it was copied"):
+        cache.add("/sys/kernel/uevent_seqnum")
+    assert cache.entries() == [] and not any((cache.root / "tmp").glob("*"))
+
+
 def test_a_failed_insert_leaves_nothing_behind(cache, tmp_path, monkeypatch):
     path, sha256 = image(tmp_path, "boot.img")
 

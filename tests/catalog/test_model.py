@@ -10,9 +10,10 @@ from flasher.package.keys import generate_key
 from flasher.package.manifest import canonical_json
 
 SHA = "ab" * 32
-FULL = CatalogEntry("p-B130", "P855A01", ("r1", "r2"), "B130", 7, "full", 2_100_000_000, SHA, "P855A01-B130.zip")
-DELTA = CatalogEntry("p-B120-B130", "P855A01", ("r1",), "B130", 7, "delta", 38_000_000, SHA,
-                     "https://updates.example/deltas/B120-B130.zip", source_build="B120")
+FULL = CatalogEntry("p-B130", "P855A01", ("r1", "r2"), "B130", 7, "full", size=2_100_000_000, sha256=SHA,
+                    url="P855A01-B130.zip")
+DELTA = CatalogEntry("p-B120-B130", "P855A01", ("r1",), "B130", 7, "delta", "B120", size=38_000_000, sha256=SHA,
+                     url="https://updates.example/deltas/B120-B130.zip")
 CATALOG = Catalog(version=3, expires="2030-01-01T00:00:00Z", packages=(FULL, DELTA))
 
 
@@ -91,8 +92,8 @@ def test_entries_are_checked_field_by_field(change, complaint):
 
 
 def test_a_sideload_package_says_so_and_a_fastboot_one_says_nothing():
-    ota = CatalogEntry("p-B130-ota", "P855A01", ("r1",), "B130", 7, "full", 2_300_000_000, SHA, "ota/B130.zip",
-                       install="sideload")
+    ota = CatalogEntry("p-B130-ota", "P855A01", ("r1",), "B130", 7, "full", install="sideload", size=2_300_000_000,
+                       sha256=SHA, url="ota/B130.zip")
     signed = canonical_json(Catalog(3, "2030-01-01T00:00:00Z", (FULL, ota)).to_dict())
     assert b'"install":"sideload"' in signed and signed.count(b'"install"') == 1
     assert [entry.install for entry in parse_catalog(signed).packages] == ["fastboot", "sideload"]

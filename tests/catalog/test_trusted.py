@@ -5,18 +5,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from flasher.catalog.errors import (CatalogError, CatalogExpired, CatalogRollback, CatalogSignatureError,
-                                    CatalogUntrusted)
+from flasher.catalog.errors import (CatalogError, CatalogExpired, CatalogKeyOutOfScope, CatalogRollback,
+                                    CatalogSignatureError, CatalogUntrusted)
 from flasher.catalog.model import Catalog, CatalogEntry, encode
 from flasher.catalog.trusted import SeenCatalogs, load_catalog, verify_catalog
 from flasher.package.keys import generate_key
 from flasher.package.manifest import utc_timestamp
+from flasher.package.roles import Scope
 from tests.support.http_server import FileServer
 from tests.support.packages import make_keys
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 URL = "https://updates.example/tsuf/catalog.json"
-ENTRY = CatalogEntry("p-B130", "P855A01", ("r1",), "B130", 7, "full", 1000, "ab" * 32, "B130.zip")
+ENTRY = CatalogEntry("p-B130", "P855A01", ("r1",), "B130", 7, "full", size=1000, sha256="ab" * 32, url="B130.zip")
 
 
 def catalog(version: int, *, expires: datetime = NOW + timedelta(days=30), entry: CatalogEntry = ENTRY) -> Catalog:
@@ -36,7 +37,7 @@ def seen(tmp_path):
 def test_a_signed_fresh_catalog_is_trusted_and_remembered(keys, seen, tmp_path):
     trusted = verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
     assert trusted.catalog.version == 5
-    assert trusted.trusted_signers == (keys.signing.key_id,)
+    assert trusted.admission.trusted_signers == (keys.signing.key_id,)
     assert trusted.entry_url(ENTRY) == "https://updates.example/tsuf/B130.zip"
     assert SeenCatalogs(tmp_path / "seen").last(URL) == (5, trusted.signed_sha256)
 
@@ -69,6 +70,26 @@ def test_a_bad_signature_by_a_trusted_key_wins_over_a_good_one(keys, seen, tmp_p
         verify_catalog(forged, URL, second.trust_store, seen, now=NOW)
 
 
+def test_a_catalog_signed_by_a_package_only_key_is_refused_by_name(keys, seen):
+    keys.trust_store.set_scope(keys.signing.key_id, Scope(catalogs=False))
+    with pytest.raises(CatalogKeyOutOfScope, match="does not allow to sign catalogs") as error:
+        verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
+    assert f"tsuf keys scope {keys.signing.key_id} --catalogs" in error.value.hint
+    assert seen.last(URL) is None
+
+
+def test_a_catalog_key_may_sign_catalogs_without_signing_packages(keys, seen):
+    keys.trust_store.set_scope(keys.signing.key_id, Scope(kinds=frozenset(), catalogs=True))
+    trusted = verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
+    assert trusted.admission.describe() == f"key {keys.signing.key_id[:16]} (catalog signer: no packages; catalogs)"
+
+
+def test_a_catalog_threshold_asks_for_that_many_catalog_keys(keys, seen):
+    keys.trust_store.set_threshold("catalog", 2)
+    with pytest.raises(CatalogUntrusted, match="asks for 2"):
+        verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
+
+
 def test_an_expired_catalog_is_refused_and_does_not_advance_the_version(keys, seen):
     stale = encode(catalog(9, expires=NOW - timedelta(seconds=1)), [keys.signing])
     with pytest.raises(CatalogExpired, match="expired"):
@@ -90,8 +111,8 @@ def test_an_older_catalog_is_refused_even_after_a_restart(keys, seen, tmp_path):
 
 def test_a_version_reused_for_other_contents_is_refused(keys, seen):
     verify_catalog(encode(catalog(5), [keys.signing]), URL, keys.trust_store, seen, now=NOW)
-    other = catalog(5, entry=CatalogEntry("p-B131", "P855A01", ("r1",), "B131", 7, "full", 1000, "cd" * 32,
-                                          "B131.zip"))
+    other = catalog(5, entry=CatalogEntry("p-B131", "P855A01", ("r1",), "B131", 7, "full", size=1000,
+                                          sha256="cd" * 32, url="B131.zip"))
     with pytest.raises(CatalogRollback, match="reuses version 5"):
         verify_catalog(encode(other, [keys.signing]), URL, keys.trust_store, seen, now=NOW)
 

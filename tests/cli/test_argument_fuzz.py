@@ -187,3 +187,29 @@ def test_every_subcommand_survives_hostile_values(tmp_path, closed_address, caps
 
 def shown(argv: list[str]) -> str:
     return " ".join(repr(part) if len(part) < 60 else f"'{part[:20]}...'" for part in argv)
+
+
+def test_a_command_line_parses_alike_when_only_its_command_is_built(tmp_path):
+    """`tsuf` builds only the named command's arguments, for start-up time; nothing may change."""
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")
+    checked = 0
+    for path, parser in subcommands(cli.build_parser()):
+        for argv in (["-s", "tcp:127.0.0.1:9", "--json", *path, *base_argv(parser, None, plain, tmp_path)],
+                     ["-v", *path, "--help"]):
+            outcomes = []
+            for built in (cli.build_parser(), cli.build_parser(cli._named_command(argv))):
+                try:
+                    outcomes.append(vars(built.parse_args(argv)))
+                except SystemExit as exited:
+                    outcomes.append(exited.code)
+            assert outcomes[0] == outcomes[1], argv
+            checked += 1
+    assert checked > 50  # the walk found the commands
+
+
+def test_a_mistyped_command_still_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser(cli._named_command(["flsh"])).parse_args(["flsh"])
+    error = capsys.readouterr().err
+    assert "invalid choice: 'flsh'" in error and all(name in error for name in ("getvar", "update", "library"))

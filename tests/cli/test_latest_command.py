@@ -140,6 +140,20 @@ def test_an_older_catalog_is_refused_by_name_and_nothing_is_written(station):
     assert running.partition("system_b") == before
 
 
+def test_a_catalog_signed_by_a_package_only_key_is_refused_by_name_and_nothing_is_written(station, tmp_path):
+    running = station.handset("VH000001", "B120")
+    before = running.partition("system_b")
+    trust = shutil.copytree(station.keys.trust_store.folder, tmp_path / "package-only")
+    key_id = station.keys.signing.key_id
+    station.tsuf("keys", "scope", key_id, "--no-catalogs", "--trust-store", str(trust))
+    with FileServer(station.published) as server:
+        result = station.tsuf("-s", running.address, "update", "--latest", "--catalog", server.url("catalog.json"),
+                              "--trust-store", str(trust), check=False)
+    assert result.returncode == 1
+    assert "does not allow to sign catalogs" in result.stderr and f"tsuf keys scope {key_id} --catalogs" in result.stderr
+    assert running.partition("system_b") == before
+
+
 def test_a_package_or_latest_but_not_both_nor_neither(station):
     result = station.tsuf("-s", "tcp:127.0.0.1:1", "update", check=False)
     assert result.returncode == 1 and "no package to install" in result.stderr and "--latest" in result.stderr

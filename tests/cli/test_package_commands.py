@@ -85,3 +85,28 @@ def test_build_a_sideload_package_for_recovery(tmp_path, tsuf):
     delta = tsuf("package", "build", "--target", package, "--source", package, "--key", oem["private"],
                  "--install", "sideload", "-o", str(tmp_path / "delta.zip"), expect=1)
     assert "full packages only" in delta.stderr
+
+
+def test_keys_are_imported_with_a_scope_shown_and_rescoped(tmp_path, tsuf):
+    key = json.loads(tsuf("--json", "keys", "generate", "shop", "--out", str(tmp_path / "keys")).stdout)
+    imported = tsuf("keys", "import", key["public"], "--products", "P1,P2", "--kinds", "full,delta", "--no-catalogs")
+    assert "may sign: full, delta packages for P1, P2; no catalogs" in imported.stdout
+    assert f"{key['key_id']}  ed25519  full, delta packages for P1, P2; no catalogs" in tsuf("keys", "list").stdout
+    rescoped = tsuf("keys", "scope", key["key_id"], "--kinds", "none", "--catalogs")
+    assert "may sign: no packages; catalogs" in rescoped.stdout
+    tsuf("keys", "threshold", "catalog", "2")
+    listed = json.loads(tsuf("--json", "keys", "list").stdout)
+    assert listed["keys"][0]["scope"] == {"products": ["P1", "P2"], "kinds": [], "catalogs": True}
+    assert listed["thresholds"] == {"package": 1, "catalog": 2}
+    assert "threshold: catalog 2" in tsuf("keys", "list").stdout
+    assert "no packages; catalogs" in tsuf("keys", "scope", key["key_id"], "--products", "any").stdout
+    assert "full packages for any product" in tsuf("keys", "scope", key["key_id"], "--kinds", "full").stdout
+
+
+def test_scope_words_a_user_mistypes_are_refused(tmp_path, tsuf):
+    key = json.loads(tsuf("--json", "keys", "generate", "shop", "--out", str(tmp_path / "keys")).stdout)
+    assert "kinds must be" in tsuf("keys", "import", key["public"], "--kinds", "ota", expect=2).stderr
+    assert "products must be" in tsuf("keys", "import", key["public"], "--products", "../x", expect=2).stderr
+    assert not (tmp_path / "trust").exists()
+    assert "no key" in tsuf("keys", "scope", "0" * 32, "--catalogs", expect=1).stderr
+    assert "invalid choice" in tsuf("keys", "threshold", "root", "2", expect=2).stderr

@@ -86,3 +86,18 @@ def test_oem_key_adds_boot_metadata_for_the_target(delta_build, tmp_path):
         metadata = reader.extract_verified("vbmeta", tmp_path).read_bytes()
     boot = parse_and_verify_boot_metadata(metadata, oem.public_key)
     assert boot.image("system").sha256 == result.manifest.image("system").sha256
+
+
+def test_super_empty_goes_whole_and_unslotted_even_when_unchanged(delta_build, tmp_path):
+    from tests.support.handsets import android_super_empty
+    source, target = tmp_path / "source", tmp_path / "target"
+    for folder in (source, target):
+        folder.mkdir()
+        (folder / "boot.img").write_bytes(delta_build.target_bytes("boot"))
+        (folder / "super_empty.img").write_bytes(android_super_empty())
+    build_delta_package(source, target, [delta_build.key], tmp_path / "d.zip", description=TARGET,
+                        source_build="B130", workers=1)
+    with PackageReader(tmp_path / "d.zip", delta_build.store) as reader:
+        layout = reader.manifest.super_empty
+        assert (layout.slotted, layout.delta.method) == (False, "whole")
+        assert reader.manifest.image("boot").delta.method == "copy"

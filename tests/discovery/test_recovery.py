@@ -192,5 +192,5 @@ def test_wait_for_handset_follows_it_into_recovery_or_says_where_it_is(bench):
 def test_a_dead_address_costs_no_more_than_before(bench):
     dead = f"tcp:127.0.0.1:{free_port()}"
     started = time.monotonic()
-    assert NetworkSource([dead], probe_timeout=1.0).scan() == []
-    assert time.monotonic() - started < 1.0  # refused twice, at once
+    assert NetworkSource([dead], probe_timeout=6.0).scan() == []
+    assert time.monotonic() - started < 3.0  # refused twice, at once: no probe timeout waited out

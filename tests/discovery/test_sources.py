@@ -9,7 +9,6 @@ import types
 import pytest
 
 from flasher.discovery import network_source
-from flasher.discovery import scanner as scanner_module
 from flasher.discovery.found import FoundDevice
 from flasher.discovery.network_source import BadTargets, NetworkSource, read_targets, targets_file
 from flasher.discovery.scanner import Scanner, SerialSource, default_sources
@@ -165,12 +164,7 @@ def test_results_are_sorted_by_link_then_address():
     assert Scanner([_Fixed("one", [a, b]), _Fixed("two", [c])]).scan() == [b, c, a]
 
 
-def test_serial_is_skipped_while_the_serial_source_does_not_exist(monkeypatch):
-    monkeypatch.setattr(scanner_module.importlib.util, "find_spec", lambda name: None)
-    assert [source.name for source in default_sources()] == ["usb", "network"]
-
-
-def test_serial_ports_come_from_the_serial_source_when_it_exists(monkeypatch):
+def test_serial_ports_come_from_the_serial_source(monkeypatch):
     port = FoundDevice("serial:/dev/ttyUSB0", "serial", "download", "S1")
     calls = []
 
@@ -178,9 +172,8 @@ def test_serial_ports_come_from_the_serial_source_when_it_exists(monkeypatch):
         calls.append(probe_timeout)
         return [port]
 
-    monkeypatch.setitem(sys.modules, scanner_module.SERIAL_MODULE,
+    monkeypatch.setitem(sys.modules, "flasher.discovery.serial_source",
                         types.SimpleNamespace(scan_serial_ports=scan_serial_ports))
-    monkeypatch.setattr(scanner_module.importlib.util, "find_spec", lambda name: object())
     sources = default_sources(probe_timeout=0.5)
     assert isinstance(sources[-1], SerialSource)
     assert Scanner(sources[-1:]).scan() == [port]

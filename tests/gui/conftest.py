@@ -60,9 +60,9 @@ def make_window(qtbot):
     from app.main_window import MainWindow
     windows = []
 
-    def make(bench: Bench, *, parallel: int = 4, scan=None, **window_options):
+    def make(bench: Bench, *, parallel: int = 4, scan=None, rollout=None, **window_options):
         board = Board(bench.station, bench.keys.trust_store, scan or fixed_scan(bench.addresses), parallel=parallel,
-                      options=Options(return_timeout=20), scan_interval_ms=200)
+                      options=Options(return_timeout=20), scan_interval_ms=200, rollout=rollout)
         window = MainWindow(board, **window_options)
         window.confirm = lambda title, text: True
         qtbot.addWidget(window)

@@ -7,9 +7,11 @@ from app.guided.steps import MIN_BATTERY_PERCENT, battery_percent
 from flasher.catalog.errors import CatalogExpired, CatalogUntrusted, DownloadFailed, DownloadHashMismatch
 from flasher.errors import FlasherError
 from flasher.history.codes import Result
+from flasher.history.report import Report
 from flasher.package.errors import ArchiveError, UntrustedPackage
 from flasher.selection.choose import NoUpdateFor, OnlyForUnlocked
 from flasher.transport.errors import ConnectFailed
+from flasher.update.android_confirmation import ALLOW_PROMPT
 from flasher.update.session import Cancelled
 
 
@@ -67,6 +69,7 @@ def test_the_words_for_progress():
     assert wording.downloading(38_000_000, 38_000_000).progress_text == "Downloading the update: 38 MB of 38 MB"
     assert wording.installing("writing", 45, 100).progress_text == "Copying the new software to your phone: 45 %"
     assert wording.installing("rebooting", 0, 0).progress_text == "Your phone is restarting…"
+    assert "tap “Allow” when it asks to allow USB debugging" in wording.installing(ALLOW_PROMPT, 0, 0).progress_text
     assert wording.installing("downloading", 2_000_000, 40_000_000).progress_text.endswith("2 MB of 40 MB")
     assert wording.battery_low(23, MIN_BATTERY_PERCENT).body == \
         f"Your phone's battery is at about 23 %. Charge it to at least {MIN_BATTERY_PERCENT} % first."
@@ -76,3 +79,23 @@ def test_battery_percent_follows_the_voltage():
     levels = [battery_percent(mv) for mv in range(3000, 4400, 10)]
     assert levels == sorted(levels) and levels[0] == 0 and levels[-1] == 100
     assert battery_percent(3790) == MIN_BATTERY_PERCENT and battery_percent(3700) == 12
+
+
+def test_an_update_already_on_this_computer_offers_no_download():
+    here = wording.update_found("B120", "B130", 1 << 20, on_this_computer=True, battery=80)
+    assert "download" not in here.button.lower() and "download" not in here.instruction.lower()
+    away = wording.update_found("B120", "B130", 1 << 20, on_this_computer=False, battery=None)
+    assert away.button == "Download the update"
+
+
+@pytest.mark.parametrize("phase, path, kept", [
+    ("connect", "fastboot-ab", True), ("preflight", "fastboot-in-place", True), ("write", "fastboot-ab", True),
+    ("verify", "fastboot-ab", True), ("switch", "fastboot-ab", False), ("write", "fastboot-in-place", False),
+    ("sideload", "sideload", True), ("install", "sideload", False), ("confirm", "fastboot-ab", False)])
+def test_the_failure_page_says_the_phone_still_works_only_when_it_does(phase, path, kept):
+    report = Report("id", "station", "VH1", path=path, phase=phase)
+    assert wording.old_software_kept(report) is kept
+    page = wording.failed(wording.INSTALL, Result.LINK_LOST, old_software_kept=wording.old_software_kept(report))
+    assert (wording.STILL_WORKS in page.body) is kept
+    rolled_back = wording.failed(wording.INSTALL, Result.ROLLED_BACK, old_software_kept=True)
+    assert wording.STILL_WORKS not in rolled_back.body and "It works as it did." in rolled_back.body

@@ -32,6 +32,9 @@ def test_a_package_dropped_on_the_window_opens(make_bench, make_window, qtbot):
     qtbot.waitUntil(lambda: window.board.updater is not None, timeout=TIMEOUT)
     assert window.board.package_path == bench.package
     assert window.package_panel.fields["Product"].text() == "tsuf_zte_ab"
+    key_id = bench.keys.signing.key_id
+    assert window.package_panel.fields["Signed by"].text() == (
+        f"key {key_id[:16]} (package signer: full, delta, sideload packages for any product; catalogs)")
 
 
 def test_an_untrusted_package_is_refused_with_what_to_do(make_bench, make_window, qtbot, tmp_path):
@@ -59,6 +62,7 @@ def test_settings_import_and_remove_keys_and_save_the_station(make_bench, make_w
     _, public = keys.write_key_pair(keys.generate_key(), tmp_path / "other", "other")
     key_id = dialog.import_key(public)
     assert dialog.keys.topLevelItemCount() == 2
+    assert dialog.keys.topLevelItem(0).text(2).endswith("packages for any product; catalogs")
     dialog.remove_key(key_id)
     assert [key.key_id for key in bench.keys.trust_store.keys()] != [key_id]
     assert dialog.keys.topLevelItemCount() == 1
@@ -69,6 +73,13 @@ def test_settings_import_and_remove_keys_and_save_the_station(make_bench, make_w
     saved = load_settings()
     assert (saved.station_id, saved.backend_url) == ("bench-7", "https://reports.example/tsuf")
     assert not saved.battery_unknown_ok
+    warnings = []
+    dialog.warn = lambda title, text: warnings.append(text)
+    dialog.history_url.setText("http://db.lab/tsuf")  # not PostgreSQL: refused, as `tsuf settings` refuses it
+    assert not dialog.apply() and "is not a PostgreSQL URL" in warnings[0]
+    assert load_settings().history_url == ""
+    dialog.history_url.setText("postgresql://tsuf@db.lab/tsuf")
+    assert dialog.apply() and load_settings().history_url == "postgresql://tsuf@db.lab/tsuf"
 
 
 def test_station_mode_updates_handsets_without_a_battery_report_only_when_allowed(make_bench, make_window, qtbot,

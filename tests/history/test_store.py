@@ -1,3 +1,4 @@
+import csv
 import io
 import sqlite3
 
@@ -79,6 +80,21 @@ def test_csv_export_has_a_header_and_a_row_per_report(tmp_path):
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("report_id,station_id,device_serial")
     assert '"said ""hello"", then left"' in lines[1]
+
+
+def test_csv_export_never_hands_a_spreadsheet_a_formula(tmp_path):
+    """A handset's serial or a message is text: a spreadsheet opening the export must not run it."""
+    store = HistoryStore(tmp_path / "h.sqlite")
+    report = _report()
+    report.device_serial = '=HYPERLINK("http://x","click")'
+    report.message = "-2+3"
+    store.record(report)
+    out = io.StringIO()
+    write_csv(store.query(), out)
+    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["device_serial"] == "'" + report.device_serial
+    assert row["message"] == "'-2+3"
+    assert row["result"] == "SUCCESS"
 
 
 def test_a_history_from_the_first_schema_gains_the_summary_columns(tmp_path):

@@ -1,9 +1,5 @@
 """The stock ADB client (Debian's `adb`, 29.0.6) against `tsuf emulator` in recovery over TCP."""
 
-import os
-import socket
-import subprocess
-
 import pytest
 
 from flasher.device import wait_for_device
@@ -14,30 +10,6 @@ from tests.support.packages import make_keys, make_ota_package, make_package
 from tests.support.tools import requires_tool
 
 pytestmark = requires_tool("adb", "adb")
-
-
-class StockAdb:
-    """`adb` with its own server port and HOME, so it touches nothing of the user's."""
-
-    def __init__(self, home):
-        home.mkdir()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.env = {**os.environ, "ANDROID_ADB_SERVER_PORT": str(port), "HOME": str(home)}
-
-    def __call__(self, *args: str, timeout: int = 60) -> subprocess.CompletedProcess:
-        return subprocess.run(["timeout", str(timeout), "adb", *args], env=self.env, capture_output=True, text=True)
-
-    def stop(self) -> None:
-        self("kill-server")
-
-
-@pytest.fixture
-def stock_adb(tmp_path):
-    client = StockAdb(tmp_path / "home")
-    yield client
-    client.stop()
 
 
 @pytest.fixture

@@ -125,3 +125,13 @@ def test_a_sideload_manifest_says_so_in_the_signed_bytes():
 def test_other_install_values_are_refused(changes, why):
     with pytest.raises(ManifestError, match=why):
         parse_manifest(canonical_json(manifest_dict(**changes)))
+
+
+def test_super_empty_is_the_layout_not_a_partition_and_is_bounded():
+    layout = image(partition="super_empty", slotted=False, size=8192)
+    manifest = parse_manifest(canonical_json(manifest_dict(images=[image(), layout])))
+    assert manifest.super_empty.size == 8192
+    assert [entry.partition for entry in manifest.partition_images] == ["boot"]
+    for changes in ({"slotted": True}, {"size": 4096 + (1 << 20) + 1}):
+        with pytest.raises(ManifestError, match="super_empty.img must be unslotted"):
+            parse_manifest(canonical_json(manifest_dict(images=[image(), {**layout, **changes}])))

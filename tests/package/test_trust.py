@@ -13,7 +13,7 @@ MANIFEST = canonical_json(manifest_dict())
 
 def test_a_signature_by_a_trusted_key_is_trusted(store, release_key):
     trusted = verify_manifest(MANIFEST, {release_key.key_id: release_key.sign(MANIFEST)}, store)
-    assert trusted.trusted_signers == (release_key.key_id,)
+    assert trusted.admission.trusted_signers == (release_key.key_id,)
     assert trusted.manifest.build == "B130"
     assert trusted.manifest_bytes == MANIFEST and len(trusted.manifest_sha256) == 64
 
@@ -46,8 +46,8 @@ def test_a_changed_signature_is_a_bad_signature(store, release_key):
 def test_key_rotation_one_trusted_signature_of_two_is_enough(store, release_key, other_key):
     signatures = {release_key.key_id: release_key.sign(MANIFEST), other_key.key_id: other_key.sign(MANIFEST)}
     trusted = verify_manifest(MANIFEST, signatures, store)
-    assert trusted.trusted_signers == (release_key.key_id,)
-    assert trusted.unknown_signers == (other_key.key_id,)
+    assert trusted.admission.trusted_signers == (release_key.key_id,)
+    assert trusted.admission.unknown == (other_key.key_id,)
 
 
 def test_a_bad_signature_by_a_trusted_key_refuses_even_beside_a_good_one(tmp_path, store, release_key, other_key):

@@ -4,8 +4,10 @@ import re
 from pathlib import Path
 
 FLASHER = Path(__file__).resolve().parents[2] / "flasher"
-# bootmeta checks the handset's OEM key, not a package: the handset's own decision.
-ALLOWED = {FLASHER / "package" / "keys.py", FLASHER / "package" / "trust.py", FLASHER / "package" / "bootmeta.py"}
+# bootmeta checks the handset's OEM key, not a package: the handset's own decision; adb/auth
+# is adbd checking the host that asks for USB debugging, not a package either.
+ALLOWED = {FLASHER / "package" / "keys.py", FLASHER / "package" / "trust.py", FLASHER / "package" / "bootmeta.py",
+           FLASHER / "adb" / "auth.py"}
 
 
 def test_only_trust_checks_package_signatures():

@@ -11,8 +11,8 @@ MB, GB = 10**6, 10**9
 def package(build, kind="full", source=None, *, size=2_100 * MB, rollback=5, product="P855A01",
             revisions=("r1", "r2"), origin=CATALOG, install="fastboot"):
     return Candidate(f"{product}-{source + '-' if source else ''}{build}-{install}", product, revisions, build,
-                     rollback, kind, source, size, f"{origin}:{build}:{source}:{size}:{install}", origin, "ab" * 32,
-                     install)
+                     rollback, kind, source, install, size=size, location=f"{origin}:{build}:{source}:{size}:{install}",
+                     origin=origin, sha256="ab" * 32)
 
 
 def ota(build, *, size=2_300 * MB, **changes):

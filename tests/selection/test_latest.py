@@ -101,15 +101,16 @@ def test_a_package_that_is_not_what_the_catalog_says_is_refused_and_recorded(ben
 
 
 def test_a_library_file_changed_since_the_scan_is_refused(bench, releases):
-    stale = Candidate("tsuf_zte_ab-B130", "tsuf_zte_ab", ("10000",), "B130", 2, "full", None, 1,
-                      str(releases.full["B120"]), LIBRARY)
+    stale = Candidate("tsuf_zte_ab-B130", "tsuf_zte_ab", ("10000",), "B130", 2, "full", size=1,
+                      location=str(releases.full["B120"]), origin=LIBRARY)
     with pytest.raises(LibraryStale, match="not what the library says"):
         bench.latest().open(stale, bench.station)
 
 
 def test_a_sideload_package_passed_off_as_a_fastboot_one_is_refused(bench):
     ota = bench.add_ota("B130")
-    posing = Candidate("tsuf_zte_ab-B130", "tsuf_zte_ab", ("10000",), "B130", 2, "full", None, 1, str(ota), LIBRARY)
+    posing = Candidate("tsuf_zte_ab-B130", "tsuf_zte_ab", ("10000",), "B130", 2, "full", size=1, location=str(ota),
+                       origin=LIBRARY)
     with pytest.raises(LibraryStale, match="B130 for sideload, not what the library says .* for fastboot"):
         bench.latest().open(posing, bench.station)
 

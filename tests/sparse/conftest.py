@@ -119,6 +119,11 @@ def expand_bytes(data: bytes, base: bytes | None = None) -> bytes:
     return dst.getvalue()
 
 
+def byte_range(piece) -> tuple[int, int]:
+    """The bytes of the expanded image a split piece is responsible for."""
+    return piece.start_block * piece.block_size, piece.end_block * piece.block_size
+
+
 def block_pad(data: bytes, block_size=BS) -> bytes:
     return data + bytes(-len(data) % block_size)
 

@@ -14,6 +14,8 @@ import pytest
 
 from flasher.sparse import SparseReader, expand, split, validate, write_sparse
 
+from .conftest import byte_range
+
 BS = 4096
 
 
@@ -101,7 +103,7 @@ def test_split_raw_image_three_times_the_limit(tmp_path, helpers, write_file):
         assert path.stat().st_size <= limit
         # Alone, each piece is a sparse file libsparse accepts, right on its own range.
         alone = simg2img(tmp_path, path)
-        start, end = piece.out_range
+        start, end = byte_range(piece)
         assert len(alone) == len(image) and alone[start:end] == image[start:end]
         with open(path, "rb") as f:
             assert SparseReader(f).total_blocks == total
@@ -130,7 +132,7 @@ def test_split_img2simg_output(tmp_path, helpers, write_file, image, use_fill):
         partition = helpers.expand_bytes(path.read_bytes(), partition)
     assert partition == expect
     for piece, path in zip(pieces, paths):
-        start, end = piece.out_range
+        start, end = byte_range(piece)
         assert simg2img(tmp_path, path)[start:end] == expect[start:end]
 
 

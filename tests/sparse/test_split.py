@@ -7,6 +7,8 @@ import pytest
 
 from flasher.sparse import LimitTooSmallError, SparseReader, split, validate
 
+from .conftest import byte_range
+
 BS = 4096
 
 
@@ -55,7 +57,7 @@ def test_pieces_are_as_full_as_the_limit_allows(helpers, write_file):
 
 def test_pieces_carry_disjoint_ranges_covering_the_image(write_file, mixed_image):
     pieces = split(write_file(mixed_image), 3 * BS)
-    ranges = [p.out_range for p in pieces]
+    ranges = [byte_range(p) for p in pieces]
     assert ranges[0][0] == 0 and ranges[-1][1] == len(mixed_image)
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
 
@@ -63,7 +65,7 @@ def test_pieces_carry_disjoint_ranges_covering_the_image(write_file, mixed_image
 def test_each_piece_writes_only_its_own_range(helpers, write_file, mixed_image):
     partition = b"\xee" * len(mixed_image)
     for piece in split(write_file(mixed_image), 2 * BS + 100):
-        start, end = piece.out_range
+        start, end = byte_range(piece)
         out = helpers.expand_bytes(b"".join(piece.stream()), partition)
         assert out[start:end] == mixed_image[start:end]
         assert out[:start] == partition[:start] and out[end:] == partition[end:]

@@ -7,7 +7,7 @@ import pytest
 
 from flasher.sparse import Piece, RawImage, plan_transfer
 from flasher.sparse.runs import DONT_CARE, FILL, RAW, SCAN_BUFFER, scan
-from flasher.sparse.transfer import CHUNK_SECONDS
+from flasher.sparse.transfer import CHUNK_SECONDS, SCAN_RATE
 from flasher.transport.base import FileSpan
 
 BS = 4096
@@ -122,6 +122,14 @@ def test_over_a_fast_link_a_fragmented_image_that_fits_goes_as_it_is(write_file,
     slow = plan_transfer(path, LIMIT, link_rate=sparing_costs_more / 2)
     assert [type(d) for d in slow.downloads] == [Piece] and slow.downloads[0].chunk_count == 128
     assert helpers.expand_bytes(b"".join(slow.downloads[0].stream()), b"\xee" * LIMIT) == data
+
+
+def test_to_a_peer_as_fast_as_the_scan_a_zero_heavy_image_goes_as_it_is(write_file):
+    """Scanning costs about what sending costs at memory speed, so the scan is skipped."""
+    data = os.urandom(64 * BS) + bytes(LIMIT - 64 * BS)
+    path = write_file(data)
+    assert [type(d) for d in plan_transfer(path, LIMIT, link_rate=SCAN_RATE).downloads] == [RawImage]
+    assert [type(d) for d in plan_transfer(path, LIMIT, link_rate=SCAN_RATE / 200).downloads] == [Piece]
 
 
 def test_without_fill_a_fitting_image_goes_as_it_is(write_file):

@@ -16,9 +16,11 @@ SIDELOAD_BANNER = "sideload::ro.product.name=tsuf_zte_ab;ro.product.model=tsuf_z
 
 
 class ScriptedAdbDevice:
-    def __init__(self, script, *, banner: str = SIDELOAD_BANNER, max_payload: int = 1 << 20):
+    def __init__(self, script, *, banner: str = SIDELOAD_BANNER, max_payload: int = 1 << 20,
+                 authenticate: bool = False):
+        """With `authenticate`, the device answers the host's CNXN with nothing (Android's adbd)."""
         self.script = script
-        self.banner, self.max_payload = banner, max_payload
+        self.banner, self.max_payload, self.authenticate = banner, max_payload, authenticate
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"tcp:127.0.0.1:{self.listener.getsockname()[1]}"
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -42,7 +44,8 @@ class ScriptedAdbDevice:
             return
         self.sock = sock
         self.link = AdbLink(AdbTcpTransport(sock, "scripted-device"),
-                            AdbConnection(Role.DEVICE, self.banner, max_payload=self.max_payload))
+                            AdbConnection(Role.DEVICE, self.banner, max_payload=self.max_payload,
+                                          authenticate=self.authenticate))
         try:
             self.script(self)
         except BaseException as exc:  # the test reads it

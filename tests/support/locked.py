@@ -5,6 +5,7 @@ from flasher.package import keys
 from flasher.update.events import StateChanged
 from flasher.update.session import Options
 from flasher.update.updater import Updater
+from flasher.virtual.usb_debugging import Debugging
 from tests.support.handsets import RunningHandset, UsbHandsets, small_profile
 from tests.support.packages import make_keys, make_ota_package, make_package
 from tests.support.stations import bench_station
@@ -22,18 +23,19 @@ def station_keys(folder):
 
 class LockedBench:
     """A station that trusts the release and OEM keys, and one locked handset running B120;
-    `changes` go into its profile."""
+    `changes` go into its profile, `usb_debugging` is its setting in Android (phone families)."""
 
-    def __init__(self, tmp_path, link: str, **changes):
+    def __init__(self, tmp_path, link: str, usb_debugging: Debugging = Debugging.OFF, **changes):
         self.tmp_path = tmp_path
         self.keys = station_keys(tmp_path)
         self.station = bench_station(tmp_path)
         locked = {"unlocked": False, "oem_public_key": self.keys.oem_public_pem, **changes}
         if link == "usb":
-            self.running = UsbHandsets(tmp_path / "usb", **locked)
+            self.running = UsbHandsets(tmp_path / "usb", usb_debugging=usb_debugging, **locked)
             self.handset, self.address = self.running.handset, self.running.address
         else:
-            self.running = RunningHandset(tmp_path / "handset", small_profile(**locked), adb=True)
+            self.running = RunningHandset(tmp_path / "handset", small_profile(**locked), adb=True,
+                                          usb_debugging=usb_debugging)
             self.handset, self.address = self.running.handset, self.running.address
         with Updater(make_package(tmp_path, self.keys, build="B120", rollback_index=1), self.keys.trust_store,
                      self.station) as factory:

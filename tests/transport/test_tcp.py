@@ -42,6 +42,14 @@ def test_handshake_and_framing_both_ways():
     assert received == [b"getvar:version"]
 
 
+def test_a_loopback_peer_is_planned_for_as_a_memory_fast_link():
+    """An emulator on this machine takes bytes as fast as a scan reads them; a LAN does not."""
+    port, thread = _frames_server([])
+    with TcpTransport.connect("127.0.0.1", port) as link:
+        assert link.link_rate == TcpTransport.LOOPBACK_RATE > TcpTransport.link_rate
+    thread.join(2)
+
+
 def _frames_server(frames: list):
     """A peer that handshakes, then collects frames until the host closes."""
     def script(conn):

@@ -37,7 +37,6 @@ def test_one_file_per_partition_slot_sized_as_the_profile(storage, profile):
     for stem, size in profile.storage_files():
         assert storage.path(stem).stat().st_size == size
     assert storage.download_path() == storage.root / "download.bin"
-    assert storage.slots_path() == storage.root / "slots.json"
 
 
 @needs_st_blocks

@@ -9,7 +9,7 @@ import usb.util
 
 from flasher.virtual.handset import Handset, Mode
 from flasher.virtual.usb_backend import VirtualUsbBus
-from tests.support.handsets import FAST_TIMING, small_profile
+from tests.support.handsets import FAST_TIMING, android_profile, small_profile
 
 
 @pytest.fixture
@@ -150,3 +150,12 @@ def test_a_handset_off_fastboot_is_not_on_the_bus(bus, tmp_path):
     bus.attach(handset)
     assert list(usb.core.find(find_all=True, backend=bus)) == []
     assert bus.address_of(handset.serialno) is None
+
+
+def test_a_phone_enumerates_as_fastbootd_in_userspace_and_with_its_own_ids_in_the_bootloader(bus, tmp_path):
+    for mode, ids in ((Mode.BOOTLOADER, (0x19D2, 0x1350)), (Mode.FASTBOOTD, (0x18D1, 0x4EE0))):
+        handset = Handset(android_profile(f"PHONE{mode.value}"), tmp_path / mode.value, timing=FAST_TIMING,
+                          start_mode=mode)
+        bus.attach(handset)
+        device = _device(bus, handset.serialno)
+        assert (device.idVendor, device.idProduct) == ids

@@ -3,7 +3,8 @@
 Each module holds one family: its variable table, the commands it knows, its
 error wordings, what it does after a reboot and what its work costs. The
 `reference` family is TSUF's own handset; the others behave on the wire as
-U-Boot, barebox, AOSP's fastbootd and Qualcomm's ABL do (see
+U-Boot, barebox, AOSP's fastbootd and Qualcomm's ABL do, and `android` is a whole
+phone with dynamic partitions (ABL, then fastbootd serving super) (see
 docs/real-handsets.md). Modules load on first use: the profile checks names
 from `names.py` without importing the handset.
 """
@@ -19,6 +20,7 @@ _MODULES = {
     "fastbootd": "fastbootd",
     "fastbootd-userdebug": "fastbootd",
     "qualcomm": "qualcomm",
+    "android": "android",
 }
 
 

@@ -54,6 +54,18 @@ class Family:
             profile, slot_count=0,
             partitions=tuple(dataclasses.replace(p, slotted=False) for p in profile.partitions))
 
+    def prepare(self, handset) -> None:
+        """Set up what the device keeps in its storage beyond partition files (a phone's super)."""
+
+    def factory_write(self, handset, partition: str, slot: str, path) -> bool:
+        """Program an image the factory way where the device keeps it other than in a partition
+        file (a phone's logical partitions); False leaves it to the handset."""
+        return False
+
+    def usb_ids(self, profile) -> tuple[int, int]:
+        """(vendor, product) the device enumerates with on USB."""
+        return profile.usb_vendor_id, profile.usb_product_id
+
     def in_mode(self, mode: Mode) -> "Family":
         """The family answering in `mode` (a phone's fastbootd is not its bootloader)."""
         return self

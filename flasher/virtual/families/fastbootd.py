@@ -6,9 +6,10 @@ max-download-size is AOSP's fixed 0x10000000, not the bootloader's. Unknown
 variables answer `Unknown variable`, unknown commands `Unrecognized command NAME`.
 A locked phone refuses downloads, flashing, erasing and slot changes.
 `fetch` is refused on a user build (`fastbootd`); a userdebug build
-(`fastbootd-userdebug`) serves vendor_boot only. Partitions are all physical for
-now (`is-logical:NAME` is `no`; super and its logical partitions come later).
-The phone's bootloader is the qualcomm family: `reboot-bootloader` lands there.
+(`fastbootd-userdebug`) serves vendor_boot only. On its own every partition is
+physical (`is-logical:NAME` is `no`); as the android family's userspace half it
+also serves the logical partitions inside super (fastbootd_super.py). The
+phone's bootloader is the qualcomm family: `reboot-bootloader` lands there.
 """
 
 from ...sparse.format import SparseFormatError
@@ -16,10 +17,13 @@ from .. import slots
 from ..getvars import SLOTS, stems, yes_no
 from ..handset import PIECE, Mode
 from ..imaging import ImageRejected
+from . import fastbootd_super
 from .base import DeviceCosts, Family, Refused, rebooter, say
 
 MAX_DOWNLOAD = 0x10000000  # kMaxDownloadSizeDefault
 MAX_FETCH = 0x10000000  # kMaxFetchSizeDefault
+FASTBOOTD_USB_IDS = (0x18D1, 0x4EE0)
+"""fastbootd's USB gadget enumerates as Google's fastboot, not with the bootloader's ids."""
 FETCH_ALLOWED = ("vendor_boot", "vendor_boot_a", "vendor_boot_b")
 
 FASTBOOTD_COSTS = DeviceCosts(command=0.003, write_rate=150e6, write_call=0.02)
@@ -31,17 +35,37 @@ STRERROR = {"ENOENT": "No such file or directory", "EOVERFLOW": "Value too large
             "EINVAL": "Invalid argument"}
 
 
+def _dynamic(handset) -> fastbootd_super.DynamicPartitions | None:
+    """The phone's super, where it has dynamic partitions."""
+    return handset.family.in_mode(Mode.FASTBOOTD).dynamic
+
+
+def _logical(handset):
+    """The logical partitions of the running slot's metadata; () without super."""
+    dynamic = _dynamic(handset)
+    metadata = dynamic.super.metadata(fastbootd_super.slot_number(handset)) if dynamic else None
+    return metadata.partitions if metadata else ()
+
+
 def _stems(handset) -> list[str]:
     slotted = handset.profile.slot_count == 2
-    return [stem for partition in handset.profile.partitions for stem in stems(partition, slotted)]
+    return ([stem for partition in handset.profile.partitions for stem in stems(partition, slotted)]
+            + [partition.name for partition in _logical(handset)])
 
 
-def _size_of(handset, stem: str) -> int | None:
-    """The size of a physical partition named exactly `stem` (fastbootd adds no slot)."""
+def _physical_size(handset, stem: str) -> int | None:
     for partition in handset.profile.partitions:
         if stem in stems(partition, handset.profile.slot_count == 2):
             return partition.size
     return None
+
+
+def _size_of(handset, stem: str) -> int | None:
+    """The size of a partition named exactly `stem` (fastbootd adds no slot): physical or logical."""
+    size = _physical_size(handset, stem)
+    if size is not None:
+        return size
+    return next((partition.size for partition in _logical(handset) if partition.name == stem), None)
 
 
 def _slot_letter(argument: str) -> str:
@@ -71,7 +95,7 @@ def _variable(handset, name: str, args: list[str]) -> str:
         "battery-soc-ok": yes_no(profile.battery_soc_ok),
         "hw-revision": profile.hw_revision,
         "super-partition-name": "super",
-        "snapshot-update-status": "none",
+        "snapshot-update-status": _dynamic(handset).snapshot_status if _dynamic(handset) else "none",
     }
     if name in fixed:
         return fixed[name]
@@ -98,10 +122,11 @@ def _variable(handset, name: str, args: list[str]) -> str:
     if name == "partition-type":
         if size is None:
             raise Refused("Invalid partition")
-        return next(p.fs_type for p in handset.profile.partitions if args[0] in stems(p, slotted))
+        physical = [p.fs_type for p in handset.profile.partitions if args[0] in stems(p, slotted)]
+        return physical[0] if physical else "raw"
     if size is None:
         raise Refused("Partition not found")
-    return "no"  # every partition is physical until super is modelled
+    return yes_no(_physical_size(handset, args[0]) is None)
 
 
 _LISTED_WITH_PARTITIONS = ("partition-size", "partition-type", "is-logical")
@@ -168,8 +193,16 @@ def flash(handset, command, protocol, link) -> None:
         raise Refused(STRERROR["ENOENT"])
     if not handset.staged_size:
         raise Refused(STRERROR["EINVAL"])
+    dynamic = _dynamic(handset)
+    if dynamic and stem == dynamic.super.stem and dynamic.busy():
+        raise Refused(f"Cannot flash {stem} while a snapshot update is in progress")
+    logical = _physical_size(handset, stem) is None
     try:
-        handset.write_staged(stem)
+        if logical:
+            with dynamic.super.open_logical(stem, fastbootd_super.slot_number(handset)) as window:
+                handset.write_staged_into(window, window.size)
+        else:
+            handset.write_staged(stem)
     except ImageRejected:
         raise Refused(STRERROR["EOVERFLOW"]) from None
     except SparseFormatError:
@@ -183,7 +216,10 @@ def erase(handset, command, protocol, link) -> None:
     _refuse_when_locked(handset, "Erase is not allowed on locked devices")
     if _size_of(handset, command.argument) is None:
         raise Refused("Partition doesn't exist")
-    handset.storage.erase(command.argument)
+    if _physical_size(handset, command.argument) is None:
+        _dynamic(handset).super.erase_logical(command.argument, fastbootd_super.slot_number(handset))
+    else:
+        handset.storage.erase(command.argument)
     say(link, protocol.okay("Erasing succeeded"))
 
 
@@ -266,10 +302,16 @@ class FastbootdFamily(Family):
         "reboot-recovery": rebooter(Mode.RECOVERY, "Rebooting to recovery"),
     }
 
-    def __init__(self, name: str, *, bootloader: Family | None = None):
+    def __init__(self, name: str, *, bootloader: Family | None = None,
+                 dynamic: fastbootd_super.DynamicPartitions | None = None):
         super().__init__(name)
         self.fetch_enabled = name == "fastbootd-userdebug"
         self._bootloader = bootloader
+        self.dynamic = dynamic
+        """The phone's super partition and snapshot state, when it has dynamic partitions."""
+
+    def usb_ids(self, profile) -> tuple[int, int]:
+        return FASTBOOTD_USB_IDS
 
     def in_mode(self, mode: Mode) -> Family:
         if mode is Mode.FASTBOOTD:
@@ -282,7 +324,12 @@ class FastbootdFamily(Family):
 
     def route(self, command):
         # fastbootd splits the command at ':' and matches the first part exactly.
-        return self.commands.get(command.text.split(":")[0] if command.name != "oem" else "oem")
+        name = command.text.split(":")[0] if command.name != "oem" else "oem"
+        if self.dynamic is not None and name in fastbootd_super.COMMANDS:
+            handler, dynamic = fastbootd_super.COMMANDS[name], self.dynamic
+            return lambda handset, command, protocol, link: handler(
+                handset, dynamic, protocol, link, command.text.split(":")[1:])
+        return self.commands.get(name)
 
     def unknown_command(self, command) -> str:
         return f"Unrecognized command {command.text.split(':')[0]}"

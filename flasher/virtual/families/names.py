@@ -4,5 +4,5 @@ Kept apart from the family modules so the profile can check a name without
 importing the handset.
 """
 
-FAMILY_NAMES = ("reference", "uboot", "barebox", "fastbootd", "fastbootd-userdebug", "qualcomm")
+FAMILY_NAMES = ("reference", "uboot", "barebox", "fastbootd", "fastbootd-userdebug", "qualcomm", "android")
 DEFAULT_FAMILY = "reference"

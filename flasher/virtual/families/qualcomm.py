@@ -47,7 +47,7 @@ def variables(handset: Handset) -> list[tuple[str, str]]:
         ("kernel", "uefi"),
         ("max-download-size", str(profile.max_download_size)),
         ("is-userspace", "no"),
-        ("snapshot-update-status", "none"),
+        ("snapshot-update-status", handset.family.in_mode(Mode.BOOTLOADER).snapshot_status()),
         ("product", profile.product),
         ("serialno", profile.serialno),
         ("secure", yes_no(profile.secure)),
@@ -147,6 +147,10 @@ class QualcommFamily(Family):
         "reboot-recovery": rebooter(Mode.RECOVERY),
         "reboot-fastboot": rebooter(Mode.FASTBOOTD),
     }
+
+    def snapshot_status(self) -> str:
+        """The Virtual A/B state ABL reports; "none" where the phone keeps no snapshots."""
+        return "none"
 
     def in_mode(self, mode: Mode) -> Family:
         if mode is not Mode.FASTBOOTD:

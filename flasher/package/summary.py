@@ -1,0 +1,32 @@
+"""What a package is, as its signed manifest says: the one shape the catalog, the library
+and selection share (each adds where the package is: a URL, a file, a location to fetch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
+
+
+@dataclass(frozen=True)
+class PackageSummary:
+    package_id: str
+    product: str
+    hw_revisions: tuple[str, ...]
+    build: str
+    rollback_index: int
+    type: str  # "full" or "delta"
+    source_build: str | None = None  # the build a delta applies to; None for a full package
+    install: str = "fastboot"  # or "sideload": a full package recovery installs (the manifest's `install`)
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> PackageSummary:
+        return cls(package_id=manifest.package_id, product=manifest.product, hw_revisions=manifest.hw_revisions,
+                   build=manifest.build, rollback_index=manifest.rollback_index, type=manifest.type,
+                   source_build=manifest.source_build, install=manifest.install)
+
+    def summary_fields(self) -> dict:
+        """The summary's own fields, to make another shape of the same package."""
+        return {field.name: getattr(self, field.name) for field in fields(PackageSummary)}
