@@ -113,7 +113,14 @@ def test_feedback_arrives_exactly_once_after_the_server_was_down_for_20_updates(
     assigned = AssignedUpdate(server, Assignments(tmp_path / "station" / "ddi.sqlite"), keys.trust_store,
                               downloads=tmp_path / "downloads")
     plans = assigned.plan([handset.address for handset in running])
-    assert all(plan.deployment and plan.deployment.version == "2.0.0" for plan in plans)
+    for _ in range(3):  # a poll goosebit failed under load is asked again, as the station's next round does
+        again = [plan.address for plan in plans if not plan.deployment]
+        if not again:
+            break
+        retried = dict(zip(again, assigned.plan(again)))
+        plans = [retried.get(plan.address, plan) for plan in plans]
+    assert all(plan.deployment and plan.deployment.version == "2.0.0" for plan in plans), \
+        [str(plan.problem) for plan in plans if not plan.deployment]
 
     stopped = threading.Event()
 
