@@ -204,18 +204,9 @@ def _add_station_commands(commands) -> None:
                         help="with --latest: signed catalog (http(s) URL, file or folder; default: the settings' "
                              "catalog, $TSUF_CATALOG)")
     update.add_argument("--dry-run", action="store_true", help="check everything and show the plan; write nothing")
-    update.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
     update.add_argument("--full", metavar="PACKAGE",
                         help="full package to use for handsets a delta package cannot be applied to")
-    update.add_argument("--force-without-backup", action="store_true",
-                        help="handsets without slots: update even if their partitions cannot be backed up first")
-    update.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N", help="handsets updated at once (default 8)")
-    update.add_argument("--return-timeout", type=seconds, default=120.0, metavar="SECONDS",
-                        help="how long to wait for each handset after its reboot, a phone's user allowing USB "
-                             "debugging included (default 120)")
-    _add_deadline_options(update)
-    update.add_argument("--json", **JSON_FLAG)
-    _add_trust_store_option(update)
+    _add_update_run_options(update)
 
     _add_ddi_commands(commands)
 
@@ -278,14 +269,22 @@ def _add_ddi_commands(commands) -> None:
                       help="keep polling at this interval until interrupted (station mode)")
     poll.add_argument("--targets", type=input_file, metavar="FILE",
                       help="network addresses to probe without -s, as for devices (default: $TSUF_TARGETS)")
-    poll.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
-    poll.add_argument("--force-without-backup", action="store_true",
-                      help="handsets without slots: update even if their partitions cannot be backed up first")
-    poll.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N",
-                      help="handsets updated at once (default 8)")
-    _add_deadline_options(poll)
-    poll.add_argument("--json", **JSON_FLAG)
-    _add_trust_store_option(poll)
+    _add_update_run_options(poll)
+
+
+def _add_update_run_options(parser: argparse.ArgumentParser) -> None:
+    """How updates run, for `update` and for the updates a rollout server assigns."""
+    parser.add_argument("--no-reboot", action="store_true", help="switch slots but do not reboot")
+    parser.add_argument("--force-without-backup", action="store_true",
+                        help="handsets without slots: update even if their partitions cannot be backed up first")
+    parser.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=8, metavar="N",
+                        help="handsets updated at once (default 8)")
+    parser.add_argument("--return-timeout", type=seconds, default=120.0, metavar="SECONDS",
+                        help="how long to wait for each handset after its reboot, a phone's user allowing USB "
+                             "debugging included (default 120)")
+    _add_deadline_options(parser)
+    parser.add_argument("--json", **JSON_FLAG)
+    _add_trust_store_option(parser)
 
 
 def _add_key_commands(commands) -> None:

@@ -89,8 +89,8 @@ class Handset:
         self.faults = faults or Faults()
         self.lock_store = lock.LockStore(self.root / "lock.json", profile.unlocked)
         self.unlocked = self.lock_store.load()
-        self.family.prepare(self)
         self.verified_boot = VerifiedBoot(self.storage, profile.oem_public_key)
+        self.family.prepare(self)
         self.usb_debugging = UsbDebugging(self.root / "adb_keys", usb_debugging)
         self.boot_completed = False
         self._booted: tuple[str, int] | None = None  # the slot Android runs, its rollback index

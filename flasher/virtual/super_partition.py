@@ -123,15 +123,19 @@ class LogicalWindow(io.RawIOBase):
         return done
 
     def read_all(self) -> bytes:
+        return b"".join(self.pieces(self._size))
+
+    def pieces(self, length: int, most: int = 1 << 20):
+        """The first `length` bytes, in pieces of at most `most` (zero extents read as zeros)."""
         self._position = 0
-        out = bytearray()
-        for offset, length in self._pieces(self._size):
-            if offset is None:
-                out += bytes(length)
-            else:
-                self._file.seek(offset)
-                out += self._file.read(length)
-        return bytes(out)
+        for offset, extent_length in self._pieces(length):
+            for start in range(0, extent_length, most):
+                take = min(most, extent_length - start)
+                if offset is None:
+                    yield bytes(take)
+                else:
+                    self._file.seek(offset + start)
+                    yield self._file.read(take)
 
     def zero(self) -> None:
         self._position = 0

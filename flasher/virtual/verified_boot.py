@@ -32,6 +32,8 @@ class VerifiedBoot:
         self.storage = storage
         self.key = keys.load_public_key(oem_public_key_pem.encode(), "OEM key") if oem_public_key_pem else None
         self._state_path = storage.root / "rollback.json"
+        self.super = None
+        """A phone's super partition (super_partition.SuperPartition): logical images are read there."""
 
     @property
     def enabled(self) -> bool:
@@ -57,7 +59,7 @@ class VerifiedBoot:
             return SlotCheck(False, f"{label}: {exc}")
         for image in metadata.images:
             target = f"{image.partition}{suffix}"
-            if self._sha256(target, image.size) != image.sha256:
+            if self._sha256(target, image.size, slot_number=1 if slot == "b" else 0) != image.sha256:
                 return SlotCheck(False, f"{label}: {target} does not match its boot metadata")
         if metadata.rollback_index < self.stored_rollback_index:
             return SlotCheck(False, f"{label}: rollback index {metadata.rollback_index} is below "
@@ -69,11 +71,20 @@ class VerifiedBoot:
         if index > self.stored_rollback_index:
             write_atomically(self._state_path, json.dumps({"rollback_index": index}).encode())
 
-    def _sha256(self, stem: str, size: int) -> str | None:
+    def _sha256(self, stem: str, size: int, slot_number: int) -> str | None:
         digest = hashlib.sha256()
         try:
-            for piece in self.storage.read(stem, 0, size, HASH_PIECE):
+            for piece in self._read(stem, size, slot_number):
                 digest.update(piece)
-        except StorageError:  # a listed partition missing or too small: the slot does not match
+        except (StorageError, OSError):  # a listed partition missing or too small: the slot does not match
             return None
         return digest.hexdigest()
+
+    def _read(self, stem: str, size: int, slot_number: int):
+        """A partition's first `size` bytes: from super's extents when it is logical there, as
+        first-stage init maps it with the metadata of the slot it boots."""
+        if self.super is not None and self.super.logical_size(stem, slot_number) is not None:
+            with self.super.open_logical(stem, slot_number) as window:
+                yield from window.pieces(size, HASH_PIECE)
+        else:
+            yield from self.storage.read(stem, 0, size, HASH_PIECE)

@@ -11,6 +11,7 @@ from flasher.package.build import PackageDescription, build_package
 from flasher.update.session import Options
 from flasher.update.updater import Updater
 from flasher.virtual.handset import Mode
+from flasher.virtual.usb_debugging import Debugging
 from tests.support.handsets import RunningHandset, UsbHandsets, android_profile, android_super_empty
 from tests.support.packages import PRODUCT, make_images, make_keys
 from tests.support.stations import bench_station
@@ -26,12 +27,13 @@ def bench(tmp_path):
         station = bench_station(tmp_path)
         phone = RunningHandset(tmp_path / "phone", android_profile())
 
-        def package(self, sizes=SIZES, super_empty=None, name="pkg"):
+        def package(self, sizes=SIZES, super_empty=None, name="pkg", verified_boot=False):
             folder = make_images(tmp_path / name, sizes)
             (folder / "super_empty.img").write_bytes(super_empty or android_super_empty())
             output = tmp_path / f"{name}.zip"
             build_package(folder, PackageDescription(hw_revisions=("10000",), build="B130", rollback_index=5,
-                                                     product=PRODUCT), [self.keys.signing], output)
+                                                     product=PRODUCT), [self.keys.signing], output,
+                          oem_key=self.keys.oem if verified_boot else None)
             return output
 
         def update(self, package, **options):
@@ -72,7 +74,9 @@ def test_logical_images_land_in_super_on_the_inactive_slot(bench, link):
     slot_a_before = {name: handset.family.dynamic.super.read_logical(f"{name}_a")
                      for name in ("system", "vendor", "product")}
     report, images = bench.update(bench.package())
-    assert report.result == "NOT_CONFIRMED", report.message
+    # no ADB: on USB the phone is still seen under its serial, over the network not at all
+    assert report.result == ("BOOTED_NOT_CONFIRMED" if isinstance(link, UsbHandsets) else "NOT_CONFIRMED"), \
+        report.message
     assert (report.from_slot, report.to_slot) == ("a", "b")
     assert handset.meta.active == "b"
     assert handset.storage.path("boot_b").read_bytes()[: len(images["boot"])] == images["boot"]
@@ -87,6 +91,32 @@ def test_logical_images_land_in_super_on_the_inactive_slot(bench, link):
     checks = {check["check"]: check["outcome"] for check in report.checks}
     assert checks["system_b in super"] == "passed"
     assert handset.wait_for_mode(Mode.ANDROID, 10)
+
+
+@pytest.mark.parametrize("link", ["tcp", "usb"])
+def test_a_phone_with_super_is_updated_boots_and_is_confirmed_as_its_user_allows(bench, tmp_path, link):
+    """The whole phone flow: logical images into super through fastbootd, the switch, Android,
+    then ADB once the user allows the station (over TCP), or only its serial on USB with
+    debugging off: booted, not confirmed."""
+    bench.phone.stop()
+    profile = android_profile(oem_public_key=bench.keys.oem_public_pem)
+    if link == "tcp":
+        bench.phone = RunningHandset(tmp_path / "allowing", profile, adb=True, usb_debugging=Debugging.ALLOW)
+    else:
+        bench.phone = UsbHandsets(tmp_path / "usb-off", partitions=profile.partitions, family="android",
+                                  oem_public_key=bench.keys.oem_public_pem)
+    handset = bench.phone.handset
+    report, images = bench.update(bench.package(verified_boot=True))
+    if link == "tcp":
+        assert report.result == "SUCCESS", report.message
+        assert "confirmed through ADB" in report.message and handset.meta.b.successful
+    else:
+        assert report.result == "BOOTED_NOT_CONFIRMED", report.message
+    assert handset.mode is Mode.ANDROID and handset.meta.active == "b"
+    metadata = _super(handset, 1)
+    for name in ("system", "vendor", "product"):
+        assert _extents_bytes(handset, metadata, f"{name}_b", len(images[name])) == images[name]
+    assert "system_b" in report.verification
 
 
 def test_an_image_that_does_not_fit_super_is_refused_before_any_write(bench):

@@ -56,6 +56,7 @@ class AndroidFamily(QualcommFamily):
             slots = handset.profile.slots or ("a",)
             super_partition.write_all_slots(factory_layout(super_partition.size, GROUP, self.logical_sizes, slots))
         self.dynamic = DynamicPartitions(super_partition, handset.root / "snapshot.json", handset.faults)
+        handset.verified_boot.super = super_partition
         self._userspace = FastbootdFamily("fastbootd", bootloader=self, dynamic=self.dynamic)
 
     def route(self, command):
