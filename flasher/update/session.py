@@ -8,6 +8,9 @@ handset says when it returns. A sideload package goes through recovery
 Whatever happens, one report is recorded. An interrupted fastboot session
 run again with the same package resumes from the journal: images already
 verified on the same target slot are not rewritten.
+
+This module is the sequence; each step is a module of its own: preflight.py,
+plan.py, write.py (write and verify), switch.py, confirm.py.
 """
 
 import contextlib
@@ -35,8 +38,8 @@ from . import dynamic, in_place, preflight, sideload_path
 from .confirm import confirm_slot
 from .events import Event, Finished, LogLine, StateChanged
 from .journal import Journal, JournalEntry
-from .plan import Plan, plan_update
 from .outcome import Cancelled, VerifyFailed, result_for
+from .plan import Plan, plan_update
 from .switch import switch, switched_before
 from .write import write_and_verify
 
