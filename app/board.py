@@ -24,13 +24,14 @@ from flasher.update.session import CancelToken, Options, Station
 from flasher.update.updater import Updater
 
 from . import handset_tasks
-from .device_row import FINAL_STATES, DeviceRow
+from .device_row import FINAL_STATES, TRANSFER_STATES, DeviceRow
 from .discovery_scan import Scan
 from .jobs import Job, Jobs, Outcome
 from .latest_flow import LatestFlow
 from .session_feed import LogEntry, SessionFeed
 
 DRAIN_INTERVAL_MS = 100  # repaint at most ~10 times a second, however fast sessions report
+REFRESH_EVERY = 10  # drains between repaints of transfers that report nothing: once a second
 SCAN_INTERVAL_MS = 1500
 SCANS_BEFORE_GONE = 2  # one missed answer (a handset busy with another host) is not an unplug
 FINAL_STATE_OF = {Result.SUCCESS.name: "done", Result.ROLLED_BACK.name: "rolled back",
@@ -80,6 +81,7 @@ class Board(QObject):
         self._pending_updates: set[str] = set()
         self.latest_flow = LatestFlow(self)
         self._scanning = False
+        self._drains = 0
         self._opening = False
         self.shut_down = False
         self._drain_timer = QTimer(self, interval=DRAIN_INTERVAL_MS, timeout=self.drain)
@@ -414,9 +416,12 @@ class Board(QObject):
 
     def drain(self) -> None:
         batch = self.feed.drain()
-        if not batch:
-            return
+        self._drains += 1
         touched = set()
+        if self._drains % REFRESH_EVERY == 0:  # speeds decay and stalls show even when no event comes
+            touched.update(address for address, row in self.rows.items() if row.state in TRANSFER_STATES)
+        if not batch and not touched:
+            return
         for address, state, detail in batch.states:
             row = self.rows.get(address)
             # The final state comes with the report, when the session's job returns: never one without the other.

@@ -4,7 +4,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from .board import Board
-from .device_row import DeviceRow, battery_text
+from .device_row import DeviceRow, battery_text, battery_tip
 from .icons import STATUS_ICON, link_icon, status_icon
 from .plain_text import cell, tooltip
 
@@ -20,19 +20,22 @@ COLUMNS = (
              "the handset does not answer"),
     ("Slot", "The A/B slot the handset boots now; an update writes the other one"),
     ("Build", "The build the handset runs now"),
-    ("Battery", "Battery voltage the handset reports; the package sets the minimum"),
+    ("Battery", "Battery charge, estimated from the voltage the handset reports (hover a cell for the volts); "
+                "the package sets the minimum"),
     ("Package", "Whether the open package fits this handset (checked without writing): "
                 "✓ fits, ✓ has it (already runs its build), ✗ refused (hover for why), … checking; "
                 "after “Update to latest”, the package chosen for it and why"),
     ("State", "What the update is doing: idle, checking, writing <partition>, verifying, switching, "
-              "rebooting, confirming, then done, failed, rolled back or cancelled"),
-    ("Progress", "Bytes written of the package's images (or downloaded, for update to latest), speed, and time "
-                 "left"),
+              "rebooting, confirming, then done, failed, rolled back or cancelled; “waiting for the handset” "
+              "(orange) when no byte has moved for a few seconds"),
+    ("Progress", "Bytes written of the package's images (or downloaded, for update to latest), speed over the "
+                 "last seconds and time left, or how long no byte has moved (stalled)"),
     ("Message", "The outcome in words, with what to do when something failed; double-click a row for its full log"),
 )
 COLUMN = {title: number for number, (title, _) in enumerate(COLUMNS)}
 
 _FAILED_STATES = {"failed", "rolled back"}
+WARNING_COLOUR = "#c77700"  # readable on the light and the dark palette
 
 
 class DeviceModel(QAbstractTableModel):
@@ -123,8 +126,8 @@ class DeviceModel(QAbstractTableModel):
                     return row.choice
                 if row.assigned:
                     return f"assigned by server: {row.assigned}"
-                if row.compatible and not row.finished and self.board.up_to_date(row):
-                    return "✓ has it"
+                if row.compatible is not None and self.board.up_to_date(row):
+                    return "✓ has it"  # also once it was updated: it runs the package's build now
                 return _compat_mark(row)
             case "State":
                 return row.state_text
@@ -141,8 +144,14 @@ class DeviceModel(QAbstractTableModel):
         match COLUMNS[column][0]:
             case "Link":
                 return row.address
+            case "Battery":
+                return battery_tip(row.battery_mv)
             case "Package":
                 return row.choice_tip or row.compat_reason or _compat_mark(row)
+            case "State" if row.stalled_for() is not None:
+                return (f"{row.state} {row.detail}: no byte has moved for {row.stalled_for():.0f} s. A handset "
+                        "writing a large partition can take a while; one that never answers fails at the "
+                        "command's deadline.")
             case "Message" | "State":
                 return row.detail or row.mode_note
         return COLUMNS[column][1]
@@ -157,6 +166,8 @@ class DeviceModel(QAbstractTableModel):
             return QBrush(QColor("#2e9d4f")) if row.compatible else None
         if row.state in _FAILED_STATES:
             return QBrush(QColor("#d03b3b"))
+        if row.stalled_for() is not None:
+            return QBrush(QColor(WARNING_COLOUR))
         return QBrush(QColor("#2e9d4f")) if row.state == "done" else None
 
 

@@ -1,11 +1,12 @@
 """What the window knows about one handset, and how its figures read. No Qt here."""
 
-import time
-from collections import deque
 from dataclasses import dataclass, field
 
 from flasher.discovery.found import RECOVERY_MODES, mode_text
 from flasher.history.report import Report
+from flasher.transfer_rate import TransferRate, human_bytes, human_duration
+
+from .battery import battery_percent
 
 # States in which a session owns the handset, or is being readied for it: nothing else may open it.
 ACTIVE_STATES = {"queued", "connecting", "checking", "writing", "verifying", "switching", "rebooting",
@@ -17,8 +18,6 @@ TRANSFER_STATES = {"writing", "sideloading", "downloading"}
 # Where an attempt stopped, in the words of the state it was in.
 PHASE_WORDS = {"connect": "connecting", "preflight": "checking", "write": "writing", "verify": "verifying",
                "recovery": "rebooting to recovery", "sideload": "sideloading", "install": "installing"}
-# How many seconds of progress samples the speed is averaged over.
-SPEED_WINDOW = 3.0
 
 LINK_NAMES = {"usb": "USB", "tcp": "TCP", "udp": "UDP", "serial": "serial"}
 # What an idle row in recovery says: it cannot be checked there, and what an update does about it.
@@ -50,7 +49,7 @@ class DeviceRow:
     """The build a rollout server (hawkBit DDI) assigns the handset; "" when none."""
     report: Report | None = None
     missed_scans: int = 0
-    samples: deque = field(default_factory=lambda: deque(maxlen=64))
+    rate: TransferRate = field(default_factory=TransferRate)
 
     @property
     def active(self) -> bool:
@@ -73,50 +72,41 @@ class DeviceRow:
         """What the mode means for an update, when it is not the usual fastboot."""
         return RECOVERY_NOTE if self.mode in RECOVERY_MODES else ""
 
+    def stalled_for(self, now: float | None = None) -> float | None:
+        """Seconds a transfer has waited on the handset without a byte moving; None while it works."""
+        return self.rate.stalled_for(now) if self.state in TRANSFER_STATES else None
+
     @property
     def state_text(self) -> str:
+        stalled = self.stalled_for()
+        if stalled is not None:
+            return f"waiting for the handset ({human_duration(stalled)})"
         if self.state in ("writing", "verifying", "switching", "confirming") and self.detail:
             return f"{self.state} {self.detail}"
         return self.state
 
     def start_session(self) -> None:
         self.state, self.detail, self.done, self.total, self.report = "queued", "", 0, 0, None
-        self.samples.clear()
+        self.rate.clear()
 
     def add_progress(self, done: int, total: int, now: float | None = None) -> None:
         self.done, self.total = done, total
-        self.samples.append((time.monotonic() if now is None else now, done))
+        self.rate.add(done, total, now)
 
-    def speed(self) -> float:
-        """Bytes per second over the last few seconds of samples; 0 until there are two."""
-        if len(self.samples) < 2:
-            return 0.0
-        latest_time, latest_done = self.samples[-1]
-        first_time, first_done = next(((t, d) for t, d in self.samples if latest_time - t <= SPEED_WINDOW),
-                                      self.samples[0])
-        if latest_time <= first_time:
-            first_time, first_done = self.samples[0]
-        elapsed = latest_time - first_time
-        return (latest_done - first_done) / elapsed if elapsed > 0 else 0.0
+    def speed(self, now: float | None = None) -> float:
+        return self.rate.speed(now)
 
-    def seconds_left(self) -> float | None:
-        speed = self.speed()
-        if speed <= 0 or self.total <= 0:
-            return None
-        return max(0.0, (self.total - self.done) / speed)
+    def seconds_left(self, now: float | None = None) -> float | None:
+        return self.rate.seconds_left(now)
 
-    def progress_text(self) -> str:
+    def progress_text(self, now: float | None = None) -> str:
         if self.finished:
             return self._outcome_text()
         if self.total <= 0:
             return ""
         parts = [f"{self.done * 100 // self.total}%", bytes_of(self.done, self.total)]
         if self.state in TRANSFER_STATES:
-            speed, left = self.speed(), self.seconds_left()
-            if speed > 0:
-                parts.append(f"{human_bytes(speed)}/s")
-            if left is not None:
-                parts.append("<1 s left" if left < 0.5 else f"{human_duration(left)} left")
+            parts += self.rate.figures(now)
         return " · ".join(parts)
 
     def _outcome_text(self) -> str:
@@ -132,14 +122,6 @@ class DeviceRow:
         return f"{human_bytes(report.bytes_sent)} {done} in {seconds}"
 
 
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return f"{count:.1f} GiB"
-
-
 def bytes_of(done: int, total: int) -> str:
     """'9.6 / 28.0 MiB': one unit when both share it, so the bar's text stays short."""
     done_text, total_text = human_bytes(done), human_bytes(total)
@@ -148,16 +130,13 @@ def bytes_of(done: int, total: int) -> str:
     return f"{done_text} / {total_text}"
 
 
-def human_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}:{seconds:02d}"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}"
-
-
 def battery_text(millivolts: str) -> str:
-    return f"{int(millivolts) / 1000:.2f} V" if millivolts.isdigit() else millivolts
+    """In percent, as guided mode and phones say it; the volts stay in the tooltip."""
+    return f"{battery_percent(int(millivolts))} %" if millivolts.isdigit() else millivolts
+
+
+def battery_tip(millivolts: str) -> str:
+    if not millivolts.isdigit():
+        return "The handset does not report its battery"
+    return (f"{int(millivolts) / 1000:.2f} V: about {battery_percent(int(millivolts))} % by a lithium cell's resting "
+            "voltage; the package sets the minimum")

@@ -28,6 +28,16 @@ from .report_delivery import ReportDelivery
 from .settings_dialog import SettingsDialog
 
 CLOSE_POLL_MS = 100
+LOG_HEIGHT = 150  # the log pane's first height: a few lines, so ten handsets fit at 1280x800
+LOG_MIN_HEIGHT = 90
+HISTORY_SHARE = 0.45  # of the table's and the pane's height, when the History tab is opened
+# The texts that set a column's width: State and Progress are never cut, the rest fit their usual
+# contents and say the rest on hover; Message takes what is left.
+COLUMN_SAMPLES = {"Handset": "unidentified", "Serial": "0123456789A", "Link": "serial", "Mode": "fastbootd",
+                  "Slot": "Slot", "Build": "Build", "Battery": "Battery", "Package": "✗ needs unlock",
+                  "State": "waiting for the handset (59 s)",
+                  "Progress": "100% · 999.9 / 999.9 MiB · 99.9 MiB/s · 9:59 left"}
+ICON_COLUMNS = ("Handset", "Link")
 TITLE = "TSUF — flashing station"
 
 
@@ -53,11 +63,16 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.log_pane, "Log")
         self.tabs.addTab(self.history_view, "History")
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        # The handsets come first: extra height goes to the table, the log keeps a few lines and
+        # folds away (View → Log and history, or drag the handle down).
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        self.tabs.setMinimumHeight(LOG_MIN_HEIGHT)  # the summary's chart would hold it taller
+        self.tabs.currentChanged.connect(self._room_for_history)
+        self._sized = False
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.package_panel)
@@ -95,13 +110,16 @@ class MainWindow(QMainWindow):
         table.setAlternatingRowColors(True)
         table.verticalHeader().hide()
         table.setWordWrap(False)
+        metrics = table.fontMetrics()
+        rows = table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(metrics.height() + 8)  # dense: a bench of ten fits without scrolling
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        widths = {"Handset": 120, "Serial": 90, "Link": 70, "Mode": 70, "Slot": 40, "Build": 55, "Battery": 65,
-                  "Package": 190, "State": 110, "Progress": 280}
-        for title, width in widths.items():
-            table.setColumnWidth(COLUMN[title], width)
+        for title, sample in COLUMN_SAMPLES.items():
+            icon_room = 24 if title in ICON_COLUMNS else 0
+            table.setColumnWidth(COLUMN[title], metrics.horizontalAdvance(sample) + 20 + icon_room)
         table.doubleClicked.connect(lambda index: self.show_row_log(self.model.address_at(index.row())))
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         return table
@@ -157,6 +175,10 @@ class MainWindow(QMainWindow):
         self.guided_action = self._action("Guided mode…", self.open_guided, shortcut="Ctrl+G",
                                           tip="One phone, four plain steps, for someone who is not a technician; "
                                               "this window waits meanwhile")
+        self.log_shown_action = self._action("Log and history", self.show_log_pane, shortcut="Ctrl+Shift+L",
+                                             tip="Show or fold away the log and history below the handsets")
+        self.log_shown_action.setCheckable(True)
+        self.log_shown_action.setChecked(True)
         quit_action = self._action("Quit", self.close, shortcut="Ctrl+Q", tip="Close TSUF")
         self.parallel = QSpinBox(minimum=1, maximum=32, value=self.board.parallel)
         self.parallel.setPrefix("at most ")
@@ -179,10 +201,32 @@ class MainWindow(QMainWindow):
         device_menu.addActions([self.update_action, self.update_all_action, self.latest_action,
                                 self.latest_all_action, self.cancel_action, self.cancel_all_action,
                                 self.reboot_action, self.again_action, self.log_action])
+        view_menu = menus.addMenu("&View")
+        view_menu.addAction(self.log_shown_action)
         station_menu = menus.addMenu("&Station")
         station_menu.addActions([self.station_action, self.guided_action, self.settings_action])
         self.table.addActions([self.update_action, self.latest_action, self.cancel_action, self.reboot_action,
                                self.again_action, self.log_action])
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._sized:  # sizes given before the first show are only proportions
+            self._sized = True
+            total = sum(self.splitter.sizes())
+            self.splitter.setSizes([total - LOG_HEIGHT, LOG_HEIGHT])
+
+    def _room_for_history(self) -> None:
+        """The history needs more than the log's few lines: opening it gives it part of the table's height."""
+        if self.tabs.currentWidget() is not self.history_view:
+            return
+        table, pane = self.splitter.sizes()
+        wanted = int((table + pane) * HISTORY_SHARE)
+        if pane < wanted:
+            self.splitter.setSizes([table + pane - wanted, wanted])
+
+    def show_log_pane(self, shown: bool) -> None:
+        self.log_shown_action.setChecked(shown)
+        self.tabs.setVisible(shown)
 
     # -- state shown ------------------------------------------------------------------
 
@@ -235,9 +279,9 @@ class MainWindow(QMainWindow):
 
     def _hint_next_step(self) -> None:
         if self.demo and self.board.updater is not None:
-            self.statusBar().showMessage("Demo: virtual handsets on every link, one of them locked. Press “Update "
-                                         "all to latest” to let each take its own package, or “Update all "
-                                         "compatible” (Ctrl+Shift+U) for the open one.")
+            # Short enough to sit beside the counters at 1280 px.
+            self.statusBar().showMessage("Demo: virtual handsets, one locked. “Update all to latest” gives each its "
+                                         "own package; Ctrl+Shift+U updates all with the open one.")
 
     def _package_refused(self, error: Exception) -> None:
         name = self.board.package_path.name if self.board.package_path else "the package"
@@ -333,6 +377,7 @@ class MainWindow(QMainWindow):
         if row is not None and row.report is not None and row.report.log_path:
             self.show_report_log(row.report)
         else:
+            self.show_log_pane(True)
             self.tabs.setCurrentWidget(self.log_pane)
             self.log_pane.show_device(address)
 

@@ -1,5 +1,7 @@
-"""Station settings: its id, the backend that receives reports, the update catalog, and the trust store's keys."""
+"""Station settings: its id, the backend that receives reports, the update catalog, the lab's shared
+history, and the trust store's keys."""
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
@@ -12,7 +14,7 @@ from flasher.settings import Settings
 
 
 class SettingsDialog(QDialog):
-    """Changes to the trust store apply at once; station id, backend URL and catalog on OK."""
+    """Changes to the trust store apply at once; station id, backend URL, catalog and lab history on OK."""
 
     def __init__(self, settings: Settings | None, trust_store: TrustStore, station, parent=None):
         super().__init__(parent)
@@ -29,6 +31,11 @@ class SettingsDialog(QDialog):
         self.catalog_url.setPlaceholderText("none: only the firmware library's packages are offered")
         self.catalog_url.setToolTip("The signed update catalog “Update to latest” and the guided mode choose "
                                     "from: an http(s) URL, a catalog.json file or the folder holding it")
+        self.history_url = QLineEdit(settings.history_url if settings else "")
+        self.history_url.setPlaceholderText("none: this station's own history only")
+        self.history_url.setToolTip("The lab's shared PostgreSQL history, postgresql://USER@HOST[:PORT]/DATABASE "
+                                    "(password in ~/.pgpass or $PGPASSWORD): every report is delivered to it, and "
+                                    "the History tab can read every station's attempts")
         self.battery_unknown_ok = QCheckBox("Update handsets that do not report their battery level")
         self.battery_unknown_ok.setChecked(bool(settings and settings.battery_unknown_ok))
         self.battery_unknown_ok.setToolTip("Many bootloaders (U-Boot, barebox) do not say how charged the handset is; "
@@ -37,6 +44,7 @@ class SettingsDialog(QDialog):
         form.addRow("Station id:", self.station_id)
         form.addRow("Backend URL:", self.backend_url)
         form.addRow("Update catalog:", self.catalog_url)
+        form.addRow("Lab history:", self.history_url)
         form.addRow("Battery:", self.battery_unknown_ok)
         self.keys = QTreeWidget()
         self.keys.setHeaderLabels(("Key id", "Algorithm", "May sign"))
@@ -108,10 +116,24 @@ class SettingsDialog(QDialog):
                 QMessageBox.warning(self, "Key not removed", str(error))
 
     def accept(self) -> None:
-        self.apply()
-        super().accept()
+        if self.apply():
+            super().accept()
 
-    def apply(self) -> None:
+    def warn(self, title: str, text: str) -> None:
+        """Tests replace this."""
+        QMessageBox.warning(self, title, text)
+
+    def apply(self) -> bool:
+        """Save; False (and nothing saved) when a URL could never work, as `tsuf settings` refuses it."""
+        if self.settings is not None:
+            proposed = dataclasses.replace(self.settings, backend_url=self.backend_url.text().strip(),
+                                           catalog_url=self.catalog_url.text().strip(),
+                                           history_url=self.history_url.text().strip())
+            try:
+                proposed.backend()
+            except FlasherError as error:
+                self.warn("Settings not saved", f"{error}\n\n{error.hint}".strip())
+                return False
         station_id = self.station_id.text().strip()
         if station_id:
             self.station.station_id = station_id
@@ -119,5 +141,7 @@ class SettingsDialog(QDialog):
             self.settings.station_id = self.station.station_id
             self.settings.backend_url = self.backend_url.text().strip()
             self.settings.catalog_url = self.catalog_url.text().strip()
+            self.settings.history_url = self.history_url.text().strip()
             self.settings.battery_unknown_ok = self.battery_unknown_ok.isChecked()
             self.settings.save()
+        return True

@@ -32,6 +32,10 @@ CORE_VARIABLES = (
     "version-bootloader", "bootloader-version",
 )
 
+# Partitions nearly every handset has: one answering `partition-size` shows that sizes are
+# answered on request, so a name without one is not a partition (a typo), refused before any upload.
+COMMON_PARTITIONS = ("boot", "boot_a", "system", "system_a", "userdata")
+
 READ_PROBE_SIZE = 4096
 """Bytes a read-back probe asks for: enough to tell 'allowed' from 'refused'."""
 
@@ -106,8 +110,11 @@ class Capabilities:
 
     @property
     def reports_partition_sizes(self) -> bool:
-        """Whether a missing `partition-size:X` means X does not exist (the handset lists the others)."""
-        return any(name.startswith("partition-size:") for name in self.variables)
+        """Whether a missing `partition-size:X` means X does not exist: the handset lists the others'
+        sizes, or answers them when asked (U-Boot has no listing but answers for each partition)."""
+        if any(name.startswith("partition-size:") for name in self.variables):
+            return True
+        return any(self.partition_size(name) is not None for name in COMMON_PARTITIONS)
 
     # -- identity, lock and battery ----------------------------------------------
 

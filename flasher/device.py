@@ -24,6 +24,7 @@ from .protocol.host import HostProtocol
 from .protocol.packets import MAX_DATA
 from .transport.address import open_transport
 from .transport.base import FileSpan, Transport
+from .transfer_rate import human_bytes
 from .transport.errors import LinkTimeout
 
 Progress = Callable[[int, int], None]
@@ -231,7 +232,7 @@ class FastbootDevice:
                 raise NoSuchPartition(f"the handset has no partition {partition}")
             return  # it reports no sizes at all: the device decides
         if image_size > size:
-            raise ImageTooLarge(f"the image is {image_size} bytes, {partition} holds {size}")
+            raise ImageTooLarge(f"the image is {human_bytes(image_size)}, {partition} holds {human_bytes(size)}")
 
     def erase(self, partition: str) -> None:
         self.command(f"erase:{partition}")

@@ -6,11 +6,14 @@ times a second, as in the station window. The window only shows `page` and calls
 `primary`, `secondary` and `cancel`.
 """
 
+import dataclasses
 import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from flasher.discovery.found import FoundDevice
+from flasher.errors import FlasherError
 from flasher.history.codes import Result
 from flasher.history.report import Report
 from flasher.selection.choose import CATALOG
@@ -20,6 +23,7 @@ from flasher.update.events import Progress, StateChanged
 from flasher.update.session import CancelToken
 from flasher.update.updater import Updater
 
+from .. import handset_tasks
 from ..device_row import FINAL_STATES
 from ..jobs import Jobs, Outcome
 from ..session_feed import LogEntry, SessionFeed
@@ -32,6 +36,19 @@ SCAN_INTERVAL_MS = 1000
 MAX_DETAIL_LINES = 2000
 # States whose progress figures mean something: bytes downloaded, checked, written, read back or sent.
 COUNTED_STATES = {"download", "check", "downloading", "writing", "verifying", "sideloading"}
+
+
+def _named(found: list[FoundDevice], known: str | None) -> list[FoundDevice]:
+    """A newly found phone that the scan listed without asking it (USB by its port) is asked its model,
+    in the scan's worker and before its page shows, so nothing else has the phone meanwhile."""
+    ready = steps.ready_phones(found)
+    if len(ready) != 1 or ready[0].product or ready[0].address == known or len(found) != 1:
+        return found
+    try:
+        product = handset_tasks.identify(ready[0].address).product
+    except FlasherError:
+        return found  # it says nothing now: shown without a model, and Check asks it again
+    return [dataclasses.replace(ready[0], product=product or None)]
 
 
 class GuidedFlow(QObject):
@@ -116,7 +133,8 @@ class GuidedFlow(QObject):
     def _scan_now(self) -> None:
         if not self._looking or self._scans.running or self.busy:
             return
-        self._scans.start(lambda: self.setup.scan(set()), self._scanned)
+        known = self.address
+        self._scans.start(lambda: _named(self.setup.scan(set()), known), self._scanned)
 
     def _scanned(self, outcome: Outcome) -> None:
         if not self._looking:
@@ -232,10 +250,15 @@ class GuidedFlow(QObject):
             return
         report: Report = outcome.value
         self.report = report
+        # Into the log for good: "Try again" starts over without the details losing the attempt.
+        for line in (f"result: {report.result} (code {Result[report.result].code})", f"message: {report.message}",
+                     f"report id: {report.report_id}", f"log file: {report.log_path}"):
+            self.say("INFO", line)
         if report.result == Result.SUCCESS.name:
             self._show(wording.installed(report.to_build), self.close_requested.emit, self.start_over)
         else:
-            self._show(wording.failed(wording.INSTALL, Result[report.result]), self.start_over)
+            self._show(wording.failed(wording.INSTALL, Result[report.result],
+                                      old_software_kept=wording.old_software_kept(report)), self.start_over)
 
     # -- shared ---------------------------------------------------------------------------
 
@@ -276,12 +299,8 @@ class GuidedFlow(QObject):
             self._show(wording.installing(self._state, done, total))
 
     def details(self) -> str:
-        """The technical log: every line, then the attempt's report, for "Show details"."""
+        """The technical log for "Show details": every line so far, the attempts' reports among them.
+        It only grows, so the details box only ever gets lines added."""
         self._drain()
-        lines = [f"{time.strftime('%H:%M:%S', time.localtime(e.at))} {e.level:7} {e.text}" for e in self.lines]
-        report = self.report
-        if report is not None:
-            lines += ["", f"result: {report.result} (code {Result[report.result].code})",
-                      f"message: {report.message}", f"report id: {report.report_id}",
-                      f"log file: {report.log_path}"]
-        return "\n".join(lines)
+        return "\n".join(f"{time.strftime('%H:%M:%S', time.localtime(e.at))} {e.level:7} {e.text}"
+                         for e in self.lines)

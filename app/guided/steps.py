@@ -18,6 +18,7 @@ from flasher.update.events import Event, Progress, StateChanged
 from flasher.update.session import CancelToken, Options, Station
 from flasher.update.updater import FALL_BACK_ON, Updater
 
+from ..battery import battery_percent
 from ..discovery_scan import Scan
 
 # An update that stops for lack of power is the worst an end user can meet; a package's own
@@ -25,9 +26,6 @@ from ..discovery_scan import Scan
 MIN_BATTERY_PERCENT = 30
 # Modes a session can start from: the phone on its update screen.
 READY_MODES = {"fastboot", "fastbootd"}
-# Resting voltage of a one-cell lithium battery against its charge: (millivolts, percent).
-_CHARGE_CURVE = ((3300, 0), (3600, 5), (3700, 12), (3750, 20), (3790, 30), (3830, 40), (3870, 50), (3920, 60),
-                 (3980, 70), (4060, 80), (4110, 90), (4200, 100))
 
 
 @dataclass
@@ -52,17 +50,6 @@ class Checked:
     def battery_low(self) -> bool:
         return self.battery_refused or (self.battery_percent is not None
                                         and self.battery_percent < MIN_BATTERY_PERCENT)
-
-
-def battery_percent(millivolts: int) -> int:
-    """An estimate of the charge left, for people who know batteries by percent."""
-    points = _CHARGE_CURVE
-    if millivolts <= points[0][0]:
-        return 0
-    for (low_mv, low_pc), (high_mv, high_pc) in zip(points, points[1:]):
-        if millivolts <= high_mv:
-            return round(low_pc + (high_pc - low_pc) * (millivolts - low_mv) / (high_mv - low_mv))
-    return 100
 
 
 def ready_phones(found: Sequence[FoundDevice]) -> list[FoundDevice]:

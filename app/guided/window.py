@@ -146,8 +146,13 @@ class GuidedWindow(QWidget):
             self._details_timer.stop()
 
     def _refresh_details(self) -> None:
-        text = self.flow.details()
-        if text != self.details.toPlainText():
+        """New lines are added at the end; what the reader selected or scrolled to stays where it is."""
+        text, shown = self.flow.details(), self.details.toPlainText()
+        if text == shown:
+            return
+        if shown and text.startswith(shown + "\n"):
+            self.details.appendPlainText(text[len(shown) + 1:])  # follows the end only if it was there
+        else:
             self.details.setPlainText(text)
             self.details.verticalScrollBar().setValue(self.details.verticalScrollBar().maximum())
 

@@ -26,6 +26,9 @@ JARGON = ("slot", "fastboot", "sparse", "partition", "bootloader", "preflight", 
 CABLE = "Keep the cable plugged in"
 SUPPORT = "If it happens again, contact support and show them the details (press “Show details”)."
 KEPT = "Nothing was changed on your phone."
+# A user's first fear after a failure: said whenever the attempt stopped before the phone was set to
+# start the new software.
+STILL_WORKS = "Your phone still works with its old software, as before."
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,14 @@ def battery_low(percent: int | None, needed: int) -> Page:
 
 
 def update_found(current: str, new: str, size: int, *, on_this_computer: bool, battery: int | None) -> Page:
-    where = "It is already on this computer." if on_this_computer else f"The download is {size_text(size)}."
+    """Nothing to download when the update is already on this computer: the button says what happens."""
     charge = f"Battery: about {battery} %. " if battery is not None else ""
-    return Page(CHECK, "An update is available", f"Your phone runs {current}. The newest software is {new}. {where}",
+    if on_this_computer:
+        return Page(CHECK, "An update is available",
+                    f"Your phone runs {current}. The newest software is {new}. It is already on this computer.",
+                    f"{charge}{CABLE} while the update is made ready.", button="Get the update ready")
+    return Page(CHECK, "An update is available",
+                f"Your phone runs {current}. The newest software is {new}. The download is {size_text(size)}.",
                 f"{charge}{CABLE} while the update downloads.", button="Download the update")
 
 
@@ -251,11 +259,30 @@ RESULT_WORDS: dict[Result, tuple[str, str]] = {
 }
 
 
-def failed(step: int, result: Result) -> Page:
-    """The result page of an update that did not succeed: what happened, what to do, and its code."""
+def failed(step: int, result: Result, *, old_software_kept: bool = False) -> Page:
+    """The result page of an update that did not succeed: what happened, whether the phone still
+    works as before (`old_software_kept`, from where the attempt stopped), what to do, and its code."""
     happened, to_do = RESULT_WORDS[result]
+    if old_software_kept and not _says_kept(happened):
+        happened = f"{happened} {STILL_WORKS}"
     title = "The update was stopped" if result is Result.CANCELLED else "Your phone was not updated"
     return Page(step, title, happened, to_do, button="Try again", tone="problem", code=f"Code {result.code}")
+
+
+def _says_kept(happened: str) -> bool:
+    return any(words in happened for words in (KEPT, "works as it did", "keeps the software it had",
+                                               "keeps the software", STILL_WORKS))
+
+
+def old_software_kept(report) -> bool:
+    """True when the attempt stopped before the phone was set to start the new software: nothing was
+    written (connect, checks), or only the other copy of the software was (A/B: write, verify), or the
+    new software was only being sent (before recovery installs it)."""
+    if report.phase in ("connect", "preflight"):
+        return True
+    if report.path == "fastboot-ab":
+        return report.phase in ("write", "verify")
+    return report.path == "sideload" and report.phase in ("recovery", "sideload")
 
 
 def problem(step: int, error: BaseException) -> Page:

@@ -2,12 +2,15 @@
 
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from .. import vbmeta_flags
 from ..device import FastbootDevice, Timeouts
 from ..device_text import printable
 from ..errors import FlasherError
+from ..protocol.errors import CommandFailed
 from .output_file import OutputFile
 from .progress import ProgressBar
 
@@ -21,24 +24,24 @@ class ImageNotFound(FlasherError):
 
 
 def run_device_command(args) -> int:
+    if args.command == "flash" and not Path(args.file).is_file():
+        raise ImageNotFound(f"{args.file}: no such image file")
+    if args.command == "fetch":
+        with OutputFile(Path(args.file)) as output:  # a bad target is refused before the handset is touched
+            with open_device(args) as device:
+                return _fetch(device, args, output)
+    with open_device(args) as device:
+        return _COMMANDS[args.command](device, args)
+
+
+def open_device(args) -> FastbootDevice:
+    """The one handset named with -s (or $TSUF_DEVICE)."""
     if not args.address:
         raise NoDeviceAddress("no device address given")
     if len(args.address) > 1:
         raise NoDeviceAddress(f"{args.command} works on one handset; {len(args.address)} were given",
                               hint="Give -s once; only `tsuf update` takes several handsets.")
-    address = args.address[0]
-    if args.command == "flash" and not Path(args.file).is_file():
-        raise ImageNotFound(f"{args.file}: no such image file")
-    if args.command == "fetch":
-        with OutputFile(Path(args.file)) as output:  # a bad target is refused before the handset is touched
-            with _open(address, args) as device:
-                return _fetch(device, args, output)
-    with _open(address, args) as device:
-        return _COMMANDS[args.command](device, args)
-
-
-def _open(address: str, args) -> FastbootDevice:
-    return FastbootDevice.open(address, timeouts=timeouts(args), on_message=_print_device_message)
+    return FastbootDevice.open(args.address[0], timeouts=timeouts(args), on_message=print_device_message)
 
 
 def timeouts(args) -> Timeouts:
@@ -53,11 +56,11 @@ def limits_text(limits: Timeouts, command: str) -> str:
     return f"stops after {limits.response:g} s of silence or {limits.deadline_for(command):g} s per command"
 
 
-def _print_device_message(text: str) -> None:
+def print_device_message(text: str) -> None:
     print(f"(bootloader) {printable(text, None)}", file=sys.stderr)
 
 
-def _emit(args, data: dict, human: str) -> None:
+def emit(args, data: dict, human: str) -> None:
     # JSON escapes every control character itself (ensure_ascii); `human` is made printable by the caller.
     print(json.dumps(data, indent=2) if args.json else human)
 
@@ -65,26 +68,35 @@ def _emit(args, data: dict, human: str) -> None:
 def _getvar(device: FastbootDevice, args) -> int:
     if args.name == "all":
         values = device.getvar_all()
-        _emit(args, values, "\n".join(f"{printable(key, None)}: {printable(value, None)}"
+        emit(args, values, "\n".join(f"{printable(key, None)}: {printable(value, None)}"
                                       for key, value in values.items()))
     else:
         value = device.getvar(args.name)
-        _emit(args, {args.name: value}, f"{printable(args.name, None)}: {printable(value, None)}")
+        emit(args, {args.name: value}, f"{printable(args.name, None)}: {printable(value, None)}")
     return 0
 
 
 def _flash(device: FastbootDevice, args) -> int:
     image = Path(args.file)
     target = device.resolve_partition(args.partition, args.slot)
-    bar = ProgressBar(f"flash {target}", detail=limits_text(device.timeouts, "flash:"))
-    started = time.monotonic()
-    try:
-        pieces = device.flash(target, image, progress=bar.update, use_fill=not args.no_fill)
-    except BaseException:
-        bar.finish("FAILED")
-        raise
-    bar.finish()
-    _emit(args, {"partition": target, "image": str(image), "bytes": image.stat().st_size,
+    flags = vbmeta_flags.flags_for(args.disable_verity, args.disable_verification)
+    with tempfile.TemporaryDirectory(prefix="tsuf-vbmeta-") as scratch:
+        if flags:  # as the stock client: the header's flags are set in a copy, never in the user's file
+            if not target.startswith("vbmeta"):
+                raise vbmeta_flags.NotVbmeta(f"--disable-verity and --disable-verification change a vbmeta "
+                                             f"partition; {target} is not one")
+            sent = vbmeta_flags.with_flags(image, flags, Path(scratch) / image.name)
+        else:
+            sent = image
+        bar = ProgressBar(f"flash {target}", detail=limits_text(device.timeouts, "flash:"))
+        started = time.monotonic()
+        try:
+            pieces = device.flash(target, sent, progress=bar.update, use_fill=not args.no_fill)
+        except BaseException:
+            bar.finish("FAILED")
+            raise
+        bar.finish()
+    emit(args, {"partition": target, "image": str(image), "bytes": image.stat().st_size,
                  "pieces": pieces, "seconds": round(time.monotonic() - started, 3)},
           f"wrote {image} to {target} in {pieces} piece{'s' if pieces != 1 else ''}")
     return 0
@@ -93,20 +105,25 @@ def _flash(device: FastbootDevice, args) -> int:
 def _erase(device: FastbootDevice, args) -> int:
     target = device.resolve_partition(args.partition, args.slot)
     device.erase(target)
-    _emit(args, {"erased": target}, f"erased {target}")
+    emit(args, {"erased": target}, f"erased {target}")
     return 0
 
 
 def _set_active(device: FastbootDevice, args) -> int:
     device.set_active(args.slot)
-    _emit(args, {"active_slot": args.slot}, f"slot {args.slot} is active")
+    emit(args, {"active_slot": args.slot}, f"slot {args.slot} is active")
     return 0
 
 
 def _reboot(device: FastbootDevice, args) -> int:
-    device.reboot(args.target)
+    try:
+        device.reboot(args.target)
+    except CommandFailed as error:
+        if args.target == "edl":  # bootloaders that know EDL only as an OEM command (lk2nd, some ABLs)
+            error.hint = "This bootloader has no reboot-edl; some take `tsuf oem reboot-edl` or `tsuf oem edl`."
+        raise
     where = args.target or "system"
-    _emit(args, {"rebooting": where}, f"rebooting to {where}")
+    emit(args, {"rebooting": where}, f"rebooting to {where}")
     return 0
 
 
@@ -122,7 +139,7 @@ def _fetch(device: FastbootDevice, args, output: OutputFile) -> int:
         bar.finish("FAILED")
         raise
     bar.finish()
-    _emit(args, {"partition": target, "file": str(out_path), "bytes": size,
+    emit(args, {"partition": target, "file": str(out_path), "bytes": size,
                  "seconds": round(time.monotonic() - started, 3)},
           f"read {target} into {out_path}")
     return 0

@@ -8,6 +8,7 @@ from ..device_text import printable
 from ..discovery.found import FoundDevice, mode_text
 from ..discovery.network_source import NETWORK_SCHEMES, check_targets, read_targets, targets_file
 from ..discovery.scanner import Problem, Scanner, default_sources
+from .table import format_table
 
 COLUMNS = ("address", "link", "mode", "serialno", "product", "vendor")
 HEADINGS = ("ADDRESS", "LINK", "MODE", "SERIAL", "PRODUCT", "VENDOR")
@@ -16,11 +17,13 @@ WATCH_MARKS = {"arrived": "+", "departed": "-", "changed": "~"}
 
 def make_scanner(args) -> Scanner:
     """USB, serial, and the network targets: the targets file's, then those given with -s
-    (or $TSUF_DEVICE); other -s addresses add nothing, since USB and serial are scanned anyway."""
+    (or $TSUF_DEVICE). Serial ports on USB are scanned anyway; one named with -s serial:PORT is
+    probed too (a built-in UART, a pseudo-terminal). USB addresses add nothing."""
     path = targets_file(args.targets)
     targets = read_targets(path) if path else []
     given = [address for address in args.address or [] if address.partition(":")[0] in NETWORK_SCHEMES]
-    return Scanner(default_sources(check_targets(targets + given, "-s")))
+    ports = [address.partition(":")[2] for address in args.address or [] if address.startswith("serial:")]
+    return Scanner(default_sources(check_targets(targets + given, "-s"), serial_ports=ports))
 
 
 def run_devices(args) -> int:
@@ -32,17 +35,15 @@ def run_devices(args) -> int:
     if args.json:
         print(json.dumps([asdict(device) for device in devices], indent=2))
     elif devices:
-        print(format_table(devices))
+        print(devices_table(devices))
     else:
         print("tsuf: no handsets found; `tsuf doctor` explains why one may be missing", file=sys.stderr)
     return 0
 
 
-def format_table(devices: list[FoundDevice]) -> str:
-    rows = [HEADINGS] + [tuple(printable(getattr(device, "mode_text" if column == "mode" else column) or "-")
-                               for column in COLUMNS) for device in devices]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+def devices_table(devices: list[FoundDevice]) -> str:
+    return format_table(HEADINGS, [tuple(printable(getattr(device, "mode_text" if column == "mode" else column) or "-")
+                                         for column in COLUMNS) for device in devices])
 
 
 def _watch(scanner: Scanner, as_json: bool) -> int:

@@ -19,11 +19,18 @@ def run_emulator(args) -> int:
     for spec in args.fault:
         apply_fault(Faults(), spec)  # a bad fault is refused before anything starts
 
+    oem_key = None
+    if args.oem_key:  # refused before anything starts when it is not a public key
+        from ..package.keys import read_public_key
+        read_public_key(Path(args.oem_key))
+        oem_key = Path(args.oem_key).read_text()
     storage = Path(args.storage) if args.storage else Path(tempfile.mkdtemp(prefix="tsuf-handsets-"))
     template = load_profile(Path(args.profile)) if args.profile else None
 
     def profile_for(serialno: str):
         profile = dataclasses.replace(template, serialno=serialno) if template else default_profile(serialno)
+        if oem_key:  # verified boot: the handset boots only builds this key signed, and reports them
+            profile = dataclasses.replace(profile, oem_public_key=oem_key)
         # The factory lock state: a handset whose lock.json says otherwise keeps its own.
         return dataclasses.replace(profile, unlocked=False) if args.locked else profile
     mode = Mode(args.mode) if args.mode else None

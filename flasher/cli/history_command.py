@@ -14,6 +14,7 @@ from ..history.query import Filter, HistoryReader
 from ..history.store import HistoryStore, write_csv
 from ..history.summary import Figures, Summary, mib_per_s, percent, seconds, summarize
 from ..settings import Settings, load_settings
+from .table import format_table
 
 
 def run_history(args) -> int:
@@ -55,14 +56,14 @@ def _print_reports(reports, location: str, args) -> None:
     elif not reports:
         print(f"no attempts recorded in {location}", file=sys.stderr)
     else:
-        print(f"{'started (UTC)':24} {'station':12} {'handset':12} {'product':14} {'build':15} {'result':14} "
-              f"{'code':>4}  message")
-        for report in reports:  # a lab's history holds what every station's handsets said: shown printable
-            builds = f"{report.from_build or '?'}->{report.to_build}"
-            print(f"{printable(report.started_at, 24):24} {printable(report.station_id, 12):12} "
-                  f"{printable(report.device_serial, 12):12} {printable(report.product, 14):14} "
-                  f"{printable(builds, 15):15} {printable(report.result, 14):14} {report.code:>4}  "
-                  f"{printable(report.message, 60)}")
+        # A lab's history holds what every station's handsets said: shown printable, and whole
+        # (a handset that failed before it was identified is known by its full address).
+        headings = ("started (UTC)", "station", "handset", "product", "build", "result", "code", "message")
+        print(format_table(headings, [
+            (printable(report.started_at, 24), printable(report.station_id, 40), printable(report.device_serial, 64),
+             printable(report.product, 40), printable(f"{report.from_build or '?'}->{report.to_build}", 40),
+             printable(report.result, 40), str(report.code), printable(report.message, 60))
+            for report in reports], right=frozenset({6})))
 
 
 def _print_summary(summary: Summary, location: str, *, as_json: bool) -> None:

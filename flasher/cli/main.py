@@ -93,6 +93,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                        help="slot to write (default: the active slot)")
     flash.add_argument("--no-fill", action="store_true",
                        help="send constant blocks as data, for old bootloaders that reject FILL chunks")
+    flash.add_argument("--disable-verity", action="store_true",
+                       help="vbmeta: set the header's flag that turns dm-verity off, as the stock client does "
+                            "(an unlocked bootloader honours it)")
+    flash.add_argument("--disable-verification", action="store_true",
+                       help="vbmeta: set the header's flag that turns verification of the other images off")
     _add_deadline_options(flash)
 
     erase = commands.add_parser("erase", help="erase a partition")
@@ -105,8 +110,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_deadline_options(set_active)
 
     reboot = commands.add_parser("reboot", help="reboot the device")
-    reboot.add_argument("target", nargs="?", choices=("bootloader", "fastboot", "recovery"))
+    reboot.add_argument("target", nargs="?", choices=("bootloader", "fastboot", "recovery", "edl"),
+                        help="where to: the bootloader, fastbootd, recovery, or Qualcomm's emergency download mode")
     _add_deadline_options(reboot)
+
+    _add_bootloader_commands(commands)
 
     fetch = commands.add_parser("fetch", help="read a partition back into a file")
     fetch.add_argument("partition")
@@ -138,6 +146,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     emulator.add_argument("--storage", type=folder, metavar="DIR", help="folder for the handsets' partitions")
     emulator.add_argument("--profile", type=input_file, metavar="FILE", help="device profile (JSON)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    emulator.add_argument("--oem-key", type=input_file, metavar="PUB.pem",
+                          help="the manufacturer's public key: handsets boot only builds signed with it (package "
+                               "build --oem-key) and report the build they run, so `update --latest` can choose")
     emulator.add_argument("--locked", action="store_true",
                           help="handsets leave the factory with a locked bootloader (as end users' phones do)")
     emulator.add_argument("--fault", action="append", default=[], metavar="KIND:ARGUMENT",
@@ -150,7 +161,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     devices.add_argument("--watch", action="store_true",
                          help="print arrivals (+) and departures (-) as they happen, until Ctrl-C")
     devices.add_argument("--targets", type=input_file, metavar="FILE",
-                         help="network addresses to probe, one per line or a JSON list (default: $TSUF_TARGETS)")
+                         help="file of network addresses to probe, one per line or a JSON list (default: the file "
+                              "named by $TSUF_TARGETS)")
 
     doctor = commands.add_parser("doctor", help="explain why a handset may not be seen")
     doctor.add_argument("--targets", type=input_file, metavar="FILE", help="network addresses to probe, as for devices")
@@ -169,7 +181,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     gui.add_argument("--guided", action="store_true",
                      help="one phone, four plain steps (connect, check, download, install), for end users; "
                           "with --demo, on one virtual phone")
-    gui.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4, help="virtual handsets with --demo (default 4)")
+    gui.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4,
+                     help="unlocked virtual handsets with --demo (default 4), beside the locked one on USB")
     gui.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=4, metavar="N", help="handsets updated at once (default 4)")
 
     _add_station_commands(commands)
@@ -178,6 +191,40 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_cache_commands(commands)
     _add_catalog_commands(commands)
     return parser
+
+
+def _add_bootloader_commands(commands) -> None:
+    """The stock client's other verbs (flasher/cli/bootloader_commands.py)."""
+    oem = commands.add_parser("oem", help="send an OEM command, as `fastboot oem ...`")
+    oem.add_argument("words", nargs="+", metavar="WORD", help="the command and its arguments")
+    _add_deadline_options(oem)
+    flashing = commands.add_parser("flashing", help="unlock or lock the bootloader (erases the user's data), or "
+                                                    "ask whether it may be unlocked")
+    flashing.add_argument("action", choices=("unlock", "lock", "unlock_critical", "lock_critical",
+                                             "get_unlock_ability"))
+    _add_deadline_options(flashing)
+    boot = commands.add_parser("boot", help="send an image and boot it once, without writing it")
+    boot.add_argument("file", type=input_file, metavar="IMG")
+    _add_deadline_options(boot)
+    go_on = commands.add_parser("continue", help="leave fastboot and go on booting")
+    _add_deadline_options(go_on)
+    wipe = commands.add_parser("wipe", help="erase the user's data (userdata, cache, metadata where present); "
+                                            "`tsuf -w` alone does the same, as `fastboot -w`")
+    _add_deadline_options(wipe)
+    format_ = commands.add_parser("format", help="make a new empty file system on a partition (ext4, made with "
+                                                 "mke2fs), as `fastboot format`")
+    format_.add_argument("partition")
+    format_.add_argument("--fs-type", choices=("ext4",), help="the file system (default: the handset's "
+                                                               "partition-type)")
+    format_.add_argument("--slot", choices=("a", "b", "other"))
+    _add_deadline_options(format_)
+    flashall = commands.add_parser("flashall", help="flash every image of a build folder whose name is a partition "
+                                                    "of the handset, then reboot")
+    flashall.add_argument("folder", nargs="?", metavar="DIR", help="folder of NAME.img (default $ANDROID_PRODUCT_OUT)")
+    flashall.add_argument("--slot", choices=("a", "b", "other"), help="slot to write (default: the active slot)")
+    flashall.add_argument("-w", dest="wipe", action="store_true", help="also erase the user's data")
+    flashall.add_argument("--skip-reboot", action="store_true", help="stay in the bootloader afterwards")
+    _add_deadline_options(flashall)
 
 
 def _add_deadline_options(parser: argparse.ArgumentParser) -> None:
@@ -418,11 +465,16 @@ _HANDLERS = {
     "cache": ("cache_command", "run_cache_command"),
     "catalog": ("catalog_command", "run_catalog_command"),
     "library": ("library_command", "run_library_command"),
+    **{verb: ("bootloader_commands", "run_bootloader_command")
+       for verb in ("oem", "flashing", "boot", "continue", "wipe", "format", "flashall")},
 }
 
 
+_VERBS = {"getvar", "flash", "erase", "set-active", "reboot", "fetch", *_HANDLERS}
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = _wipe_alone(sys.argv[1:] if argv is None else argv)
     args = build_parser(_named_command(argv)).parse_args(argv)
     if not args.address and os.environ.get("TSUF_DEVICE"):
         args.address = [os.environ["TSUF_DEVICE"]]
@@ -450,6 +502,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tsuf: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _wipe_alone(argv: list[str]) -> list[str]:
+    """`tsuf -w` is `tsuf wipe`, as `fastboot -w` is; `tsuf -w flashall` is `tsuf flashall -w`."""
+    if "-w" not in argv:
+        return argv
+    at = argv.index("-w")
+    verb = next((index for index, word in enumerate(argv) if word in _VERBS), None)
+    if verb is not None and verb < at:
+        return argv  # the verb's own -w
+    rest = argv[:at] + argv[at + 1:]
+    if verb is None:
+        return rest + ["wipe"]
+    return rest[:verb] + ["-w"] + rest[verb:]
 
 
 def _report(message: str, hint: str) -> int:

@@ -24,7 +24,7 @@ def _summary(manifest: Manifest) -> list[str]:
     lines = [f"package {manifest.package_id}: {manifest.type} update to {manifest.build} for {manifest.product} "
              f"(hardware {', '.join(manifest.hw_revisions)}), rollback index {manifest.rollback_index}"
              + (", installed by recovery (sideload)" if manifest.install == "sideload" else "")]
-    lines += [f"  {entry.partition:<16} {entry.size:>12} bytes  {'slotted' if entry.slotted else 'unslotted'}"
+    lines += [f"  {entry.partition:<16} {human_bytes(entry.size):>10}  {'slotted' if entry.slotted else 'unslotted'}"
               + (f"  {entry.delta.method} from {entry.delta.source_build}" if entry.delta else "")
               for entry in manifest.images]
     return lines

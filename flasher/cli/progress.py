@@ -4,20 +4,19 @@ import sys
 import threading
 import time
 
+from ..transfer_rate import TransferRate, human_bytes
+
+__all__ = ["ProgressBar", "human_bytes"]
+
 _REDRAW_INTERVAL = 0.1
-
-
-def human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    raise AssertionError("unreachable")
+# A terminal line is redrawn this often while no bytes come, so a stall shows as one.
+_TICK_SECONDS = 1.0
 
 
 class ProgressBar:
     """Thread-safe; `update(done, total)` may be called as often as data moves. `detail` (what
-    limits the work, say) follows the live line, or is one line of its own off a terminal."""
+    limits the work, say) follows the live line, or is one line of its own off a terminal.
+    The live line has the recent speed and the time left, or says for how long nothing has moved."""
 
     def __init__(self, label: str, stream=None, width: int = 28, detail: str = ""):
         self.label = label
@@ -29,34 +28,45 @@ class ProgressBar:
             self.stream.write(f"{label}: {detail}\n")
         self._started = time.monotonic()
         self._drawn_at = 0.0
-        self._done = 0
-        self._total = 0
+        self._rate = TransferRate()
         self._lock = threading.Lock()
+        self._finished = threading.Event()
+        if self.interactive:
+            threading.Thread(target=self._tick, name=f"bar {label}", daemon=True).start()
 
     def update(self, done: int, total: int) -> None:
         with self._lock:
-            self._done, self._total = done, total
             now = time.monotonic()
+            self._rate.add(done, total, now)
             if self.interactive and now - self._drawn_at >= _REDRAW_INTERVAL:
-                self._drawn_at = now
-                self.stream.write("\r" + self._line(now))
-                self.stream.flush()
+                self._draw(now)
 
     def finish(self, outcome: str = "done") -> None:
         with self._lock:
+            self._finished.set()
             line = self._line(time.monotonic(), outcome)
             self.stream.write(("\r" + line + "\n") if self.interactive else line + "\n")
             self.stream.flush()
 
+    def _tick(self) -> None:
+        while not self._finished.wait(_TICK_SECONDS):
+            with self._lock:
+                if not self._finished.is_set() and self._rate.total:
+                    self._draw(time.monotonic())
+
+    def _draw(self, now: float) -> None:
+        self._drawn_at = now
+        self.stream.write("\r\x1b[2K" + self._line(now))
+        self.stream.flush()
+
     def _line(self, now: float, outcome: str | None = None) -> str:
-        elapsed = max(now - self._started, 1e-6)
-        rate = self._done / elapsed
+        done, total = self._rate.done, self._rate.total
         if outcome is not None:
-            return (f"{self.label}: {outcome}, {human_bytes(self._done)} in {elapsed:.1f} s "
-                    f"({human_bytes(rate)}/s)").ljust(self.width + 40)
-        fraction = self._done / self._total if self._total else 0.0
+            elapsed = max(now - self._started, 1e-6)
+            return (f"{self.label}: {outcome}, {human_bytes(done)} in {elapsed:.1f} s "
+                    f"({human_bytes(done / elapsed)}/s)").ljust(self.width + 40)
+        fraction = done / total if total else 0.0
         filled = int(fraction * self.width)
-        left = (self._total - self._done) / rate if rate > 0 else 0
+        figures = " ".join(self._rate.figures(now))
         return (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {fraction:4.0%} "
-                f"{human_bytes(self._done)}/{human_bytes(self._total)} "
-                f"{human_bytes(rate)}/s {left:3.0f}s left" + (f" ({self.detail})" if self.detail else ""))
+                f"{human_bytes(done)}/{human_bytes(total)} {figures}" + (f" ({self.detail})" if self.detail else ""))

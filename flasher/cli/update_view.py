@@ -14,9 +14,12 @@ from ..device_text import printable
 from ..history.codes import Result
 from ..history.report import Report
 from ..update.events import Event, Finished, Progress, StateChanged
+from ..transfer_rate import TransferRate
 from .progress import human_bytes
+from .table import format_table
 
 _REDRAW_INTERVAL = 0.1
+_TICK_SECONDS = 1.0  # redraws while no event comes, so a stalled handset reads as one
 UNCONFIRMED = {Result.NOT_CONFIRMED.name, Result.BOOTED_NOT_CONFIRMED.name}
 SUCCESSFUL = {Result.SUCCESS.name, Result.DRY_RUN.name, Result.NEEDS_REBOOT.name} | UNCONFIRMED
 
@@ -25,9 +28,8 @@ class _Line:
     def __init__(self):
         self.state = "waiting"
         self.detail = ""
-        self.done = 0
-        self.total = 0
-        self.started = time.monotonic()
+        self.rate = TransferRate()
+        self.finished = False
 
 
 class DeviceBoard:
@@ -38,6 +40,18 @@ class DeviceBoard:
         self._drawn = 0
         self._drawn_at = 0.0
         self._lock = threading.Lock()
+        if self.interactive:
+            threading.Thread(target=self._tick, name="update board", daemon=True).start()
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(_TICK_SECONDS)
+            with self._lock:
+                if any(not line.finished for line in self._lines.values()):  # never over the summary
+                    try:
+                        self._redraw(force=True)
+                    except (OSError, ValueError):  # the terminal went away (closed, hung up)
+                        return
 
     def handle(self, event: Event) -> None:
         with self._lock:
@@ -52,9 +66,12 @@ class DeviceBoard:
                 self._redraw(force=True)
             elif isinstance(event, Progress):
                 line = self._lines.setdefault(event.serialno, _Line())
-                line.done, line.total = event.done, event.total
+                line.rate.add(event.done, event.total)
                 self._redraw()
             elif isinstance(event, Finished):
+                for serialno in (event.report.device_serial, event.report.address):
+                    if serialno in self._lines:
+                        self._lines[serialno].finished = True
                 self._redraw(force=True)
 
     def _redraw(self, force: bool = False) -> None:
@@ -63,23 +80,26 @@ class DeviceBoard:
             return
         self._drawn_at = now
         out = "\x1b[F" * self._drawn
+        # As wide as the longest name: a handset not yet identified is known by its whole address.
+        width = max(12, *(len(printable(serialno)) for serialno in self._lines))
         for serialno, line in self._lines.items():
-            out += "\x1b[2K" + _render(serialno, line, now) + "\n"
+            out += "\x1b[2K" + _render(serialno, line, now, width) + "\n"
         self._drawn = len(self._lines)
         self.stream.write(out)
         self.stream.flush()
 
 
-def _render(serialno: str, line: _Line, now: float) -> str:
-    transfer = line.total and line.state in ("writing", "verifying", "sideloading")
+def _render(serialno: str, line: _Line, now: float, width: int = 12) -> str:
+    rate = line.rate
+    transfer = rate.total and line.state in ("writing", "verifying", "sideloading")
     # A detail with no bar after it is shown whole ("Allow USB debugging on the phone").
-    text = f"{printable(serialno, 12):12} {line.state:11} {printable(line.detail, 24 if transfer else None):24}"
+    text = f"{printable(serialno):{width}} {line.state:11} {printable(line.detail, 24 if transfer else None):24}"
     if transfer:
-        fraction = line.done / line.total
-        rate = line.done / max(now - line.started, 1e-6)
+        fraction = rate.done / rate.total
         bar = "#" * int(fraction * 20)
-        text += f" [{bar:.<20}] {fraction:4.0%} {human_bytes(line.done)}/{human_bytes(line.total)} " \
-                f"{human_bytes(rate)}/s"
+        text += f" [{bar:.<20}] {fraction:4.0%} {human_bytes(rate.done)}/{human_bytes(rate.total)}"
+        if line.state != "verifying":  # verification reads back without progress figures of its own
+            text += " " + " ".join(rate.figures(now))
     return text
 
 
@@ -87,24 +107,37 @@ def print_summary(reports: list[Report], *, as_json: bool, show_address: bool = 
     if as_json:
         print(json.dumps([report.to_dict() for report in reports], indent=2))
         return
-    link = f"{'link':7} " if show_address else ""
-    width = max([12, *(len(report.result) for report in reports)])  # result names are never cut
-    print(f"{'handset':12} {link}{'slots':6} {'build':17} {'result':{width}} {'time':>7}  message")
+    # Columns as wide as their longest cell: a handset that failed before it was identified is
+    # known by its whole address, and result names are never cut.
+    headings = ("handset", *(("link",) if show_address else ()), "slots", "build", "result", "time", "message")
+    rows = []
     for report in reports:
-        if show_address:
-            link = f"{report.address.partition(':')[0]:7} "
-        seconds = sum(report.durations.values())
         slots = f"{report.from_slot}->{report.to_slot}" if report.to_slot else ""
-        builds = printable(f"{report.from_build or '?'}->{report.to_build}", 17)
-        print(f"{printable(report.device_serial, 12):12} {link}{slots:6} {builds:17} "
-              f"{report.result.lower():{width}} {seconds:6.1f}s  {printable(report.message, None)}")
-        for line in _unproven(report):
-            print(f"{'':12} {link}{printable(line, None)}")
+        rows.append((printable(report.device_serial, None),
+                     *((report.address.partition(':')[0],) if show_address else ()),
+                     slots, printable(f"{report.from_build or '?'}->{report.to_build}", None), report.result.lower(),
+                     f"{sum(report.durations.values()):.1f}s", printable(report.message, None)))
+        rows += [("", *(("",) if show_address else ()), "", "", "", "", printable(line, None))
+                 for line in _unproven(report)]
+    print(format_table(headings, rows, right=frozenset({len(headings) - 2})))
+    print(outcome_line(reports))
+
+
+def outcome_line(reports: list[Report]) -> str:
+    """How many were updated, or with --dry-run, how many would be: a dry run updates nothing."""
+    checked = sum(report.result == Result.DRY_RUN.name for report in reports)
     failed = [report for report in reports if report.result not in SUCCESSFUL]
     unconfirmed = sum(report.result in UNCONFIRMED for report in reports)
-    print(f"{len(reports) - len(failed)} of {len(reports)} handset(s) updated"
-          + (f" ({unconfirmed} not confirmed)" if unconfirmed else "")
-          + (f"; {len(failed)} failed" if failed else ""))
+    updated = len(reports) - len(failed) - checked
+    parts = []
+    if updated or not checked:
+        parts.append(f"{updated} of {len(reports)} handset(s) updated"
+                     + (f" ({unconfirmed} not confirmed)" if unconfirmed else ""))
+    if checked:
+        parts.append(f"{checked} of {len(reports)} handset(s) ready to update (dry run: nothing was written)")
+    if failed:
+        parts.append(f"{len(failed)} failed")
+    return "; ".join(parts)
 
 
 def _unproven(report: Report) -> list[str]:

@@ -3,6 +3,9 @@
 from dataclasses import dataclass
 
 RECOVERY_MODES = ("recovery", "sideload")
+
+PROBE_TIMEOUT = 1.0
+"""Seconds for a probe's connect and for each answer: listings must stay quick."""
 """Recovery, answering ADB instead of fastboot; `sideload` is waiting for a package."""
 
 MODE_TEXT = {"recovery": "recovery (ADB)", "sideload": "recovery (ADB sideload)"}

@@ -21,13 +21,11 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..adb.transport import adb_address_for, open_adb_transport
 from ..errors import FlasherError
 from ..transport.address import open_transport, parse_address
 from ..transport import udp_packets
 from ..transport.errors import TransportError
-from .found import FoundDevice
-from .probe import PROBE_TIMEOUT, identify, identify_adb
+from .found import PROBE_TIMEOUT, FoundDevice
 
 TARGETS_ENV = "TSUF_TARGETS"
 NETWORK_SCHEMES = ("tcp", "udp")
@@ -121,6 +119,7 @@ class NetworkSource:
             transport = open_transport(address, connect_timeout=self._probe_timeout)
         except TransportError:
             return self._ask_recovery(address) if scheme == "tcp" else None
+        from .probe import identify  # only once a handset answers: `tsuf devices` with none starts faster
         try:
             device = identify(transport, link=scheme, timeout=self._probe_timeout)
         except FlasherError as exc:  # connected, then no sensible answer: busy with another host?
@@ -133,6 +132,8 @@ class NetworkSource:
         """The handset in recovery at `address`, or None when its ADB port does not greet back: a
         port that accepts and then says nothing (another program, or recovery busy with another
         host) is not taken for a handset."""
+        from ..adb.transport import adb_address_for, open_adb_transport
+        from .probe import identify_adb
         timeout = min(self._probe_timeout, ADB_PROBE_TIMEOUT)
         try:
             adb_address = adb_address_for(address)

@@ -5,10 +5,7 @@ from ..adb.client import AdbDevice
 from ..adb.errors import AuthRequired
 from ..device import FastbootDevice, Timeouts
 from ..transport.base import Transport
-from .found import RECOVERY_MODES, FoundDevice
-
-PROBE_TIMEOUT = 1.0
-"""Seconds for a probe's connect and for each answer: listings must stay quick."""
+from .found import PROBE_TIMEOUT, RECOVERY_MODES, FoundDevice
 
 
 def identify(transport: Transport, *, link: str, timeout: float = PROBE_TIMEOUT) -> FoundDevice:

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import FlasherError
-from .found import FoundDevice
+from .found import PROBE_TIMEOUT, FoundDevice
 from .network_source import NetworkSource
-from .probe import PROBE_TIMEOUT
 from .usb_source import UsbSource
 
 log = logging.getLogger("tsuf.discovery")
@@ -39,17 +38,19 @@ class SerialSource:
 
     name = "serial"
 
-    def __init__(self, *, probe_timeout: float = PROBE_TIMEOUT):
-        self._probe_timeout = probe_timeout
+    def __init__(self, ports: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT):
+        self._ports, self._probe_timeout = list(ports), probe_timeout
 
     def scan(self) -> list[FoundDevice]:
         from .serial_source import scan_serial_ports
-        return scan_serial_ports(probe_timeout=self._probe_timeout)
+        return scan_serial_ports(self._ports, probe_timeout=self._probe_timeout)
 
 
-def default_sources(targets: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT) -> list[Source]:
+def default_sources(targets: Sequence[str] = (), *, probe_timeout: float = PROBE_TIMEOUT,
+                    serial_ports: Sequence[str] = ()) -> list[Source]:
+    """USB, the network `targets`, and serial: the USB serial ports and the `serial_ports` named."""
     return [UsbSource(probe_timeout=probe_timeout), NetworkSource(targets, probe_timeout=probe_timeout),
-            SerialSource(probe_timeout=probe_timeout)]
+            SerialSource(serial_ports, probe_timeout=probe_timeout)]
 
 
 class Scanner:

@@ -1,7 +1,9 @@
 """Handsets on serial ports: modem (AT) ports and ports already in download mode.
 
-The system's ports come from `serial.tools.list_ports`; pseudo-terminals never
-appear there (nor do some adapters), so callers may name more paths. Every
+The system's ports come from `serial.tools.list_ports`, USB ones only (a phone's
+modem port, a USB-serial adapter): a built-in UART (/dev/ttyS0) holds no handset and
+would take a whole probe to stay silent. Pseudo-terminals never appear there (nor do
+some adapters), so callers may name more paths, which are always probed. Every
 port is probed at once on its own thread: AT identification first (text a
 non-handset port shrugs off), then the download-mode handshake, all within
 about `probe_timeout`. A port that answers neither is left out.
@@ -13,19 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from serial.tools import list_ports
 
-from ..transport.errors import ConnectFailed, TransportError
-from ..transport.serial import at
-from ..transport.serial.transport import SerialTransport, open_port
 from .found import FoundDevice
-from .probe import identify
 
 LINK = "serial"
 _AT_SHARE = 0.6  # of probe_timeout; the download-mode handshake gets the rest
 
 
 def scan_serial_ports(ports: Iterable[str] | None = None, probe_timeout: float = 1.0) -> list[FoundDevice]:
-    """The handsets on the system's serial ports plus `ports` (paths such as /dev/pts/3 or COM7)."""
-    paths = list(dict.fromkeys([info.device for info in list_ports.comports()] + list(ports or ())))
+    """The handsets on the system's USB serial ports plus `ports` (paths such as /dev/pts/3 or COM7)."""
+    paths = list(dict.fromkeys(usb_ports() + list(ports or ())))
     if not paths:
         return []
     with ThreadPoolExecutor(len(paths)) as pool:
@@ -33,7 +31,18 @@ def scan_serial_ports(ports: Iterable[str] | None = None, probe_timeout: float =
     return [device for device in found if device is not None]
 
 
+def usb_ports() -> list[str]:
+    """The system's serial ports on USB: the only ones a handset can be behind unless named."""
+    return [info.device for info in list_ports.comports() if info.vid is not None]
+
+
 def probe_serial_port(path: str, probe_timeout: float = 1.0) -> FoundDevice | None:
+    # The serial link and the probe load only when there is a port to ask: a scan that finds
+    # none (most PCs) keeps `tsuf devices` quick.
+    from ..transport.errors import ConnectFailed, TransportError
+    from ..transport.serial import at
+    from ..transport.serial.transport import SerialTransport, open_port
+    from .probe import identify
     address = f"{LINK}:{path}"
     try:
         port = open_port(path)
@@ -53,6 +62,7 @@ def probe_serial_port(path: str, probe_timeout: float = 1.0) -> FoundDevice | No
         transport.close()
 
 
-def _at_detail(identity: at.AtIdentity) -> str:
+def _at_detail(identity) -> str:
+    """IMEI and baseband of an `at.AtIdentity`."""
     parts = [f"IMEI {identity.imei}" if identity.imei else "", f"baseband {identity.revision}" if identity.revision else ""]
     return ", ".join(part for part in parts if part)

@@ -13,8 +13,7 @@ import usb.backend
 
 from ..errors import FlasherError
 from ..transport import usb as usb_link
-from .found import FoundDevice
-from .probe import PROBE_TIMEOUT, identify, identify_adb
+from .found import PROBE_TIMEOUT, FoundDevice
 
 UNREADABLE_DETAIL = "serial number unreadable: no permission? run `tsuf doctor`"
 BUSY_DETAIL = "in use by a session here: not asked"
@@ -60,6 +59,7 @@ class UsbSource:
 
     def _ask(self, info: usb_link.UsbDeviceInfo, interface_class, backend) -> tuple[FoundDevice, bool]:
         """What the handset says, and whether it said it (True) or could not be asked (False)."""
+        from .probe import identify, identify_adb  # only once a handset is plugged in
         address = f"usb:{info.serial}"
         try:
             transport = usb_link.UsbTransport.open(info.serial, backend=backend, timeout=self._probe_timeout,

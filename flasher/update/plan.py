@@ -9,6 +9,7 @@ super) are written from fastbootd, the others from the bootloader.
 
 from dataclasses import dataclass
 
+from ..transfer_rate import human_bytes
 from . import dynamic, preflight
 
 
@@ -45,7 +46,7 @@ class Plan:
         total = sum(entry.size for entry in manifest.partition_images)
         writes = ", ".join(f"{entry.partition} -> {self.targets[entry.partition]}"
                            for entry in manifest.partition_images)
-        return f"would write {total} bytes: {writes}"
+        return f"would write {human_bytes(total)}: {writes}"
 
 
 def plan_update(manifest, images, caps) -> Plan:

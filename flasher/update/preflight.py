@@ -10,6 +10,7 @@ from ..device import FastbootDevice
 from ..errors import FlasherError
 from ..history.codes import Result
 from ..protocol import variables
+from ..transfer_rate import human_bytes
 
 
 class PreflightRefused(FlasherError):
@@ -224,9 +225,9 @@ def _layout(manifest, facts: HandsetFacts, targets: dict[str, str]) -> list[Chec
                           if facts.reports_partition_sizes else
                           Check(name, NOT_AVAILABLE, "the handset does not report partition sizes"))
         elif entry.size > size:
-            checks.append(_failed(name, WrongLayout(f"{entry.partition} is {entry.size} bytes, {target} holds {size}")))
+            checks.append(_failed(name, WrongLayout(f"{entry.partition} is {human_bytes(entry.size)}, {target} holds {human_bytes(size)}")))
         else:
-            checks.append(_passed(name, f"{entry.size} of {size} bytes"))
+            checks.append(_passed(name, f"{human_bytes(entry.size)} of {human_bytes(size)}"))
     return checks
 
 

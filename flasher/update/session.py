@@ -332,7 +332,6 @@ class UpdateSession:
         journal.save(entry)
         return entry
 
-
     def await_return(self, what: str = "the handset to come back") -> FastbootDevice:
         """The same handset (by serial number) back in fastboot: on its old address, or,
         with a scanner, on whichever link it returns."""

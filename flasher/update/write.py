@@ -30,9 +30,11 @@ def write_and_verify(session, device: FastbootDevice, targets: dict[str, str], e
         session.cancel.check()
         session.enter("write")
 
-        def progress(sent: int, piece_total: int, base: int = done) -> None:
+        def progress(sent: int, link_total: int, base: int = done) -> None:
+            # A sparse image carries fewer bytes than it writes: count in the image's bytes.
             session.cancel.check()
-            session.emit(Progress(session.serialno, base + min(sent, image.size), total))
+            session.emit(Progress(session.serialno, base + image.size * min(sent, link_total) // max(link_total, 1),
+                                  total))
         source_slot = session.report.from_slot
         path = session.images.path_for(image, lambda size: read_source(
             session, device, f"{image.partition}_{source_slot}" if source_slot else image.partition, size))

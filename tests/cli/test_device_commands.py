@@ -55,3 +55,21 @@ def test_set_active_that_the_bootloader_ignores_fails(tmp_path):
         emulator.stop()
     assert result.returncode == 1
     assert "accepted set_active:b but still reports slot a" in result.stderr
+
+
+@pytest.mark.parametrize("family", ["reference", "uboot"])
+def test_a_partition_the_handset_does_not_have_is_refused_before_any_upload(tmp_path, family):
+    """U-Boot lists no partition sizes but answers one for each partition it has: a typo is still caught."""
+    emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), family=family)
+    image = tmp_path / "system.img"
+    image.write_bytes(os.urandom(3 << 20))
+    try:
+        result = tsuf("-s", emulator.address, "-v", "flash", "systen", str(image), check=False)
+        too_big = tmp_path / "too-big.img"
+        too_big.write_bytes(os.urandom(3 << 20))
+        boot = tsuf("-s", emulator.address, "flash", "boot", str(too_big), check=False)
+    finally:
+        emulator.stop()
+    assert result.returncode == 1 and "the handset has no partition systen" in result.stderr
+    assert "-> download:" not in result.stderr  # refused on the host: nothing was sent
+    assert boot.returncode == 1 and "the image is 3.0 MiB, boot" in boot.stderr and "holds 2.0 MiB" in boot.stderr

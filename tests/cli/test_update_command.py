@@ -61,6 +61,27 @@ def test_dry_run_plans_and_writes_nothing(station, tmp_path):
     assert (station.emulator.folder / "boot_b.img").read_bytes() == bytes(2 << 20)
 
 
+def test_a_dry_run_says_what_would_happen_never_that_handsets_were_updated(station, tmp_path):
+    result = station.update(make_package(tmp_path, station.keys), "--dry-run")
+    assert "updated" not in result.stdout
+    assert "2 of 2 handset(s) ready to update (dry run: nothing was written)" in result.stdout
+    assert [line.split()[3] for line in result.stdout.splitlines() if line.startswith("VH")] == ["dry_run"] * 2
+
+
+def test_result_columns_are_never_cut_and_unidentified_handsets_keep_their_whole_address(station, tmp_path):
+    closed = socket.create_server(("127.0.0.1", 0))
+    nobody = f"tcp:127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()  # nothing listens there: the attempt fails before the handset is identified
+    result = station.tsuf("-s", station.addresses[0], "-s", nobody, "update", str(make_package(tmp_path, station.keys)),
+                          "--dry-run", "--trust-store", str(station.keys.trust_store.folder), check=False)
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:] if line.startswith(("VH", "tcp:"))}
+    assert set(rows) == {"VH000001", nobody}
+    assert " link_lost " in rows[nobody] and " dry_run " in rows["VH000001"]
+    assert "would write 4.0 MiB: boot -> boot_b" in rows["VH000001"]  # sizes in words, not raw bytes
+    history = {line.split()[2]: line for line in station.tsuf("history").stdout.splitlines()[1:]}
+    assert " LINK_LOST " in history[nobody]
+
+
 def test_an_untrusted_package_is_refused_and_recorded(station, tmp_path):
     stranger = make_keys(tmp_path / "stranger")
     result = station.update(make_package(tmp_path / "stranger", stranger), check=False)
@@ -135,3 +156,26 @@ def test_a_station_killed_mid_update_leaves_a_report_and_the_next_run_resumes(tm
     reports = json.loads(history.stdout)
     assert [(r["result"], r["phase"]) for r in reports] == [("SUCCESS", ""), ("HOST_INTERRUPTED", "write")]
     assert reports[0]["resumed"] and reports[0]["attempt"] == 2
+
+
+def test_the_readmes_emulator_with_the_oem_key_reports_the_build_tsuf_installed(tmp_path):
+    """README: `tsuf emulator --oem-key oem.pub.pem`, update, then `getvar build` has a build for --latest."""
+    keys = make_keys(tmp_path)
+    oem_key = tmp_path / "oem.pub.pem"
+    oem_key.write_text(keys.oem_public_pem)
+    emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), oem_key=oem_key)
+    env = {**os.environ, "TSUF_HOME": str(tmp_path / "home")}
+
+    def tsuf(*args):
+        return subprocess.run([sys.executable, "-m", "flasher.cli.main", "-s", emulator.address, *args],
+                              capture_output=True, text=True, timeout=120, env=env)
+    try:
+        assert tsuf("getvar", "build").stdout.strip() == "build: none"
+        updated = tsuf("update", str(make_package(tmp_path, keys)), "--trust-store", str(keys.trust_store.folder))
+        assert updated.returncode == 0, updated.stderr
+        assert tsuf("getvar", "build").stdout.strip() == "build: B130"
+    finally:
+        emulator.stop()
+    refused = subprocess.run([sys.executable, "-m", "flasher.cli.main", "emulator", "--oem-key", str(tmp_path / "nope")],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "nope" in refused.stderr

@@ -70,3 +70,26 @@ def test_ports_are_probed_side_by_side_and_silent_ones_left_out(servers, monkeyp
 def test_a_port_that_cannot_be_opened_is_reported_unknown():
     [found] = scan_serial_ports(["/dev/tsuf-no-such-port"])
     assert found.mode == "unknown" and "cannot open" in found.detail
+
+
+def test_a_built_in_uart_is_not_probed_unless_named(servers, monkeypatch):
+    """/dev/ttyS0 on most PCs: no handset is ever behind it, and a probe waits out its whole timeout."""
+    handset = servers("VH000001")
+    main, secondary = os.openpty()
+    tty.setraw(secondary)
+    uart = os.ttyname(secondary)
+    on_usb = ListPortInfo(handset.path)
+    on_usb.vid, on_usb.pid = 0x18D1, 0x4EE0  # a phone's modem port on USB
+    monkeypatch.setattr(list_ports, "comports", lambda: [ListPortInfo(uart), on_usb])
+    os.set_blocking(main, False)
+    try:
+        assert [device.serialno for device in scan_serial_ports()] == ["VH000001"]
+        with pytest.raises(BlockingIOError):
+            os.read(main, 64)  # nothing was sent to the UART
+        named = scan_serial_ports([uart], probe_timeout=0.5)  # named: probed, and silent
+        assert [device.address for device in named] == [f"serial:{handset.path}"]
+        time.sleep(0.1)
+        assert b"AT" in os.read(main, 4096)
+    finally:
+        os.close(main)
+        os.close(secondary)

@@ -167,6 +167,32 @@ def test_a_damaged_download_is_thrown_away_and_said_in_plain_words(bench, make_g
     assert "DownloadHashMismatch" in window.details.toPlainText()
 
 
+def test_a_failed_install_says_the_phone_still_works_and_try_again_leaves_the_details_alone(bench, make_guided,
+                                                                                               qtbot):
+    phone = bench.handset("VH000001", "B120")
+    phone.handset.faults.discard_flash.add("system_b")  # the copy does not arrive: VERIFY_FAILED, slot a kept
+    with FileServer(bench.published) as server:
+        window = make_guided(guided_setup(bench, server, phone.address))
+        wait_for(qtbot, window, "Your phone is connected")
+        assert window.body.text() == "Found your phone (model tsuf_zte_ab)."
+        click(qtbot, window.primary)
+        wait_for(qtbot, window, "An update is available")
+        click(qtbot, window.primary)
+        wait_for(qtbot, window, "Ready to install")
+        click(qtbot, window.primary)
+        wait_for(qtbot, window, "Your phone was not updated")
+        assert wording.STILL_WORKS in window.body.text() or "keeps the software it had" in window.body.text()
+        click(qtbot, window.details_button)
+        before = window.details.toPlainText()
+        assert "result: VERIFY_FAILED" in before
+        click(qtbot, window.primary)  # Try again
+        wait_for(qtbot, window, "Your phone is connected")
+        qtbot.wait(800)  # a few refreshes of the open details
+        assert window.details.toPlainText().startswith(before)  # lines added after it, none taken away
+    assert running_build(phone.address) == ("B120", "a")
+    assert_plain(window.pages)
+
+
 @pytest.mark.parametrize("link", ["usb", "tcp"])
 def test_a_locked_phone_is_updated_through_its_own_recovery(link, tmp_path, make_guided, qtbot):
     locked = LockedBench(tmp_path, link)

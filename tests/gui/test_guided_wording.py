@@ -7,6 +7,7 @@ from app.guided.steps import MIN_BATTERY_PERCENT, battery_percent
 from flasher.catalog.errors import CatalogExpired, CatalogUntrusted, DownloadFailed, DownloadHashMismatch
 from flasher.errors import FlasherError
 from flasher.history.codes import Result
+from flasher.history.report import Report
 from flasher.package.errors import ArchiveError, UntrustedPackage
 from flasher.selection.choose import NoUpdateFor, OnlyForUnlocked
 from flasher.transport.errors import ConnectFailed
@@ -78,3 +79,23 @@ def test_battery_percent_follows_the_voltage():
     levels = [battery_percent(mv) for mv in range(3000, 4400, 10)]
     assert levels == sorted(levels) and levels[0] == 0 and levels[-1] == 100
     assert battery_percent(3790) == MIN_BATTERY_PERCENT and battery_percent(3700) == 12
+
+
+def test_an_update_already_on_this_computer_offers_no_download():
+    here = wording.update_found("B120", "B130", 1 << 20, on_this_computer=True, battery=80)
+    assert "download" not in here.button.lower() and "download" not in here.instruction.lower()
+    away = wording.update_found("B120", "B130", 1 << 20, on_this_computer=False, battery=None)
+    assert away.button == "Download the update"
+
+
+@pytest.mark.parametrize("phase, path, kept", [
+    ("connect", "fastboot-ab", True), ("preflight", "fastboot-in-place", True), ("write", "fastboot-ab", True),
+    ("verify", "fastboot-ab", True), ("switch", "fastboot-ab", False), ("write", "fastboot-in-place", False),
+    ("sideload", "sideload", True), ("install", "sideload", False), ("confirm", "fastboot-ab", False)])
+def test_the_failure_page_says_the_phone_still_works_only_when_it_does(phase, path, kept):
+    report = Report("id", "station", "VH1", path=path, phase=phase)
+    assert wording.old_software_kept(report) is kept
+    page = wording.failed(wording.INSTALL, Result.LINK_LOST, old_software_kept=wording.old_software_kept(report))
+    assert (wording.STILL_WORKS in page.body) is kept
+    rolled_back = wording.failed(wording.INSTALL, Result.ROLLED_BACK, old_software_kept=True)
+    assert wording.STILL_WORKS not in rolled_back.body and "It works as it did." in rolled_back.body

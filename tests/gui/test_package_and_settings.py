@@ -73,6 +73,13 @@ def test_settings_import_and_remove_keys_and_save_the_station(make_bench, make_w
     saved = load_settings()
     assert (saved.station_id, saved.backend_url) == ("bench-7", "https://reports.example/tsuf")
     assert not saved.battery_unknown_ok
+    warnings = []
+    dialog.warn = lambda title, text: warnings.append(text)
+    dialog.history_url.setText("http://db.lab/tsuf")  # not PostgreSQL: refused, as `tsuf settings` refuses it
+    assert not dialog.apply() and "is not a PostgreSQL URL" in warnings[0]
+    assert load_settings().history_url == ""
+    dialog.history_url.setText("postgresql://tsuf@db.lab/tsuf")
+    assert dialog.apply() and load_settings().history_url == "postgresql://tsuf@db.lab/tsuf"
 
 
 def test_station_mode_updates_handsets_without_a_battery_report_only_when_allowed(make_bench, make_window, qtbot,

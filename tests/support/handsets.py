@@ -130,7 +130,8 @@ class EmulatorProcess:
 
     def __init__(self, storage: Path, *, count: int = 1, profile=None, udp: bool = False, serial: bool = False,
                  faults: tuple[str, ...] = (), port: int = 0, locked: bool = False, adb: bool = False,
-                 mode: str | None = None, family: str | None = None, adb_keys: str = "off"):
+                 mode: str | None = None, family: str | None = None, adb_keys: str = "off",
+                 oem_key: Path | None = None):
         args = [sys.executable, "-m", "flasher.cli.main", "emulator", "--tcp", str(port),
                 "--count", str(count), "--storage", str(storage)]
         for spec in faults:
@@ -148,6 +149,8 @@ class EmulatorProcess:
             args += ["--mode", mode]
         if family is not None:
             args += ["--family", family]
+        if oem_key is not None:
+            args += ["--oem-key", str(oem_key)]
         if profile is not None:
             profile_file = storage.parent / f"{storage.name}-profile.json"
             profile_file.write_text(json.dumps(profile.to_dict()))

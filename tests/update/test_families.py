@@ -4,6 +4,7 @@ real limit; never a variable only TSUF's own handset invents."""
 
 import pytest
 
+from flasher.update.events import Progress
 from flasher.update.session import Options
 from flasher.update.updater import Updater
 from flasher.virtual.handset import Mode
@@ -38,10 +39,11 @@ def bench(tmp_path):
             self.stops.insert(0, udp.stop)
             return running.handset, udp.address
 
-        def update(self, address: str, **options):
+        def update(self, address: str, emit=None, **options):
             with Updater(self.package, self.keys.trust_store, self.station) as updater:
                 updater.prepare()
-                report = updater.update([address], options=Options(**{"return_timeout": 20, **options}))[0]
+                report = updater.update([address], options=Options(**{"return_timeout": 20, **options}),
+                                        emit=emit)[0]
                 return report, {name: path.read_bytes() for name, path in updater.images.items()}
     bench = Bench()
     yield bench
@@ -69,6 +71,19 @@ def test_a_phone_bootloader_takes_the_update_into_the_other_slot(bench, family, 
     outcomes = {check["check"]: check["outcome"] for check in report.checks}
     assert outcomes["anti-rollback"] == "not available" and outcomes["product"] == "passed"
     assert handset.wait_for_mode(Mode.ANDROID, 10)  # it boots Android and stays there
+
+
+def test_progress_counts_the_image_bytes_written_when_the_link_carries_fewer(bench):
+    """Over UDP an image goes sparse (fewer bytes than it writes): the bar still ends each image full."""
+    _, address = bench.handset("qualcomm", "udp")
+    progress = []
+    report, images = bench.update(address, emit=lambda e: progress.append(e) if isinstance(e, Progress) else None,
+                                  return_timeout=2)
+    assert report.bytes_sent == sum(len(data) for data in images.values())
+    dones = [event.done for event in progress]
+    assert dones == sorted(dones) and progress[-1].done == progress[-1].total == report.bytes_sent
+    boot = len(images["boot"])
+    assert dones.count(boot) >= 2  # the write's own progress reached the image's end, then its verification
 
 
 @pytest.mark.parametrize("link", LINKS)

@@ -60,7 +60,7 @@ def test_an_unslotted_image_on_an_ab_handset_is_refused(bench):
 def test_an_image_larger_than_its_partition_is_refused(bench):
     running = bench.handset()
     report = bench.update(running, sizes={"boot": 1 << 20, "system": 7 << 20})
-    _refused(running, report, "INCOMPATIBLE_LAYOUT", "holds 6291456")
+    _refused(running, report, "INCOMPATIBLE_LAYOUT", "holds 6.0 MiB")
 
 
 def test_a_partition_the_handset_lacks_is_refused(bench):

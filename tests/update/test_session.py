@@ -69,7 +69,7 @@ def test_full_update_switches_slot_and_reports_success(env):
 def test_dry_run_writes_nothing(env):
     report = env.update(env.package(), dry_run=True)
     assert report.result == "DRY_RUN"
-    assert re.fullmatch(r"would write \d+ bytes: boot -> boot_b, system -> system_b, vbmeta -> vbmeta_b",
+    assert re.fullmatch(r"would write 4\.0 MiB: boot -> boot_b, system -> system_b, vbmeta -> vbmeta_b",
                         report.message), report.message
     assert env.handset.partition("system_b") == bytes(6 << 20)
 

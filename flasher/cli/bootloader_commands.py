@@ -1,0 +1,208 @@
+"""The bootloader verbs a technician types, as the stock fastboot client has them: oem, flashing,
+boot, continue, wipe (-w), flashall. Each opens one handset with `device_commands`' rules."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..device import DATA_CHUNK, FastbootDevice, ImageTooLarge, NoSuchPartition
+from ..device_text import printable
+from ..errors import FlasherError
+from ..transfer_rate import human_bytes
+from .device_commands import emit, limits_text, open_device, print_device_message
+from .progress import ProgressBar
+
+# What `flashing` does to the user's data, said before the handset is asked.
+ERASES_DATA = {"unlock": "unlocking the bootloader", "lock": "locking the bootloader",
+               "unlock_critical": "unlocking the bootloader's critical partitions",
+               "lock_critical": "locking the bootloader's critical partitions"}
+# What `-w` erases, as the stock client does: user data, and cache on handsets that still have one.
+WIPED = ("userdata", "cache", "metadata")
+# File systems `format` can make on this computer.
+FILE_SYSTEMS = ("ext4",)
+
+
+class NoImages(FlasherError):
+    hint = ("Give the folder of images (boot.img, system.img...) built for this handset, or set "
+            "$ANDROID_PRODUCT_OUT to it.")
+
+
+class CannotFormat(FlasherError):
+    hint = "Give the file system with --fs-type ext4, or erase the partition instead (`tsuf erase`)."
+
+
+class WrongProduct(FlasherError):
+    hint = "These images are built for another product: flash the images built for this handset."
+
+
+def run_oem(device: FastbootDevice, args) -> int:
+    text = "oem " + " ".join(args.words)
+    answer = device.command(text, on_info=print_device_message)
+    emit(args, {"command": text, "answer": answer}, f"{printable(text, None)}: OKAY {printable(answer, None)}".rstrip())
+    return 0
+
+
+def run_flashing(device: FastbootDevice, args) -> int:
+    if args.action in ERASES_DATA:
+        print(f"tsuf: warning: {ERASES_DATA[args.action]} erases all the user's data on the handset "
+              "(photos, apps, accounts); the handset may ask to confirm on its screen with its volume and power keys",
+              file=sys.stderr)
+    answer = device.command(f"flashing {args.action}", on_info=print_device_message)
+    emit(args, {"flashing": args.action, "answer": answer}, f"flashing {args.action}: OKAY {printable(answer, None)}"
+         .rstrip())
+    return 0
+
+
+def run_boot(device: FastbootDevice, args) -> int:
+    """Send an image and boot it once (RAM only); nothing is written to the handset."""
+    image = Path(args.file)
+    size = image.stat().st_size
+    limit = device.max_download_size()
+    if size > limit:  # refused before any byte goes: the handset would refuse the download
+        raise ImageTooLarge(f"{image} is {human_bytes(size)}; the handset takes at most {human_bytes(limit)} "
+                            "in one download", hint="`boot` sends the image in one piece: give a smaller boot image.")
+    bar = ProgressBar(f"boot {image.name}", detail=limits_text(device.timeouts, "download:"))
+    try:
+        with open(image, "rb") as file:
+            device.download(size, iter(lambda: file.read(DATA_CHUNK), b""), progress=bar.update)
+    except BaseException:
+        bar.finish("FAILED")
+        raise
+    bar.finish("sent")
+    device.command("boot", on_info=print_device_message)
+    emit(args, {"booting": str(image), "bytes": size}, f"booting {image}")
+    return 0
+
+
+def run_continue(device: FastbootDevice, args) -> int:
+    device.command("continue", on_info=print_device_message)
+    emit(args, {"continuing": True}, "continuing to boot")
+    return 0
+
+
+def run_wipe(device: FastbootDevice, args) -> int:
+    """`tsuf -w`: erase user data (and cache and metadata where the handset has them)."""
+    erased = wipe(device)
+    emit(args, {"erased": erased}, f"erased {', '.join(erased)}")
+    return 0
+
+
+def wipe(device: FastbootDevice) -> list[str]:
+    present = [name for name in WIPED if _has_partition(device, name)]
+    if "userdata" not in present:
+        raise NoSuchPartition("the handset has no userdata partition to wipe",
+                              hint="`tsuf getvar all` lists the handset's partitions.")
+    print("tsuf: warning: erasing all the user's data on the handset (photos, apps, accounts)", file=sys.stderr)
+    for name in present:
+        device.erase(name)
+    return present
+
+
+def run_format(device: FastbootDevice, args) -> int:
+    """A new empty file system on a partition: made on this computer (mke2fs), then flashed, as the stock
+    client's `format` does. The handset names the type (`partition-type`); --fs-type overrides it."""
+    target = device.resolve_partition(args.partition, args.slot)
+    if not _has_partition(device, target):
+        raise NoSuchPartition(f"the handset has no partition {target}",
+                              hint="`tsuf getvar all` lists every partition-size:NAME the handset has.")
+    said = device.capabilities.value(f"partition-type:{target}")
+    fs_type = args.fs_type or said
+    if fs_type not in FILE_SYSTEMS:
+        raise CannotFormat(f"{target} is {printable(said or 'of a type the handset does not say', 40)}; "
+                           f"TSUF makes {', '.join(FILE_SYSTEMS)} file systems")
+    tool = shutil.which("mke2fs") or next((path for path in ("/usr/sbin/mke2fs", "/sbin/mke2fs")
+                                           if os.access(path, os.X_OK)), None)
+    if tool is None:
+        raise CannotFormat("mke2fs is not installed, so no file system can be made",
+                           hint="Install e2fsprogs (Debian, Ubuntu: sudo apt-get install e2fsprogs).")
+    size = device.partition_size(target)
+    with tempfile.TemporaryDirectory(prefix="tsuf-format-") as scratch:
+        image = Path(scratch) / f"{target}.img"
+        made = subprocess.run([tool, "-q", "-F", "-t", fs_type, "-b", "4096", str(image), str(size // 4096)],
+                              capture_output=True, text=True, timeout=600)
+        if made.returncode != 0:
+            raise CannotFormat(f"mke2fs could not make a {fs_type} file system of {human_bytes(size)}: "
+                               f"{printable(made.stderr.strip(), 200)}")
+        bar = ProgressBar(f"format {target}", detail=limits_text(device.timeouts, "flash:"))
+        try:
+            device.flash(target, image, progress=bar.update)
+        except BaseException:
+            bar.finish("FAILED")
+            raise
+        bar.finish()
+    emit(args, {"formatted": target, "fs_type": fs_type, "bytes": size},
+         f"formatted {target} as {fs_type} ({human_bytes(size)})")
+    return 0
+
+
+def run_flashall(device: FastbootDevice, args) -> int:
+    """Every image in the folder whose name is one of the handset's partitions, to the active slot;
+    then, with -w, a wipe, and a reboot unless --skip-reboot."""
+    folder = Path(args.folder or os.environ.get("ANDROID_PRODUCT_OUT") or "")
+    if not args.folder and not os.environ.get("ANDROID_PRODUCT_OUT"):
+        raise NoImages("no folder of images given and $ANDROID_PRODUCT_OUT is not set")
+    if not folder.is_dir():
+        raise NoImages(f"{folder} is not a folder")
+    _check_product(device, folder)
+    images = sorted(folder.glob("*.img"))
+    plan = [(image, device.resolve_partition(image.stem, args.slot)) for image in images
+            if _has_partition(device, image.stem)]
+    skipped = [image.name for image in images if not _has_partition(device, image.stem)]
+    if not plan:
+        raise NoImages(f"{folder}: no image names a partition of this handset"
+                       + (f" ({', '.join(skipped)} do not)" if skipped else ""))
+    if skipped:
+        print(f"tsuf: not flashed, no such partition on the handset: {', '.join(skipped)}", file=sys.stderr)
+    started = time.monotonic()
+    for image, target in plan:
+        bar = ProgressBar(f"flash {target}", detail=limits_text(device.timeouts, "flash:"))
+        try:
+            device.flash(target, image, progress=bar.update)
+        except BaseException:
+            bar.finish("FAILED")
+            raise
+        bar.finish()
+    erased = wipe(device) if args.wipe else []
+    if not args.skip_reboot:
+        device.reboot()
+    emit(args, {"flashed": {target: str(image) for image, target in plan}, "skipped": skipped,
+                "erased": erased, "rebooting": not args.skip_reboot,
+                "seconds": round(time.monotonic() - started, 3)},
+         f"flashed {len(plan)} image(s)" + ("; rebooting" if not args.skip_reboot else ""))
+    return 0
+
+
+def _has_partition(device: FastbootDevice, name: str) -> bool:
+    capabilities = device.capabilities
+    if capabilities.partition_size(name) is not None:
+        return True
+    return bool(capabilities.slots) and capabilities.has_slot(name) \
+        and capabilities.partition_size(f"{name}_{capabilities.slots[0]}") is not None
+
+
+def _check_product(device: FastbootDevice, folder: Path) -> None:
+    """android-info.txt's `require product=`, as the stock client checks it before writing."""
+    info = folder / "android-info.txt"
+    if not info.is_file():
+        return
+    for line in info.read_text(errors="replace").splitlines()[:200]:
+        key, _, wanted = line.strip().partition("=")
+        if key.strip() in ("require product", "require board"):
+            names = [name.strip() for name in wanted.split("|") if name.strip()]
+            product = device.capabilities.product
+            if names and product not in names:
+                raise WrongProduct(f"the images are for {printable(' or '.join(names), 80)}; the handset is "
+                                   f"{printable(product or 'an unnamed product', 80)}")
+
+
+VERBS = {"oem": run_oem, "flashing": run_flashing, "boot": run_boot, "continue": run_continue,
+         "wipe": run_wipe, "format": run_format, "flashall": run_flashall}
+
+
+def run_bootloader_command(args) -> int:
+    with open_device(args) as device:
+        return VERBS[args.command](device, args)
