@@ -25,7 +25,7 @@ from .protocol.packets import MAX_DATA
 from .transport.address import open_transport
 from .transport.base import FileSpan, Transport
 from .transfer_rate import human_bytes
-from .transport.errors import LinkTimeout, TransportError
+from .transport.errors import LinkTimeout
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total) as data moves."""
@@ -366,30 +366,6 @@ class FastbootDevice:
 def device_logger(address: str) -> logging.Logger:
     """The logger of one handset's conversation; per-device logs attach here."""
     return log.getChild(address.replace(".", "_"))
-
-
-def wait_for_device(address: str, *, timeout: float, serialno: str | None = None,
-                    poll: float = 0.2, timeouts: Timeouts = Timeouts(connect=1.0)) -> FastbootDevice:
-    """Reconnect to a handset that is rebooting; `serialno` makes sure it is the same one."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            device = FastbootDevice.open(address, timeouts=timeouts)
-        except TransportError as exc:
-            last_error = exc
-            time.sleep(poll)
-            continue
-        try:
-            if serialno is None or device.getvar_optional("serialno") == serialno:
-                return device
-            last_error = FlasherError(f"{address} answers with another serial number than {serialno}")
-        except TransportError as exc:  # a USB device may still be seen just before it leaves the bus
-            last_error = exc
-        device.close()
-        time.sleep(poll)
-    raise LinkTimeout(f"{address}: the handset did not come back within {timeout:g} s"
-                      + (f" ({last_error})" if last_error else ""))
 
 
 def _ignore(_text: str) -> None:

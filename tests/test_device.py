@@ -5,9 +5,8 @@ import os
 
 import pytest
 
-from flasher.device import BootloaderLocked, FastbootDevice, ImageTooLarge, NoSuchSlot, wait_for_device
+from flasher.device import BootloaderLocked, FastbootDevice, ImageTooLarge, NoSuchSlot
 from flasher.protocol.errors import CommandFailed
-from flasher.transport.errors import LinkTimeout
 from flasher.virtual.profile import Partition
 from tests.support.handsets import RunningHandset, small_profile
 from tests.support.scripted_peer import ScriptedPeer
@@ -75,12 +74,6 @@ def test_a_larger_image_changes_nothing_past_its_last_block(running_handset, tmp
     assert after[:size] == data
     assert after[size:block_end] == bytes(block_end - size)  # sparse data is whole blocks
     assert after[block_end:] == known[block_end:]
-
-
-def test_waiting_for_a_handset_that_never_returns_times_out(running_handset):
-    running_handset.stop()
-    with pytest.raises(LinkTimeout, match="did not come back"):
-        wait_for_device(running_handset.address, timeout=0.5)
 
 
 def test_an_image_too_large_for_the_partition_is_refused_before_sending(running_handset, tmp_path):

@@ -1,7 +1,10 @@
-"""The host side of ADB: connect by address, authenticate, wait for a state, reboot.
+"""The host side of ADB: connect by address, authenticate, open services, reboot.
 
-    with wait_for_adb("tcp:192.168.1.20:5555", "sideload", timeout=60) as device:
+    with AdbDevice.open("tcp:192.168.1.20:5555") as device:
         sideload(device, package)              # flasher.adb.sideload
+
+Waiting for a handset's ADB to answer in a state is flasher.discovery.waiting's
+`wait_for_adb`.
 
 Recovery's daemon (AOSP minadbd) needs no authentication. Android's adbd does: given
 the station's key (host_key.py) the host signs its token, and when the phone does
@@ -18,7 +21,7 @@ from ..transport.base import Transport
 from .connection import AdbConnection, Role
 from . import packets
 from .auth import TOKEN_SIZE
-from .errors import AdbProtocolError, AuthRequired, NotInState, ServiceRefused, Unauthorized
+from .errors import AdbProtocolError, AuthRequired, ServiceRefused, Unauthorized
 from .events import AuthRequested, Connected, Event, StreamClosed, StreamData, StreamOpened
 from .host_key import HostKey
 from .link import AdbLink
@@ -26,8 +29,6 @@ from .transport import open_adb_transport
 
 HOST_BANNER = "host::features="
 RESPONSE_TIMEOUT = 30.0
-POLL = 0.2
-PROBE_TIMEOUT = 1.0
 
 RECOVERY, SIDELOAD, ANDROID = "recovery", "sideload", "device"
 MAX_SHELL_OUTPUT = 64 * 1024
@@ -173,39 +174,3 @@ class AdbDevice:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-
-def wait_for_adb(address: str, state: str | tuple[str, ...] = SIDELOAD, *, timeout: float,
-                 poll: float = POLL, key: HostKey | None = None, on_prompt=None) -> AdbDevice:
-    """Connect to `address` once its ADB answers in `state` (one or several), polling
-    until `timeout` seconds have passed; NotInState says what was seen instead. With
-    `key`, Android's adbd is authenticated (see AdbDevice.greet): the phone's user has
-    until the deadline to allow it, `on_prompt()` is called once as the phone first asks,
-    and Unauthorized ends the wait when they never did."""
-    wanted = (state,) if isinstance(state, str) else tuple(state)
-    deadline = time.monotonic() + timeout
-    states: list[str] = []
-    failure: FlasherError | None = None
-    prompted = []
-
-    def prompt() -> None:
-        if not prompted and on_prompt is not None:
-            on_prompt()
-        prompted.append(True)
-    while True:
-        left = max(deadline - time.monotonic(), 0.05)
-        try:
-            device = AdbDevice.open(address, timeout=min(PROBE_TIMEOUT, left), key=key, approval_timeout=left,
-                                    on_prompt=prompt)
-        except FlasherError as exc:
-            failure = exc
-        else:
-            if device.state in wanted:
-                return device
-            states.append(device.state)
-            device.close()
-        if time.monotonic() + poll >= deadline:
-            if isinstance(failure, Unauthorized):
-                raise Unauthorized(f"{address}: USB debugging was not allowed on the phone within {timeout:g} s")
-            seen = f"the handset answered in state {states[-1]!r}" if states else (failure or "nothing answered")
-            raise NotInState(f"{address}: no handset in {' or '.join(wanted)} within {timeout:g} s ({seen})")
-        time.sleep(poll)

@@ -51,13 +51,6 @@ class ServiceRefused(AdbError):
     """The daemon closed a stream instead of opening it: it has no such service in its state."""
 
 
-class NotInState(AdbError):
-    """No handset answered ADB in the wanted state before the deadline."""
-
-    hint = ("Check that the handset is in recovery and reachable at that address (over the network, its ADB "
-            "port is its fastboot port + 1), then try again.")
-
-
 class SideloadError(AdbError):
     """A sideload that did not install the package."""
 

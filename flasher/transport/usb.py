@@ -7,7 +7,7 @@ needed. `usb:SERIAL` picks one by its serial number string.
 libusb comes from the libusb-package wheel (Windows, macOS, Linux), or from the
 bundle root in a frozen build. `use_backend` routes `usb:` addresses through
 another pyusb backend instead; the virtual USB bus uses it, so every caller that
-opens addresses (the CLI, wait_for_device, the update session) reaches virtual handsets.
+opens addresses (the CLI, wait_for_fastboot, the update session) reaches virtual handsets.
 """
 
 import array

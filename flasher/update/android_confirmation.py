@@ -18,10 +18,11 @@ sys.boot_completed and reads the build. The outcomes:
 
 import time
 
-from ..adb.client import ANDROID, AdbDevice, wait_for_adb
+from ..adb.client import ANDROID, AdbDevice
 from ..adb.errors import Unauthorized
 from ..adb.host_key import station_key
 from ..adb.transport import adb_address_for
+from ..discovery.waiting import poll_until, wait_for_adb
 from ..errors import FlasherError
 from ..history.codes import Result
 from ..transport import usb
@@ -58,7 +59,8 @@ def confirm_through_adb(session, target_slot: str) -> None:
         session.say("WARNING", f"the phone asks whether to trust this computer: {ALLOW_PROMPT}")
         session.show("confirming", ALLOW_PROMPT)
     try:
-        with wait_for_adb(address, ANDROID, timeout=timeout, key=key, on_prompt=prompt) as device:
+        with wait_for_adb(address, ANDROID, timeout=timeout, key=key, on_prompt=prompt,
+                          on_progress=session.waiting_for("the phone's ADB")) as device:
             _judge(session, device, target_slot, deadline)
     except Unauthorized as exc:
         rerun = "; the update run again from the bootloader then confirms it without writing anything" \
@@ -86,10 +88,9 @@ def _judge(session, device: AdbDevice, target_slot: str, deadline: float) -> Non
         report.set_result(Result.WRONG_BUILD, phase="confirm",
                           message=f"another handset ({serial[:SHOWN_PROPERTY]}) answered at {device.address}")
         return
-    completed = device.getprop("sys.boot_completed") == "1"
-    while not completed and time.monotonic() + BOOT_POLL < deadline:
-        time.sleep(BOOT_POLL)
-        completed = device.getprop("sys.boot_completed") == "1"
+    completed = poll_until(lambda _left: device.getprop("sys.boot_completed") == "1" or None,
+                           timeout=max(deadline - time.monotonic(), 0.0), poll=BOOT_POLL,
+                           on_progress=session.waiting_for("Android to finish booting")) is not None
     running, fingerprint, slot = (device.getprop(name)[:SHOWN_PROPERTY] for name in
                                   ("ro.build.version.incremental", "ro.build.fingerprint", "ro.boot.slot_suffix"))
     slot = slot.removeprefix("_")

@@ -146,7 +146,7 @@ def enter_fastbootd(session, device: FastbootDevice, target_slot: str) -> Fastbo
     session.show("rebooting", "to fastbootd")
     device.reboot("fastboot")
     device.close()
-    back = session.await_return()
+    back = session.await_return("the handset to come back in fastbootd")
     if not back.capabilities.userspace:
         back.close()
         raise NoUserspaceFastboot(f"{session.serialno} came back in its bootloader, not in fastbootd")

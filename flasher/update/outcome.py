@@ -2,6 +2,7 @@
 
 from ..delta.errors import DeltaSourceMismatch, PatchRejected
 from ..device import BootloaderLocked, SwitchIgnored
+from ..discovery.waiting import HandsetNotFound
 from ..errors import FlasherError
 from ..history.codes import Result
 from ..package.errors import PackageError
@@ -19,10 +20,6 @@ class VerifyFailed(FlasherError):
             "Run the update again; if it fails twice the handset's storage may be failing.")
 
 
-class DidNotReturn(FlasherError):
-    hint = "Check the handset's screen and cable; it may be waiting in another mode."
-
-
 def result_for(error: FlasherError, phase: str) -> Result:
     if isinstance(error, preflight.PreflightRefused):
         return error.result
@@ -34,7 +31,7 @@ def result_for(error: FlasherError, phase: str) -> Result:
         return Result.PATCH_REJECTED
     if isinstance(error, PackageError):
         return Result.PACKAGE_CORRUPT
-    if isinstance(error, DidNotReturn):
+    if isinstance(error, HandsetNotFound):  # not back after a reboot, in the mode the session waited for
         return Result.DID_NOT_RETURN
     if isinstance(error, dynamic.NoUserspaceFastboot):
         return Result.DEVICE_REFUSED

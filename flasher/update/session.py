@@ -8,21 +8,23 @@ handset says when it returns. A sideload package goes through recovery
 Whatever happens, one report is recorded. An interrupted fastboot session
 run again with the same package resumes from the journal: images already
 verified on the same target slot are not rewritten.
+
+This module is the sequence; each step is a module of its own: preflight.py,
+plan.py, write.py (write and verify), switch.py, confirm.py.
 """
 
 import contextlib
 import logging
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..discovery.identity import FASTBOOT_MODES
-from ..device import FastbootDevice, Timeouts, device_logger, wait_for_device
-from ..delta.errors import DeltaSourceMismatch, DeltaSourceUnreadable
+from ..device import FastbootDevice, Timeouts, device_logger
+from ..discovery.waiting import wait_for_fastboot
+from ..delta.errors import DeltaSourceMismatch
 from ..atomic import private_folder
 from ..device_text import file_key
 from ..errors import FlasherError
@@ -31,16 +33,16 @@ from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now
 from ..history.store import HistoryStore
 from ..protocol.errors import CommandFailed
-from ..transfer_rate import human_bytes
-from ..transport.errors import LinkTimeout, TransportError
+from ..transport.errors import TransportError
 from . import dynamic, in_place, preflight, sideload_path
-from .android_confirmation import confirm_through_adb
-from .readback import NOT_READABLE, read_back_sha256
-from .events import Event, Finished, LogLine, Progress, StateChanged
+from .confirm import confirm_slot
+from .events import Event, Finished, LogLine, StateChanged
 from .journal import Journal, JournalEntry
-from .outcome import Cancelled, DidNotReturn, VerifyFailed, result_for
+from .outcome import Cancelled, VerifyFailed, result_for
+from .plan import Plan, plan_update
+from .switch import switch, switched_before
+from .write import write_and_verify
 
-RETURN_POLL = 2.0
 log = logging.getLogger("tsuf.update")
 
 
@@ -114,9 +116,10 @@ class UpdateSession:
                              package_id=manifest.package_id, package_sha256=package_sha256,
                              package_type=manifest.type)
         self._phase = "connect"
+        self._state = "connecting"  # what the faces show, which progress while waiting repeats
         self._phase_started = 0.0
         self._log: AttemptLog | None = None
-        self._sources: list[Path] = []  # read-back delta sources, removed when the session ends
+        self.delta_sources: list[Path] = []  # read-back delta sources, removed when the session ends
         self.reports_build = False  # the bootloader says which build runs (bench handsets)
 
     # -- the whole run -------------------------------------------------------
@@ -141,77 +144,89 @@ class UpdateSession:
             self._fail(Result.INTERNAL_ERROR, exc)
         finally:
             conversation.removeHandler(handler)
-            for folder in self._sources:
+            for folder in self.delta_sources:
                 shutil.rmtree(folder, ignore_errors=True)
             self._finish()
         return report
 
     def _run(self) -> None:
-        report, manifest = self.report, self.manifest
+        """The steps, in order: preflight, plan, write and verify, switch, reboot, confirm."""
+        manifest, options = self.manifest, self.options
         with contextlib.ExitStack() as connections:
             device = connections.enter_context(self._open())
             self.enter("preflight")
-            caps = device.capabilities
-            self.reports_build = caps.build is not None
-            if caps.serialno:
-                self.serialno = report.device_serial = caps.serialno
-            else:
-                self.say("WARNING", f"the handset does not report a serial number; it is known by its address "
-                                    f"{self.address}")
-            if self.options.record:
-                for stale in self.station.history.close_interrupted(self.serialno, station_id=report.station_id):
-                    self.say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
-                report.attempt = self.station.history.attempts(self.serialno, self.package_sha256) + 1
-                report.set_result(Result.IN_PROGRESS, phase="preflight")
-                self.station.history.record(report)  # from here on the attempt is on record, even if we die
-            self.show("checking")
+            self._identify(device)
             if manifest.install == "sideload":
                 sideload_path.run(self, device)
                 return
-            current = caps.current_slot or ""
-            in_place = not caps.slots  # no slots: write in place, with backups
-            target_slot = caps.inactive_slot or ""
-            targets = {entry.partition: entry.partition if in_place else f"{entry.partition}_{target_slot}"
-                       for entry in manifest.partition_images}
-            report.path = "fastboot-in-place" if in_place else "fastboot-ab"
-            layout = dynamic.layout_of(manifest, self.images)
-            logical, physical = dynamic.split(layout, manifest.partition_images, targets)
-            facts = preflight.read_facts(device, list(physical.values()))
-            report.product, report.from_build = facts.product, facts.build
-            report.from_slot, report.to_slot = current, target_slot
-            switched = self._switched_before(current)
+            plan = plan_update(manifest, self.images, device.capabilities)
+            self.report.path = plan.path
+            facts = preflight.read_facts(device, list(plan.physical.values()))
+            self.report.product, self.report.from_build = facts.product, facts.build
+            self.report.from_slot, self.report.to_slot = plan.current_slot, plan.target_slot
+            switched = switched_before(self.station.journal, self.serialno, self.package_sha256, manifest,
+                                       plan.current_slot)
             if switched is not None:
                 self._resume_after_switch(device, switched)
                 return
-            self._preflight(preflight.evaluate(manifest, facts, physical, self.options.policy)
-                            + (layout.fit_checks(logical, target_slot, dynamic.super_size(caps)) if logical else []))
-            if manifest.source_build and facts.build and facts.build != manifest.source_build:
-                raise DeltaSourceMismatch(f"this delta applies to {manifest.source_build}; the handset runs "
-                                          f"{facts.build}")
-            self.say("INFO", f"preflight passed: {facts.product} {facts.build or '(build not available)'}, writing "
-                      + ("in place (no slots)" if in_place else f"slot {target_slot} (slot {current} runs)"))
-            if self.options.dry_run:
-                total = sum(entry.size for entry in manifest.partition_images)
-                plan = ", ".join(f"{entry.partition} -> {targets[entry.partition]}" for entry in manifest.partition_images)
-                report.set_result(Result.DRY_RUN, message=f"would write {human_bytes(total)}: {plan}")
-                self.show("planned", report.message)
+            self._check(plan, facts, device.capabilities)
+            if options.dry_run:
+                self.report.set_result(Result.DRY_RUN, message=plan.describe(manifest))
+                self.show("planned", self.report.message)
                 return
-            entry = self._journal_entry(current, target_slot)
-            if in_place:
-                self._update_in_place(device, targets, entry, facts.build)
+            entry = self._journal_entry(plan.current_slot, plan.target_slot)
+            if plan.in_place:
+                self._update_in_place(device, plan.targets, entry, facts.build)
                 return
-            if logical:
-                dynamic.cancel_snapshot(device, self.say)
-            self._write_and_verify(device, physical, entry)  # boot-critical images, from the bootloader
-            if logical:
-                device = connections.enter_context(dynamic.write_slot(self, device, layout, logical, targets, entry))
-            self._switch(device, target_slot, entry)
-            if not self.options.reboot:
-                report.set_result(Result.NEEDS_REBOOT, message=f"slot {target_slot} is active; reboot to use it")
+            device = self._write_slot(device, plan, entry, connections)
+            switch(self, device, entry)
+            if not options.reboot:
+                self.report.set_result(Result.NEEDS_REBOOT, message=f"slot {plan.target_slot} is active; reboot to use it")
                 self.station.journal.clear(self.serialno, self.package_sha256)
                 return
             self._reboot(device)
-        self._confirm(target_slot)
+        confirm_slot(self, plan.target_slot)
+
+    def _identify(self, device: FastbootDevice) -> None:
+        """Who the handset is, and this attempt on record from here on, even if the station dies."""
+        report = self.report
+        caps = device.capabilities
+        self.reports_build = caps.build is not None
+        if caps.serialno:
+            self.serialno = report.device_serial = caps.serialno
+        else:
+            self.say("WARNING", f"the handset does not report a serial number; it is known by its address "
+                                f"{self.address}")
+        if self.options.record:
+            for stale in self.station.history.close_interrupted(self.serialno, station_id=report.station_id):
+                self.say("WARNING", f"an earlier attempt ({stale.report_id}) was cut off by the station stopping")
+            report.attempt = self.station.history.attempts(self.serialno, self.package_sha256) + 1
+            report.set_result(Result.IN_PROGRESS, phase="preflight")
+            self.station.history.record(report)
+        self.show("checking")
+
+    def _check(self, plan: Plan, facts: preflight.HandsetFacts, caps) -> None:
+        """Every check before the first write; refused by name, nothing written."""
+        manifest = self.manifest
+        self._preflight(preflight.evaluate(manifest, facts, plan.physical, self.options.policy) + plan.fit_checks(caps))
+        if manifest.source_build and facts.build and facts.build != manifest.source_build:
+            raise DeltaSourceMismatch(f"this delta applies to {manifest.source_build}; the handset runs "
+                                      f"{facts.build}")
+        self.say("INFO", f"preflight passed: {facts.product} {facts.build or '(build not available)'}, writing "
+                  + ("in place (no slots)" if plan.in_place else
+                     f"slot {plan.target_slot} (slot {plan.current_slot} runs)"))
+
+    def _write_slot(self, device: FastbootDevice, plan: Plan, entry: JournalEntry,
+                    connections: contextlib.ExitStack) -> FastbootDevice:
+        """Every image to the inactive slot, each verified; the connection the switch then uses
+        (fastbootd's, where logical images were written there)."""
+        if plan.logical:
+            dynamic.cancel_snapshot(device, self.say)
+        write_and_verify(self, device, plan.physical, entry)  # boot-critical images, from the bootloader
+        if plan.logical:
+            device = connections.enter_context(dynamic.write_slot(self, device, plan.layout, plan.logical,
+                                                                  plan.targets, entry))
+        return device
 
     def _preflight(self, checks: list[preflight.Check]) -> None:
         self.report.checks = [check.to_dict() for check in checks]
@@ -220,33 +235,10 @@ class UpdateSession:
                      f"check {check.name}: {check.outcome} ({check.detail})")
         preflight.enforce(checks)
 
-    def _switch(self, device: FastbootDevice, target_slot: str, entry: JournalEntry) -> None:
-        """The one step that changes what the handset boots: set the written slot active and check
-        it took. The journal then says so, so that a rerun never writes the slot that holds the
-        last good build."""
-        self.enter("switch")
-        self.show("switching", f"slot {target_slot}")
-        self.cancel.check()
-        device.set_active(target_slot)
-        entry.switched = True
-        self.station.journal.save(entry)
-
     def _reboot(self, device: FastbootDevice) -> None:
         self.enter("reboot")
         self.show("rebooting")
         device.reboot()
-
-    def _switched_before(self, current: str) -> JournalEntry | None:
-        """The journal of an earlier attempt with this package that switched this handset to the
-        slot it now runs: the reboot or the confirmation was cut off (or the switch's answer was
-        lost: every image was verified there and that slot is now active)."""
-        entry = self.station.journal.load(self.serialno, self.package_sha256)
-        if not entry or not entry.target_slot or entry.target_slot != current:
-            return None
-        written = {f"{image.partition}_{entry.target_slot}" for image in self.manifest.partition_images}
-        if entry.switched or written <= set(entry.verified):
-            return entry
-        return None
 
     def _resume_after_switch(self, device: FastbootDevice, entry: JournalEntry) -> None:
         """Go on from the boot: slot {entry.active_slot}, the last good build, is never written."""
@@ -264,7 +256,7 @@ class UpdateSession:
             return
         self._reboot(device)
         device.close()
-        self._confirm(entry.target_slot)
+        confirm_slot(self, entry.target_slot)
 
     def _open(self) -> FastbootDevice:
         """The handset over fastboot; one that an earlier attempt left in recovery is sent back
@@ -290,7 +282,7 @@ class UpdateSession:
         in_place.back_up(device, {targets[image.partition]: image.size for image in self.manifest.images},
                          journal, entry, lambda text: self.say("INFO", text), force=self.options.force_without_backup)
         try:
-            self._write_and_verify(device, targets, entry)
+            write_and_verify(self, device, targets, entry)
         except (CommandFailed, VerifyFailed):
             self._restore(device, entry)
             raise
@@ -340,111 +332,19 @@ class UpdateSession:
         journal.save(entry)
         return entry
 
-    def _write_and_verify(self, device: FastbootDevice, targets: dict[str, str], entry: JournalEntry) -> None:
-        todo = [image for image in self.manifest.partition_images
-                if image.partition in targets and targets[image.partition] not in entry.verified]
-        total = sum(image.size for image in todo)
-        done = 0
-        for image in todo:
-            target = targets[image.partition]
-            self.cancel.check()
-            self.enter("write")
-
-            def progress(sent: int, link_total: int, base: int = done) -> None:
-                # A sparse image carries fewer bytes than it writes: count in the image's bytes.
-                self.cancel.check()
-                self.emit(Progress(self.serialno, base + image.size * min(sent, link_total) // max(link_total, 1),
-                                   total))
-            source_slot = self.report.from_slot
-            path = self.images.path_for(image, lambda size: self._read_source(
-                device, f"{image.partition}_{source_slot}" if source_slot else image.partition, size))
-            self.show("writing", target)  # after a delta's source was read ("reading")
-            device.flash(target, path, progress=progress)
-            self.report.bytes_sent += image.size
-            self.enter("verify")
-            self.show("verifying", target)
-            self.report.verification[target] = self._verify(device, target, image)
-            entry.verified.append(target)
-            self.station.journal.save(entry)
-            done += image.size
-            self.emit(Progress(self.serialno, done, total))
-
-    def _verify(self, device: FastbootDevice, target: str, image) -> str:
-        """Read the written partition back where the handset allows it; say how it was verified."""
-        if not device.capabilities.can_read(target):
-            self.say("WARNING", f"{target}: read-back not available on this handset; the written image "
-                                "is not verified")
-            return NOT_READABLE
-        if read_back_sha256(device, target, image.size) != image.sha256:
-            raise VerifyFailed(f"{target} reads back different from the package's {image.partition}")
-        return "read back"
-
-    def _read_source(self, device: FastbootDevice, partition: str, size: int) -> Path:
-        """The handset's running image of a partition, for a delta to apply to."""
-        if not device.capabilities.can_read(partition):
-            raise DeltaSourceUnreadable(f"{partition} is not in the firmware cache and the handset cannot be "
-                                        "read back")
-        self.show("reading", f"{partition} (delta source)")
-        folder = Path(tempfile.mkdtemp(prefix="tsuf-source-"))
-        path = folder / f"{partition}.img"
-        with open(path, "wb") as out:
-            read_back_sha256(device, partition, size, copy_to=out)
-        self._sources.append(folder)
-        return path
-
-    def _confirm(self, target_slot: str) -> None:
-        report = self.report
-        self.enter("confirm")
-        self.show("confirming")
-        # Only a bootloader that says which build runs can confirm one, and only such (bench)
-        # handsets come back to it after booting; a phone boots Android and stays there.
-        if not self.reports_build:
-            confirm_through_adb(self, target_slot)
-            return
-        deadline = time.monotonic() + self.options.return_timeout
-        while True:
-            with self.await_return() as device:
-                booted = device.current_slot()
-                build = device.capabilities.build or ""
-                successful = device.getvar_optional(f"slot-successful:{target_slot}") == "yes"
-            if booted != target_slot or successful or time.monotonic() >= deadline:
-                break
-            # Seen before it went down, or back before its boot finished: look again.
-            time.sleep(RETURN_POLL)
-        if booted == target_slot and successful and build == self.manifest.build:
-            report.set_result(Result.SUCCESS, message=f"running {self.manifest.build} on slot {booted}")
-        elif booted == report.from_slot:
-            report.set_result(Result.ROLLED_BACK, phase="confirm",
-                              message=f"slot {target_slot} did not boot; the handset fell back to slot {booted}")
-        elif booted == target_slot and not successful:
-            # Back before its boot was marked successful (a power cut, a key held): the journal
-            # stays, so running the update again boots and confirms it without writing anything.
-            report.set_result(Result.WRONG_BUILD, phase="confirm",
-                              message=f"came back on slot {booted} before its boot was marked successful; "
-                                      "run the update again to boot and confirm it")
-            return
-        else:
-            report.set_result(Result.WRONG_BUILD, phase="confirm",
-                              message=f"came back on slot {booted} running {build or 'an unknown build'}")
-        self.station.journal.clear(self.serialno, self.package_sha256)
-
-    def await_return(self) -> FastbootDevice:
+    def await_return(self, what: str = "the handset to come back") -> FastbootDevice:
         """The same handset (by serial number) back in fastboot: on its old address, or,
         with a scanner, on whichever link it returns."""
-        deadline = time.monotonic() + self.options.return_timeout
-        while True:
-            try:
-                return wait_for_device(self.address, timeout=min(RETURN_POLL, self.options.return_timeout),
-                                       serialno=self.report.device_serial or None)
-            except LinkTimeout as exc:
-                last_error = exc
-            for found in self.options.scanner.scan() if self.options.scanner else []:
-                if found.serialno == self.serialno and found.mode in FASTBOOT_MODES and found.address != self.address:
-                    self.say("INFO", f"the handset came back on {found.address}")
-                    return FastbootDevice.open(found.address, timeouts=self.options.timeouts)
-            if time.monotonic() >= deadline:
-                raise DidNotReturn(f"{self.serialno} did not come back within "
-                                   f"{self.options.return_timeout:g} s ({last_error})")
+        return wait_for_fastboot(self.address, timeout=self.options.return_timeout,
+                                 serialno=self.report.device_serial or None, scanner=self.options.scanner,
+                                 timeouts=self.options.timeouts, on_progress=self.waiting_for(what),
+                                 on_moved=lambda address: self.say("INFO", f"the handset came back on {address}"))
+
+    def waiting_for(self, what: str) -> Callable[[int], None]:
+        """Shows the faces how long a wait has lasted, beside the state it happens in."""
+        def waited(seconds: int) -> None:
+            self.emit(StateChanged(self.serialno, self._state, f"waiting for {what}: {seconds} s"))
+        return waited
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -460,6 +360,7 @@ class UpdateSession:
             self.station.history.record(self.report)
 
     def show(self, state: str, detail: str = "") -> None:
+        self._state = state
         self.say("INFO", f"{state} {detail}".strip())
         self.emit(StateChanged(self.serialno, state, detail))
 

@@ -21,12 +21,13 @@ starts over. A handset left in recovery by a cut attempt is sent back to its
 bootloader when the next one connects (`back_from_recovery`).
 """
 
-from ..adb.client import RECOVERY, SIDELOAD, wait_for_adb
-from ..adb.errors import (AdbError, AdbProtocolError, BadBlockRequest, NotInState, PackageUnreadable,
+from ..adb.client import RECOVERY, SIDELOAD
+from ..adb.errors import (AdbError, AdbProtocolError, BadBlockRequest, PackageUnreadable,
                           SideloadCancelled, SideloadError, SideloadInterrupted, SideloadRefused, SideloadTimeout)
 from ..adb.sideload import sideload
 from ..adb.transport import adb_address_for
-from ..device import FastbootDevice, wait_for_device
+from ..device import FastbootDevice
+from ..discovery.waiting import wait_for_adb, wait_for_fastboot
 from ..errors import FlasherError
 from ..history.codes import Result
 from ..transport.errors import UnsupportedLink
@@ -69,10 +70,12 @@ def run(session, device: FastbootDevice) -> None:
     session.cancel.check()
     device.reboot("recovery")
     device.close()
-    with wait_for_adb(adb_address, (RECOVERY, SIDELOAD), timeout=options.return_timeout) as recovery:
+    with wait_for_adb(adb_address, (RECOVERY, SIDELOAD), timeout=options.return_timeout,
+                      on_progress=session.waiting_for("recovery")) as recovery:
         if recovery.state == RECOVERY:
             recovery.reboot_to_sideload(timeout=options.timeouts.response)
-    with wait_for_adb(adb_address, SIDELOAD, timeout=options.return_timeout) as adb:
+    with wait_for_adb(adb_address, SIDELOAD, timeout=options.return_timeout,
+                      on_progress=session.waiting_for("sideload mode")) as adb:
         session.enter("sideload")
         session.show("sideloading", adb_address)
         try:
@@ -103,7 +106,7 @@ def back_from_recovery(address: str, timeout: float, say) -> FastbootDevice | No
     say("INFO", f"the handset is in {recovery.state} mode; rebooting it to its bootloader to start "
                 "the update from there")
     recovery.reboot("bootloader")
-    return wait_for_device(address, timeout=timeout)
+    return wait_for_fastboot(address, timeout=timeout)
 
 
 def _adb_address(address: str) -> str:
@@ -183,7 +186,6 @@ _RESULTS = (
     (PackageUnreadable, Result.PACKAGE_CORRUPT),
     (SideloadTimeout, Result.LINK_TIMEOUT),
     (SideloadInterrupted, Result.LINK_LOST),
-    (NotInState, Result.DID_NOT_RETURN),
     ((AdbProtocolError, BadBlockRequest), Result.PROTOCOL_VIOLATION),
     (AdbError, Result.DEVICE_REFUSED),
 )

@@ -1,12 +1,11 @@
 """The host's ADB client against a scripted device on loopback."""
 
-import socket
 import time
 
 import pytest
 
-from flasher.adb.client import AdbDevice, wait_for_adb
-from flasher.adb.errors import AuthRequired, BadMagic, NotInState, ServiceRefused
+from flasher.adb.client import AdbDevice
+from flasher.adb.errors import AuthRequired, BadMagic, ServiceRefused
 from flasher.adb.packets import AUTH_TOKEN, Command, encode_header
 from tests.support.adb_peer import ScriptedAdbDevice
 
@@ -59,21 +58,3 @@ def test_a_service_the_device_lacks_is_refused_by_name():
         with AdbDevice.open(scripted.address, timeout=2) as device:
             with pytest.raises(ServiceRefused, match="shell"):
                 device.open_stream("shell:getprop", timeout=2)
-
-
-def test_waiting_for_a_state_says_what_answered_instead():
-    def script(device):
-        device.event()
-        time.sleep(0.3)
-    with ScriptedAdbDevice(script, banner="recovery::ro.product.name=tsuf_zte_ab") as scripted:
-        with pytest.raises(NotInState, match="answered in state 'recovery'"):
-            wait_for_adb(scripted.address, "sideload", timeout=0.5)
-
-
-def test_waiting_for_a_handset_nobody_runs_gives_up_at_the_deadline():
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        port = listener.getsockname()[1]
-    started = time.monotonic()
-    with pytest.raises(NotInState, match="within 0.6 s"):
-        wait_for_adb(f"tcp:127.0.0.1:{port}", ("recovery", "sideload"), timeout=0.6)
-    assert time.monotonic() - started < 2

@@ -6,13 +6,12 @@ import time
 
 import pytest
 
-from flasher.adb.client import wait_for_adb
 from flasher.device import FastbootDevice
 from flasher.discovery.found import RECOVERY_MODES, FoundDevice
-from flasher.discovery.identity import HandsetNotFound, wait_for_handset
 from flasher.discovery.network_source import NetworkSource
 from flasher.discovery.scanner import Scanner
 from flasher.discovery.usb_source import BUSY_DETAIL, UsbSource
+from flasher.discovery.waiting import HandsetNotFound, wait_for_adb, wait_for_handset
 from flasher.discovery.watcher import ARRIVED, CHANGED, Watcher
 from flasher.transport import usb as usb_link
 from flasher.transport.usb import ADB_INTERFACE, UsbTransport

@@ -2,7 +2,7 @@
 
 import pytest
 
-from flasher.device import wait_for_device
+from flasher.discovery.waiting import wait_for_fastboot
 from flasher.package.archive import PackageReader
 from flasher.virtual.handset import Handset
 from tests.support.handsets import EmulatorProcess, small_profile
@@ -28,7 +28,7 @@ def emulator_with_factory_build(tmp_path, keyring, mode: str) -> EmulatorProcess
 
 
 def build_after_reboot(emulator: EmulatorProcess) -> str:
-    with wait_for_device(emulator.address, timeout=20) as device:  # the OS, then back to the bootloader
+    with wait_for_fastboot(emulator.address, timeout=20) as device:  # the OS, then back to the bootloader
         return device.getvar("build")
 
 

@@ -5,9 +5,10 @@ with a key stock adb made, which a phone that trusts stock adb accepts."""
 import pytest
 
 from flasher.adb import auth
-from flasher.adb.client import ANDROID, wait_for_adb
+from flasher.adb.client import ANDROID
 from flasher.adb.errors import Unauthorized
 from flasher.adb.host_key import load_key, station_key
+from flasher.discovery.waiting import wait_for_adb
 from flasher.virtual.adb_server import serve_pair
 from flasher.virtual.handset import Handset, Mode
 from flasher.virtual.usb_debugging import Debugging

@@ -1,6 +1,6 @@
 """A station and one locked virtual handset running a factory build, for the sideload path's tests."""
 
-from flasher.device import wait_for_device
+from flasher.discovery.waiting import wait_for_fastboot
 from flasher.package import keys
 from flasher.update.events import StateChanged
 from flasher.update.session import Options
@@ -53,7 +53,7 @@ class LockedBench:
         return make_ota_package(self.tmp_path, self.keys, **kwargs)
 
     def var(self, name: str) -> str | None:
-        with wait_for_device(self.address, timeout=WAIT) as device:
+        with wait_for_fastboot(self.address, timeout=WAIT) as device:
             return device.getvar_optional(name)
 
     def states(self) -> list[str]:

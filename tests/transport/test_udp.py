@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from flasher.device import FastbootDevice, wait_for_device
+from flasher.device import FastbootDevice
+from flasher.discovery.waiting import wait_for_fastboot
 from flasher.transport.address import open_transport
 from flasher.transport.errors import ConnectFailed, DeviceReportedError, HandshakeFailed, LinkTimeout
 from flasher.transport.udp import UdpTransport
@@ -260,7 +261,7 @@ def test_reboot_then_reconnect(server, handset):
     with open_transport(server.address) as link:
         device = FastbootDevice(link)
         device.reboot("bootloader")
-    with wait_for_device(server.address, timeout=5, serialno=handset.serialno) as device:
+    with wait_for_fastboot(server.address, timeout=5, serialno=handset.serialno) as device:
         assert device.getvar("current-slot") == "a"
 
 

@@ -13,7 +13,8 @@ import usb.core
 import usb.util
 
 from flasher.cli.main import main as tsuf
-from flasher.device import FastbootDevice, Timeouts, wait_for_device
+from flasher.device import FastbootDevice, Timeouts
+from flasher.discovery.waiting import wait_for_fastboot
 from flasher.protocol.errors import ResponseTooLong
 from flasher.transport import usb as usb_link
 from flasher.transport.address import open_transport
@@ -68,7 +69,7 @@ def test_a_rebooting_handset_leaves_the_bus_and_returns_under_a_new_address(usb_
         with pytest.raises(LinkClosed):
             device.getvar("product")
     assert serial not in {info.serial for info in find_fastboot_devices()}
-    with wait_for_device(usb_handsets.address, timeout=5, serialno=serial) as device:
+    with wait_for_fastboot(usb_handsets.address, timeout=5, serialno=serial) as device:
         assert device.getvar("serialno") == serial
     assert bus.address_of(serial) not in (None, first_address)
 
@@ -87,7 +88,7 @@ def test_waiting_retries_a_handset_that_leaves_the_bus_while_being_checked(tmp_p
     bus.attach(handset)
     usb_link.use_backend(bus)
     try:
-        with wait_for_device(f"usb:{handset.serialno}", timeout=2, serialno=handset.serialno) as device:
+        with wait_for_fastboot(f"usb:{handset.serialno}", timeout=2, serialno=handset.serialno) as device:
             assert device.getvar("product") == "tsuf_zte_ab"
     finally:
         usb_link.use_backend(None)

@@ -39,7 +39,7 @@ def bench(tmp_path):
             self.stops.insert(0, udp.stop)
             return running.handset, udp.address
 
-        def update(self, address: str, emit=None, **options):
+        def update(self, address: str, emit=lambda event: None, **options):
             with Updater(self.package, self.keys.trust_store, self.station) as updater:
                 updater.prepare()
                 report = updater.update([address], options=Options(**{"return_timeout": 20, **options}),

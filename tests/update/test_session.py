@@ -1,5 +1,6 @@
 """Full updates of virtual handsets: outcome, report, and what the handset holds after."""
 
+import re
 import threading
 
 import pytest
@@ -68,7 +69,8 @@ def test_full_update_switches_slot_and_reports_success(env):
 def test_dry_run_writes_nothing(env):
     report = env.update(env.package(), dry_run=True)
     assert report.result == "DRY_RUN"
-    assert "system -> system_b" in report.message
+    assert re.fullmatch(r"would write 4\.0 MiB: boot -> boot_b, system -> system_b, vbmeta -> vbmeta_b",
+                        report.message), report.message
     assert env.handset.partition("system_b") == bytes(6 << 20)
 
 
@@ -192,6 +194,22 @@ def test_a_handset_that_returns_on_another_link_is_followed_by_serial(env):
         udp.stop()
     assert report.result == "SUCCESS", report.message
     assert f"came back on {udp.address}" in open(report.log_path).read()
+
+
+def test_a_handset_that_does_not_come_back_is_waited_for_visibly_until_the_deadline(env):
+    def leave_on_reboot():
+        if env.handset.handset.wait_for_mode(Mode.REBOOTING, 30):
+            env.handset.server.stop()  # it never answers again
+    watcher = threading.Thread(target=leave_on_reboot)
+    watcher.start()
+    report = env.update(env.package(), return_timeout=6)
+    watcher.join()
+    assert report.result == "DID_NOT_RETURN", report.message
+    assert "handset VH000001 did not appear in fastboot mode within 6 s" in report.message
+    waits = [event for event in env.events if isinstance(event, StateChanged) and event.detail.startswith("waiting")]
+    assert waits, "the faces were never told how long the wait lasted"
+    assert all(re.fullmatch(r"waiting for the handset to come back: \d+ s", event.detail) and
+               event.state == "confirming" for event in waits)
 
 
 def test_a_fit_check_leaves_no_report_and_no_log(env, tmp_path):

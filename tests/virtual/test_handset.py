@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from flasher import sparse
-from flasher.device import FastbootDevice, Timeouts, wait_for_device
+from flasher.device import FastbootDevice, Timeouts
+from flasher.discovery.waiting import wait_for_fastboot
 from flasher.protocol.errors import CommandFailed
 from flasher.transport.errors import LinkClosed, LinkTimeout
 from flasher.virtual.emulator import Emulator
@@ -137,7 +138,7 @@ def test_switching_slots_survives_the_reboot(running_handset):
         device.set_active("b")
         assert device.getvar("slot-successful:b") == "no"
         device.reboot()
-    with wait_for_device(running_handset.address, timeout=10, serialno="VH000001") as device:
+    with wait_for_fastboot(running_handset.address, timeout=10, serialno="VH000001") as device:
         assert device.current_slot() == "b"
         assert device.getvar("slot-successful:b") == "yes"
 
@@ -147,7 +148,7 @@ def test_a_slot_that_does_not_boot_falls_back_with_the_reason(running_handset):
     with _device(running_handset) as device:
         device.set_active("b")
         device.reboot()
-    with wait_for_device(running_handset.address, timeout=10) as device:
+    with wait_for_fastboot(running_handset.address, timeout=10) as device:
         assert device.current_slot() == "a"
         assert device.getvar("slot-unbootable:b") == "yes"
     assert any("falling back to slot a" in event for event in running_handset.handset.boot_log)
@@ -160,7 +161,7 @@ def test_reboot_bootloader_keeps_the_slot_and_comes_back(tmp_path):
         with _device(running) as device:
             device.reboot("bootloader")
         assert running.handset.mode is Mode.REBOOTING
-        with wait_for_device(running.address, timeout=10) as device:
+        with wait_for_fastboot(running.address, timeout=10) as device:
             assert device.current_slot() == "a"
     finally:
         running.stop()
@@ -169,7 +170,7 @@ def test_reboot_bootloader_keeps_the_slot_and_comes_back(tmp_path):
 def test_reboot_fastboot_enters_userspace_fastboot(running_handset):
     with _device(running_handset) as device:
         device.reboot("fastboot")
-    with wait_for_device(running_handset.address, timeout=10) as device:
+    with wait_for_fastboot(running_handset.address, timeout=10) as device:
         assert device.getvar("is-userspace") == "yes"
 
 

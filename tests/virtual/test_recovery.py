@@ -4,14 +4,15 @@ import dataclasses
 
 import pytest
 
-from flasher.adb.client import AdbDevice, wait_for_adb
+from flasher.adb.client import AdbDevice
 from flasher.adb.connection import AdbConnection, Role
 from flasher.adb.errors import SideloadInterrupted, SideloadRefused, SideloadUnavailable
 from flasher.adb.events import StreamClosed, StreamData, StreamOpened
 from flasher.adb.link import AdbLink
 from flasher.adb.sideload import sideload
 from flasher.adb.transport import open_adb_transport
-from flasher.device import FastbootDevice, wait_for_device
+from flasher.device import FastbootDevice
+from flasher.discovery.waiting import wait_for_adb, wait_for_fastboot
 from flasher.package.archive import PackageReader
 from flasher.transport.errors import HandshakeFailed, LinkClosed
 from flasher.transport.usb import find_fastboot_devices
@@ -72,7 +73,7 @@ def test_adb_reboots_to_sideload_then_to_the_bootloader(tmp_path):
         wait_for_adb(running.adb_address, "recovery", timeout=WAIT).reboot_to_sideload()
         with wait_for_adb(running.adb_address, "sideload", timeout=WAIT) as adb:
             adb.reboot("bootloader")
-        with wait_for_device(running.address, timeout=WAIT) as device:
+        with wait_for_fastboot(running.address, timeout=WAIT) as device:
             assert device.getvar("serialno") == "VH000001"
         with pytest.raises(LinkClosed):
             AdbDevice.open(running.adb_address, timeout=0.5)  # no ADB in the bootloader
@@ -91,7 +92,7 @@ def test_an_oem_signed_package_goes_to_the_inactive_slot_and_boots(handset, keyr
     assert handset.handset.meta.active == "b"
     assert "recovery: installed B130; rebooting" in handset.handset.boot_log
     assert not (handset.handset.root / "sideload").exists()
-    with wait_for_device(handset.address, timeout=WAIT) as device:  # back in the bootloader
+    with wait_for_fastboot(handset.address, timeout=WAIT) as device:  # back in the bootloader
         assert device.getvar("build") == "B130"
         assert device.getvar("rollback-index") == "2"
 
@@ -223,7 +224,7 @@ def test_over_usb_the_handset_comes_back_with_its_adb_interface(tmp_path, keyrin
             assert usb.address not in {f"usb:{info.serial}" for info in find_fastboot_devices()}
             sideload(adb, make_ota_package(tmp_path, keyring, build="B130", rollback_index=2))
         assert booted_build(usb.handset) == "B130"
-        with wait_for_device(usb.address, timeout=WAIT) as device:
+        with wait_for_fastboot(usb.address, timeout=WAIT) as device:
             assert device.getvar("build") == "B130"
     finally:
         usb.stop()

@@ -2,7 +2,8 @@
 
 import pytest
 
-from flasher.device import FastbootDevice, wait_for_device
+from flasher.device import FastbootDevice
+from flasher.discovery.waiting import wait_for_fastboot
 from flasher.history.store import HistoryStore
 from flasher.package import keys
 from flasher.update.journal import Journal
@@ -30,7 +31,7 @@ def _flash_slot_b(running, tmp_path, keyring, station, **package):
                 device.flash(f"{partition}_b", path)
             device.set_active("b")
             device.reboot()
-    return wait_for_device(running.address, timeout=20)
+    return wait_for_fastboot(running.address, timeout=20)
 
 
 def test_a_provisioned_slot_reports_its_build_and_index(setup):
@@ -47,7 +48,7 @@ def test_a_tampered_image_does_not_boot(setup):
     with FastbootDevice.open(running.address) as device:
         device.flash("boot_a", tampered)
         device.reboot()
-    with wait_for_device(running.address, timeout=20):
+    with wait_for_fastboot(running.address, timeout=20):
         pass
     assert any("boot_a does not match its boot metadata" in event for event in running.handset.boot_log)
 
