@@ -14,7 +14,7 @@ from ..device_text import printable
 from ..errors import FlasherError
 from ..transfer_rate import human_bytes
 from .device_commands import emit, limits_text, open_device, print_device_message
-from .progress import ProgressBar
+from .progress import progress_bar
 
 # What `flashing` does to the user's data, said before the handset is asked.
 ERASES_DATA = {"unlock": "unlocking the bootloader", "lock": "locking the bootloader",
@@ -65,14 +65,9 @@ def run_boot(device: FastbootDevice, args) -> int:
     if size > limit:  # refused before any byte goes: the handset would refuse the download
         raise ImageTooLarge(f"{image} is {human_bytes(size)}; the handset takes at most {human_bytes(limit)} "
                             "in one download", hint="`boot` sends the image in one piece: give a smaller boot image.")
-    bar = ProgressBar(f"boot {image.name}", detail=limits_text(device.timeouts, "download:"))
-    try:
-        with open(image, "rb") as file:
-            device.download(size, iter(lambda: file.read(DATA_CHUNK), b""), progress=bar.update)
-    except BaseException:
-        bar.finish("FAILED")
-        raise
-    bar.finish("sent")
+    with progress_bar(f"boot {image.name}", limits_text(device.timeouts, "download:"), "sent") as bar, \
+            open(image, "rb") as file:
+        device.download(size, iter(lambda: file.read(DATA_CHUNK), b""), progress=bar.update)
     device.command("boot", on_info=print_device_message)
     emit(args, {"booting": str(image), "bytes": size}, f"booting {image}")
     return 0
@@ -127,13 +122,8 @@ def run_format(device: FastbootDevice, args) -> int:
         if made.returncode != 0:
             raise CannotFormat(f"mke2fs could not make a {fs_type} file system of {human_bytes(size)}: "
                                f"{printable(made.stderr.strip(), 200)}")
-        bar = ProgressBar(f"format {target}", detail=limits_text(device.timeouts, "flash:"))
-        try:
+        with progress_bar(f"format {target}", limits_text(device.timeouts, "flash:")) as bar:
             device.flash(target, image, progress=bar.update)
-        except BaseException:
-            bar.finish("FAILED")
-            raise
-        bar.finish()
     emit(args, {"formatted": target, "fs_type": fs_type, "bytes": size},
          f"formatted {target} as {fs_type} ({human_bytes(size)})")
     return 0
@@ -159,13 +149,8 @@ def run_flashall(device: FastbootDevice, args) -> int:
         print(f"tsuf: not flashed, no such partition on the handset: {', '.join(skipped)}", file=sys.stderr)
     started = time.monotonic()
     for image, target in plan:
-        bar = ProgressBar(f"flash {target}", detail=limits_text(device.timeouts, "flash:"))
-        try:
+        with progress_bar(f"flash {target}", limits_text(device.timeouts, "flash:")) as bar:
             device.flash(target, image, progress=bar.update)
-        except BaseException:
-            bar.finish("FAILED")
-            raise
-        bar.finish()
     erased = wipe(device) if args.wipe else []
     if not args.skip_reboot:
         device.reboot()

@@ -12,7 +12,7 @@ from ..device_text import printable
 from ..errors import FlasherError
 from ..protocol.errors import CommandFailed
 from .output_file import OutputFile
-from .progress import ProgressBar
+from .progress import progress_bar
 
 
 class NoDeviceAddress(FlasherError):
@@ -88,14 +88,9 @@ def _flash(device: FastbootDevice, args) -> int:
             sent = vbmeta_flags.with_flags(image, flags, Path(scratch) / image.name)
         else:
             sent = image
-        bar = ProgressBar(f"flash {target}", detail=limits_text(device.timeouts, "flash:"))
         started = time.monotonic()
-        try:
+        with progress_bar(f"flash {target}", limits_text(device.timeouts, "flash:")) as bar:
             pieces = device.flash(target, sent, progress=bar.update, use_fill=not args.no_fill)
-        except BaseException:
-            bar.finish("FAILED")
-            raise
-        bar.finish()
     emit(args, {"partition": target, "image": str(image), "bytes": image.stat().st_size,
                  "pieces": pieces, "seconds": round(time.monotonic() - started, 3)},
           f"wrote {image} to {target} in {pieces} piece{'s' if pieces != 1 else ''}")
@@ -130,15 +125,10 @@ def _reboot(device: FastbootDevice, args) -> int:
 def _fetch(device: FastbootDevice, args, output: OutputFile) -> int:
     target = device.resolve_partition(args.partition, args.slot)
     out_path = Path(args.file)
-    bar = ProgressBar(f"fetch {target}", detail=limits_text(device.timeouts, "fetch:"))
     started = time.monotonic()
-    try:
+    with progress_bar(f"fetch {target}", limits_text(device.timeouts, "fetch:")) as bar:
         size = device.fetch(target, output.file, progress=bar.update)
         output.commit()
-    except BaseException:
-        bar.finish("FAILED")
-        raise
-    bar.finish()
     emit(args, {"partition": target, "file": str(out_path), "bytes": size,
                  "seconds": round(time.monotonic() - started, 3)},
           f"read {target} into {out_path}")

@@ -1,5 +1,6 @@
 """Progress bars on stderr: redrawn in place on a terminal, one summary line otherwise."""
 
+import contextlib
 import sys
 import threading
 import time
@@ -70,3 +71,15 @@ class ProgressBar:
         figures = " ".join(self._rate.figures(now))
         return (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {fraction:4.0%} "
                 f"{human_bytes(done)}/{human_bytes(total)} {figures}" + (f" ({self.detail})" if self.detail else ""))
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, detail: str = "", outcome: str = "done"):
+    """A bar for the work inside the block: ended with `outcome`, or FAILED when the block raises."""
+    bar = ProgressBar(label, detail=detail)
+    try:
+        yield bar
+    except BaseException:
+        bar.finish("FAILED")
+        raise
+    bar.finish(outcome)
