@@ -7,7 +7,7 @@ handset is free for the next host (most handsets serve one at a time).
 from dataclasses import dataclass
 
 from flasher.adb.transport import adb_address_for
-from flasher.device import FastbootDevice, Timeouts
+from flasher.fastboot import FastbootDevice, Timeouts
 from flasher.discovery.found import RECOVERY_MODES, FoundDevice
 from flasher.discovery.waiting import wait_for_adb
 from flasher.history.codes import Result

@@ -30,7 +30,7 @@ def main(step: str, *params: str) -> int:
                     out.write(data)
         print(f'{{"pieces": {len(pieces)}}}')
     elif step == "readback":
-        from flasher.device import FastbootDevice
+        from flasher.fastboot import FastbootDevice
         from flasher.update.readback import read_back_sha256
         address, partition, size = params
         with FastbootDevice.open(address) as device:

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.transport import usb
 from flasher.virtual.handset import Handset
 from flasher.virtual.profile import default_profile

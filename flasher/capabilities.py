@@ -23,7 +23,7 @@ from .protocol import variables
 from .protocol.errors import CommandFailed
 
 if TYPE_CHECKING:
-    from .device import FastbootDevice
+    from .fastboot import FastbootDevice
 
 # What a decision needs beyond partitions; asked one by one when `getvar:all` lacked them.
 CORE_VARIABLES = (

@@ -55,7 +55,7 @@ def test_the_protocol_does_no_io(path):
 
 @pytest.mark.parametrize("path", _modules("transport"), ids=lambda p: p.name)
 def test_transports_know_nothing_of_commands(path):
-    assert not {name for name in _imports(path) if name.startswith(("flasher.protocol", "flasher.device"))}
+    assert not {name for name in _imports(path) if name.startswith(("flasher.protocol", "flasher.fastboot"))}
 
 
 @pytest.mark.parametrize("path", [p for p in _modules() if "virtual" not in p.parts and "cli" not in p.parts],
@@ -69,7 +69,7 @@ ARCHITECTURE = FLASHER.parent / "docs" / "architecture.md"
 
 
 def _unit(module: str) -> str | None:
-    """The row of the layers table a module belongs to: `update`, `device`, `app`..."""
+    """The row of the layers table a module belongs to: `update`, `fastboot`, `app`..."""
     parts = module.split(".")
     if parts[0] == "app":
         return "app"

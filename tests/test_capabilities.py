@@ -2,7 +2,7 @@
 
 import pytest
 
-from flasher.device import FastbootDevice, NoSlots, NoSuchPartition, SwitchIgnored
+from flasher.fastboot import FastbootDevice, NoSlots, NoSuchPartition, SwitchIgnored
 from flasher.protocol.variables import BadVariable, parse_size
 from tests.support.scripted_peer import ScriptedPeer
 

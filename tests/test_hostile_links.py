@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from flasher.device import FastbootDevice, Timeouts
+from flasher.fastboot import FastbootDevice, Timeouts
 from flasher.history.store import HistoryStore
 from flasher.protocol.errors import CommandFailed, MalformedResponse, ResponseTooLong
 from flasher.transport.errors import LinkTimeout

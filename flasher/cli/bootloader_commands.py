@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..device import DATA_CHUNK, FastbootDevice, ImageTooLarge, NoSuchPartition
+from ..fastboot import DATA_CHUNK, FastbootDevice, ImageTooLarge, NoSuchPartition
 from ..device_text import printable
 from ..errors import FlasherError
 from ..transfer_rate import human_bytes

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from .. import vbmeta_flags
-from ..device import FastbootDevice, Timeouts
+from ..fastboot import FastbootDevice, Timeouts
 from ..device_text import printable
 from ..errors import FlasherError
 from ..protocol.errors import CommandFailed

@@ -3,7 +3,7 @@
 
 from ..adb.client import AdbDevice
 from ..adb.errors import AuthRequired
-from ..device import FastbootDevice, Timeouts
+from ..fastboot import FastbootDevice, Timeouts
 from ..transport.base import Transport
 from .found import PROBE_TIMEOUT, RECOVERY_MODES, FoundDevice
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 from ..adb.client import AdbDevice
 from ..adb.errors import Unauthorized
 from ..adb.host_key import HostKey
-from ..device import FastbootDevice, Timeouts
+from ..fastboot import FastbootDevice, Timeouts
 from ..errors import FlasherError
 from ..transport.errors import TransportError
 from .found import RECOVERY_MODES, FoundDevice

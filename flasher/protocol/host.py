@@ -1,6 +1,6 @@
 """The host half of fastboot as a state machine: commands out, packets in, events out.
 
-No I/O happens here (the transports and flasher.device do that), so every link
+No I/O happens here (the transports and flasher.fastboot do that), so every link
 shares one implementation of the rules and its bounds: a response is at most
 256 bytes, a data phase is exactly what the command allows, INFO cannot go on
 forever, and anything else is a named ProtocolError rather than a hang.

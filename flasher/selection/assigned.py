@@ -20,7 +20,7 @@ from pathlib import Path
 from ..cache.store import FirmwareCache
 from ..catalog.errors import DownloadError
 from ..catalog.fetch import HttpFetcher
-from ..device import Timeouts
+from ..fastboot import Timeouts
 from ..errors import FlasherError
 from ..history.ddi import Assignments, DdiError, DdiServer, Deployment, controller_id, handset_attributes
 from ..history.report import Report

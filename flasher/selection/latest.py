@@ -19,7 +19,7 @@ from ..cache.store import FirmwareCache
 from ..catalog.errors import CatalogMismatch, DownloadHashMismatch
 from ..catalog.fetch import Fetcher, fetcher_for
 from ..catalog.trusted import SeenCatalogs, TrustedCatalog, load_catalog
-from ..device import FastbootDevice, Timeouts
+from ..fastboot import FastbootDevice, Timeouts
 from ..errors import FlasherError
 from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now

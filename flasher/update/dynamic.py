@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..device import FastbootDevice
+from ..fastboot import FastbootDevice
 from ..errors import FlasherError
 from ..history.codes import Result
 from ..lp import Metadata

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 
 from ..atomic import open_private, private_folder
-from ..device import FastbootDevice
+from ..fastboot import FastbootDevice
 from ..errors import FlasherError
 from ..history.codes import Result
 from ..protocol.errors import CommandFailed

@@ -1,7 +1,7 @@
 """How an update session ends when something goes wrong: its errors, and the report's code for any error."""
 
 from ..delta.errors import DeltaSourceMismatch, PatchRejected
-from ..device import BootloaderLocked, SwitchIgnored
+from ..fastboot import BootloaderLocked, SwitchIgnored
 from ..discovery.waiting import HandsetNotFound
 from ..errors import FlasherError
 from ..history.codes import Result

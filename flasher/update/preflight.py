@@ -6,7 +6,7 @@ before anything is written.
 
 from dataclasses import dataclass, field
 
-from ..device import FastbootDevice
+from ..fastboot import FastbootDevice
 from ..errors import FlasherError
 from ..history.codes import Result
 from ..protocol import variables

@@ -3,7 +3,7 @@
 import hashlib
 from typing import BinaryIO
 
-from ..device import FastbootDevice
+from ..fastboot import FastbootDevice
 
 NOT_READABLE = "not available on this handset (it cannot be read back)"
 """How a report names an image the handset could not give back."""

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..device import FastbootDevice, Timeouts, device_logger
+from ..fastboot import FastbootDevice, Timeouts, device_logger
 from ..discovery.waiting import wait_for_fastboot
 from ..delta.errors import DeltaSourceMismatch
 from ..atomic import private_folder

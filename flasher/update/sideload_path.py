@@ -26,7 +26,7 @@ from ..adb.errors import (AdbError, AdbProtocolError, BadBlockRequest, PackageUn
                           SideloadCancelled, SideloadError, SideloadInterrupted, SideloadRefused, SideloadTimeout)
 from ..adb.sideload import sideload
 from ..adb.transport import adb_address_for
-from ..device import FastbootDevice
+from ..fastboot import FastbootDevice
 from ..discovery.waiting import wait_for_adb, wait_for_fastboot
 from ..errors import FlasherError
 from ..history.codes import Result

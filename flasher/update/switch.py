@@ -7,7 +7,7 @@ switch, so that a rerun never writes the slot that now holds the last good
 build, and goes on from the boot instead (`switched_before`).
 """
 
-from ..device import FastbootDevice
+from ..fastboot import FastbootDevice
 from .journal import Journal, JournalEntry
 
 

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..delta.errors import DeltaSourceUnreadable
-from ..device import FastbootDevice
+from ..fastboot import FastbootDevice
 from .events import Progress
 from .journal import JournalEntry
 from .outcome import VerifyFailed

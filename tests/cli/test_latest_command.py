@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from flasher.catalog.build import build_catalog
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.history.store import HistoryStore
 from flasher.update.journal import Journal
 from flasher.update.session import Station

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.discovery.found import RECOVERY_MODES, FoundDevice
 from flasher.discovery.network_source import NetworkSource
 from flasher.discovery.scanner import Scanner

@@ -13,7 +13,7 @@ from flasher.discovery.found import FoundDevice
 from flasher.discovery.network_source import BadTargets, NetworkSource, read_targets, targets_file
 from flasher.discovery.scanner import Scanner, SerialSource, default_sources
 from flasher.discovery.usb_source import UsbSource
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.errors import FlasherError
 from flasher.transport.usb import UsbTransport
 from flasher.virtual.handset import Mode

@@ -15,7 +15,7 @@ from app.guided.window import GuidedWindow
 from flasher.catalog.build import build_catalog
 from flasher.catalog.trusted import SeenCatalogs
 from flasher.cli.main import build_parser
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.selection.choose import size_text
 from flasher.selection.latest import LatestUpdate
 from flasher.update.session import Options

@@ -8,7 +8,7 @@ from app.device_model import COLUMN
 from app.discovery_scan import fixed_scan
 from app.main import real_station
 from app.settings_dialog import SettingsDialog
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.settings import load_settings
 from tests.support.catalog_bench import bench as bench  # the station and its catalog
 from tests.support.http_server import FileServer

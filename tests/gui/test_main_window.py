@@ -2,7 +2,7 @@
 
 from PySide6.QtCore import QItemSelectionModel, Qt
 
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 
 TIMEOUT = 30000
 

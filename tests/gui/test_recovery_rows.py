@@ -5,7 +5,7 @@ import pytest
 from app.device_model import COLUMN
 from app.device_row import RECOVERY_NOTE
 from app.discovery_scan import StationScan
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.history.store import HistoryStore
 from flasher.update.journal import Journal
 from flasher.update.session import Station

@@ -6,7 +6,7 @@ import pytest
 
 from flasher.catalog.errors import CatalogSignatureError, DownloadHashMismatch
 from flasher.catalog.model import Catalog, CatalogEntry, decode, encode, parse_catalog
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.library.index import Library, LibraryStale
 from flasher.selection.choose import LIBRARY, Candidate
 from tests.support.catalog_bench import bench as bench  # the station and its catalog

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from flasher.cli.main import main
-from flasher.device import FastbootDevice, Timeouts
+from flasher.fastboot import FastbootDevice, Timeouts
 from flasher.transport.errors import LinkClosed, TransportError
 from flasher.virtual.handset import Handset
 from flasher.virtual.serial_server import HandsetSerialServer

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.discovery.waiting import wait_for_fastboot
 from flasher.transport.address import open_transport
 from flasher.transport.errors import ConnectFailed, DeviceReportedError, HandshakeFailed, LinkTimeout

@@ -13,7 +13,7 @@ import usb.core
 import usb.util
 
 from flasher.cli.main import main as tsuf
-from flasher.device import FastbootDevice, Timeouts
+from flasher.fastboot import FastbootDevice, Timeouts
 from flasher.discovery.waiting import wait_for_fastboot
 from flasher.protocol.errors import ResponseTooLong
 from flasher.transport import usb as usb_link

@@ -115,7 +115,7 @@ def test_flash_writes_an_image_larger_than_two_million_bytes_on_every_family(ben
     600,000 bytes, and every image larger was refused."""
     import os
 
-    from flasher.device import FastbootDevice
+    from flasher.fastboot import FastbootDevice
     handset, address = bench.handset(family, "tcp")
     image = tmp_path / "system.img"
     data = os.urandom(3 << 20)

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.update.session import Options
 from flasher.update.updater import Updater
 from flasher.virtual.profile import KiB, MiB, Partition

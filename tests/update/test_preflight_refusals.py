@@ -98,7 +98,7 @@ def test_the_report_lists_every_check(bench):
 def test_the_active_slot_not_yet_booted_keeps_the_other_one(bench):
     """After a switch whose reboot never came, the inactive slot is the way back: not written."""
     running = bench.handset()
-    from flasher.device import FastbootDevice
+    from flasher.fastboot import FastbootDevice
     with FastbootDevice.open(running.address) as device:
         device.set_active("b")  # slot b holds nothing that booted; slot a is the last good build
     slot_a = running.partition("boot_a")

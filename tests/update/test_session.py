@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from flasher.device import FastbootDevice, Timeouts
+from flasher.fastboot import FastbootDevice, Timeouts
 from flasher.history.codes import Result
 from flasher.update.events import Progress, StateChanged
 from flasher.update.session import CancelToken, Options

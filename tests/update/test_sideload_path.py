@@ -2,7 +2,7 @@
 
 import pytest
 
-from flasher.device import FastbootDevice, Timeouts
+from flasher.fastboot import FastbootDevice, Timeouts
 from flasher.history.codes import Result
 from flasher.update.events import Progress
 from flasher.package.errors import PackageChanged

@@ -13,7 +13,7 @@ from flasher.adb.errors import AuthRequired, Unauthorized
 from flasher.adb.host_key import create_key
 from flasher.adb.link import AdbLink
 from flasher.adb.transport import open_adb_transport
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.discovery.waiting import wait_for_adb
 from flasher.transport import usb
 from flasher.virtual.adb_server import serve_pair

@@ -4,7 +4,7 @@ import random
 import threading
 import time
 
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.errors import FlasherError
 from flasher.virtual.slots import SlotStore
 from tests.support.handsets import EmulatorProcess, small_profile

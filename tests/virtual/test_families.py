@@ -10,7 +10,7 @@ import time
 import pytest
 
 from flasher import sparse
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.transport.errors import TransportError
 from flasher.virtual.families import FAMILY_NAMES, family_named
 from flasher.virtual.handset import Handset, Mode

@@ -1,6 +1,6 @@
 import pytest
 
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.virtual.faults import BadFault, Faults, apply_fault
 
 

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from flasher import sparse
-from flasher.device import FastbootDevice, Timeouts
+from flasher.fastboot import FastbootDevice, Timeouts
 from flasher.discovery.waiting import wait_for_fastboot
 from flasher.protocol.errors import CommandFailed
 from flasher.transport.errors import LinkClosed, LinkTimeout

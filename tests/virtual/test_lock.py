@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from flasher.device import BootloaderLocked, FastbootDevice
+from flasher.fastboot import BootloaderLocked, FastbootDevice
 from flasher.protocol.errors import CommandFailed
 from flasher.virtual.handset import Handset
 from flasher.virtual.lock import LockFileError

@@ -11,7 +11,7 @@ from flasher.adb.events import StreamClosed, StreamData, StreamOpened
 from flasher.adb.link import AdbLink
 from flasher.adb.sideload import sideload
 from flasher.adb.transport import open_adb_transport
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.discovery.waiting import wait_for_adb, wait_for_fastboot
 from flasher.package.archive import PackageReader
 from flasher.transport.errors import HandshakeFailed, LinkClosed

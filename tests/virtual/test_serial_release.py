@@ -1,6 +1,6 @@
 """A host that is done with the serial port frees the handset for its other links."""
 
-from flasher.device import FastbootDevice, Timeouts
+from flasher.fastboot import FastbootDevice, Timeouts
 from flasher.virtual import serial_server
 from flasher.virtual.serial_server import HandsetSerialServer
 from tests.support.handsets import RunningHandset

@@ -2,7 +2,7 @@
 
 import pytest
 
-from flasher.device import FastbootDevice
+from flasher.fastboot import FastbootDevice
 from flasher.discovery.waiting import wait_for_fastboot
 from flasher.history.store import HistoryStore
 from flasher.package import keys

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from flasher.device import BootloaderLocked, FastbootDevice, ImageTooLarge, NoSuchSlot
+from flasher.fastboot import BootloaderLocked, FastbootDevice, ImageTooLarge, NoSuchSlot
 from flasher.protocol.errors import CommandFailed
 from flasher.virtual.profile import Partition
 from tests.support.handsets import RunningHandset, small_profile

@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from flasher.device import FastbootDevice, Timeouts
+from flasher.fastboot import FastbootDevice, Timeouts
 from flasher.protocol.errors import (CommandFailed, DataSizeMismatch, MalformedResponse, ResponseTooLong,
                                      TooManyInfo, UnexpectedData)
 from flasher.transport.errors import HandshakeFailed, LinkClosed, LinkTimeout
