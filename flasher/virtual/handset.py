@@ -27,7 +27,7 @@ from ..protocol.packets import MAX_COMMAND
 from ..protocol.variables import WITH_ARGUMENT
 from ..transport.base import Transport
 from ..transport.errors import TransportError
-from . import getvars, lock, slots
+from . import getvars, lock, power_on, slots
 from .faults import Faults
 from .imaging import Written, write_image
 from .profile import DeviceProfile, UnknownPartition
@@ -409,7 +409,7 @@ class Handset:
 
     def _boot_os(self) -> None:
         try:
-            booted = self._boot_slots()
+            booted = power_on.boot_slots(self)
         except Exception:  # a handset bug must not leave it rebooting forever
             self._log.exception("boot crashed")
             booted = None
@@ -425,48 +425,7 @@ class Handset:
         """sys.boot_completed: update_verifier has checked the slot and the boot control marks
         it successful; only now does the stored rollback index rise."""
         if self.mode is Mode.ANDROID:
-            self._mark_booted_successful()
-
-    def _mark_booted_successful(self) -> None:
-        if self._booted is None:
-            return
-        slot, rollback_index = self._booted
-        if slot and not self.meta.slot(slot).successful:
-            self._save(slots.mark_successful(self.meta, slot))
-            self._note(f"slot {slot}: boot completed; marked successful")
-        self.verified_boot.commit_rollback_index(rollback_index)
-        self.boot_completed = True
-
-    def _boot_slots(self) -> str | None:
-        """One power-on: the bootloader picks, verifies and boots a slot ("" without slots);
-        returns it, or None when nothing boots. The reference family's slot is marked
-        successful as it boots; a phone's once its boot completes (_complete_boot)."""
-        marks_at_boot = self.family.returns_from_os
-        checks = {}
-
-        def boots(slot: str) -> bool:
-            if not self.faults.boots(slot):
-                return False
-            checks[slot] = check = self.verified_boot.check_slot(slot)
-            if not check.ok:
-                self._note(f"verified boot: {check.reason}")
-            return check.ok
-        if self.profile.slot_count == 2:
-            outcome = slots.attempt_boot(self.meta, boots, marks_at_boot=marks_at_boot)
-            self._save(outcome.meta)
-            for event in outcome.events:
-                self._note(event)
-            booted = outcome.booted
-        else:
-            booted = "" if boots("") else None
-            self._note("system booted" if booted is not None else "system does not boot: staying in fastboot")
-        if booted is not None and booted in checks:
-            self.slot_builds[booted] = checks[booted].build
-            if marks_at_boot:
-                self.verified_boot.commit_rollback_index(checks[booted].rollback_index)  # marked successful
-            else:
-                self._booted = (booted, checks[booted].rollback_index)
-        return booted
+            power_on.mark_booted_successful(self)
 
     # -- the factory -------------------------------------------------------------
 
@@ -482,8 +441,8 @@ class Handset:
                 write_image(image, path.stat().st_size, target, self.storage.size(stem))
         if slotted:
             self._save(slots.set_active(self.meta, slot, self.profile.max_retry_count))
-        booted = self._boot_slots()
-        self._mark_booted_successful()  # the factory lets its first boot complete
+        booted = power_on.boot_slots(self)
+        power_on.mark_booted_successful(self)  # the factory lets its first boot complete
         self._booted = None
         return booted
 
