@@ -12,6 +12,7 @@ from pathlib import Path
 from ..fastboot import DATA_CHUNK, FastbootDevice, ImageTooLarge, NoSuchPartition
 from ..device_text import printable
 from ..errors import FlasherError
+from ..package.android_info import MAX_ANDROID_INFO_BYTES, judge, parse_android_info
 from ..transfer_rate import human_bytes
 from .device_commands import emit, limits_text, open_device, print_device_message
 from .progress import progress_bar
@@ -33,6 +34,12 @@ class NoImages(FlasherError):
 
 class CannotFormat(FlasherError):
     hint = "Give the file system with --fs-type ext4, or erase the partition instead (`tsuf erase`)."
+
+
+class DynamicPartitionsFolder(FlasherError):
+    hint = ("Zip the folder's images with its android-info.txt and run `tsuf update IMAGES.zip "
+            "--unsigned-factory-images`: it writes them into the inactive slot through fastbootd, as "
+            "`fastboot update` does.")
 
 
 class WrongProduct(FlasherError):
@@ -137,7 +144,11 @@ def run_flashall(device: FastbootDevice, args) -> int:
         raise NoImages("no folder of images given and $ANDROID_PRODUCT_OUT is not set")
     if not folder.is_dir():
         raise NoImages(f"{folder} is not a folder")
-    _check_product(device, folder)
+    if (folder / "super_empty.img").is_file():
+        # Its logical images are written from fastbootd, into the slot an update writes.
+        raise DynamicPartitionsFolder(f"{folder} holds super_empty.img: system, vendor and product are logical "
+                                      "partitions inside super")
+    _check_requirements(device, folder)
     images = sorted(folder.glob("*.img"))
     plan = [(image, device.resolve_partition(image.stem, args.slot)) for image in images
             if _has_partition(device, image.stem)]
@@ -169,19 +180,19 @@ def _has_partition(device: FastbootDevice, name: str) -> bool:
         and capabilities.partition_size(f"{name}_{capabilities.slots[0]}") is not None
 
 
-def _check_product(device: FastbootDevice, folder: Path) -> None:
-    """android-info.txt's `require product=`, as the stock client checks it before writing."""
+def _check_requirements(device: FastbootDevice, folder: Path) -> None:
+    """android-info.txt's requirements, checked as the stock client checks them before writing."""
     info = folder / "android-info.txt"
     if not info.is_file():
         return
-    for line in info.read_text(errors="replace").splitlines()[:200]:
-        key, _, wanted = line.strip().partition("=")
-        if key.strip() in ("require product", "require board"):
-            names = [name.strip() for name in wanted.split("|") if name.strip()]
-            product = device.capabilities.product
-            if names and product not in names:
-                raise WrongProduct(f"the images are for {printable(' or '.join(names), 80)}; the handset is "
-                                   f"{printable(product or 'an unnamed product', 80)}")
+    with open(info, "rb") as file:
+        requirements = parse_android_info(file.read(MAX_ANDROID_INFO_BYTES + 1).decode("utf-8", "replace"))
+    caps = device.capabilities
+    for verdict in judge(requirements, caps.product, caps.value):
+        if verdict.met is False:
+            found = printable(verdict.value or "not reported by the handset", 80)
+            raise WrongProduct(f"the images require that {printable(verdict.requirement.describe(), 200)}; the "
+                               f"handset's {printable(verdict.requirement.variable, 80)}: {found}")
 
 
 VERBS = {"oem": run_oem, "flashing": run_flashing, "boot": run_boot, "continue": run_continue,

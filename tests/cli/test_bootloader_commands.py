@@ -168,9 +168,15 @@ def test_flashall_writes_the_partitions_it_finds_and_refuses_another_products_bu
     assert (folder / "system_a.img").read_bytes()[:3 * MiB] == system
     (build / "android-info.txt").write_text("require board=another_phone\n")
     wrong = tsuf("-s", emulator.address, "flashall", str(build), check=False)
-    assert wrong.returncode == 1 and "the images are for another_phone" in wrong.stderr
+    assert wrong.returncode == 1 and "the images require that product is another_phone" in wrong.stderr
     nothing = tsuf("-s", emulator.address, "flashall", check=False)
     assert nothing.returncode == 1 and "$ANDROID_PRODUCT_OUT is not set" in nothing.stderr
+    (build / "android-info.txt").write_text("require board=tsuf_zte_ab\nrequire version-baseband=M9\n")
+    old_baseband = tsuf("-s", emulator.address, "flashall", str(build), check=False)
+    assert old_baseband.returncode == 1 and "version-baseband is M9" in old_baseband.stderr
+    (build / "super_empty.img").write_bytes(bytes(4096))
+    logical = tsuf("-s", emulator.address, "flashall", str(build), check=False)
+    assert logical.returncode == 1 and "holds super_empty.img" in logical.stderr and "tsuf update" in logical.stderr
 
 
 @requires_fastboot
