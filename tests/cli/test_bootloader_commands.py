@@ -11,7 +11,7 @@ import pytest
 from flasher.vbmeta_flags import FLAGS_OFFSET, MAGIC
 from tests.cli.test_cli import tsuf
 from tests.interop.aosp import requires_fastboot, run_fastboot
-from tests.support.handsets import MAX_DOWNLOAD, EmulatorProcess, small_profile
+from tests.support.handsets import MAX_DOWNLOAD, EmulatorProcess, android_super_empty, small_profile
 
 MiB = 1 << 20
 
@@ -174,9 +174,13 @@ def test_flashall_writes_the_partitions_it_finds_and_refuses_another_products_bu
     (build / "android-info.txt").write_text("require board=tsuf_zte_ab\nrequire version-baseband=M9\n")
     old_baseband = tsuf("-s", emulator.address, "flashall", str(build), check=False)
     assert old_baseband.returncode == 1 and "version-baseband is M9" in old_baseband.stderr
-    (build / "super_empty.img").write_bytes(bytes(4096))
-    logical = tsuf("-s", emulator.address, "flashall", str(build), check=False)
-    assert logical.returncode == 1 and "holds super_empty.img" in logical.stderr and "tsuf update" in logical.stderr
+    (build / "android-info.txt").write_text("require board=tsuf_zte_ab\n")
+    (build / "super_empty.img").write_bytes(bytes(8192))
+    damaged = tsuf("-s", emulator.address, "flashall", str(build), check=False)
+    assert damaged.returncode == 1 and "Traceback" not in damaged.stderr and "super_empty.img" in damaged.stderr
+    (build / "super_empty.img").write_bytes(android_super_empty())
+    no_super = tsuf("-s", emulator.address, "flashall", str(build), check=False)
+    assert no_super.returncode == 1 and "does not offer its super partition" in no_super.stderr
 
 
 @requires_fastboot
