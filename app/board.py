@@ -138,15 +138,16 @@ class Board(QObject):
 
     # -- package ---------------------------------------------------------------
 
-    def open_package(self, path: Path) -> bool:
-        """Verify and prepare a package off the GUI thread; False while sessions use the current one."""
+    def open_package(self, path: Path, *, unsigned_factory_images: bool = False) -> bool:
+        """Verify and prepare a package off the GUI thread; False while sessions use the current one.
+        Factory images open only with `unsigned_factory_images`, the user's answer for this file."""
         if self.busy or self._opening:
             return False
         self._opening = True
         path = Path(path)
 
         def work() -> Updater:
-            updater = Updater(path, self.trust_store, self.station)
+            updater = Updater(path, self.trust_store, self.station, unsigned_factory_images=unsigned_factory_images)
             try:
                 updater.prepare()
             except BaseException:

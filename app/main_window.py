@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHeaderView, QLab
                                QSpinBox, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from flasher.history.report import Report
+from flasher.package.factory import is_factory_zip
 from flasher.settings import Settings
 
 from .board import Board, station_policy
@@ -266,16 +267,27 @@ class MainWindow(QMainWindow):
     # -- package ---------------------------------------------------------------------
 
     def ask_open_package(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open a signed package", "", "TSUF packages (*.zip)")
+        name, _ = QFileDialog.getOpenFileName(self, "Open a signed package or factory images", "",
+                                              "TSUF packages and factory images (*.zip)")
         if name:
             self.open_package(Path(name))
 
     def open_package(self, path: Path) -> bool:
-        if not self.board.open_package(path):
+        unsigned = is_factory_zip(Path(path)) and self._flash_unsigned(Path(path))
+        if not self.board.open_package(path, unsigned_factory_images=unsigned):
             self.statusBar().showMessage("Wait for the running updates to end before opening another package", 5000)
             return False
         self.package_panel.show_opening(Path(path).name)
         return True
+
+    def _flash_unsigned(self, path: Path) -> bool:
+        """The user's word for factory images, asked each time such a file is opened."""
+        answer = QMessageBox.question(
+            self, "Unsigned factory images",
+            f"{path.name} holds factory images that nobody signed for TSUF: they are written as they are.\n\n"
+            "Flash them only if they come from the handset's manufacturer. Open them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _hint_next_step(self) -> None:
         if self.demo and self.board.updater is not None:

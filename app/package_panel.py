@@ -74,14 +74,23 @@ class PackagePanel(QFrame):
             for label in self.fields.values():
                 label.setText("—")
             return
-        manifest, trusted = updater.manifest, updater.reader.trusted
+        manifest = updater.manifest
         self.title.setText(f"<b>{html_text(self.board.package_path.name)}</b>")
         self.title.setToolTip(str(self.board.package_path))
-        self.fields["Product"].setText(manifest.product)
-        self.fields["Build"].setText(f"{manifest.build} (rollback index {manifest.rollback_index})")
-        self.fields["Type"].setText(manifest.type)
+        self.fields["Product"].setText(html_text(manifest.product or "not named"))
+        rollback = "not stated" if manifest.rollback_index is None else manifest.rollback_index
+        self.fields["Build"].setText(html_text(f"{manifest.build or 'not stated'} (rollback index {rollback})"))
+        self.fields["Type"].setText(manifest.type if manifest.signed else "factory images")
         images = ", ".join(f"{entry.partition} {human_bytes(entry.size)}" for entry in manifest.images)
         self.fields["Size"].setText(f"{human_bytes(manifest.total_size)} ({images})")
+        if not manifest.signed:
+            left_out = "; ".join(f"{name} not written: {why}" for name, why in updater.left_out.items())
+            self.fields["Signed by"].setText("nobody: factory images, opened on your word")
+            self.fields["Trust"].setText("<span style='color:#b7791f'>⚠ not signed</span> (android-info.txt "
+                                         "requirements are checked on each handset)"
+                                         + (f"; {html_text(left_out)}" if left_out else ""))
+            return
+        trusted = updater.reader.trusted
         self.fields["Signed by"].setText(trusted.admission.describe())
         unknown = f"; {len(trusted.admission.unknown)} signature(s) by unknown keys ignored" \
             if trusted.admission.unknown else ""

@@ -36,6 +36,9 @@ CORE_VARIABLES = (
 # answered on request, so a name without one is not a partition (a typo), refused before any upload.
 COMMON_PARTITIONS = ("boot", "boot_a", "system", "system_a", "userdata")
 
+USERSPACE_READABLE = "vendor_boot"
+"""What fastbootd reads back on a user build."""
+
 READ_PROBE_SIZE = 4096
 """Bytes a read-back probe asks for: enough to tell 'allowed' from 'refused'."""
 
@@ -214,9 +217,13 @@ class Capabilities:
     # -- reading back ------------------------------------------------------------
 
     def can_read(self, partition: str) -> bool:
-        """Whether `fetch` reads this partition: tried once with a small read. fastbootd allows
-        only vendor_boot; U-Boot, barebox and phone bootloaders have no fetch at all."""
-        if self.fetch_command is False:
+        """Whether `fetch` reads this partition: tried once with a small read, and only where the
+        handset offers fetch. A handset that reports no `max-fetch-size` has none (U-Boot,
+        barebox and phone bootloaders; the stock client fetches from no other); fastbootd on
+        the user builds phones run reads back vendor_boot only, so nothing else is asked."""
+        if self.fetch_command is None and self.value("max-fetch-size") is None:
+            self.fetch_command = False
+        if self.fetch_command is False or (self.userspace and not partition.startswith(USERSPACE_READABLE)):
             return False
         if partition not in self._readable:
             size = min(READ_PROBE_SIZE, self.partition_size(partition) or READ_PROBE_SIZE)

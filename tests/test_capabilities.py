@@ -54,6 +54,7 @@ def test_uboot_current_slot_without_slots_means_no_slots():
             with pytest.raises(NoSlots):
                 device.set_active("b")
     assert b"set_active:b" not in device_peer.commands  # refused on the host side
+    assert not [command for command in device_peer.commands if command.startswith(b"fetch")]  # none offered
 
 
 def test_barebox_sizes_are_hex_without_0x_and_serialno_is_absent():
@@ -71,7 +72,7 @@ def test_barebox_sizes_are_hex_without_0x_and_serialno_is_absent():
 def test_fastbootd_lines_without_a_space_and_fetch_only_for_vendor_boot():
     lines = ["is-userspace:yes", "slot-count:2", "current-slot:b", "has-slot:boot:yes",
              "partition-size:boot_a:0x4000000", "partition-size:vendor_boot_a:0x4000000", "max-download-size:0x10000000",
-             "serialno:FBD0001", "product:tsuf_phone", "unlocked:yes"]
+             "max-fetch-size:0x10000000", "serialno:FBD0001", "product:tsuf_phone", "unlocked:yes"]
 
     def reply(command, send, conn):
         text = command.decode()
@@ -95,7 +96,8 @@ def test_fastbootd_lines_without_a_space_and_fetch_only_for_vendor_boot():
             assert caps.inactive_slot == "a" and caps.serialno == "FBD0001" and caps.unlocked is True
             assert caps.can_read("vendor_boot_a")
             assert not caps.can_read("boot_a")
-            assert caps.fetch_command is True  # the command exists; the partition is refused
+    fetched = [command for command in device_peer.commands if command.startswith(b"fetch:")]
+    assert fetched and all(command.startswith(b"fetch:vendor_boot") for command in fetched)  # never one refused
 
 
 def test_qualcomm_decimal_sizes_and_an_empty_okay_is_absent():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import stat
 import zipfile
 import zlib
 from dataclasses import replace
@@ -52,8 +53,11 @@ class NotFactoryImages(ManifestError):
 
 
 def is_factory_zip(path: Path) -> bool:
-    """A zip with android-info.txt and no TSUF manifest: factory images, not a package."""
+    """A zip with android-info.txt and no TSUF manifest: factory images, not a package. Only a
+    regular file is looked into (a device or a pipe would be read forever)."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist()[:MAX_ENTRIES])
     except (OSError, zipfile.BadZipFile, ValueError, EOFError):

@@ -17,6 +17,7 @@ import enum
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,8 @@ class Handset:
         self.slot_store = slots.SlotStore(self.root / "slots.json")
         self.meta = self.slot_store.load()
         self.faults = faults or Faults()
+        self.refused: deque[str] = deque(maxlen=1000)
+        """The latest commands this handset answered with FAIL, for a bench to see what a host asked in vain."""
         self.lock_store = lock.LockStore(self.root / "lock.json", profile.unlocked)
         self.unlocked = self.lock_store.load()
         self.verified_boot = VerifiedBoot(self.storage, profile.oem_public_key)
@@ -206,6 +209,7 @@ class Handset:
         except (TransportError, ProtocolError):
             raise
         except FlasherError as exc:  # a refused command; the session goes on
+            self.refused.append(command.text)
             link.write(protocol.fail(str(exc)), DATA_TIMEOUT)
 
     def _getvar(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:

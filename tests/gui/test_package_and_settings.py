@@ -120,3 +120,24 @@ def test_history_exports_csv_and_the_log_saves(make_bench, make_window, qtbot, t
     window.log_pane.copy()
     from PySide6.QtGui import QGuiApplication
     assert "done: running B130" in QGuiApplication.clipboard().text()
+
+
+def test_factory_images_open_only_when_the_user_says_yes(make_bench, make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from tests.support.factory import factory_zip
+    bench = make_bench(1)
+    factory = factory_zip(tmp_path / "image-tsuf.zip", oem_key=bench.keys.oem, extra={"system_other.img": b"o" * 4096})
+    window = make_window(bench)
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args[2]) or answers.pop(0))
+    window.open_package(factory)
+    qtbot.waitUntil(lambda: "refused" in window.package_panel.title.text(), timeout=TIMEOUT)
+    assert "nobody signed" in window.package_panel.title.text() and window.board.updater is None
+    window.open_package(factory)
+    qtbot.waitUntil(lambda: window.board.updater is not None, timeout=TIMEOUT)
+    assert len(asked) == 2 and "factory images that nobody signed" in asked[0]
+    fields = window.package_panel.fields
+    assert fields["Type"].text() == "factory images" and fields["Signed by"].text().startswith("nobody")
+    assert "system_other.img not written" in fields["Trust"].text() and fields["Build"].text().startswith("B130")

@@ -68,6 +68,7 @@ def test_a_phone_bootloader_takes_the_update_into_the_other_slot(bench, family, 
     for partition, data in images.items():
         assert _stored(handset, f"{partition}_b", len(data)) == data
     assert set(report.verification.values()) == {"not available on this handset (it cannot be read back)"}
+    assert not [command for command in handset.refused if command.startswith("fetch")]  # never asked in vain
     outcomes = {check["check"]: check["outcome"] for check in report.checks}
     assert outcomes["anti-rollback"] == "not available" and outcomes["product"] == "passed"
     assert handset.wait_for_mode(Mode.ANDROID, 10)  # it boots Android and stays there
@@ -97,6 +98,7 @@ def test_uboot_without_slots_or_read_back_refuses_unless_told_to_go_without_a_ba
     assert report.result == "NOT_CONFIRMED" and report.path == "fastboot-in-place", report.message
     for partition, data in images.items():
         assert _stored(handset, partition, len(data)) == data
+    assert not [command for command in handset.refused if command.startswith("fetch")]
 
 
 @pytest.mark.parametrize("link", LINKS)
