@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from cryptography.hazmat.primitives import serialization
+
 from ..atomic import PRIVATE_FILE, write_atomically
 from ..errors import FlasherError
 from . import keys
@@ -39,6 +41,8 @@ KEY_ID = re.compile(r"[0-9a-f]{32}\Z")
 STORE_FORMAT = 2
 """1: key files only (every key trusted for everything); 2: trust.json gives scopes and thresholds."""
 STORE_FILE = "trust.json"
+OEM_FOLDER = "oem"
+"""OEM certificates: the keys that sign makers' OTA payloads (update_engine), one PEM file per key id."""
 MAX_STORE_FILE = 1 << 20
 Document = TypeVar("Document")
 
@@ -73,8 +77,21 @@ class _Policy:
                            "thresholds": dict(sorted(self.thresholds.items()))}, indent=2).encode() + b"\n"
 
 
+@dataclass(frozen=True)
+class OemCertificate:
+    """A maker's OTA key (from its otacert) the user trusts to sign OTA payloads."""
+
+    key_id: str
+    public_key: keys.OemKey
+    path: Path
+
+
 class TrustStore:
-    """A folder of trusted public keys and their scopes; a missing folder is an empty store."""
+    """A folder of trusted public keys and their scopes; a missing folder is an empty store.
+
+    Its `oem` folder holds makers' OTA certificates, trusted for OTA payloads only: they
+    sign no packages or catalogs, so they have no scope.
+    """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -115,6 +132,31 @@ class TrustStore:
         self._save(policy)
         return TrustedKey(identity, keys.algorithm_of(public_key), public_key, target, policy.scopes[identity])
 
+    def oem_certificates(self) -> list[OemCertificate]:
+        folder = self.folder / OEM_FOLDER
+        if not folder.is_dir():
+            return []
+        self._check_private()
+        certificates = []
+        for path in sorted(folder.glob("*.pem")):
+            public_key = keys.read_oem_key(path)
+            if path.stem != (identity := keys.key_id(public_key)):
+                raise TrustStoreError(f"{path} holds key {identity}, not {path.stem}")
+            certificates.append(OemCertificate(identity, public_key, path))
+        return certificates
+
+    def import_oem_certificate(self, pem_path: Path) -> OemCertificate:
+        """Trust a maker's OTA certificate (otacert) for OTA payloads."""
+        public_key = keys.read_oem_key(pem_path)
+        identity = keys.key_id(public_key)
+        folder = self.folder / OEM_FOLDER
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = folder / f"{identity}.pem"
+        write_atomically(target, public_key.public_bytes(serialization.Encoding.PEM,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo),
+                         mode=PRIVATE_FILE)
+        return OemCertificate(identity, public_key, target)
+
     def set_scope(self, key_id: str, scope: Scope) -> TrustedKey:
         key = self.require(key_id)
         policy = self._policy()
@@ -146,7 +188,9 @@ class TrustStore:
         """Whoever can write the trust store decides what gets flashed: only its owner may."""
         if os.name != "posix":
             return  # Windows: the folder lives in the user's profile, guarded by its ACLs
-        for path in (self.folder, *self.folder.glob("*.pem"), *self.folder.glob(STORE_FILE)):
+        oem = self.folder / OEM_FOLDER
+        for path in (self.folder, *self.folder.glob("*.pem"), *self.folder.glob(STORE_FILE),
+                     *([oem] if oem.is_dir() else []), *oem.glob("*.pem")):
             if path.stat().st_mode & 0o022:
                 raise TrustStoreError(f"{path} can be changed by other users, so its keys cannot be trusted",
                                       f"Make it the owner's alone: chmod -R go-w {self.folder}")
