@@ -15,15 +15,13 @@ import contextlib
 import hashlib
 import lzma
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from . import operations
 from .bspatch import apply_bsdiff
-from .errors import (DataHashMismatch, DeadlineExceeded, MalformedPayload, PartitionHashMismatch, SourceMismatch,
-                     UnsupportedOperation)
+from .errors import DataHashMismatch, MalformedPayload, PartitionHashMismatch, SourceMismatch, UnsupportedOperation
 from .extents import CHUNK, ExtentWriter, read_extents
 from .manifest import Operation, Partition, check_source_extents
 from .reader import Payload
@@ -31,10 +29,11 @@ from .reader import Payload
 MAX_DIFF_BYTES = 256 << 20
 PARTIAL = ".partial"
 Progress = Callable[[str, int, int], None]
+"""Called after each operation with the partition's name, bytes written and bytes to write."""
 
 
 def extract(payload: Payload, names: Iterable[str], out_dir: Path, source_dir: Path | None = None,
-            progress: Progress | None = None, deadline: float | None = None) -> list[Path]:
+            progress: Progress | None = None) -> list[Path]:
     """Build the named partitions' images in `out_dir` (NAME.img); all of them checked, or none written."""
     partitions = [_partition(payload, name) for name in names]
     sources = {partition.name: _source(partition, source_dir, payload.manifest.block_size)
@@ -43,7 +42,7 @@ def extract(payload: Payload, names: Iterable[str], out_dir: Path, source_dir: P
     partials = [out_dir / f"{partition.name}.img{PARTIAL}" for partition in partitions]
     try:
         for partition, partial in zip(partitions, partials, strict=True):
-            _build(payload, partition, partial, sources[partition.name], progress, deadline)
+            _build(payload, partition, partial, sources[partition.name], progress)
         finals = [partial.with_suffix("") for partial in partials]
         for partial, final in zip(partials, finals, strict=True):
             os.replace(partial, final)
@@ -83,18 +82,18 @@ def _source(partition: Partition, source_dir: Path | None, block_size: int) -> P
 
 
 def _build(payload: Payload, partition: Partition, out: Path, source_path: Path | None,
-           progress: Progress | None, deadline: float | None) -> None:
+           progress: Progress | None) -> None:
     block_size = payload.manifest.block_size
-    total = len(partition.operations)
+    total, done_bytes = partition.output_bytes(block_size), 0
     with open(out, "wb") as sink, (open(source_path, "rb") if source_path else contextlib.nullcontext()) as source:
         sink.truncate(partition.new_info.size)
-        for done, op in enumerate(partition.operations, 1):
-            if deadline is not None and time.monotonic() > deadline:
-                raise DeadlineExceeded(f"extracting {partition.name} ran past the deadline; nothing was written")
-            where = f"partition {partition.name}: operation {done - 1} ({op.name})"
-            _apply(payload, op, ExtentWriter(sink, op.dst_extents, block_size, where), source, block_size, where)
+        for index, op in enumerate(partition.operations):
+            where = f"partition {partition.name}: operation {index} ({op.name})"
+            writer = ExtentWriter(sink, op.dst_extents, block_size, where)
+            _apply(payload, op, writer, source, block_size, where)
+            done_bytes += writer.capacity
             if progress:
-                progress(partition.name, done, total)
+                progress(partition.name, done_bytes, total)
         sink.truncate(partition.new_info.size)
     if partition.new_info.sha256 and _file_sha256(out) != partition.new_info.sha256:
         raise PartitionHashMismatch(f"the {partition.name} image built from the payload is not the one its "

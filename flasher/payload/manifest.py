@@ -57,6 +57,9 @@ class Partition:
     def operation_counts(self) -> dict[str, int]:
         return dict(Counter(op.name for op in self.operations))
 
+    def output_bytes(self, block_size: int) -> int:
+        return sum(count for op in self.operations for _, count in op.dst_extents) * block_size
+
     @property
     def incremental(self) -> bool:
         return any(op.type in operations.FROM_SOURCE for op in self.operations)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..package.keys import OemKey, key_id, load_oem_key
 from ..package.trust import TrustStore
-from .errors import PayloadSignatureError, PropertiesMismatch, UnverifiedPayload
+from .errors import MissingProperties, PayloadError, PayloadSignatureError, PropertiesMismatch, UnverifiedPayload
 from .properties import PayloadProperties
 from .reader import Payload
 from .signatures import signed_by
@@ -108,3 +109,43 @@ def signature_status(payload: Payload, hashes: PayloadHashes, keys: list[tuple[s
             return SignatureStatus(VERIFIED, f"signed by {label}")
     names = "; ".join(label for label, _ in keys)
     return SignatureStatus(FAILED, f"the metadata and payload signatures are not both by one of: {names}")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What checking a payload found: its properties and its signature, each verified, not available or failed."""
+
+    hashes: PayloadHashes
+    properties_problem: PayloadError | None
+    signature: SignatureStatus
+
+    @property
+    def properties_status(self) -> tuple[str, str]:
+        if self.properties_problem is None:
+            return VERIFIED, "sizes and hashes match payload_properties.txt"
+        status = NOT_AVAILABLE if isinstance(self.properties_problem, MissingProperties) else FAILED
+        return status, str(self.properties_problem)
+
+    def require(self) -> None:
+        """Go on only when everything verified: the first refusal names what did not."""
+        if self.properties_problem is not None:
+            raise self.properties_problem
+        self.signature.require()
+
+
+def verify_payload(payload: Payload, store: TrustStore, *, properties_path: Path | None = None,
+                   use_otacert: bool = False, progress: Callable[[int, int], None] | None = None) -> Verification:
+    """Every check update_engine makes before applying: properties, both hashes, both signatures."""
+    problem: PayloadError | None = None
+    try:
+        properties = payload.properties(properties_path)
+        check_metadata(payload, properties)
+    except (MissingProperties, PropertiesMismatch) as error:
+        problem, properties = error, None
+    hashes = hash_payload(payload, progress)
+    if properties is not None:
+        try:
+            check_file(payload, properties, hashes)
+        except PropertiesMismatch as error:
+            problem = error
+    return Verification(hashes, problem, signature_status(payload, hashes, oem_keys(store, payload, use_otacert)))
