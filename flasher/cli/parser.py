@@ -400,10 +400,6 @@ def _add_payload_commands(commands) -> None:
     payload_commands = payload.add_subparsers(dest="payload_command", metavar="PAYLOAD_COMMAND", required=True)
     inspect = payload_commands.add_parser("inspect", help="partitions, operations, hashes and signature of an OTA")
     extract = payload_commands.add_parser("extract", help="build partition images from an OTA, every hash checked")
-    extract.add_argument("partitions", nargs="*", metavar="PARTITION", help="partitions to extract (default: all)")
-    extract.add_argument("--out", type=folder, metavar="DIR", required=True, help="folder for the NAME.img files")
-    extract.add_argument("--source-dir", type=folder, metavar="DIR",
-                         help="incremental OTA: the source build's images (NAME.img)")
     for command in (inspect, extract):
         command.add_argument("ota", metavar="OTA", type=input_file, help="OTA zip or payload.bin")
         command.add_argument("--properties", type=input_file, metavar="FILE",
@@ -415,6 +411,10 @@ def _add_payload_commands(commands) -> None:
                              help="longest the command may run (default: no limit)")
         command.add_argument("--json", **JSON_FLAG)
         _add_trust_store_option(command)
+    extract.add_argument("partitions", nargs="*", metavar="PARTITION", help="partitions to extract (default: all)")
+    extract.add_argument("--out", type=folder, metavar="DIR", required=True, help="folder for the NAME.img files")
+    extract.add_argument("--source-dir", type=folder, metavar="DIR",
+                         help="incremental OTA: the source build's images (NAME.img)")
     trust = payload_commands.add_parser("trust", help="trust a maker's OTA certificate (otacert) for OTA payloads")
     trust.add_argument("certificate", metavar="CERT.pem", type=input_file, help="X.509 certificate or public key")
     trust.add_argument("--json", **JSON_FLAG)
