@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..payload.errors import DeadlineExceeded
-from ..payload.extract import extract
+from ..payload.extract import extract, select_partitions
 from ..payload.reader import Payload, read_payload
 from ..payload.verify import FAILED, Verification, verify_payload
 from .keys_command import trust_store
@@ -69,10 +69,9 @@ def _extract(args) -> int:
     deadline = _Deadline(args.deadline)
     payload = read_payload(Path(args.ota))
     names = args.partitions or [partition.name for partition in payload.manifest.partitions]
-    _verify(args, payload, deadline).require()
     block_size = payload.manifest.block_size
-    sizes = {name: partition.output_bytes(block_size) for name in names
-             if (partition := payload.manifest.partition(name))}
+    sizes = {partition.name: partition.output_bytes(block_size) for partition in select_partitions(payload, names)}
+    _verify(args, payload, deadline).require()
     before = {name: sum(list(sizes.values())[:index]) for index, name in enumerate(sizes)}
     with progress_bar("extract", detail=", ".join(names)) as bar:
         def moved(name: str, done: int, total: int) -> None:

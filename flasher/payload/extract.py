@@ -35,7 +35,7 @@ Progress = Callable[[str, int, int], None]
 def extract(payload: Payload, names: Iterable[str], out_dir: Path, source_dir: Path | None = None,
             progress: Progress | None = None) -> list[Path]:
     """Build the named partitions' images in `out_dir` (NAME.img); all of them checked, or none written."""
-    partitions = [_partition(payload, name) for name in names]
+    partitions = select_partitions(payload, names)
     sources = {partition.name: _source(partition, source_dir, payload.manifest.block_size)
                for partition in partitions}
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -52,12 +52,15 @@ def extract(payload: Payload, names: Iterable[str], out_dir: Path, source_dir: P
             partial.unlink(missing_ok=True)
 
 
-def _partition(payload: Payload, name: str) -> Partition:
-    partition = payload.manifest.partition(name)
-    if partition is None:
-        known = ", ".join(p.name for p in payload.manifest.partitions)
-        raise MalformedPayload(f"the payload has no partition {name!r}", f"It holds: {known}.")
-    return partition
+def select_partitions(payload: Payload, names: Iterable[str]) -> list[Partition]:
+    """The named partitions, or MalformedPayload naming one the payload does not hold."""
+    selected = []
+    for name in names:
+        if (partition := payload.manifest.partition(name)) is None:
+            known = ", ".join(p.name for p in payload.manifest.partitions)
+            raise MalformedPayload(f"the payload has no partition {name!r}", f"It holds: {known}.")
+        selected.append(partition)
+    return selected
 
 
 def _source(partition: Partition, source_dir: Path | None, block_size: int) -> Path | None:

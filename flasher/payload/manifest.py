@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import operations
-from .errors import MalformedPayload, UnsupportedOperation
+from .errors import MalformedPayload, TruncatedPayload, UnsupportedOperation
 from .wire import LENGTH, VARINT, expect, fields
 
 MAX_PARTITIONS = 256
@@ -125,10 +125,12 @@ def parse_manifest(data: bytes, data_size: int) -> Manifest:
     if (signatures_offset is None) != (signatures_size is None):
         raise MalformedPayload("the manifest gives only one of signatures_offset and signatures_size")
     if signatures_offset is not None and signatures_offset + signatures_size > data_size:
-        raise MalformedPayload(f"the payload signatures ({signatures_size} bytes at {signatures_offset}) lie "
-                               f"outside the payload's {data_size} bytes of data")
+        raise TruncatedPayload(f"the payload ends before its signatures ({signatures_size} bytes at "
+                               f"{signatures_offset} of {data_size} bytes of data)")
+    # Operations' data lies before the payload signatures, which come last.
+    blobs_size = data_size if signatures_offset is None else signatures_offset
     budget = _Budget()
-    partitions = tuple(_partition(raw, block_size, data_size, budget) for raw in raw_partitions)
+    partitions = tuple(_partition(raw, block_size, blobs_size, budget) for raw in raw_partitions)
     names = [partition.name for partition in partitions]
     if len(set(names)) != len(names):
         raise MalformedPayload("the manifest names a partition twice")
@@ -216,7 +218,7 @@ def _operation(message: memoryview, partition: str, blocks: int, block_size: int
     if op.type in operations.WITH_DATA:
         if op.data_offset + op.data_length > data_size:
             raise MalformedPayload(f"{where} takes {op.data_length} bytes at {op.data_offset}, outside the "
-                                   f"payload's {data_size} bytes of data")
+                                   f"payload's {data_size} bytes of operation data")
         if not op.data_sha256:
             raise MalformedPayload(f"{where} has no data_sha256_hash, so its data cannot be checked")
     dst_bytes = sum(count for _, count in op.dst_extents) * block_size
