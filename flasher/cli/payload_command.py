@@ -68,7 +68,7 @@ def _inspect(args) -> int:
 def _extract(args) -> int:
     deadline = _Deadline(args.deadline)
     payload = read_payload(Path(args.ota))
-    names = args.partitions or [partition.name for partition in payload.manifest.partitions]
+    names = list(dict.fromkeys(args.partitions)) or [partition.name for partition in payload.manifest.partitions]
     block_size = payload.manifest.block_size
     sizes = {partition.name: partition.output_bytes(block_size) for partition in select_partitions(payload, names)}
     _verify(args, payload, deadline).require()
