@@ -16,7 +16,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from .errors import KeyFileError
 
@@ -141,6 +142,19 @@ def load_oem_key(data: bytes, source: str = "certificate") -> OemKey:
 
 def read_oem_key(path: Path) -> OemKey:
     return load_oem_key(_read_key_file(path), str(path))
+
+
+def verify_oem_digest(public_key: OemKey, signature: bytes, sha256_digest: bytes) -> bool:
+    """An OTA signature as update_engine checks it: over a SHA-256 digest, RSA PKCS#1 v1.5 (what
+    `openssl pkeyutl -sign -pkeyopt digest:sha256` makes) or ECDSA."""
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, sha256_digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+        else:
+            public_key.verify(signature, sha256_digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    except InvalidSignature:
+        return False
+    return True
 
 
 def read_public_key(path: Path) -> PublicKey:

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -364,6 +364,17 @@ class TrustedManifest:
     @property
     def manifest_sha256(self) -> str:
         return hashlib.sha256(self.manifest_bytes).hexdigest()
+
+
+def oem_signer(signed: Sequence[tuple[bytes, Sequence[bytes]]],
+               candidates: Sequence[tuple[str, keys.OemKey]]) -> str | None:
+    """The first candidate OEM key (by its label) that made one signature over every SHA-256 digest in
+    `signed` (digest, signatures), as update_engine accepts an OTA payload; None if none did."""
+    for label, key in candidates:
+        if all(any(keys.verify_oem_digest(key, signature, digest) for signature in signatures)
+               for digest, signatures in signed):
+            return label
+    return None
 
 
 def verify_manifest(manifest_bytes: bytes, signatures: Mapping[str, bytes], store: TrustStore) -> TrustedManifest:

@@ -1,16 +1,11 @@
-"""The Signatures message (metadata and payload signatures) and checking one against an OEM key.
+"""The Signatures message that holds a payload's metadata and payload signatures.
 
-update_engine signs a SHA-256 digest: RSA with PKCS#1 v1.5 padding over the digest's
-DigestInfo (what `openssl pkeyutl -sign -pkeyopt digest:sha256` makes of a digest), or
-ECDSA for EC keys, whose DER signature is padded and carries its unpadded size.
+ECDSA signatures vary in length, so update_engine pads each to a fixed size and records
+its unpadded size; the padding is cut off here. Checking them is trust's
+(flasher/package/trust.py `oem_signer`).
 """
 
 from __future__ import annotations
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from .errors import MalformedPayload
 from .wire import FIXED32, LENGTH, expect, fields
@@ -40,18 +35,3 @@ def parse_signatures(data: bytes, what: str) -> tuple[bytes, ...]:
             raise MalformedPayload(f"{what} holds more than {MAX_SIGNATURES} signatures")
     return tuple(signatures)
 
-
-def signed_by(public_key, signatures: tuple[bytes, ...], sha256_digest: bytes) -> bool:
-    """Whether one of `signatures` is `public_key`'s over the digest, as update_engine signs it."""
-    for signature in signatures:
-        try:
-            if isinstance(public_key, rsa.RSAPublicKey):
-                public_key.verify(signature, sha256_digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
-            elif isinstance(public_key, ec.EllipticCurvePublicKey):
-                public_key.verify(signature, sha256_digest, ec.ECDSA(Prehashed(hashes.SHA256())))
-            else:
-                return False
-        except InvalidSignature:
-            continue
-        return True
-    return False

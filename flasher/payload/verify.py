@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..package.keys import OemKey, key_id, load_oem_key
-from ..package.trust import TrustStore
+from ..package.trust import TrustStore, oem_signer
 from .errors import MissingProperties, PayloadError, PayloadSignatureError, PropertiesMismatch, UnverifiedPayload
 from .properties import PayloadProperties
 from .reader import Payload
-from .signatures import signed_by
 
 VERIFIED, NOT_AVAILABLE, FAILED = "verified", "not available", "failed"
 
@@ -102,11 +101,10 @@ def signature_status(payload: Payload, hashes: PayloadHashes, keys: list[tuple[s
     if not keys:
         return SignatureStatus(NOT_AVAILABLE, "no OEM certificate is trusted (tsuf payload trust CERT), and "
                                               "--otacert was not given")
-    metadata_sha256 = hashlib.sha256(payload.metadata).digest()
-    for label, key in keys:
-        if (signed_by(key, payload.metadata_signatures, metadata_sha256)
-                and signed_by(key, payload.payload_signatures, hashes.signed_sha256)):
-            return SignatureStatus(VERIFIED, f"signed by {label}")
+    signer = oem_signer(((hashlib.sha256(payload.metadata).digest(), payload.metadata_signatures),
+                         (hashes.signed_sha256, payload.payload_signatures)), keys)
+    if signer is not None:
+        return SignatureStatus(VERIFIED, f"signed by {signer}")
     names = "; ".join(label for label, _ in keys)
     return SignatureStatus(FAILED, f"the metadata and payload signatures are not both by one of: {names}")
 
