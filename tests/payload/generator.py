@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import bz2
+import datetime
 import hashlib
 import lzma
 import struct
@@ -23,7 +24,7 @@ import brotli
 import bsdiff4.core
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 
@@ -84,8 +85,11 @@ def partition_info(size: int, sha256: bytes) -> bytes:
     return f_varint(1, size) + f_bytes(2, sha256)
 
 
-def signatures_message(signatures: list[bytes]) -> bytes:
-    return b"".join(f_bytes(1, f_bytes(2, signature) + f_fixed32(3, len(signature))) for signature in signatures)
+def signatures_message(signatures: list[bytes], padded_size: int) -> bytes:
+    """Each signature padded to `padded_size` with its unpadded size, so the message's size is known before
+    signing (ECDSA signatures vary in length)."""
+    return b"".join(f_bytes(1, f_bytes(2, signature.ljust(padded_size, b"\0")) + f_fixed32(3, len(signature)))
+                    for signature in signatures)
 
 
 # Keys: update_engine signs with RSA over a SHA-256 digest, PKCS#1 v1.5.
@@ -94,13 +98,19 @@ def rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(65537, bits)
 
 
-def sign_digest(key: rsa.RSAPrivateKey, digest: bytes) -> bytes:
+def sign_digest(key, digest: bytes) -> bytes:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
     return key.sign(digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
 
 
-def certificate_pem(key: rsa.RSAPrivateKey) -> bytes:
+def max_signature_size(key) -> int:
+    # A DER ECDSA signature: two integers of the curve's size, each with a sign byte, and their headers.
+    return 2 * (key.curve.key_size // 8 + 3) + 3 if isinstance(key, ec.EllipticCurvePrivateKey) else key.key_size // 8
+
+
+def certificate_pem(key) -> bytes:
     """A self-signed X.509 certificate, as a build's otacert (releasekey.x509.pem) is."""
-    import datetime
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test OTA key")])
     now = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -207,11 +217,11 @@ class Payload:
         self.add_partition(name, len(new), hashlib.sha256(new).digest(), operations_,
                            old=(len(old), hashlib.sha256(old).digest()))
 
-    def write(self, path: Path, key: rsa.RSAPrivateKey | None, *, metadata_key=None) -> str:
+    def write(self, path: Path, key, *, metadata_key=None) -> str:
         """payload.bin at `path`, signed with `key` (metadata too, or with `metadata_key`);
         returns payload_properties.txt."""
-        signature_size = key.key_size // 8 if key else 0
-        signatures_size = len(signatures_message([bytes(signature_size)])) if key else 0
+        signature_size = max_signature_size(key) if key else 0
+        signatures_size = len(signatures_message([bytes(signature_size)], signature_size)) if key else 0
         manifest = f_varint(3, self.block_size)
         if key:
             manifest += f_varint(4, self.blobs_size) + f_varint(5, signatures_size)
@@ -224,8 +234,8 @@ class Payload:
         metadata_signature = payload_signature = b""
         if key:
             metadata_signature = signatures_message([sign_digest(metadata_key or key,
-                                                                 hashlib.sha256(metadata).digest())])
-            payload_signature = signatures_message([sign_digest(key, signed.digest())])
+                                                                 hashlib.sha256(metadata).digest())], signature_size)
+            payload_signature = signatures_message([sign_digest(key, signed.digest())], signature_size)
         whole = hashlib.sha256()
         with open(path, "wb") as out:
             for piece in (metadata, metadata_signature, *self._blob_chunks(), payload_signature):

@@ -64,6 +64,8 @@ def test_incremental_ota_from_the_source_build(tsuf, tmp_path, oem_key, trusted_
     payload.add_incremental("system", old, new, diff=diff)
     properties = payload.write(tmp_path / "payload.bin", oem_key)
     ota = generator.ota_zip(tmp_path / "ota.zip", tmp_path / "payload.bin", properties)
+    code, out, _ = tsuf("payload", "inspect", ota, "--trust-store", trusted_store, "--json")
+    assert code == 0 and json.loads(out)["kind"] == "incremental"
     counts = read_payload(ota).manifest.partitions[0].operation_counts()
     assert counts["SOURCE_COPY"] and (counts.get("SOURCE_BSDIFF") or counts.get("BROTLI_BSDIFF"))
     (tmp_path / "source").mkdir()

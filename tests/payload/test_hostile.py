@@ -266,6 +266,16 @@ def test_properties_of_another_payload(extract, tmp_path, oem_key):
     refused(extract(ota), extract.out, "payload_properties.txt says the metadata")
 
 
+def test_metadata_changed_after_hashing(extract, tmp_path, oem_key):
+    signed_ota(tmp_path, oem_key, boot)
+    properties = zipfile.ZipFile(tmp_path / "ota.zip").read("payload_properties.txt").decode().splitlines()
+    other = generator.base64.b64encode(hashlib.sha256(b"another manifest").digest()).decode()
+    changed = "\n".join(f"METADATA_HASH={other}" if line.startswith("METADATA_HASH=") else line
+                         for line in properties)
+    ota = generator.ota_zip(tmp_path / "changed.zip", tmp_path / "payload.bin", changed)
+    refused(extract(ota), extract.out, "metadata (header and manifest) is not the one")
+
+
 def test_incremental_without_its_source(extract, tmp_path, oem_key):
     old = firmware_image(14, 8)
     ota = signed_ota(tmp_path, oem_key, lambda payload: payload.add_incremental("system", old, firmware_image(15, 8)))

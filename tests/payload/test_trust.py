@@ -4,6 +4,7 @@ import os
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from flasher.package.errors import KeyFileError, TrustStoreError
 from flasher.package.trust import TrustStore
@@ -63,3 +64,16 @@ def test_a_certificate_under_another_keys_name_is_refused(tmp_path, trusted_stor
     certificate.write_bytes(generator.certificate_pem(other_key))
     with pytest.raises(TrustStoreError, match="holds key"):
         TrustStore(trusted_store).oem_certificates()
+
+
+def test_an_ec_ota_key(tsuf, tmp_path, images):
+    """EC OTA keys sign with ECDSA, padded to a fixed size with the unpadded size recorded."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    payload = generator.Payload()
+    payload.add_full("boot", images["boot"])
+    properties = payload.write(tmp_path / "payload.bin", key)
+    ota = generator.ota_zip(tmp_path / "ota.zip", tmp_path / "payload.bin", properties, generator.certificate_pem(key))
+    code, out, err = tsuf("payload", "extract", ota, "--out", tmp_path / "out", "--otacert",
+                          "--trust-store", tmp_path / "empty")
+    assert code == 0, err
+    assert (tmp_path / "out" / "boot.img").read_bytes() == images["boot"]
