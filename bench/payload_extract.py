@@ -66,9 +66,10 @@ def run(args, work: Path) -> dict:
     payload = generator.Payload()
     payload.add_full("system", image, compression="xz", chunk_blocks=512)
     for name in EXTRA_PARTITIONS:
-        if payload.blobs_size >= args.size * MiB:
+        left = args.size * MiB - payload.blobs_size
+        if left <= 0:
             break
-        payload.add_full(name, image, compression="raw", chunk_blocks=512)
+        payload.add_full(name, _head(image, work / f"{name}.img", left), compression="raw", chunk_blocks=512)
     properties = payload.write(work / "payload.bin", key)
     ota = generator.ota_zip(work / "ota.zip", work / "payload.bin", properties)
     (work / "payload.bin").unlink()
@@ -97,6 +98,19 @@ def run(args, work: Path) -> dict:
                      "met": rss_mib < TARGET_RSS_MIB},
                     {"target": "system.img byte-identical to the image", "value": identical, "met": identical}],
     }
+
+
+def _head(image: Path, out: Path, size: int) -> Path:
+    """The image, or its first `size` bytes (whole blocks) when that is all the payload still needs."""
+    if size >= image.stat().st_size:
+        return image
+    left = size - size % 4096
+    with open(image, "rb") as source, open(out, "wb") as target:
+        while left:
+            chunk = source.read(min(MiB, left))
+            target.write(chunk)
+            left -= len(chunk)
+    return out
 
 
 def _sha256(path: Path) -> str:
