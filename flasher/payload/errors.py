@@ -50,6 +50,12 @@ class MissingProperties(PayloadError):
     hint = "An OTA zip carries payload_properties.txt beside payload.bin; give --properties FILE for a bare payload."
 
 
+class NoSuchPartition(PayloadError):
+    """A partition asked for that the payload does not hold."""
+
+    hint = "tsuf payload inspect OTA lists the partitions it holds."
+
+
 class SourceMismatch(PayloadError):
     """An incremental payload's source image is missing or not the build it applies to."""
 

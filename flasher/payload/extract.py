@@ -21,7 +21,8 @@ from typing import BinaryIO
 
 from . import operations
 from .bspatch import apply_bsdiff
-from .errors import DataHashMismatch, MalformedPayload, PartitionHashMismatch, SourceMismatch, UnsupportedOperation
+from .errors import (DataHashMismatch, MalformedPayload, NoSuchPartition, PartitionHashMismatch, SourceMismatch,
+                     UnsupportedOperation)
 from .extents import CHUNK, ExtentWriter, read_extents
 from .manifest import Operation, Partition, check_source_extents
 from .reader import Payload
@@ -53,12 +54,12 @@ def extract(payload: Payload, names: Iterable[str], out_dir: Path, source_dir: P
 
 
 def select_partitions(payload: Payload, names: Iterable[str]) -> list[Partition]:
-    """The named partitions, or MalformedPayload naming one the payload does not hold."""
+    """The named partitions, or NoSuchPartition naming one the payload does not hold."""
     selected = []
     for name in names:
         if (partition := payload.manifest.partition(name)) is None:
             known = ", ".join(p.name for p in payload.manifest.partitions)
-            raise MalformedPayload(f"the payload has no partition {name!r}", f"It holds: {known}.")
+            raise NoSuchPartition(f"the payload has no partition {name!r}", f"It holds: {known}.")
         selected.append(partition)
     return selected
 
