@@ -73,6 +73,12 @@ class UnverifiedPayload(PayloadSignatureError):
             "OTA zip with --otacert (only if you trust where the zip came from).")
 
 
+class NoRoom(PayloadError):
+    """The output folder's file system cannot hold the images asked for."""
+
+    hint = "Free space there, give another --out, or extract fewer partitions."
+
+
 class DeadlineExceeded(PayloadError):
     """The command ran past its --deadline."""
 

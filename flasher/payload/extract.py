@@ -15,13 +15,14 @@ import contextlib
 import hashlib
 import lzma
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from . import operations
 from .bspatch import apply_bsdiff
-from .errors import (DataHashMismatch, MalformedPayload, NoSuchPartition, PartitionHashMismatch, SourceMismatch,
+from .errors import (DataHashMismatch, MalformedPayload, NoRoom, NoSuchPartition, PartitionHashMismatch, SourceMismatch,
                      UnsupportedOperation)
 from .extents import CHUNK, ExtentWriter, read_extents
 from .manifest import Operation, Partition, check_source_extents
@@ -40,6 +41,9 @@ def extract(payload: Payload, names: Iterable[str], out_dir: Path, source_dir: P
     sources = {partition.name: _source(partition, source_dir, payload.manifest.block_size)
                for partition in partitions}
     out_dir.mkdir(parents=True, exist_ok=True)
+    needed, free = sum(partition.new_info.size for partition in partitions), shutil.disk_usage(out_dir).free
+    if needed > free:
+        raise NoRoom(f"the images need {needed} bytes; {out_dir} has {free} free")
     partials = [out_dir / f"{partition.name}.img{PARTIAL}" for partition in partitions]
     try:
         for partition, partial in zip(partitions, partials, strict=True):

@@ -139,6 +139,13 @@ def test_an_extent_outside_the_partition(extract, tmp_path, oem_key):
     refused(extract(signed_ota(tmp_path, oem_key, build)), extract.out, "outside the partition's 4 blocks")
 
 
+def test_images_larger_than_the_disk(extract, tmp_path, oem_key):
+    def build(payload):
+        for index in range(8):
+            payload.add_partition(f"huge{index}", 1 << 40, bytes(32), [generator.operation(operations.ZERO, [(0, 1)])])
+    refused(extract(signed_ota(tmp_path, oem_key, build)), extract.out, "free")
+
+
 def test_too_many_partitions(extract, tmp_path, oem_key):
     def build(payload):
         for index in range(257):
