@@ -417,8 +417,12 @@ def _add_payload_commands(commands) -> None:
                          help="incremental OTA: the source build's images (NAME.img)")
     trust = payload_commands.add_parser("trust", help="trust a maker's OTA certificate (otacert) for OTA payloads")
     trust.add_argument("certificate", metavar="CERT.pem", type=input_file, help="X.509 certificate or public key")
-    trust.add_argument("--json", **JSON_FLAG)
-    _add_trust_store_option(trust)
+    certificates = payload_commands.add_parser("certificates", help="list the OEM certificates trusted for OTAs")
+    untrust = payload_commands.add_parser("untrust", help="stop trusting an OEM certificate")
+    untrust.add_argument("key_id", metavar="KEY_ID")
+    for command in (trust, certificates, untrust):
+        command.add_argument("--json", **JSON_FLAG)
+        _add_trust_store_option(command)
 
 
 def _add_catalog_commands(commands) -> None:

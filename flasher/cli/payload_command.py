@@ -91,11 +91,24 @@ def _extract(args) -> int:
 
 def _trust(args) -> int:
     certificate = trust_store(args).import_oem_certificate(Path(args.certificate))
-    if args.json:
-        print(json.dumps({"key_id": certificate.key_id, "path": str(certificate.path)}, indent=2))
-    else:
-        print(f"trusted OEM certificate {certificate.key_id} for OTA payloads ({certificate.path})")
+    print(json.dumps({"key_id": certificate.key_id, "path": str(certificate.path)}, indent=2) if args.json
+          else f"trusted OEM certificate {certificate.key_id} for OTA payloads ({certificate.path})")
     return 0
 
 
-_COMMANDS = {"inspect": _inspect, "extract": _extract, "trust": _trust}
+def _certificates(args) -> int:
+    rows = [{"key_id": certificate.key_id, "path": str(certificate.path)}
+            for certificate in trust_store(args).oem_certificates()]
+    print(json.dumps(rows, indent=2) if args.json else
+          "\n".join(f"{row['key_id']}  {row['path']}" for row in rows) or "no OEM certificate is trusted")
+    return 0
+
+
+def _untrust(args) -> int:
+    trust_store(args).remove_oem_certificate(args.key_id)
+    print(json.dumps({"removed": args.key_id}) if args.json else f"OEM certificate {args.key_id} is no longer trusted")
+    return 0
+
+
+_COMMANDS = {"inspect": _inspect, "extract": _extract, "trust": _trust, "certificates": _certificates,
+             "untrust": _untrust}

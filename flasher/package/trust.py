@@ -157,6 +157,14 @@ class TrustStore:
                          mode=PRIVATE_FILE)
         return OemCertificate(identity, public_key, target)
 
+    def remove_oem_certificate(self, key_id: str) -> None:
+        """Stop trusting a maker's OTA certificate: its payloads no longer verify."""
+        path = self.folder / OEM_FOLDER / f"{key_id}.pem"
+        if not (KEY_ID.match(key_id) and path.is_file()):
+            raise TrustStoreError(f"no OEM certificate {key_id!r} in {self.folder}",
+                                  "List them: tsuf payload certificates")
+        path.unlink()
+
     def set_scope(self, key_id: str, scope: Scope) -> TrustedKey:
         key = self.require(key_id)
         policy = self._policy()

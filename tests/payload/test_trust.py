@@ -21,6 +21,20 @@ def test_trusting_a_certificate_lets_its_payloads_extract(tsuf, tmp_path, oem_ke
     assert (tmp_path / "out" / "boot.img").read_bytes() == images["boot"]
 
 
+def test_listing_and_removing_certificates(tsuf, tmp_path, trusted_store, full_ota):
+    code, out, _ = tsuf("payload", "certificates", "--trust-store", trusted_store)
+    (key_id,) = [line.split()[0] for line in out.splitlines()]
+    assert code == 0
+    code, out, _ = tsuf("payload", "untrust", key_id, "--trust-store", trusted_store)
+    assert code == 0 and "no longer trusted" in out
+    code, out, _ = tsuf("payload", "certificates", "--trust-store", trusted_store)
+    assert "no OEM certificate is trusted" in out
+    code, out, _ = tsuf("payload", "inspect", full_ota, "--trust-store", trusted_store)
+    assert "signature: not available" in out
+    code, _, err = tsuf("payload", "untrust", key_id, "--trust-store", trusted_store)
+    assert code == 1 and "no OEM certificate" in err and "Traceback" not in err
+
+
 def test_oem_certificates_do_not_sign_packages(tmp_path, oem_key, trusted_store):
     """An OTA certificate sits beside the package keys, not among them: it admits no package or catalog."""
     store = TrustStore(trusted_store)
