@@ -10,8 +10,15 @@ import time
 from pathlib import Path
 
 from ..fastboot import DATA_CHUNK, FastbootDevice, ImageTooLarge, NoSuchPartition
+from ..lp import NoSpaceInSuper
+from ..lp.super_image import sized_layout, write_super_image
+from ..package.manifest import SUPER_EMPTY
+from ..sparse import expand, is_sparse
+from ..update import dynamic
+from ..update.dynamic import DoesNotFitSuper, SuperLayout
 from ..device_text import printable
 from ..errors import FlasherError
+from ..package.android_info import MAX_ANDROID_INFO_BYTES, judge, parse_android_info
 from ..transfer_rate import human_bytes
 from .device_commands import emit, limits_text, open_device, print_device_message
 from .progress import progress_bar
@@ -33,6 +40,12 @@ class NoImages(FlasherError):
 
 class CannotFormat(FlasherError):
     hint = "Give the file system with --fs-type ext4, or erase the partition instead (`tsuf erase`)."
+
+
+class DynamicPartitionsFolder(FlasherError):
+    hint = ("Reboot the phone to its bootloader (`tsuf reboot bootloader`) and run flashall again; or zip the "
+            "folder's images with its android-info.txt and run `tsuf update IMAGES.zip --unsigned-factory-images`, "
+            "which writes them into the inactive slot through fastbootd, as `fastboot update` does.")
 
 
 class WrongProduct(FlasherError):
@@ -131,34 +144,108 @@ def run_format(device: FastbootDevice, args) -> int:
 
 def run_flashall(device: FastbootDevice, args) -> int:
     """Every image in the folder whose name is one of the handset's partitions, to the active slot;
-    then, with -w, a wipe, and a reboot unless --skip-reboot."""
+    then, with -w, a wipe, and a reboot unless --skip-reboot. A build with super_empty.img takes
+    the stock client's optimized path: its logical images go into a super built here and
+    flashed from the bootloader, so no fastbootd is needed (a phone whose slots do not boot
+    can still be reflashed)."""
     folder = Path(args.folder or os.environ.get("ANDROID_PRODUCT_OUT") or "")
     if not args.folder and not os.environ.get("ANDROID_PRODUCT_OUT"):
         raise NoImages("no folder of images given and $ANDROID_PRODUCT_OUT is not set")
     if not folder.is_dir():
         raise NoImages(f"{folder} is not a folder")
-    _check_product(device, folder)
-    images = sorted(folder.glob("*.img"))
+    _check_requirements(device, folder)
+    layout = _super_layout(device, folder)
+    images = sorted(image for image in folder.glob("*.img") if image.stem != SUPER_EMPTY)
+    slot = _flashed_slot(device, args.slot) if layout else None
+    logical = {image: f"{image.stem}_{slot}" if slot else image.stem for image in images
+               if layout and layout.is_logical(image.stem)}
     plan = [(image, device.resolve_partition(image.stem, args.slot)) for image in images
-            if _has_partition(device, image.stem)]
-    skipped = [image.name for image in images if not _has_partition(device, image.stem)]
+            if image not in logical and _has_partition(device, image.stem)]
+    skipped = [image.name for image in images if image not in logical and not _has_partition(device, image.stem)]
     if not plan:
         raise NoImages(f"{folder}: no image names a partition of this handset"
                        + (f" ({', '.join(skipped)} do not)" if skipped else ""))
     if skipped:
         print(f"tsuf: not flashed, no such partition on the handset: {', '.join(skipped)}", file=sys.stderr)
     started = time.monotonic()
-    for image, target in plan:
-        with progress_bar(f"flash {target}", limits_text(device.timeouts, "flash:")) as bar:
-            device.flash(target, image, progress=bar.update)
+    with tempfile.TemporaryDirectory(prefix="tsuf-super-") as scratch:
+        super_image = _build_super(device, layout, logical, Path(scratch)) if logical else None
+        for image, target in plan:
+            with progress_bar(f"flash {target}", limits_text(device.timeouts, "flash:")) as bar:
+                device.flash(target, image, progress=bar.update)
+        if super_image:
+            _flash_super(device, super_image, slot)
     erased = wipe(device) if args.wipe else []
     if not args.skip_reboot:
         device.reboot()
+    plan += list(logical.items())
     emit(args, {"flashed": {target: str(image) for image, target in plan}, "skipped": skipped,
                 "erased": erased, "rebooting": not args.skip_reboot,
                 "seconds": round(time.monotonic() - started, 3)},
          f"flashed {len(plan)} image(s)" + ("; rebooting" if not args.skip_reboot else ""))
     return 0
+
+
+def _super_layout(device: FastbootDevice, folder: Path) -> SuperLayout | None:
+    """super_empty.img of a build for a phone with dynamic partitions; None for other builds."""
+    if not (folder / f"{SUPER_EMPTY}.img").is_file():
+        return None
+    layout = SuperLayout.load(folder / f"{SUPER_EMPTY}.img")
+    caps = device.capabilities
+    if caps.userspace or dynamic.super_size(caps) is None:
+        raise DynamicPartitionsFolder(f"{folder} holds {SUPER_EMPTY}.img, and the handset does not offer its "
+                                      "super partition from its bootloader")
+    if layout.metadata.super_device.size > dynamic.super_size(caps):
+        raise DoesNotFitSuper(f"{SUPER_EMPTY}.img describes a super of {layout.metadata.super_device.size} "
+                              f"bytes; this phone's holds {dynamic.super_size(caps)}")
+    return layout
+
+
+def _flashed_slot(device: FastbootDevice, asked: str | None) -> str | None:
+    caps = device.capabilities
+    if not caps.slots:
+        return None
+    return caps.inactive_slot if asked == "other" else asked or caps.current_slot
+
+
+def _build_super(device: FastbootDevice, layout: SuperLayout, logical: dict[Path, str], scratch: Path) -> Path:
+    """The optimized path's super image, built here before anything is written: super_empty.img's
+    layout with the flashed slot's logical partitions sized to their images."""
+    super_name = device.capabilities.super_partition_name or dynamic.DEFAULT_SUPER
+    raw = {name: _raw_copy(image, scratch) for image, name in logical.items()}
+    try:
+        metadata = sized_layout(layout.metadata, raw)
+    except NoSpaceInSuper as error:
+        raise DoesNotFitSuper(f"the logical images do not fit {super_name}: {error}") from None
+    built = scratch / f"{super_name}.img"
+    with open(built, "wb") as out:
+        write_super_image(metadata, raw, out)
+    return built
+
+
+def _flash_super(device: FastbootDevice, super_image: Path, slot: str | None) -> None:
+    """Flashed from the bootloader; the flashed slot made active, since its logical partitions
+    are the only ones the new super keeps."""
+    caps = device.capabilities
+    super_name = super_image.stem
+    print(f"tsuf: warning: {super_name} is rebuilt from {SUPER_EMPTY}.img: the logical partitions of every other "
+          "slot are emptied, as a full reflash does", file=sys.stderr)
+    with progress_bar(f"flash {super_name}", limits_text(device.timeouts, "flash:")) as bar:
+        device.flash(super_name, super_image, progress=bar.update)
+    if slot and caps.current_slot != slot:
+        device.set_active(slot)
+
+
+def _raw_copy(image: Path, scratch: Path) -> Path:
+    """The image's raw bytes: a sparse image (as builds leave system.img) is expanded first."""
+    with open(image, "rb") as source:
+        if not is_sparse(source.read(4)):
+            return image
+        source.seek(0)
+        raw = scratch / image.name
+        with open(raw, "wb") as out:
+            expand(source, out)
+    return raw
 
 
 def _has_partition(device: FastbootDevice, name: str) -> bool:
@@ -169,19 +256,19 @@ def _has_partition(device: FastbootDevice, name: str) -> bool:
         and capabilities.partition_size(f"{name}_{capabilities.slots[0]}") is not None
 
 
-def _check_product(device: FastbootDevice, folder: Path) -> None:
-    """android-info.txt's `require product=`, as the stock client checks it before writing."""
+def _check_requirements(device: FastbootDevice, folder: Path) -> None:
+    """android-info.txt's requirements, checked as the stock client checks them before writing."""
     info = folder / "android-info.txt"
     if not info.is_file():
         return
-    for line in info.read_text(errors="replace").splitlines()[:200]:
-        key, _, wanted = line.strip().partition("=")
-        if key.strip() in ("require product", "require board"):
-            names = [name.strip() for name in wanted.split("|") if name.strip()]
-            product = device.capabilities.product
-            if names and product not in names:
-                raise WrongProduct(f"the images are for {printable(' or '.join(names), 80)}; the handset is "
-                                   f"{printable(product or 'an unnamed product', 80)}")
+    with open(info, "rb") as file:
+        requirements = parse_android_info(file.read(MAX_ANDROID_INFO_BYTES + 1).decode("utf-8", "replace"))
+    caps = device.capabilities
+    for verdict in judge(requirements, caps.product, caps.value):
+        if verdict.met is False:
+            found = printable(verdict.value or "not reported by the handset", 80)
+            raise WrongProduct(f"the images require that {printable(verdict.requirement.describe(), 200)}; the "
+                               f"handset's {printable(verdict.requirement.variable, 80)}: {found}")
 
 
 VERBS = {"oem": run_oem, "flashing": run_flashing, "boot": run_boot, "continue": run_continue,

@@ -9,6 +9,8 @@ from ..history.backend import OutboxSender, deliver_due
 from ..history.report import Report
 from ..history.store import HistoryStore
 from ..package.errors import PackageError
+from ..package.factory import is_factory_zip
+from ..device_text import printable
 from ..package.trust import TrustStore
 from ..selection.latest import record_refusal
 from ..settings import load_settings
@@ -59,16 +61,21 @@ def run_update(args) -> int:
 
 
 def _update(args, station: Station, trust: TrustStore) -> list[Report]:
+    package = Path(args.package)
     try:
-        updater = Updater(Path(args.package), trust, station, cache=default_cache(),
-                          fallback=Path(args.full) if args.full else None)
+        updater = Updater(package, trust, station, cache=default_cache(),
+                          fallback=Path(args.full) if args.full else None,
+                          unsigned_factory_images=is_factory_zip(package) and _flash_unsigned(args, package))
     except PackageError as error:
-        record_refusal(station, [(address, address) for address in args.address], Path(args.package).name, error)
+        record_refusal(station, [(address, address) for address in args.address], package.name, error)
         raise
     with updater:
         manifest = updater.manifest
-        print(f"package {manifest.package_id}: {manifest.product} {manifest.build}, {manifest.type}, "
-              f"{len(manifest.images)} image(s), signed by a trusted key", file=sys.stderr)
+        print(f"package {manifest.package_id}: {manifest.product or 'no product named'} "
+              f"{manifest.build or '(build not stated)'}, {manifest.type}, {len(manifest.images)} image(s), "
+              + ("signed by a trusted key" if manifest.signed else "factory images, not signed"), file=sys.stderr)
+        for image, why in updater.left_out.items():
+            print(f"not written: {image}: {why}", file=sys.stderr)
         if not args.dry_run:
             print_limits(args)
             bar = ProgressBar("verify images")
@@ -77,6 +84,17 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
         board = DeviceBoard()
         return updater.update(args.address, options=update_options(args), emit=board.handle,
                               max_parallel=args.parallel)
+
+
+def _flash_unsigned(args, package: Path) -> bool:
+    """The user's word for factory images: the flag, or yes at the prompt on a terminal."""
+    if args.unsigned_factory_images:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    print(f"{printable(package.name, 80)} holds factory images that nobody signed for TSUF: they are written as "
+          "they are. Flash them only if they come from the handset's manufacturer.", file=sys.stderr)
+    return input("Flash these unsigned factory images? [y/N] ").strip().lower() in ("y", "yes")
 
 
 def update_options(args) -> Options:

@@ -79,6 +79,11 @@ def _free_regions(metadata: Metadata, device: BlockDevice) -> list[tuple[int, in
     return regions
 
 
+def free_bytes(metadata: Metadata) -> int:
+    """The bytes of super no logical partition holds."""
+    return sum(end - start for start, end in _free_regions(metadata, metadata.super_device)) * SECTOR
+
+
 def _aligned(device: BlockDevice, sector: int) -> int:
     if not device.alignment or device.alignment % SECTOR:
         return sector

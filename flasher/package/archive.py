@@ -51,6 +51,35 @@ def check_entry_name(name: str) -> None:
         raise UnsafeEntryName(f"unsafe entry name {name!r} in the package")
 
 
+def check_entry(info: zipfile.ZipInfo) -> None:
+    """A zip entry TSUF may read: a safe name, not encrypted, stored or deflated, and no
+    larger than its compressed bytes can honestly expand to."""
+    name = info.filename
+    check_entry_name(name)
+    if info.flag_bits & 0x1:
+        raise ArchiveError(f"entry {name!r} is encrypted")
+    if info.compress_type not in COMPRESSION_METHODS.values():
+        raise ArchiveError(f"entry {name!r} uses an unsupported compression method {info.compress_type}")
+    if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+        raise ArchiveError(f"stored entry {name!r} has different stored and expanded sizes")
+    if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+        raise CompressionBomb(f"entry {name!r} claims to expand {info.compress_size} bytes to {info.file_size}")
+
+
+def read_small_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A small entry (a manifest, a text file) whole, refused past `limit` bytes."""
+    if info.file_size > limit:
+        raise ArchiveLimitExceeded(f"{info.filename} is {info.file_size} bytes; at most {limit} are allowed")
+    try:
+        with archive.open(info) as entry:
+            data = entry.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ArchiveError(f"{info.filename} is corrupt ({error})") from None
+    if len(data) > limit:
+        raise ArchiveLimitExceeded(f"{info.filename} is longer than {limit} bytes")
+    return data
+
+
 def _entry_kind(name: str) -> str | None:
     if name == MANIFEST_NAME:
         return "manifest"
@@ -149,32 +178,15 @@ class _Archive:
 
     def _add(self, info: zipfile.ZipInfo) -> None:
         name = info.filename
-        check_entry_name(name)
+        check_entry(info)
         if name in self.entries:
             raise ArchiveError(f"entry {name!r} appears twice in the archive")
         if _entry_kind(name) is None:
             raise ExtraImage(f"entry {name!r} is not part of a package")
-        if info.flag_bits & 0x1:
-            raise ArchiveError(f"entry {name!r} is encrypted")
-        if info.compress_type not in COMPRESSION_METHODS.values():
-            raise ArchiveError(f"entry {name!r} uses an unsupported compression method {info.compress_type}")
-        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-            raise ArchiveError(f"stored entry {name!r} has different stored and expanded sizes")
-        if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-            raise CompressionBomb(f"entry {name!r} claims to expand {info.compress_size} bytes to {info.file_size}")
         self.entries[name] = info
 
     def _read_small(self, info: zipfile.ZipInfo, limit: int) -> bytes:
-        if info.file_size > limit:
-            raise ArchiveLimitExceeded(f"{info.filename} is {info.file_size} bytes; at most {limit} are allowed")
-        try:
-            with self.zip.open(info) as entry:
-                data = entry.read(limit + 1)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-            raise ArchiveError(f"{info.filename} is corrupt ({error})") from None
-        if len(data) > limit:
-            raise ArchiveLimitExceeded(f"{info.filename} is longer than {limit} bytes")
-        return data
+        return read_small_entry(self.zip, info, limit)
 
     def match_images(self, manifest: Manifest) -> None:
         """Every image and patch in the manifest is present, as declared; nothing else is."""

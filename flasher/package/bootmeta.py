@@ -74,6 +74,22 @@ def make_boot_metadata(partitions: Mapping[str, tuple[int, str]], rollback_index
 
 
 def parse_and_verify_boot_metadata(data: bytes, oem_public_key: keys.PublicKey) -> BootMetadata:
+    algorithm, signed, signature = _unpack(data)
+    if algorithm != _ALGORITHM_CODES[keys.algorithm_of(oem_public_key)]:
+        raise BootMetadataError("boot metadata is signed with another algorithm than the OEM key's")
+    if not keys.verify_signature(oem_public_key, signature, signed):
+        raise BootMetadataError("boot metadata signature does not verify with the OEM key")
+    return _body(signed)
+
+
+def read_unverified_boot_metadata(data: bytes) -> BootMetadata:
+    """What the metadata says, its signature unchecked: only ever to name the build that
+    images claim to be, which the handset's own check then confirms or refuses at boot."""
+    return _body(_unpack(data)[1])
+
+
+def _unpack(data: bytes) -> tuple[int, bytes, bytes]:
+    """The algorithm code, the signed bytes and the signature, bounded within the data."""
     if len(data) < _HEADER.size:
         raise BootMetadataError("boot metadata is shorter than its header")
     magic, version, algorithm, reserved, body_length = _HEADER.unpack_from(data)
@@ -86,11 +102,10 @@ def parse_and_verify_boot_metadata(data: bytes, oem_public_key: keys.PublicKey) 
     end = signed_end + _SIGNATURE_LENGTH.size + signature_length
     if signature_length > MAX_SIGNATURE or end > min(len(data), MAX_SIZE):
         raise BootMetadataError("boot metadata signature runs past its end")
-    if algorithm != _ALGORITHM_CODES[keys.algorithm_of(oem_public_key)]:
-        raise BootMetadataError("boot metadata is signed with another algorithm than the OEM key's")
-    signed, signature = data[:signed_end], data[end - signature_length:end]
-    if not keys.verify_signature(oem_public_key, signature, signed):
-        raise BootMetadataError("boot metadata signature does not verify with the OEM key")
+    return algorithm, data[:signed_end], data[end - signature_length:end]
+
+
+def _body(signed: bytes) -> BootMetadata:
     try:
         body = json.loads(signed[_HEADER.size:].decode("utf-8"))
         metadata = BootMetadata(body["rollback_index"], tuple(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..lp.image import read_super_empty
 from ..sparse import SparseFormatError, expand, is_sparse
+from .android_info import parse_android_info, products as products_of
 from .archive import CHUNK, COMPRESSION_METHODS, MANIFEST_NAME, check_entry_name
 from .bootmeta import make_boot_metadata
 from .errors import BuildError
@@ -78,21 +79,6 @@ def load_description(path: Path) -> PackageDescription:
         unslotted=frozenset(unslotted), package_id=value.get("package_id"))
 
 
-def parse_android_info(text: str) -> tuple[str, ...]:
-    """The products an update zip is for, from its `require board=` or `require product=` lines.
-
-    `require version-*` lines are read past: the manifest has no field for them yet.
-    """
-    products: tuple[str, ...] = ()
-    for line in text.splitlines():
-        words = line.split(None, 1)
-        if len(words) == 2 and words[0] == "require":
-            key, _, values = words[1].partition("=")
-            if key.strip() in ("board", "product"):
-                products = tuple(value.strip() for value in values.split("|") if value.strip())
-    return products
-
-
 def build_package(source: Path, description: PackageDescription, signing_keys: Sequence[SigningKey],
                   output: Path, *, oem_key: SigningKey | None = None, created: datetime | None = None,
                   compression: str = "deflate", install: str = "fastboot") -> Manifest:
@@ -144,7 +130,7 @@ def _update_zip_images(source: Path, description: PackageDescription, staging: P
             if info.filename == ANDROID_INFO:
                 if info.file_size > MAX_DESCRIPTION_BYTES:
                     raise BuildError(f"{source}: {ANDROID_INFO} is larger than {MAX_DESCRIPTION_BYTES} bytes")
-                products = parse_android_info(archive.read(info).decode("utf-8", "replace"))
+                products = products_of(parse_android_info(archive.read(info).decode("utf-8", "replace")))
             elif "/" not in info.filename and info.filename.endswith(".img"):
                 partition = info.filename[:-len(".img")]
                 if not PARTITION_NAME.match(partition):

@@ -31,6 +31,13 @@ class UnsignedPackage(PackageError):
     hint = "Only signed packages can be flashed; sign it with `tsuf package build --key`."
 
 
+class UnsignedImages(UnsignedPackage):
+    """Factory images: nobody signed them, and the user did not say to flash them anyway."""
+
+    hint = ("Flash factory images only as the manufacturer published them: run again with "
+            "--unsigned-factory-images (or answer yes when asked), or use a signed package.")
+
+
 class UntrustedPackage(PackageError):
     """No signature comes from a key in the trust store."""
 

@@ -88,7 +88,8 @@ class Manifest:
     product: str
     hw_revisions: tuple[str, ...]
     build: str
-    rollback_index: int
+    rollback_index: int | None
+    """None where unsigned images do not state one."""
     min_battery_mv: int
     created: str
     images: tuple[ImageEntry, ...]
@@ -96,6 +97,10 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     install: str = "fastboot"
     """"fastboot", or "sideload" for an OEM-signed package that recovery installs."""
+    requirements: tuple = ()
+    """What factory images require of the handset (android-info.txt); a signed package has none."""
+    signed: bool = True
+    """False for factory images, flashed on the user's word (package/factory.py)."""
 
     def image(self, partition: str) -> ImageEntry:
         for entry in self.images:

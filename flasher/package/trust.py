@@ -12,6 +12,9 @@ signature by a key in the store verifies (one that does not means the document w
 changed); some key in the store signed; then, with the document parsed, enough of those
 keys are in scope for the role it asks. Several signatures let a publisher rotate keys;
 signatures by unknown keys are ignored but reported.
+
+Factory images as manufacturers publish them for `fastboot update` carry no signature
+TSUF can check; `admit_unsigned_images` lets them in on the user's explicit word alone.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from ..atomic import PRIVATE_FILE, write_atomically
 from ..errors import FlasherError
 from . import keys
-from .errors import BadSignature, KeyOutOfScope, TrustStoreError, UnsignedPackage, UntrustedPackage
+from .errors import BadSignature, KeyOutOfScope, TrustStoreError, UnsignedImages, UnsignedPackage, UntrustedPackage
 from .manifest import Manifest, parse_manifest
 from .roles import EVERYTHING, MAX_THRESHOLD, NOTHING, ROLES, Role, Scope, package_role, scope_from_dict
 
@@ -389,3 +392,10 @@ def verify_manifest(manifest_bytes: bytes, signatures: Mapping[str, bytes], stor
     manifest, admission = admit(manifest_bytes, signatures, store, subject="the package", refusals=PACKAGE_REFUSALS,
                                 parse=parse_manifest, role_of=package_role)
     return TrustedManifest(manifest, manifest_bytes, admission)
+
+
+def admit_unsigned_images(subject: str, user_said_yes: bool) -> None:
+    """Unsigned factory images go through only when the user said so for this run (a flag,
+    or yes at the prompt); never by a setting kept from before."""
+    if not user_said_yes:
+        raise UnsignedImages(f"{subject} holds factory images that nobody signed for TSUF")

@@ -40,7 +40,7 @@ def confirm_through_adb(session, target_slot: str) -> None:
     """Set the session's result from what the phone's ADB says (see the table above).
     `target_slot` is "" when the host does not choose it (recovery installs the update):
     the build alone then tells the new slot from the old."""
-    report, build = session.report, session.manifest.build
+    report, build = session.report, session.manifest.build or "the new build"
     installed = f"slot {target_slot} is active and the handset rebooted into it" if target_slot else \
         "installed through recovery and rebooted"
     try:
@@ -83,6 +83,7 @@ def confirm_through_adb(session, target_slot: str) -> None:
 
 def _judge(session, device: AdbDevice, target_slot: str, deadline: float) -> None:
     report, build = session.report, session.manifest.build
+    named = build or "the new build"
     serial = device.getprop("ro.serialno")
     if session.report.device_serial and serial and serial != session.report.device_serial:
         report.set_result(Result.WRONG_BUILD, phase="confirm",
@@ -99,16 +100,20 @@ def _judge(session, device: AdbDevice, target_slot: str, deadline: float) -> Non
     target_slot = target_slot or slot
     report.to_slot = report.to_slot or slot
     if (slot and slot == report.from_slot and slot != target_slot) or \
-            (running != build and running and running == report.from_build):
+            (build and running != build and running and running == report.from_build):
         report.set_result(Result.ROLLED_BACK, phase="confirm",
-                          message=f"{build} did not boot; the phone fell back to {running or 'its old build'} "
+                          message=f"{named} did not boot; the phone fell back to {running or 'its old build'} "
                                   f"on slot {slot or '?'}")
-    elif running != build or (slot and slot != target_slot):
+    elif (build and running != build) or (slot and slot != target_slot):
         report.set_result(Result.WRONG_BUILD, phase="confirm",
                           message=f"came back on slot {slot or '?'} running {running or 'an unknown build'}")
     elif not completed:
         report.set_result(Result.WRONG_BUILD, phase="confirm",
-                          message=f"{build} started on slot {target_slot} but its boot did not complete in time")
+                          message=f"{named} started on slot {target_slot} but its boot did not complete in time")
+    elif not build:
+        report.set_result(Result.BOOTED_NOT_CONFIRMED, phase="confirm",
+                          message=f"slot {target_slot} booted and runs {fingerprint or running or 'a build'}; the "
+                                  "images state no build to compare it with")
     else:
         for target, method in report.verification.items():
             if method != "read back":

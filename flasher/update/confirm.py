@@ -35,7 +35,11 @@ def confirm_slot(session, target_slot: str) -> None:
     booted, build, successful = poll_until(look, timeout=session.options.return_timeout, poll=RETURN_POLL) \
         or seen[-1]
     build_wanted = session.manifest.build
-    if booted == target_slot and successful and build == build_wanted:
+    if booted == target_slot and successful and not build_wanted:
+        report.set_result(Result.BOOTED_NOT_CONFIRMED, phase="confirm",
+                          message=f"slot {booted} booted, running {build or 'an unknown build'}; the images state "
+                                  "no build to compare it with")
+    elif booted == target_slot and successful and build == build_wanted:
         report.set_result(Result.SUCCESS, message=f"running {build_wanted} on slot {booted}")
     elif booted == report.from_slot:
         report.set_result(Result.ROLLED_BACK, phase="confirm",

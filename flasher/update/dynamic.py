@@ -8,7 +8,8 @@ After the boot-critical images were written from the bootloader: the slot being
 written is made active, so that fastbootd runs it and `update-super` keeps the
 other slot's partitions where they are; `reboot-fastboot`; the same handset is
 found again by its serial number; super_empty.img is downloaded and
-`update-super:SUPER` applied; each logical partition is resized to 0, then each
+`update-super:SUPER` applied (after deleting `-cow` partitions an interrupted
+over-the-air update left); each logical partition is resized to 0, then each
 to its image's size and flashed. A rerun after a cut finds the written slot
 active but not yet booted, and preflight keeps the last good slot (LAST_GOOD_SLOT).
 """
@@ -137,6 +138,17 @@ def cancel_snapshot(device: FastbootDevice, say) -> None:
         raise
 
 
+def delete_leftover_cow(device: FastbootDevice, say) -> None:
+    """An over-the-air update cut before its reboot leaves NAME-cow partitions in super,
+    holding its free space; cancelling the snapshot leaves them, and `update-super` keeps
+    them. With the snapshot cancelled they hold nothing anyone needs."""
+    leftovers = sorted(name.removeprefix("is-logical:") for name, value in device.capabilities.variables.items()
+                       if name.startswith("is-logical:") and name.endswith("-cow") and value == "yes")
+    for name in leftovers:
+        say("INFO", f"deleting {name}, left in super by an interrupted over-the-air update")
+        device.command(f"delete-logical-partition:{name}")
+
+
 def enter_fastbootd(session, device: FastbootDevice, target_slot: str) -> FastbootDevice:
     """The same handset in fastbootd, running `target_slot`; `device` is closed."""
     if device.capabilities.userspace and device.current_slot() == target_slot:
@@ -162,6 +174,7 @@ def write_slot(session, device: FastbootDevice, layout: SuperLayout, entries, ta
     device = enter_fastbootd(session, device, target_slot)
     caps = device.capabilities
     super_name = caps.super_partition_name or DEFAULT_SUPER
+    delete_leftover_cow(device, session.say)
     session.show("writing", f"{super_name} layout")
     with open(layout.path, "rb") as f:
         data = f.read(MAX_SUPER_EMPTY_SIZE + 1)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..fastboot import FastbootDevice
 from ..errors import FlasherError
 from ..history.codes import Result
+from ..package.android_info import judge
 from ..protocol import variables
 from ..transfer_rate import human_bytes
 
@@ -60,6 +61,12 @@ class BatteryUnknown(PreflightRefused):
             "do not report their battery (Station settings, or `tsuf update --battery-unknown-ok`).")
 
 
+class RequirementNotMet(PreflightRefused):
+    result = Result.INCOMPATIBLE_PRODUCT
+    hint = ("These factory images are not for this handset as it is (android-info.txt); use the images "
+            "made for it, or first bring its bootloader and radio to the versions they require.")
+
+
 class LastGoodSlot(PreflightRefused):
     result = Result.LAST_GOOD_SLOT
     hint = ("Reboot the handset so it boots its active slot (or falls back to the last good one), "
@@ -107,14 +114,17 @@ class HandsetFacts:
     partition_sizes: dict[str, int]
     reports_partition_sizes: bool = True
     slot_successful: dict[str, bool] = field(default_factory=dict)
+    variables: dict[str, str | None] = field(default_factory=dict)
+    """The variables factory images' requirements name; None where the handset does not say."""
 
     @property
     def lock_state(self) -> str:
         return {True: "unlocked", False: "locked", None: "lock state not available"}[self.unlocked]
 
 
-def read_facts(device: FastbootDevice, partitions: list[str]) -> HandsetFacts:
-    """`partitions` are on-device names (`system_b`) whose sizes preflight needs."""
+def read_facts(device: FastbootDevice, partitions: list[str], required: tuple[str, ...] = ()) -> HandsetFacts:
+    """`partitions` are on-device names (`system_b`) whose sizes preflight needs; `required`
+    the variables factory images require."""
     caps = device.capabilities
     sizes = {name: size for name in partitions if (size := caps.partition_size(name)) is not None}
     successful = {}
@@ -136,6 +146,7 @@ def read_facts(device: FastbootDevice, partitions: list[str]) -> HandsetFacts:
         partition_sizes=sizes,
         reports_partition_sizes=caps.reports_partition_sizes,
         slot_successful=successful,
+        variables={name: caps.value(name) for name in required},
     )
 
 
@@ -166,6 +177,8 @@ def _failed(name: str, refusal: PreflightRefused) -> Check:
 
 
 def _identity(manifest, facts: HandsetFacts) -> list[Check]:
+    if not manifest.signed:
+        return _factory_identity(manifest, facts)
     if not facts.product:
         product = _failed("product", ProductUnknown(f"the handset does not report its product; the package is "
                                                     f"for {manifest.product}"))
@@ -187,6 +200,32 @@ def _identity(manifest, facts: HandsetFacts) -> list[Check]:
     else:
         revision = _passed("hardware revision", facts.hw_revision)
     return [product, revision]
+
+
+def _factory_identity(manifest, facts: HandsetFacts) -> list[Check]:
+    """Factory images: nobody signed them, and android-info.txt says which handsets they are
+    for. Every requirement must be met by what the handset reports, as the stock client asks;
+    one the handset does not answer is refused, since the images say they need it."""
+    checks = [Check("signature", NOT_AVAILABLE, "factory images: nobody signed them; written on the user's word")]
+    if not any(requirement.variable == "product" for requirement in manifest.requirements):
+        checks.append(_failed("product", ProductUnknown(
+            "the factory images do not say which product they are for (android-info.txt has no `require board=`)")))
+    for verdict in judge(manifest.requirements, facts.product or None, facts.variables.get):
+        requirement, value = verdict.requirement, verdict.value
+        name = f"requires {requirement.describe()}"
+        if verdict.met is None:
+            checks.append(_passed(name, f"only for {requirement.for_product}"))
+        elif verdict.met:
+            checks.append(_passed(name, value))
+        elif value is None:
+            checks.append(_failed(name, RequirementNotMet(
+                f"the factory images require that {requirement.describe()}, and the handset does not report "
+                f"{requirement.variable}")))
+        else:
+            checks.append(_failed(name, RequirementNotMet(
+                f"the factory images require that {requirement.describe()}; the handset's is {value}")))
+    checks.append(Check("hardware revision", NOT_AVAILABLE, "factory images name no hardware revision"))
+    return checks
 
 
 def _lock(facts: HandsetFacts) -> Check:
@@ -250,7 +289,10 @@ def _last_good(facts: HandsetFacts) -> Check:
 
 
 def _rollback_and_battery(manifest, facts: HandsetFacts, policy: Policy) -> list[Check]:
-    if facts.rollback_index is None:
+    if manifest.rollback_index is None:
+        rollback = Check("anti-rollback", NOT_AVAILABLE,
+                         "the images state no rollback index; the handset's verified boot enforces it")
+    elif facts.rollback_index is None:
         rollback = Check("anti-rollback", NOT_AVAILABLE,
                          "the handset does not report its rollback index; its verified boot enforces it")
     elif manifest.rollback_index < facts.rollback_index:

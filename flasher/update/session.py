@@ -161,7 +161,8 @@ class UpdateSession:
                 return
             plan = plan_update(manifest, self.images, device.capabilities)
             self.report.path = plan.path
-            facts = preflight.read_facts(device, list(plan.physical.values()))
+            facts = preflight.read_facts(device, list(plan.physical.values()),
+                                         tuple(requirement.variable for requirement in manifest.requirements))
             self.report.product, self.report.from_build = facts.product, facts.build
             self.report.from_slot, self.report.to_slot = plan.current_slot, plan.target_slot
             switched = switched_before(self.station.journal, self.serialno, self.package_sha256, manifest,
@@ -293,11 +294,13 @@ class UpdateSession:
         device.close()
         self.enter("confirm")
         self.show("confirming")
-        if not self.reports_build:
+        if not self.reports_build or not self.manifest.build:
             # Nothing proves the new build boots: the backups stay with the journal.
             self.report.set_result(Result.NOT_CONFIRMED, phase="confirm",
-                                   message=f"written in place and rebooted; the handset cannot report the build it "
-                                           f"runs, so {self.manifest.build} is not confirmed")
+                                   message="written in place and rebooted; " + (
+                                       f"the handset cannot report the build it runs, so {self.manifest.build} is "
+                                       "not confirmed" if self.manifest.build else
+                                       "the images state no build to compare the handset's with"))
             return
         with self.await_return() as back:
             build = back.capabilities.build or ""

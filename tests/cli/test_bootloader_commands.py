@@ -11,7 +11,7 @@ import pytest
 from flasher.vbmeta_flags import FLAGS_OFFSET, MAGIC
 from tests.cli.test_cli import tsuf
 from tests.interop.aosp import requires_fastboot, run_fastboot
-from tests.support.handsets import MAX_DOWNLOAD, EmulatorProcess, small_profile
+from tests.support.handsets import MAX_DOWNLOAD, EmulatorProcess, android_super_empty, small_profile
 
 MiB = 1 << 20
 
@@ -168,9 +168,19 @@ def test_flashall_writes_the_partitions_it_finds_and_refuses_another_products_bu
     assert (folder / "system_a.img").read_bytes()[:3 * MiB] == system
     (build / "android-info.txt").write_text("require board=another_phone\n")
     wrong = tsuf("-s", emulator.address, "flashall", str(build), check=False)
-    assert wrong.returncode == 1 and "the images are for another_phone" in wrong.stderr
+    assert wrong.returncode == 1 and "the images require that product is another_phone" in wrong.stderr
     nothing = tsuf("-s", emulator.address, "flashall", check=False)
     assert nothing.returncode == 1 and "$ANDROID_PRODUCT_OUT is not set" in nothing.stderr
+    (build / "android-info.txt").write_text("require board=tsuf_zte_ab\nrequire version-baseband=M9\n")
+    old_baseband = tsuf("-s", emulator.address, "flashall", str(build), check=False)
+    assert old_baseband.returncode == 1 and "version-baseband is M9" in old_baseband.stderr
+    (build / "android-info.txt").write_text("require board=tsuf_zte_ab\n")
+    (build / "super_empty.img").write_bytes(bytes(8192))
+    damaged = tsuf("-s", emulator.address, "flashall", str(build), check=False)
+    assert damaged.returncode == 1 and "Traceback" not in damaged.stderr and "super_empty.img" in damaged.stderr
+    (build / "super_empty.img").write_bytes(android_super_empty())
+    no_super = tsuf("-s", emulator.address, "flashall", str(build), check=False)
+    assert no_super.returncode == 1 and "does not offer its super partition" in no_super.stderr
 
 
 @requires_fastboot

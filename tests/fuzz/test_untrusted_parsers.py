@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from flasher.errors import FlasherError
 from flasher.package.archive import PackageReader
-from flasher.package.build import parse_android_info
+from flasher.package.android_info import parse_android_info
 from flasher.package.manifest import parse_manifest
 from flasher.package.trust import TrustStore
 from flasher.protocol.host import HostProtocol

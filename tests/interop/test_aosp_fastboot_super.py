@@ -1,8 +1,10 @@
 """The stock AOSP client's `fastboot update` (Debian's 29.0.6) of a factory zip with
 super_empty.img against the virtual android phone: it reboots to fastbootd, updates super
-and resizes and flashes each logical partition; TSUF's update of the same images leaves
-the same partitions, super byte for byte included."""
+and resizes and flashes each logical partition; TSUF's update of the same zip (factory
+images, system sparse as img2simg makes it), and of a signed package of the same images,
+leaves the same partitions, super byte for byte included."""
 
+import subprocess
 import zipfile
 
 import pytest
@@ -29,19 +31,24 @@ def images(tmp_path):
 
 
 def _factory_zip(images, path):
-    with zipfile.ZipFile(path, "w") as archive:
+    """system.img sparse, as factory images carry their large images."""
+    sparse = path.parent / "system.sparse.img"
+    subprocess.run(["img2simg", str(images / "system.img"), str(sparse)], check=True, timeout=60)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("android-info.txt", f"require board={PRODUCT}\n")
         for image in sorted(images.glob("*.img")):
-            archive.write(image, image.name)
+            archive.write(sparse if image.name == "system.img" else image, image.name)
     return path
 
 
-def _tsuf_update(images, tmp_path, address):
+def _tsuf_update(images, factory, tmp_path, address, source):
     keys = make_keys(tmp_path)
-    package = tmp_path / "package.zip"
-    build_package(images, PackageDescription(hw_revisions=("10000",), build="B130", rollback_index=5,
-                                             product=PRODUCT), [keys.signing], package)
-    with Updater(package, keys.trust_store, bench_station(tmp_path)) as updater:
+    package = factory
+    if source == "signed package":
+        package = tmp_path / "package.zip"
+        build_package(images, PackageDescription(hw_revisions=("10000",), build="B130", rollback_index=5,
+                                                 product=PRODUCT), [keys.signing], package)
+    with Updater(package, keys.trust_store, bench_station(tmp_path), unsigned_factory_images=True) as updater:
         updater.prepare()
         return updater.update([address], options=Options(return_timeout=20))[0]
 
@@ -55,13 +62,14 @@ def phones(tmp_path):
     ours.stop()
 
 
-def test_stock_update_and_tsuf_update_leave_the_same_partitions(images, phones, tmp_path):
+@pytest.mark.parametrize("source", ["factory zip", "signed package"])
+def test_stock_update_and_tsuf_update_leave_the_same_partitions(images, phones, tmp_path, source):
     stock, ours = phones
-    output = run_fastboot(stock.address, "--slot", "b", "--skip-secondary", "update",
-                          str(_factory_zip(images, tmp_path / "factory.zip")), timeout=120)
+    factory = _factory_zip(images, tmp_path / "factory.zip")
+    output = run_fastboot(stock.address, "--slot", "b", "--skip-secondary", "update", str(factory), timeout=120)
     assert "Updating super partition" in output and "Resizing 'system_b'" in output, output
-    report = _tsuf_update(images, tmp_path, ours.address)
-    assert report.result == "NOT_CONFIRMED", report.message
+    report = _tsuf_update(images, factory, tmp_path, ours.address, source)
+    assert report.result == "NOT_CONFIRMED", report.message  # no vbmeta states a build, no ADB over this link
     for stem in ("boot_b", "boot_a", "super"):  # super: metadata and every extent, byte for byte
         assert stock.partition(stem) == ours.partition(stem), stem
     dynamic = ours.handset.family.dynamic.super

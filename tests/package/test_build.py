@@ -6,7 +6,7 @@ import pytest
 
 from flasher.package.archive import PackageReader
 from flasher.package.bootmeta import parse_and_verify_boot_metadata
-from flasher.package.build import PackageDescription, build_package, load_description, parse_android_info
+from flasher.package.build import PackageDescription, build_package, load_description
 from flasher.package.errors import BuildError
 from flasher.sparse import write_sparse
 
@@ -99,12 +99,6 @@ def test_android_update_zip_takes_its_product_from_android_info(tmp_path, releas
     assert manifest.product == "P855A01"
     with PackageReader(tmp_path / "p.zip", store) as reader:
         assert {n: p.read_bytes() for n, p in reader.extract_all_verified(tmp_path).items()} == images
-
-
-def test_android_info_parsing():
-    assert parse_android_info(ANDROID_INFO) == ("P855A01",)
-    assert parse_android_info("# comment\nrequire product=a|b\n") == ("a", "b")
-    assert parse_android_info("require version-bootloader=x\n") == ()
 
 
 def test_android_update_zip_product_must_match(tmp_path, release_key):

@@ -3,6 +3,7 @@ vendor and product are written as logical partitions of the inactive slot inside
 as the stock client writes them; refusals come before any write."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -147,6 +148,20 @@ def test_a_waiting_snapshot_is_cancelled_and_the_update_goes_on(bench):
     assert report.result == "NOT_CONFIRMED", report.message
     assert handset.family.dynamic.snapshot_status == "cancelled"
     assert _extents_bytes(handset, _super(handset, 1), "system_b", len(images["system"])) == images["system"]
+
+
+def test_cow_partitions_an_interrupted_update_left_are_deleted_so_larger_images_fit(bench):
+    """The images need 1 MiB more than slot b had: only super's free space has it, and the
+    interrupted update's `-cow` partitions hold all of it until TSUF deletes them."""
+    handset = bench.phone.handset
+    handset.faults.snapshot_update = "snapshotted"
+    report, images = bench.update(bench.package(sizes={"boot": MiB, "system": 9 * MiB, "vendor": 4 * MiB,
+                                                       "product": 2 * MiB}, name="larger"))
+    assert report.result == "NOT_CONFIRMED", report.message
+    assert not [p.name for p in _super(handset, 1).partitions if p.name.endswith("-cow")]
+    assert _extents_bytes(handset, _super(handset, 1), "system_b", len(images["system"])) == images["system"]
+    log = Path(report.log_path).read_text()
+    assert "deleting system_b-cow, left in super by an interrupted over-the-air update" in log
 
 
 def test_a_damaged_super_empty_is_refused_when_the_package_is_built(bench, tmp_path):

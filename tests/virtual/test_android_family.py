@@ -239,3 +239,26 @@ def test_the_factory_line_writes_logical_images_into_super(tmp_path):
     assert dynamic.logical_size("system_a") == 3 * MiB + 4096  # sized to the image, in whole blocks
     assert dynamic.read_logical("system_a")[: sizes["system"]] == images["system"].read_bytes()
     assert handset.storage.path("boot_a").read_bytes()[:MiB] == images["boot"].read_bytes()
+
+
+def test_an_interrupted_update_leaves_cow_partitions_that_a_host_must_delete(phone):
+    """Cancelling the snapshot keeps the `-cow` partitions, and update-super keeps them too: the
+    partitions of the running slot cannot grow into super's free space until they are deleted."""
+    handset, wire = phone()
+    handset.handset.family.dynamic.interrupt_update()
+    assert wire.last("getvar:snapshot-update-status") == b"OKAYsnapshotted"
+    cows = [p.name for p in _stored(handset).partitions if p.name.endswith("-cow")]
+    assert cows == ["system_b-cow", "vendor_b-cow", "product_b-cow"]
+    assert wire.last("getvar:is-logical:system_b-cow") == b"OKAYyes"
+    assert wire.last("snapshot-update:cancel") == b"OKAYSuccess"
+    assert wire.download(_super_empty(handset))[-1] == b"OKAY"
+    assert wire.last("update-super:super") == b"OKAYSuccessfully updated partition table"
+    assert [p.name for p in _stored(handset).partitions if p.name.endswith("-cow")] == cows
+    larger = {"system_a": 9 * MiB, "vendor_a": 4 * MiB, "product_a": 2 * MiB}  # 1 MiB more than the factory's
+
+    def resize_all():
+        return [wire.last(f"resize-logical-partition:{name}:{size}") for name, size in larger.items()]
+    assert b"FAILNot enough space to resize partition" in resize_all()
+    for cow in cows:
+        assert wire.last(f"delete-logical-partition:{cow}") == b"OKAYPartition deleted"
+    assert resize_all() == [b"OKAYPartition resized"] * 3

@@ -55,7 +55,8 @@ class AndroidFamily(QualcommFamily):
         if super_partition.metadata() is None:
             slots = handset.profile.slots or ("a",)
             super_partition.write_all_slots(factory_layout(super_partition.size, GROUP, self.logical_sizes, slots))
-        self.dynamic = DynamicPartitions(super_partition, handset.root / "snapshot.json", handset.faults)
+        self.dynamic = DynamicPartitions(super_partition, handset.root / "snapshot.json", handset.faults,
+                                         lambda: handset.meta.active or "a")
         handset.verified_boot.super = super_partition
         self._userspace = FastbootdFamily("fastbootd", bootloader=self, dynamic=self.dynamic)
 

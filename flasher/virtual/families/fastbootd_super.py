@@ -11,11 +11,18 @@ so fastbootd does not know it. A locked phone refuses every command that changes
 super. The Virtual A/B state (`snapshot-update-status`) blocks changes to super
 while it is `snapshotted` or `merging`; `snapshot-update cancel` clears a snapshot
 but is refused while a merge runs (a merge cannot be undone).
+
+An over-the-air update cut before its reboot (`snapshot:snapshotted`) leaves a
+`NAME-cow` partition beside each partition of the slot it wrote, taking super's free
+space. Cancelling the snapshot does not delete them, and `update-super` keeps them (their
+names do not end in the running slot's suffix), so a host must delete them
+(`delete-logical-partition`) before it can grow the partitions it writes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from ...lp import LogicalPartitionError, MetadataInvalid, NoSpaceInSuper, image, layout
@@ -32,15 +39,21 @@ MERGING = "Cannot cancel the snapshot update: a merge is in progress"
 class DynamicPartitions:
     """A phone's super and its Virtual A/B state (kept in the handset's folder)."""
 
-    def __init__(self, super_partition: SuperPartition, state_path: Path, faults: Faults):
+    def __init__(self, super_partition: SuperPartition, state_path: Path, faults: Faults,
+                 running_slot: Callable[[], str] = lambda: "a"):
         self.super = super_partition
         self._state_path = state_path
         self._faults = faults
+        self._running_slot = running_slot
 
     @property
     def snapshot_status(self) -> str:
         if self._faults.snapshot_update is not None:  # a test's state, taken once
-            self.snapshot_status, self._faults.snapshot_update = self._faults.snapshot_update, None
+            state, self._faults.snapshot_update = self._faults.snapshot_update, None
+            if state == "snapshotted":
+                self.interrupt_update()
+            else:
+                self.snapshot_status = state
         try:
             state = json.loads(self._state_path.read_text()).get("snapshot-update-status")
         except (OSError, ValueError, AttributeError):
@@ -50,6 +63,26 @@ class DynamicPartitions:
     @snapshot_status.setter
     def snapshot_status(self, state: str) -> None:
         self._state_path.write_text(json.dumps({"snapshot-update-status": state}))
+
+    def interrupt_update(self) -> None:
+        """An over-the-air update of the slot not running, cut before its reboot: snapshotted,
+        with its `-cow` partitions sharing super's free space."""
+        running = self._running_slot()
+        metadata = self.super.metadata("abcd".find(running))
+        cows = [f"{p.name}-cow" for p in metadata.partitions
+                if p.name[-2:-1] == "_" and p.name[-1] != running and not p.name.endswith("-cow")]
+        block = metadata.geometry.logical_block_size
+        for left, name in zip(range(len(cows), 0, -1), cows):
+            metadata = layout.add_partition(metadata, name, layout.DEFAULT_GROUP, attributes=0)
+            size = layout.free_bytes(metadata) // left // (1 << 20) * (1 << 20)
+            while size >= block:
+                try:
+                    metadata = layout.resize(metadata, name, size)
+                    break
+                except NoSpaceInSuper:  # alignment costs a little of the free space
+                    size -= 1 << 20
+        self.super.write_all_slots(metadata)
+        self.snapshot_status = "snapshotted"
 
     def busy(self) -> bool:
         return self.snapshot_status in ("snapshotted", "merging")
