@@ -31,6 +31,7 @@ _HANDLERS = {
     "cache": ("cache_command", "run_cache_command"),
     "catalog": ("catalog_command", "run_catalog_command"),
     "library": ("library_command", "run_library_command"),
+    "payload": ("payload_command", "run_payload_command"),
     **{verb: ("bootloader_commands", "run_bootloader_command")
        for verb in ("oem", "flashing", "boot", "continue", "wipe", "format", "flashall")},
 }

@@ -181,6 +181,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_package_commands(commands)
     _add_cache_commands(commands)
     _add_catalog_commands(commands)
+    _add_payload_commands(commands)
     return parser
 
 
@@ -396,6 +397,36 @@ def _add_package_commands(commands) -> None:
     verify.add_argument("package")
     verify.add_argument("--json", **JSON_FLAG)
     _add_trust_store_option(verify)
+
+
+def _add_payload_commands(commands) -> None:
+    payload = commands.add_parser("payload", help="inspect and extract Android A/B OTA packages (payload.bin)")
+    payload_commands = payload.add_subparsers(dest="payload_command", metavar="PAYLOAD_COMMAND", required=True)
+    inspect = payload_commands.add_parser("inspect", help="partitions, operations, hashes and signature of an OTA")
+    extract = payload_commands.add_parser("extract", help="build partition images from an OTA, every hash checked")
+    for command in (inspect, extract):
+        command.add_argument("ota", metavar="OTA", type=input_file, help="OTA zip or payload.bin")
+        command.add_argument("--properties", type=input_file, metavar="FILE",
+                             help="payload_properties.txt, for a bare payload.bin (an OTA zip carries its own)")
+        command.add_argument("--otacert", action="store_true",
+                             help="also check the signature with the certificate inside the OTA zip (trusts "
+                                  "whoever made the zip: only for a zip from a source you trust)")
+        command.add_argument("--deadline", type=seconds, metavar="SECONDS",
+                             help="longest the command may run (default: no limit)")
+        command.add_argument("--json", **JSON_FLAG)
+        _add_trust_store_option(command)
+    extract.add_argument("partitions", nargs="*", metavar="PARTITION", help="partitions to extract (default: all)")
+    extract.add_argument("--out", type=folder, metavar="DIR", required=True, help="folder for the NAME.img files")
+    extract.add_argument("--source-dir", type=folder, metavar="DIR",
+                         help="incremental OTA: the source build's images (NAME.img)")
+    trust = payload_commands.add_parser("trust", help="trust a maker's OTA certificate (otacert) for OTA payloads")
+    trust.add_argument("certificate", metavar="CERT.pem", type=input_file, help="X.509 certificate or public key")
+    certificates = payload_commands.add_parser("certificates", help="list the OEM certificates trusted for OTAs")
+    untrust = payload_commands.add_parser("untrust", help="stop trusting an OEM certificate")
+    untrust.add_argument("key_id", metavar="KEY_ID")
+    for command in (trust, certificates, untrust):
+        command.add_argument("--json", **JSON_FLAG)
+        _add_trust_store_option(command)
 
 
 def _add_catalog_commands(commands) -> None:

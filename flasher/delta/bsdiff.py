@@ -124,7 +124,7 @@ def decode_patch(patch: bytes, target_size: int) -> DecodedPatch:
     control = _decompress(patch[HEADER_SIZE:diff_at], 3 * target_size + TRIPLE_SIZE, "control")
     diff = _decompress(patch[diff_at:diff_at + diff_length], target_size, "diff")
     extra = _decompress(patch[diff_at + diff_length:], target_size, "extra")
-    _check_control(control, target_size, len(diff), len(extra))
+    check_control(control, target_size, len(diff), len(extra))
     return DecodedPatch(target_size, control, diff, extra)
 
 
@@ -148,7 +148,7 @@ def _decompress(block: bytes, limit: int, name: str) -> bytes:
     return data
 
 
-def _check_control(control: bytes, target_size: int, diff_size: int, extra_size: int) -> None:
+def check_control(control: bytes, target_size: int, diff_size: int, extra_size: int) -> None:
     """Every triple's lengths are non-negative and together they use exactly the output and both blocks."""
     if len(control) % TRIPLE_SIZE:
         raise CorruptPatch("the patch's control block is not made of whole triples")

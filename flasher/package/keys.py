@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from .errors import KeyFileError
 
@@ -113,6 +115,46 @@ def load_public_key(data: bytes, source: str = "key") -> PublicKey:
         raise KeyFileError(f"{source}: not a PEM public key ({error})", hint) from None
     algorithm_of(key)
     return key
+
+
+OemKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+MIN_RSA_BITS = 2048
+
+
+def load_oem_key(data: bytes, source: str = "certificate") -> OemKey:
+    """A maker's OTA signing key (Android's otacert): an X.509 certificate or a public key, RSA or EC, in PEM.
+
+    Only OTA payloads are checked with it; packages keep their own algorithms."""
+    try:
+        if b"BEGIN CERTIFICATE" in data:
+            key = x509.load_pem_x509_certificate(data).public_key()
+        else:
+            key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError) as error:
+        raise KeyFileError(f"{source}: not a PEM certificate or public key ({error})",
+                           "Give the maker's OTA certificate (otacert, X.509 PEM) or its public key.") from None
+    if not (isinstance(key, ec.EllipticCurvePublicKey)
+            or isinstance(key, rsa.RSAPublicKey) and key.key_size >= MIN_RSA_BITS):
+        raise KeyFileError(f"{source}: an OTA key is RSA of {MIN_RSA_BITS} bits or more, or EC",
+                           "Give the maker's OTA certificate (otacert, X.509 PEM).")
+    return key
+
+
+def read_oem_key(path: Path) -> OemKey:
+    return load_oem_key(_read_key_file(path), str(path))
+
+
+def verify_oem_digest(public_key: OemKey, signature: bytes, sha256_digest: bytes) -> bool:
+    """An OTA signature as update_engine checks it: over a SHA-256 digest, RSA PKCS#1 v1.5 (what
+    `openssl pkeyutl -sign -pkeyopt digest:sha256` makes) or ECDSA."""
+    try:
+        if isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, sha256_digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+        else:
+            public_key.verify(signature, sha256_digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    except InvalidSignature:
+        return False
+    return True
 
 
 def read_public_key(path: Path) -> PublicKey:

@@ -23,10 +23,12 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+from cryptography.hazmat.primitives import serialization
 
 from ..atomic import PRIVATE_FILE, write_atomically
 from ..errors import FlasherError
@@ -42,6 +44,8 @@ KEY_ID = re.compile(r"[0-9a-f]{32}\Z")
 STORE_FORMAT = 2
 """1: key files only (every key trusted for everything); 2: trust.json gives scopes and thresholds."""
 STORE_FILE = "trust.json"
+OEM_FOLDER = "oem"
+"""OEM certificates: the keys that sign makers' OTA payloads (update_engine), one PEM file per key id."""
 MAX_STORE_FILE = 1 << 20
 Document = TypeVar("Document")
 
@@ -76,8 +80,21 @@ class _Policy:
                            "thresholds": dict(sorted(self.thresholds.items()))}, indent=2).encode() + b"\n"
 
 
+@dataclass(frozen=True)
+class OemCertificate:
+    """A maker's OTA key (from its otacert) the user trusts to sign OTA payloads."""
+
+    key_id: str
+    public_key: keys.OemKey
+    path: Path
+
+
 class TrustStore:
-    """A folder of trusted public keys and their scopes; a missing folder is an empty store."""
+    """A folder of trusted public keys and their scopes; a missing folder is an empty store.
+
+    Its `oem` folder holds makers' OTA certificates, trusted for OTA payloads only: they
+    sign no packages or catalogs, so they have no scope.
+    """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -118,6 +135,39 @@ class TrustStore:
         self._save(policy)
         return TrustedKey(identity, keys.algorithm_of(public_key), public_key, target, policy.scopes[identity])
 
+    def oem_certificates(self) -> list[OemCertificate]:
+        folder = self.folder / OEM_FOLDER
+        if not folder.is_dir():
+            return []
+        self._check_private()
+        certificates = []
+        for path in sorted(folder.glob("*.pem")):
+            public_key = keys.read_oem_key(path)
+            if path.stem != (identity := keys.key_id(public_key)):
+                raise TrustStoreError(f"{path} holds key {identity}, not {path.stem}")
+            certificates.append(OemCertificate(identity, public_key, path))
+        return certificates
+
+    def import_oem_certificate(self, pem_path: Path) -> OemCertificate:
+        """Trust a maker's OTA certificate (otacert) for OTA payloads."""
+        public_key = keys.read_oem_key(pem_path)
+        identity = keys.key_id(public_key)
+        folder = self.folder / OEM_FOLDER
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = folder / f"{identity}.pem"
+        write_atomically(target, public_key.public_bytes(serialization.Encoding.PEM,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo),
+                         mode=PRIVATE_FILE)
+        return OemCertificate(identity, public_key, target)
+
+    def remove_oem_certificate(self, key_id: str) -> None:
+        """Stop trusting a maker's OTA certificate: its payloads no longer verify."""
+        path = self.folder / OEM_FOLDER / f"{key_id}.pem"
+        if not (KEY_ID.match(key_id) and path.is_file()):
+            raise TrustStoreError(f"no OEM certificate {key_id!r} in {self.folder}",
+                                  "List them: tsuf payload certificates")
+        path.unlink()
+
     def set_scope(self, key_id: str, scope: Scope) -> TrustedKey:
         key = self.require(key_id)
         policy = self._policy()
@@ -149,7 +199,9 @@ class TrustStore:
         """Whoever can write the trust store decides what gets flashed: only its owner may."""
         if os.name != "posix":
             return  # Windows: the folder lives in the user's profile, guarded by its ACLs
-        for path in (self.folder, *self.folder.glob("*.pem"), *self.folder.glob(STORE_FILE)):
+        oem = self.folder / OEM_FOLDER
+        for path in (self.folder, *self.folder.glob("*.pem"), *self.folder.glob(STORE_FILE),
+                     *([oem] if oem.is_dir() else []), *oem.glob("*.pem")):
             if path.stat().st_mode & 0o022:
                 raise TrustStoreError(f"{path} can be changed by other users, so its keys cannot be trusted",
                                       f"Make it the owner's alone: chmod -R go-w {self.folder}")
@@ -323,6 +375,17 @@ class TrustedManifest:
     @property
     def manifest_sha256(self) -> str:
         return hashlib.sha256(self.manifest_bytes).hexdigest()
+
+
+def oem_signer(signed: Sequence[tuple[bytes, Sequence[bytes]]],
+               candidates: Sequence[tuple[str, keys.OemKey]]) -> str | None:
+    """The first candidate OEM key (by its label) that made one signature over every SHA-256 digest in
+    `signed` (digest, signatures), as update_engine accepts an OTA payload; None if none did."""
+    for label, key in candidates:
+        if all(any(keys.verify_oem_digest(key, signature, digest) for signature in signatures)
+               for digest, signatures in signed):
+            return label
+    return None
 
 
 def verify_manifest(manifest_bytes: bytes, signatures: Mapping[str, bytes], store: TrustStore) -> TrustedManifest:
