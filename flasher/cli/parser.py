@@ -236,10 +236,14 @@ def _add_trust_store_option(parser: argparse.ArgumentParser) -> None:
 def _add_station_commands(commands) -> None:
     update = commands.add_parser("update", help="update handsets with a signed package (A/B, verified)")
     update.add_argument("package", nargs="?",
-                        help="signed package (.zip), or factory images (the zip with android-info.txt); or --latest")
+                        help="signed package (.zip), a vendor OTA zip (payload.bin), or factory images (the zip with "
+                             "android-info.txt); or --latest")
     update.add_argument("--unsigned-factory-images", action="store_true",
                         help="flash factory images, which nobody signed for TSUF, without asking (only as the "
                              "manufacturer published them)")
+    update.add_argument("--otacert", action="store_true",
+                        help="for a vendor OTA: trust the certificate inside the OTA zip itself (only for a zip "
+                             "from the manufacturer; the trust store's OEM certificates are asked first)")
     update.add_argument("--latest", action="store_true",
                         help="choose each handset's package from the library and the catalog: the newest build, "
                              "as a delta when one applies (docs/catalog.md)")

@@ -65,7 +65,8 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
     try:
         updater = Updater(package, trust, station, cache=default_cache(),
                           fallback=Path(args.full) if args.full else None,
-                          unsigned_factory_images=is_factory_zip(package) and _flash_unsigned(args, package))
+                          unsigned_factory_images=is_factory_zip(package) and _flash_unsigned(args, package),
+                          use_otacert=args.otacert)
     except PackageError as error:
         record_refusal(station, [(address, address) for address in args.address], package.name, error)
         raise
@@ -73,7 +74,8 @@ def _update(args, station: Station, trust: TrustStore) -> list[Report]:
         manifest = updater.manifest
         print(f"package {manifest.package_id}: {manifest.product or 'no product named'} "
               f"{manifest.build or '(build not stated)'}, {manifest.type}, {len(manifest.images)} image(s), "
-              + ("signed by a trusted key" if manifest.signed else "factory images, not signed"), file=sys.stderr)
+              + ((manifest.signer or "signed by a trusted key") if manifest.signed else "factory images, not signed"),
+              file=sys.stderr)
         for image, why in updater.left_out.items():
             print(f"not written: {image}: {why}", file=sys.stderr)
         if not args.dry_run:

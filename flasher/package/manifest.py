@@ -101,6 +101,8 @@ class Manifest:
     """What factory images require of the handset (android-info.txt); a signed package has none."""
     signed: bool = True
     """False for factory images, flashed on the user's word (package/factory.py)."""
+    signer: str = ""
+    """Who signed a vendor OTA, as its OEM certificate names them (payload/ota_images.py)."""
 
     def image(self, partition: str) -> ImageEntry:
         for entry in self.images:

@@ -73,6 +73,8 @@ class Manifest:
     signatures_offset: int | None
     signatures_size: int | None
     max_timestamp: int | None
+    dynamic_partitions: bool = False
+    """The manifest carries dynamic partition metadata: its partitions live inside super."""
 
     @property
     def full(self) -> bool:
@@ -101,6 +103,7 @@ def parse_manifest(data: bytes, data_size: int) -> Manifest:
     block_size, minor, timestamp = 4096, 0, None
     signatures_offset = signatures_size = None
     raw_partitions = []
+    dynamic = False
     for number, wire_type, value in fields(view, "the manifest"):
         if number in (1, 2):
             raise MalformedPayload("the manifest has major-version-1 install operations; this is not a version 2 "
@@ -119,6 +122,8 @@ def parse_manifest(data: bytes, data_size: int) -> Manifest:
                 raise MalformedPayload(f"the manifest names more than {MAX_PARTITIONS} partitions")
         elif number == 14:
             timestamp = expect(value, wire_type, VARINT, "max_timestamp")
+        elif number == 15:
+            dynamic = True
     if not (MIN_BLOCK_SIZE <= block_size <= MAX_BLOCK_SIZE and block_size & (block_size - 1) == 0):
         raise MalformedPayload(f"the manifest's block size {block_size} is not a power of two from "
                                f"{MIN_BLOCK_SIZE} to {MAX_BLOCK_SIZE}")
@@ -134,7 +139,7 @@ def parse_manifest(data: bytes, data_size: int) -> Manifest:
     names = [partition.name for partition in partitions]
     if len(set(names)) != len(names):
         raise MalformedPayload("the manifest names a partition twice")
-    return Manifest(block_size, minor, partitions, signatures_offset, signatures_size, timestamp)
+    return Manifest(block_size, minor, partitions, signatures_offset, signatures_size, timestamp, dynamic)
 
 
 def _partition(message: memoryview, block_size: int, data_size: int, budget: _Budget) -> Partition:

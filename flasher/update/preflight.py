@@ -179,6 +179,11 @@ def _failed(name: str, refusal: PreflightRefused) -> Check:
 def _identity(manifest, facts: HandsetFacts) -> list[Check]:
     if not manifest.signed:
         return _factory_identity(manifest, facts)
+    signer = [_passed("signature", f"vendor OTA, {manifest.signer}")] if manifest.signer else []
+    return signer + _product_and_revision(manifest, facts)
+
+
+def _product_and_revision(manifest, facts: HandsetFacts) -> list[Check]:
     if not facts.product:
         product = _failed("product", ProductUnknown(f"the handset does not report its product; the package is "
                                                     f"for {manifest.product}"))

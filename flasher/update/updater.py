@@ -21,6 +21,7 @@ from ..history.codes import Result
 from ..history.report import Report
 from ..package.archive import PackageReader
 from ..package.factory import FactoryImages, is_factory_zip
+from ..payload.ota_images import OtaImages, is_ota
 from ..package.trust import TrustStore
 from .events import Event
 from .images import DeltaImages, PreparedImages, SideloadPackage
@@ -33,13 +34,20 @@ FALL_BACK_ON = {Result.DELTA_SOURCE_MISMATCH.name, Result.PATCH_REJECTED.name}
 class Updater:
     """`fallback` is a full package for handsets a delta cannot be applied to; `cache` the
     firmware cache a delta's source images come from first. Factory images (package/factory.py)
-    open only with `unsigned_factory_images`, the user's word for this run."""
+    open only with `unsigned_factory_images`, the user's word for this run; a vendor OTA
+    (payload/ota_images.py) only signed by a trusted OEM certificate, or by the zip's own
+    otacert with `use_otacert`."""
 
     def __init__(self, package: Path, trust_store: TrustStore, station: Station, *,
                  fallback: Path | None = None, cache: FirmwareCache | None = None,
-                 unsigned_factory_images: bool = False):
-        self.reader = (FactoryImages(Path(package), user_said_yes=unsigned_factory_images)
-                       if is_factory_zip(Path(package)) else PackageReader(Path(package), trust_store))
+                 unsigned_factory_images: bool = False, use_otacert: bool = False):
+        package = Path(package)
+        if is_ota(package):
+            self.reader = OtaImages(package, trust_store, use_otacert=use_otacert)
+        elif is_factory_zip(package):
+            self.reader = FactoryImages(package, user_said_yes=unsigned_factory_images)
+        else:
+            self.reader = PackageReader(package, trust_store)
         self.left_out: dict[str, str] = self.reader.skipped if isinstance(self.reader, FactoryImages) else {}
         """Factory images not written, and why (other slot, user data)."""
         self.trust_store = trust_store

@@ -1,0 +1,129 @@
+"""A vendor OTA zip (payload.bin) as the images of an update, for `tsuf update OTA.zip`.
+
+Opened only once everything update_engine would check has verified: the properties'
+sizes and hashes and both signatures, by an OEM certificate in the trust store (or the
+zip's own otacert, on the user's word). The session's manifest comes from the OTA's
+metadata (`pre-device` the product, `post-build` the build confirmed after the reboot)
+and the payload's partitions, each with the size and SHA-256 of its new_partition_info,
+so what is written is read back against the payload's own hashes. `prepare` builds the
+images into a private folder, each operation checked as it is applied; the rollback
+index is then what the payload's vbmeta image states, if it has one.
+
+Full payloads only: an incremental one, and one whose partitions live inside `super`
+(dynamic partition metadata), are refused by name before any handset is touched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+from ..package.archive import Progress
+from ..package.manifest import PARTITION_NAME, ImageEntry, Manifest, utc_timestamp
+from ..package.stated_build import MAX_VBMETA, incremental_of, stated_build
+from ..package.trust import TrustStore
+from .container import PAYLOAD_NAME
+from .errors import PayloadError
+from .extract import extract
+from .header import MAGIC
+from .reader import read_payload
+from .verify import verify_payload
+
+METADATA_NAME = "META-INF/com/android/metadata"
+MAX_METADATA = 64 * 1024
+VBMETA = "vbmeta"
+
+
+class OtaNotSupported(PayloadError):
+    hint = ("Flash the manufacturer's full OTA instead (the full package for this build), or extract its "
+            "images with `tsuf payload extract` to look at them.")
+
+
+class OtaMetadataMissing(PayloadError):
+    hint = "The OTA zip lacks the metadata that says which phone and build it is for; download it again."
+
+
+def is_ota(path: Path) -> bool:
+    """An OTA zip (payload.bin inside) or a bare payload.bin."""
+    try:
+        if not path.is_file():
+            return False
+        with open(path, "rb") as file:
+            if file.read(4) == MAGIC:
+                return True
+        with zipfile.ZipFile(path) as archive:
+            return PAYLOAD_NAME in archive.namelist()[:4096]
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
+
+
+class OtaImages:
+    def __init__(self, path: Path, trust_store: TrustStore, *, use_otacert: bool = False):
+        self.path = Path(path)
+        self.payload = read_payload(self.path)
+        self.verification = verify_payload(self.payload, trust_store, use_otacert=use_otacert)
+        self.verification.require()
+        manifest = self.payload.manifest
+        if not manifest.full:
+            raise OtaNotSupported(f"{self.path.name} is an incremental OTA; `tsuf update` takes full OTAs")
+        if manifest.dynamic_partitions:
+            raise OtaNotSupported(f"{self.path.name} updates partitions inside super, which `tsuf update` of an "
+                                  "OTA does not write yet")
+        self.package_sha256 = self.verification.hashes.file_sha256.hex()
+        self.left_out: dict[str, str] = {}
+        self._manifest = self._read(self._metadata())
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._manifest
+
+    @property
+    def signer(self) -> str:
+        return self.verification.signature.detail
+
+    def _metadata(self) -> dict[str, str]:
+        data = self.payload.file.member(METADATA_NAME) or b""
+        fields = {}
+        for line in data[:MAX_METADATA].decode("utf-8", "replace").splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                fields[key.strip()] = value.strip()
+        return fields
+
+    def _read(self, metadata: dict[str, str]) -> Manifest:
+        product = metadata.get("pre-device", "").split("|")[0]
+        if not product:
+            raise OtaMetadataMissing(f"{self.path.name} does not say which product it is for (pre-device)")
+        build = metadata.get("post-build-incremental") or incremental_of(metadata.get("post-build", ""))
+        entries = []
+        for partition in self.payload.manifest.partitions:
+            if not PARTITION_NAME.match(partition.name):
+                raise OtaNotSupported(f"the payload's partition {partition.name[:40]!r} is not a partition name")
+            entries.append(ImageEntry(partition.name, True, partition.new_info.size, partition.new_info.sha256.hex()))
+        return Manifest(package_id=f"ota-{product}-{build or self.package_sha256[:12]}"[:64], product=product,
+                        hw_revisions=(), build=build[:128], rollback_index=None, min_battery_mv=0,
+                        created=utc_timestamp(), images=tuple(entries), signer=self.signer)
+
+    def extract_all_verified(self, dest_dir: Path, progress: Progress | None = None) -> dict[str, Path]:
+        """Every partition built into a new private folder, checked against the payload's hashes."""
+        folder = Path(tempfile.mkdtemp(prefix="tsuf-ota-", dir=dest_dir))
+        sizes = {entry.partition: entry.size for entry in self._manifest.images}
+        done_before: dict[str, int] = {}
+
+        def each(name: str, done: int, _total: int) -> None:
+            if progress:
+                progress(sum(sizes[other] for other in done_before if other != name) + done)
+            done_before[name] = done
+        paths = extract(self.payload, list(sizes), folder, progress=each)
+        images = {path.name.removesuffix(".img"): path for path in paths}
+        if VBMETA in images:
+            with open(images[VBMETA], "rb") as vbmeta:
+                stated = stated_build(vbmeta.read(MAX_VBMETA))
+            if stated.rollback_index is not None:
+                self._manifest = replace(self._manifest, rollback_index=stated.rollback_index)
+        return images
+
+    def close(self) -> None:
+        """Nothing stays open: the payload's file is opened for each read."""

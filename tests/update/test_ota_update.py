@@ -1,0 +1,118 @@
+"""`tsuf update OTA.zip`: a manufacturer's full OTA (payload.bin), signed by an OEM certificate in
+the trust store, updates the inactive slot of an A/B handset byte for byte as the payload encodes
+it, and the report names the payload's build and signer; anything the payload's checks refuse
+stops before a handset is touched."""
+
+import hashlib
+import os
+
+import pytest
+
+from flasher.package.bootmeta import make_boot_metadata
+from flasher.payload.errors import PayloadSignatureError, UnverifiedPayload
+from flasher.payload.ota_images import OtaMetadataMissing, OtaNotSupported
+from flasher.update.session import Options
+from flasher.update.updater import Updater
+from tests.payload import generator
+from tests.support.handsets import RunningHandset, small_profile
+from tests.support.packages import PRODUCT, make_keys
+from tests.support.stations import bench_station
+
+MiB = 1 << 20
+FINGERPRINT = f"TSUF/{PRODUCT}/{PRODUCT}:14/B130/B130:user/release-keys"
+METADATA = f"ota-type=AB\npre-device={PRODUCT}\npost-build={FINGERPRINT}\n"
+
+
+@pytest.fixture(scope="module")
+def oem_key():
+    return generator.rsa_key()
+
+
+@pytest.fixture
+def bench(tmp_path, oem_key):
+    keys = make_keys(tmp_path)
+    certificate = tmp_path / "otacert.pem"
+    certificate.write_bytes(generator.certificate_pem(oem_key))
+
+    class Bench:
+        station = bench_station(tmp_path)
+        handset = RunningHandset(tmp_path / "handset", small_profile(oem_public_key=keys.oem_public_pem),
+                                 family="reference")
+
+        def ota(self, name="ota.zip", *, key=oem_key, metadata=METADATA, otacert=False):
+            images = {"boot": os.urandom(MiB // 2) + bytes(MiB // 2), "system": os.urandom(3 * MiB) + bytes(4096)}
+            images["vbmeta"] = make_boot_metadata(
+                {partition: (len(data), hashlib.sha256(data).hexdigest()) for partition, data in images.items()},
+                7, keys.oem, "B130")
+            payload = generator.Payload()
+            for partition, data in images.items():
+                payload.add_full(partition, data)
+            properties = payload.write(tmp_path / f"{name}.bin", key)
+            return generator.ota_zip(tmp_path / name, tmp_path / f"{name}.bin", properties,
+                                     generator.certificate_pem(key) if otacert else None, metadata), images
+
+        def update(self, ota, **kwargs):
+            with Updater(ota, keys.trust_store, self.station, **kwargs) as updater:
+                updater.prepare()
+                return updater.update([self.handset.address], options=Options(return_timeout=20))[0]
+    bench = Bench()
+    bench.trust_store = keys.trust_store
+    keys.trust_store.import_oem_certificate(certificate)
+    yield bench
+    bench.handset.stop()
+
+
+def _stored(handset, stem: str, size: int) -> bytes:
+    return b"".join(handset.storage.read(stem, 0, size, 1 << 20))
+
+
+def test_a_full_ota_updates_the_inactive_slot_and_names_its_build_and_signer(bench):
+    ota, images = bench.ota()
+    report = bench.update(ota)
+    assert report.result == "SUCCESS" and report.message == "running B130 on slot b", report.message
+    assert report.to_build == "B130" and report.package_id == f"ota-{PRODUCT}-B130"
+    handset = bench.handset.handset
+    for partition, data in images.items():
+        assert _stored(handset, f"{partition}_b", len(data)) == data
+    checks = {check["check"]: (check["outcome"], check["detail"]) for check in report.checks}
+    assert checks["signature"][0] == "passed" and "signed by" in checks["signature"][1]
+    assert checks["anti-rollback"][0] == "passed" and checks["anti-rollback"][1].startswith("7 >=")
+    assert set(report.verification.values()) == {"read back"}
+
+
+def test_an_ota_by_a_key_the_trust_store_does_not_hold_is_refused_unless_its_otacert_is_trusted(bench):
+    stranger = generator.rsa_key()
+    ota, _ = bench.ota("stranger.zip", key=stranger, otacert=True)
+    before = _stored(bench.handset.handset, "boot_b", MiB)
+    with pytest.raises(PayloadSignatureError):
+        bench.update(ota)
+    assert _stored(bench.handset.handset, "boot_b", MiB) == before
+    assert bench.update(ota, use_otacert=True).result == "SUCCESS"
+
+
+def test_an_ota_that_names_no_product_or_another_product_is_refused(bench):
+    ota, _ = bench.ota("nameless.zip", metadata="ota-type=AB\n")
+    with pytest.raises(OtaMetadataMissing):
+        bench.update(ota)
+    other, _ = bench.ota("other.zip", metadata="ota-type=AB\npre-device=walleye\n")
+    report = bench.update(other)
+    assert report.result == "INCOMPATIBLE_PRODUCT" and "walleye" in report.message
+
+
+def test_an_unsigned_ota_is_not_available_and_so_refused(bench, tmp_path):
+    payload = generator.Payload()
+    payload.add_full("boot", os.urandom(8192))
+    properties = payload.write(tmp_path / "unsigned.bin", None)
+    ota = generator.ota_zip(tmp_path / "unsigned.zip", tmp_path / "unsigned.bin", properties, None, METADATA)
+    with pytest.raises(UnverifiedPayload):
+        bench.update(ota)
+
+
+def test_an_incremental_ota_is_refused_by_name(bench, tmp_path, oem_key):
+    old = os.urandom(64 * 1024)
+    payload = generator.Payload()
+    payload.add_incremental("boot", old, old[:32768] + os.urandom(32768))
+    properties = payload.write(tmp_path / "inc.bin", oem_key)
+    ota = generator.ota_zip(tmp_path / "inc.zip", tmp_path / "inc.bin", properties, None, METADATA)
+    with pytest.raises(OtaNotSupported):
+        bench.update(ota)
