@@ -48,8 +48,9 @@ def _list(args) -> int:
     print(f"{library.index_path}: {len(folders)} folder(s) and the firmware cache, {len(packages)} package(s)")
     for folder in folders:
         print(f"  folder {folder}")
-    for package in sorted(packages, key=lambda p: (p.product, p.build, p.type, p.install)):
-        print(package_line(package, str(package.path)))
+    for package in sorted(packages, key=lambda p: (p.product, p.build, p.type, p.install, p.kind)):
+        held_back = f"; not offered: {package.held_back}" if package.held_back else ""
+        print(f"{package_line(package, str(package.path))}  signer: {package.signer}{held_back}")
     return 0
 
 

@@ -90,9 +90,10 @@ class LatestUpdate:
         self.catalog: TrustedCatalog | None = None
 
     def candidates(self) -> list[Candidate]:
-        """Everything on offer; the catalog is fetched and trusted once (Catalog* errors otherwise)."""
+        """Everything on offer; the catalog is fetched and trusted once (Catalog* errors otherwise). A vendor
+        OTA in the library is on offer only once a trusted OEM certificate verified it."""
         found = [Candidate(**p.summary_fields(), size=p.size, location=p.path, origin=LIBRARY)
-                 for p in (self.library.packages() if self.library else [])]
+                 for p in (self.library.packages() if self.library else []) if p.trusted]
         if self.catalog_location and self.catalog is None:
             self.catalog = load_catalog(self.catalog_location, self.trust_store, self.seen, fetcher=self.fetcher)
         if self.catalog:

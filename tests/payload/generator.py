@@ -262,10 +262,11 @@ def _chunks(image, size: int):
             yield chunk
 
 
-def ota_zip(path: Path, payload_path: Path, properties: str | None, otacert: bytes | None = None) -> Path:
+def ota_zip(path: Path, payload_path: Path, properties: str | None, otacert: bytes | None = None,
+            metadata: str = "ota-type=AB\npre-device=testphone\n") -> Path:
     """An A/B OTA package as the build makes it: payload.bin stored (not deflated) beside its properties."""
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("META-INF/com/android/metadata", "ota-type=AB\npre-device=testphone\n")
+        archive.writestr("META-INF/com/android/metadata", metadata)
         if otacert is not None:
             archive.writestr("META-INF/com/android/otacert", otacert)
         archive.write(payload_path, "payload.bin", compress_type=zipfile.ZIP_STORED)
