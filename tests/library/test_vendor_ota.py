@@ -2,7 +2,10 @@
 metadata and payload say, signed by a trusted OEM certificate or shown as not trusted / not available,
 and never hashed whole again while unchanged."""
 
+import json
 import os
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -212,3 +215,25 @@ def test_a_corrupted_index_entry_is_read_again_from_the_file(library, shelf, tru
     first = library.scan(trust)
     assert first.packages == [] and "non-hexadecimal" in first.skipped[0][1]
     assert only(library.scan(trust)).trusted  # dropped from the index, so indexed afresh
+
+
+def test_tsuf_library_list_shows_the_ota_as_a_vendor_ota_with_its_signer(shelf, trust, oem_key, tmp_path):
+    make_ota(shelf, "walleye-ota", oem_key)
+    make_ota(shelf, "walleye-inc", oem_key, FULL_METADATA.replace("B130", "B140") + "pre-build-incremental=B130\n",
+             incremental=True)
+    make_ota(shelf, "stranger", generator.rsa_key(), FULL_METADATA.replace("B130", "B150"))
+
+    def tsuf(*args):
+        result = subprocess.run([sys.executable, "-m", "flasher.cli.main", "library", *args], capture_output=True,
+                                text=True, timeout=60, env={**os.environ, "TSUF_HOME": str(tmp_path / "home")})
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+    assert "3 package(s) indexed" in tsuf("add", str(shelf), "--trust-store", str(trust.folder))
+    lines = {line.split()[1]: line for line in tsuf("list").splitlines() if line.startswith(f"  {PRODUCT} ")}
+    certificate = trust.oem_certificates()[0].key_id[:16]
+    assert "full vendor OTA" in lines["B130"] and f"signer: trusted OEM certificate {certificate}" in lines["B130"]
+    assert "incremental vendor OTA" in lines["B140"] and "from B130" in lines["B140"]
+    assert "not offered: tsuf update takes only full vendor OTAs for now" in lines["B140"]
+    assert "signer: not trusted" in lines["B150"]
+    listed = json.loads(tsuf("list", "--json"))["packages"]
+    assert sorted(p["kind"] for p in listed) == [VENDOR_OTA] * 3
