@@ -28,7 +28,7 @@ def package_line(package, location: str) -> str:
     if package.kind == VENDOR_OTA:
         kind = f"{kind} vendor OTA"
     source = f"from {package.source_build}" if package.source_build else ""
-    return f"  {package.product} {package.build:<12} {kind:<16} {source:<16} {size_text(package.size):>8}  {location}"
+    return f"  {package.product} {package.build:<12} {kind:<22} {source:<16} {size_text(package.size):>8}  {location}"
 
 
 def _lines(entries, url_of) -> list[str]:

@@ -234,6 +234,6 @@ def test_tsuf_library_list_shows_the_ota_as_a_vendor_ota_with_its_signer(shelf, 
     assert "full vendor OTA" in lines["B130"] and f"signer: trusted OEM certificate {certificate}" in lines["B130"]
     assert "incremental vendor OTA" in lines["B140"] and "from B130" in lines["B140"]
     assert "not offered: tsuf update takes only full vendor OTAs for now" in lines["B140"]
-    assert "signer: not trusted" in lines["B150"]
+    assert "signer: not trusted; not offered: no trusted OEM certificate verified it" in lines["B150"]
     listed = json.loads(tsuf("list", "--json"))["packages"]
     assert sorted(p["kind"] for p in listed) == [VENDOR_OTA] * 3
