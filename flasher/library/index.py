@@ -25,9 +25,10 @@ from ..package.errors import PackageError
 from ..package.summary import VENDOR_OTA, PackageSummary
 from ..package.trust import TrustStore
 from ..package.untrusted_json import load_untrusted_json
+from ..payload.container import is_ota_zip
 from ..payload.errors import PayloadError
 from ..settings import load_settings
-from .vendor_ota import NOT_AVAILABLE, NOT_TRUSTED, index_vendor_ota, is_vendor_ota, signer_now
+from .vendor_ota import NOT_AVAILABLE, NOT_TRUSTED, index_vendor_ota, signer_now
 
 INDEX_NAME = "library.json"
 MAX_INDEX_BYTES = 64 << 20
@@ -171,7 +172,7 @@ class Library:
 def _index(path: Path, trust_store: TrustStore) -> LibraryPackage:
     stat = path.stat()
     where = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    if is_vendor_ota(path):
+    if is_ota_zip(path):
         ota = index_vendor_ota(path, trust_store)
         return LibraryPackage(**ota.summary.summary_fields(), **where, signer=ota.signer,
                               payload_sha256=ota.payload_sha256, signed_sha256=ota.signed_sha256)

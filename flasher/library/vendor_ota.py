@@ -11,14 +11,12 @@ day (a certificate trusted or revoked since) by reading only its header and sign
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..package.schema import IDENTIFIER
 from ..package.summary import VENDOR_OTA, PackageSummary
 from ..package.trust import TrustStore
-from ..payload.container import PAYLOAD_NAME
 from ..payload.ota_metadata import OtaMetadataMissing, read_metadata
 from ..payload.reader import Payload, read_payload
 from ..payload.verify import FAILED, VERIFIED, PayloadHashes, oem_keys, signature_status, verify_payload
@@ -38,15 +36,6 @@ class IndexedOta:
     signer: str
     payload_sha256: str  # of the whole payload.bin (its FILE_HASH)
     signed_sha256: str  # of what the payload signature covers
-
-
-def is_vendor_ota(path: Path) -> bool:
-    """A zip that holds payload.bin."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return PAYLOAD_NAME in archive.namelist()
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
-        return False
 
 
 def index_vendor_ota(path: Path, trust_store: TrustStore) -> IndexedOta:
