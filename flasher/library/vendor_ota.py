@@ -19,15 +19,16 @@ from ..package.summary import VENDOR_OTA, PackageSummary
 from ..package.trust import TrustStore
 from ..payload.ota_metadata import OtaMetadataMissing, read_metadata
 from ..payload.reader import Payload, read_payload
-from ..payload.verify import FAILED, VERIFIED, PayloadHashes, oem_keys, signature_status, verify_payload
+from ..payload.verify import (FAILED, VERIFIED, PayloadHashes, SignatureStatus, oem_keys, signature_status,
+                              verify_payload)
 
 NOT_TRUSTED, NOT_AVAILABLE = "not trusted", "not available"  # a vendor OTA's signer when no trusted key verified
 FULL, INCREMENTAL = "full", "incremental"
 ONLY_FULL = "tsuf update takes only full vendor OTAs for now"
 
 
-class UnnamedOtaBuild(OtaMetadataMissing):
-    """The metadata names no build (or names one that is not a build name), so it cannot be chosen by build."""
+class UnusableOtaMetadata(OtaMetadataMissing):
+    """The metadata names no build, or a product or build in more than letters, digits and ._+-."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def signer_now(path: Path, trust_store: TrustStore, payload_sha256: str, signed_
     return _signer_of(signature_status(payload, hashes, oem_keys(trust_store, payload, use_otacert=False)))
 
 
-def _signer_of(status) -> str:
+def _signer_of(status: SignatureStatus) -> str:
     if status.status == VERIFIED:
         return status.signer
     return NOT_TRUSTED if status.status == FAILED else NOT_AVAILABLE
@@ -68,15 +69,14 @@ def _summary(path: Path, payload: Payload) -> PackageSummary:
     metadata = read_metadata(payload.file)
     for what, value in (("product (pre-device)", metadata.product), ("build (post-build)", metadata.build)):
         if not IDENTIFIER.match(value):
-            raise UnnamedOtaBuild(f"{path.name}: its metadata's {what} {value[:40]!r} is not 1 to 128 letters, "
+            raise UnusableOtaMetadata(f"{path.name}: its metadata's {what} {value[:40]!r} is not 1 to 128 letters, "
                                   "digits and ._+-")
     full = payload.manifest.full
     source = None if full else (metadata.source_build or None)
     if source and not IDENTIFIER.match(source):
-        raise UnnamedOtaBuild(f"{path.name}: its metadata's source build (pre-build) {source[:40]!r} is not "
+        raise UnusableOtaMetadata(f"{path.name}: its metadata's source build (pre-build) {source[:40]!r} is not "
                               "1 to 128 letters, digits and ._+-")
     return PackageSummary(package_id=f"ota-{metadata.product}-{metadata.build}"[:64], product=metadata.product,
                           hw_revisions=(), build=metadata.build, rollback_index=None,
                           type=FULL if full else INCREMENTAL, source_build=source, kind=VENDOR_OTA,
                           held_back="" if full else ONLY_FULL)
-

@@ -4,8 +4,9 @@ installs and, for an incremental OTA, the build it applies to.
 `pre-device` names the product (the first, when several are listed with `|`); the build is
 `post-build-incremental`, else the incremental part of the `post-build` fingerprint; an
 incremental OTA's source is `pre-build-incremental`, else the incremental part of
-`pre-build`. The file is not signed by itself: its words are trusted only as far as the
-payload's signature is (they are what the OEM shipped beside it).
+`pre-build`. The payload's signatures do not cover this file (the zip's own signature,
+which TSUF does not check, does), so its words only label the update: the product is
+still compared with the handset's and the build confirmed after the reboot.
 """
 
 from __future__ import annotations
