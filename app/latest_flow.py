@@ -11,12 +11,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QTimer
 
-from flasher.catalog.errors import CatalogMismatch
 from flasher.history.report import Report
-from flasher.library.index import LibraryStale
-from flasher.package.errors import PackageError
 from flasher.selection.choose import CATALOG, Candidate, Choice
-from flasher.selection.latest import HandsetPlan, LatestUpdate, record_refusal
+from flasher.selection.latest import REFUSED_PACKAGE, HandsetPlan, LatestUpdate, record_refusal
 from flasher.update.events import Progress, StateChanged
 from flasher.update.session import Cancelled, CancelToken
 from flasher.update.updater import FALL_BACK_ON, Updater
@@ -169,7 +166,7 @@ class LatestFlow:
             if not members:
                 updater.close()
             return
-        if isinstance(error, (PackageError, CatalogMismatch, LibraryStale)):
+        if isinstance(error, REFUSED_PACKAGE):
             # A refused package is still an attempt on each handset, as `tsuf update --latest` records it.
             handsets = [(self._plans[a][1].identity.serialno, a) for a in members]
             for address, report in zip(members, record_refusal(board.station, handsets, package.package_id, error)):

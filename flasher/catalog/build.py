@@ -18,6 +18,7 @@ from ..package.keys import SigningKey
 from ..package.manifest import utc_timestamp
 from ..package.summary import PackageSummary
 from ..package.trust import TrustStore
+from ..payload.container import is_ota_zip
 from .errors import CatalogBuildError, CatalogError
 from .model import MAX_VERSION, Catalog, CatalogEntry, decode, encode, parse_catalog
 
@@ -52,6 +53,9 @@ def build_catalog(packages: Sequence[Path], signing_keys: Sequence[SigningKey], 
 
 
 def _entry(path: Path, folder: Path, trust_store: TrustStore, base_url: str | None) -> CatalogEntry:
+    if is_ota_zip(path):
+        raise CatalogBuildError(f"{path} is a vendor OTA (payload.bin); a catalog lists TSUF packages only",
+                                "Offer it from a station's firmware library instead: tsuf library add FOLDER")
     with PackageReader(path, trust_store) as reader:
         manifest, sha256 = reader.manifest, reader.package_sha256
     try:

@@ -8,6 +8,7 @@ from ..catalog.build import build_catalog
 from ..catalog.errors import CatalogError
 from ..catalog.trusted import load_catalog
 from ..package.keys import load_private_key
+from ..package.summary import VENDOR_OTA
 from ..selection.choose import size_text
 from ..settings import load_settings
 from .keys_command import trust_store
@@ -24,8 +25,10 @@ def run_catalog_command(args) -> int:
 def package_line(package, location: str) -> str:
     """One package of a catalog or the library: what it installs, from which build, how, and where it is."""
     kind = f"{package.type} (recovery)" if package.install == "sideload" else package.type
+    if package.kind == VENDOR_OTA:
+        kind = f"{kind} vendor OTA"
     source = f"from {package.source_build}" if package.source_build else ""
-    return f"  {package.product} {package.build:<12} {kind:<16} {source:<16} {size_text(package.size):>8}  {location}"
+    return f"  {package.product} {package.build:<12} {kind:<22} {source:<16} {size_text(package.size):>8}  {location}"
 
 
 def _lines(entries, url_of) -> list[str]:

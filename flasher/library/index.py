@@ -3,15 +3,18 @@
 The index (`library.json` in TSUF's data folder) lists the folders and, for every
 signed package found in them or in the cache, what its manifest says: product,
 hardware revisions, build, rollback index, full or delta and the delta's source
-build, and how it installs (fastboot, or sideload through recovery). It is a hint
-for choosing, not a source of trust: a package chosen from it is opened and
-verified like any other, and must still say what the index said.
+build, how it installs (fastboot, or sideload through recovery) and who signed it.
+A vendor OTA zip (payload.bin) is indexed beside them (library/vendor_ota.py), with
+its signer, or "not trusted" / "not available" when no trusted OEM certificate
+verified it. The index is a hint for choosing, not a source of trust: a package
+chosen from it is opened and verified like any other, and must still say what the
+index said.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..atomic import PRIVATE_FILE, private_folder, write_atomically
@@ -19,10 +22,13 @@ from ..cache.store import FirmwareCache, default_cache
 from ..errors import FlasherError
 from ..package.archive import inspect_package
 from ..package.errors import PackageError
-from ..package.summary import PackageSummary
+from ..package.summary import VENDOR_OTA, PackageSummary
 from ..package.trust import TrustStore
 from ..package.untrusted_json import load_untrusted_json
+from ..payload.container import is_ota_zip
+from ..payload.errors import PayloadError
 from ..settings import load_settings
+from .vendor_ota import NOT_AVAILABLE, NOT_TRUSTED, index_vendor_ota, signer_now
 
 INDEX_NAME = "library.json"
 MAX_INDEX_BYTES = 64 << 20
@@ -44,6 +50,14 @@ class LibraryPackage(PackageSummary):
     path: str
     size: int
     mtime_ns: int
+    signer: str  # the trusted keys that admitted a package; a vendor OTA's OEM certificate, or why none
+    payload_sha256: str = ""  # a vendor OTA's payload hashes, kept so that a rescan need not read it whole
+    signed_sha256: str = ""
+
+    @property
+    def trusted(self) -> bool:
+        """Signed by keys the trust store accepts (always so for a package: others are not indexed)."""
+        return self.signer not in (NOT_TRUSTED, NOT_AVAILABLE)
 
     def unchanged(self) -> bool:
         """Still the file that was scanned (same size and modification time)."""
@@ -96,18 +110,17 @@ class Library:
         self._save(index)
 
     def scan(self, trust_store: TrustStore) -> ScanResult:
-        """Index every package in the folders (recursively) and in the cache. Files unchanged since
-        the last scan are not read again; packages the trust store does not accept are skipped."""
+        """Index every package and vendor OTA in the folders (recursively) and in the cache. Files
+        unchanged since the last scan are not read again (an OTA's signatures are checked again, against
+        its kept hashes); packages the trust store does not accept are skipped, OTAs kept with their signer
+        "not trusted" or "not available"."""
         known = {package.path: package for package in self._indexed() if package.unchanged()}
         found, skipped = [], []
         for path in self._files():
             key = str(path)
-            if key in known:
-                found.append(known[key])
-                continue
             try:
-                found.append(_index_package(path, trust_store))
-            except (PackageError, OSError) as error:
+                found.append(_signed_now(known[key], trust_store) if key in known else _index(path, trust_store))
+            except (PackageError, PayloadError, OSError, ValueError) as error:  # ValueError: kept hashes not hex
                 skipped.append((key, str(error)))
         index = self._load()
         index["packages"] = [asdict(package) for package in found]
@@ -123,9 +136,10 @@ class Library:
 
     def _indexed(self) -> list[LibraryPackage]:
         try:
-            # An entry indexed before packages said how they install is read again by the next scan.
+            # An entry indexed before packages said how they install and who signed them is read again by
+            # the next scan.
             return [LibraryPackage(**{**item, "hw_revisions": tuple(item["hw_revisions"])})
-                    for item in self._load()["packages"] if "install" in item]
+                    for item in self._load()["packages"] if "install" in item and "signer" in item]
         except (TypeError, KeyError) as error:
             raise self._unreadable(error) from None
 
@@ -155,13 +169,26 @@ class Library:
                             f"Delete {self.index_path}, then add the folders again (tsuf library add DIR).")
 
 
-def _index_package(path: Path, trust_store: TrustStore) -> LibraryPackage:
+def _index(path: Path, trust_store: TrustStore) -> LibraryPackage:
     stat = path.stat()
+    where = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if is_ota_zip(path):
+        ota = index_vendor_ota(path, trust_store)
+        return LibraryPackage(**ota.summary.summary_fields(), **where, signer=ota.signer,
+                              payload_sha256=ota.payload_sha256, signed_sha256=ota.signed_sha256)
     info = inspect_package(path, trust_store)
     if info.refusal:
         raise info.refusal
-    return LibraryPackage(**PackageSummary.of(info.manifest).summary_fields(), path=str(path), size=stat.st_size,
-                          mtime_ns=stat.st_mtime_ns)
+    signer = ", ".join(f"key {key_id[:16]}" for key_id in info.admission.trusted_signers)
+    return LibraryPackage(**PackageSummary.of(info.manifest).summary_fields(), **where, signer=signer)
+
+
+def _signed_now(package: LibraryPackage, trust_store: TrustStore) -> LibraryPackage:
+    """An unchanged entry as it stands: a vendor OTA's signer by today's trust store."""
+    if package.kind != VENDOR_OTA:
+        return package
+    return replace(package, signer=signer_now(Path(package.path), trust_store, package.payload_sha256,
+                                              package.signed_sha256))
 
 
 def _is_zip(path: Path) -> bool:

@@ -1,5 +1,6 @@
 """What a package is, as its signed manifest says: the one shape the catalog, the library
-and selection share (each adds where the package is: a URL, a file, a location to fetch)."""
+and selection share (each adds where the package is: a URL, a file, a location to fetch).
+A vendor OTA (payload.bin) takes the same shape from its metadata (library/vendor_ota.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .manifest import Manifest
 
+PACKAGE, VENDOR_OTA = "package", "vendor OTA"  # a summary's `kind`
+
 
 @dataclass(frozen=True)
 class PackageSummary:
@@ -16,10 +19,12 @@ class PackageSummary:
     product: str
     hw_revisions: tuple[str, ...]
     build: str
-    rollback_index: int
-    type: str  # "full" or "delta"
-    source_build: str | None = None  # the build a delta applies to; None for a full package
+    rollback_index: int | None  # None: not known before the images are read (a vendor OTA states none)
+    type: str  # "full" or "delta"; a vendor OTA's "full" or "incremental"
+    source_build: str | None = None  # the build a delta (or incremental OTA) applies to; None for a full package
     install: str = "fastboot"  # or "sideload": a full package recovery installs (the manifest's `install`)
+    kind: str = PACKAGE  # or VENDOR_OTA: the manufacturer's zip of payload.bin
+    held_back: str = ""  # why `tsuf update` does not install it yet ("" when it does)
 
     @classmethod
     def of(cls, manifest: Manifest) -> PackageSummary:

@@ -73,6 +73,15 @@ class PayloadFile:
                 return member.read(MAX_SMALL_MEMBER + 1)[:MAX_SMALL_MEMBER]
 
 
+def is_ota_zip(path: Path) -> bool:
+    """A zip that holds payload.bin: an A/B OTA package, whatever state its payload is in."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return PAYLOAD_NAME in archive.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
+
+
 def open_payload(path: Path) -> PayloadFile:
     """The payload in an OTA zip or a bare payload.bin; NotAPayload for anything else."""
     path = Path(path)

@@ -37,6 +37,7 @@ class PayloadHashes:
 class SignatureStatus:
     status: str
     detail: str
+    signer: str = ""  # the label of the OEM key that verified, when one did
 
     def require(self) -> None:
         """Go on only with a verified signature; the refusal names why not."""
@@ -104,7 +105,7 @@ def signature_status(payload: Payload, hashes: PayloadHashes, keys: list[tuple[s
     signer = oem_signer(((hashlib.sha256(payload.metadata).digest(), payload.metadata_signatures),
                          (hashes.signed_sha256, payload.payload_signatures)), keys)
     if signer is not None:
-        return SignatureStatus(VERIFIED, f"signed by {signer}")
+        return SignatureStatus(VERIFIED, f"signed by {signer}", signer)
     names = "; ".join(label for label, _ in keys)
     return SignatureStatus(FAILED, f"the metadata and payload signatures are not both by one of: {names}")
 

@@ -9,6 +9,12 @@ writes, so a locked handset takes only sideload packages (full, through
 recovery); an unlocked one takes a sideload package only when no fastboot
 package reaches that build. Among equal packages the smaller wins, and one
 already in the library beats a download.
+
+A full vendor OTA (payload.bin) is a full fastboot package like the others; it states
+no rollback index, so, as when a handset reports none, it is not held back by one (the
+update checks the index its vbmeta image states before writing, and the reason says
+so). A package `held_back` (an incremental vendor OTA, which `tsuf update` does not
+take yet) is never chosen; the reason names it when it is the newer build.
 """
 
 from __future__ import annotations
@@ -77,16 +83,24 @@ def build_order(build: str) -> tuple:
 def choose(identity: Identity, candidates: Iterable[Candidate]) -> Choice:
     """The package for this handset, with the reason; NoUpdateFor when there is none."""
     label = f"{identity.product or 'unknown product'} hardware {identity.hw_revision or '?'}"
-    fitting = [c for c in candidates if c.product == identity.product
+    offered = [c for c in candidates if c.product == identity.product
                and (not c.hw_revisions or identity.hw_revision in c.hw_revisions)]  # none named: every revision
-    if not fitting:
+    if not offered:
         raise NoUpdateFor(f"{identity.serialno}: no package for {label}")
     if not identity.build:
         raise NoUpdateFor(f"{identity.serialno} does not report its build, so a newer one cannot be told from "
                           "an older one", "Update it with an explicit package: tsuf update PACKAGE")
-    allowed = [c for c in fitting if identity.rollback_index is None or c.rollback_index >= identity.rollback_index]
+    held = sorted((c for c in offered if c.held_back and build_order(c.build) > build_order(identity.build)),
+                  key=lambda c: build_order(c.build), reverse=True)
+    fitting = [c for c in offered if not c.held_back]
+    allowed = [c for c in fitting if identity.rollback_index is None or c.rollback_index is None
+               or c.rollback_index >= identity.rollback_index]
     newer = [c for c in allowed if build_order(c.build) > build_order(identity.build)]
     if not newer:
+        if held:
+            raise NoUpdateFor(f"{identity.serialno} runs {identity.build}: {_held_text(held[0])}",
+                              f"Add the full OTA or a full package of {held[0].build} to the library or the "
+                              "catalog.")
         raise NoUpdateFor(f"{identity.serialno} runs {identity.build}, the newest build for {label}",
                           "Nothing to do.", up_to_date=True)
     builds = sorted({c.build for c in newer}, key=build_order, reverse=True)
@@ -99,11 +113,16 @@ def choose(identity: Identity, candidates: Iterable[Candidate]) -> Choice:
     for build in builds:
         choice = _best_path(identity, [c for c in newer if c.build == build])
         if choice:
+            notes = [choice.reason]
             if build != builds[0]:
                 missing = "no package for a locked bootloader" if identity.locked else \
                     f"no full package and no delta from {identity.build}"
-                choice = Choice(choice.package, choice.fallback, f"{choice.reason}; {builds[0]} has {missing}")
-            return choice
+                notes.append(f"{builds[0]} has {missing}")
+            if held and build_order(held[0].build) > build_order(build):
+                notes.append(_held_text(held[0]))
+            if choice.package.rollback_index is None and identity.rollback_index is not None:
+                notes.append("its rollback index is not stated: the update checks its vbmeta's before writing")
+            return Choice(choice.package, choice.fallback, "; ".join(notes))
     raise NoUpdateFor(f"{identity.serialno} runs {identity.build}: {', '.join(builds)} "
                       f"{'has' if len(builds) == 1 else 'have'} no full package and no delta from {identity.build}")
 
@@ -130,6 +149,11 @@ def _best_path(identity: Identity, same_build: list[Candidate]) -> Choice | None
         return Choice(sideload, None, f"{_through_recovery(sideload)}: no delta from {identity.build} and no "
                                       "full package for fastboot")
     return None
+
+
+def _held_text(package: Candidate) -> str:
+    source = f" from {package.source_build}" if package.source_build else ""
+    return f"{package.build} is offered only as {package.type} {package.kind}{source} ({package.held_back})"
 
 
 def _through_recovery(package: Candidate) -> str:

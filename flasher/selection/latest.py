@@ -26,6 +26,7 @@ from ..history.report import Report, new_report_id, utc_now
 from ..library.index import Library, LibraryStale
 from ..package.errors import BadSignature, PackageError, UnsignedPackage, UntrustedPackage
 from ..package.trust import TrustStore
+from ..payload.errors import PayloadError, PayloadSignatureError
 from ..settings import load_settings
 from ..update import preflight
 from ..update.events import Event
@@ -35,6 +36,8 @@ from .choose import CATALOG, LIBRARY, Candidate, Choice, Identity, NoUpdateFor, 
 
 log = logging.getLogger("tsuf.selection")
 Progress = Callable[[str, int, int], None]
+REFUSED_PACKAGE = (PackageError, PayloadError, CatalogMismatch, LibraryStale)
+"""A chosen package (or vendor OTA) that opened as something not to install: a refusal, recorded per handset."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,10 @@ class LatestUpdate:
         self.catalog: TrustedCatalog | None = None
 
     def candidates(self) -> list[Candidate]:
-        """Everything on offer; the catalog is fetched and trusted once (Catalog* errors otherwise)."""
+        """Everything on offer; the catalog is fetched and trusted once (Catalog* errors otherwise). A vendor
+        OTA in the library is on offer only once a trusted OEM certificate verified it."""
         found = [Candidate(**p.summary_fields(), size=p.size, location=p.path, origin=LIBRARY)
-                 for p in (self.library.packages() if self.library else [])]
+                 for p in (self.library.packages() if self.library else []) if p.trusted]
         if self.catalog_location and self.catalog is None:
             self.catalog = load_catalog(self.catalog_location, self.trust_store, self.seen, fetcher=self.fetcher)
         if self.catalog:
@@ -150,8 +154,8 @@ class LatestUpdate:
 
         Every package is fetched and opened before any handset is written: a download
         that fails raises (DownloadError; it resumes next time) and leaves the handsets
-        alone. A package that is refused (PackageError, or not what the catalog or library
-        says) becomes a refusal report for its handsets. A delta that does not apply
+        alone. A package that is refused (PackageError, a vendor OTA's PayloadError, or not
+        what the catalog or library says) becomes a refusal report for its handsets. A delta that does not apply
         to a handset is followed by the full package, fetched only then.
         """
         cancel = cancel or CancelToken()
@@ -165,7 +169,7 @@ class LatestUpdate:
             for package in dict.fromkeys(package for package, _ in groups):
                 try:
                     updaters[package] = self._prepared(package, station, cache, progress, cancel, options)
-                except (PackageError, CatalogMismatch, LibraryStale) as error:
+                except REFUSED_PACKAGE as error:
                     members = [m for (chosen, _), group in groups.items() if chosen == package for m in group]
                     refused = record_refusal(station, [(m.identity.serialno, m.address) for m in members],
                                              package.package_id, error)
@@ -222,7 +226,7 @@ class LatestUpdate:
         return [second.get(m.address, report) for m, report in zip(members, done)]
 
 
-_UNTRUSTED = (UntrustedPackage, UnsignedPackage, BadSignature)
+_UNTRUSTED = (UntrustedPackage, UnsignedPackage, BadSignature, PayloadSignatureError)
 
 
 def _check_matches(candidate: Candidate, updater: Updater, path: Path) -> None:

@@ -10,6 +10,7 @@ from flasher.catalog.build import build_catalog
 from flasher.catalog.errors import CatalogBuildError, CatalogSignatureError
 from flasher.catalog.trusted import SeenCatalogs, verify_catalog
 from flasher.package.errors import UntrustedPackage
+from tests.payload import generator
 from tests.support.locked import station_keys
 from tests.support.packages import make_keys, make_ota_package, make_package
 
@@ -90,3 +91,16 @@ def test_a_sideload_package_is_listed_as_one_under_the_signature(tmp_path):
     relabelled = output.read_bytes().replace(b'"install":"sideload",', b"")
     with pytest.raises(CatalogSignatureError):
         verify_catalog(relabelled, str(output), keyring.trust_store, seen, now=NOW)
+
+
+def test_a_vendor_ota_is_refused_by_name_and_nothing_is_written(releases, published):
+    key = generator.rsa_key()
+    payload = generator.Payload()
+    payload.add_full("boot", bytes(8192))
+    properties = payload.write(published / "payload.bin", key)
+    ota = generator.ota_zip(published / "walleye-ota.zip", published / "payload.bin", properties)
+    with pytest.raises(CatalogBuildError, match="is a vendor OTA") as refused:
+        build_catalog([*sorted(published.glob("tsuf_zte_ab-*.zip")), ota], [releases.keys.signing],
+                      published / "catalog.json", trust_store=releases.keys.trust_store, now=NOW)
+    assert "tsuf library add" in refused.value.hint
+    assert not (published / "catalog.json").exists()

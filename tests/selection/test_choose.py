@@ -1,7 +1,10 @@
 """Choosing: the newest allowed build, as a delta only from exactly the handset's build."""
 
+from dataclasses import replace
+
 import pytest
 
+from flasher.package.summary import VENDOR_OTA
 from flasher.selection.choose import (CATALOG, LIBRARY, SIDELOAD, Candidate, Identity, NoUpdateFor, OnlyForUnlocked,
                                       build_order, choose, size_text)
 
@@ -149,3 +152,51 @@ def test_a_locked_handset_offered_only_fastboot_packages_is_told_what_to_do():
 @pytest.mark.parametrize("size, text", [(2_100 * MB, "2.1 GB"), (38 * MB, "38 MB"), (3247, "3 kB")])
 def test_sizes_read_as_firmware_sizes_do(size, text):
     assert size_text(size) == text
+
+
+def vendor_ota(build, kind="full", source=None, *, size=2_400 * MB, **changes):
+    """The manufacturer's payload.bin zip, as the library indexes it: no rollback index, no hardware revisions."""
+    held_back = "tsuf update takes only full vendor OTAs for now" if kind == "incremental" else ""
+    return replace(package(build, kind, source, size=size, rollback=None, revisions=(), origin=LIBRARY, **changes),
+                   kind=VENDOR_OTA, held_back=held_back)
+
+
+def test_a_full_vendor_ota_is_chosen_like_a_full_package_and_says_its_rollback_index_is_unknown():
+    choice = choose(handset("B120", rollback=5), [package("B125"), vendor_ota("B130")])
+    assert choice.package == vendor_ota("B130")
+    assert choice.reason == ("full 2.4 GB: no delta from B120; its rollback index is not stated: the update "
+                             "checks its vbmeta's before writing")
+    assert choose(handset("B120", rollback=None), [vendor_ota("B130")]).reason == "full 2.4 GB: no delta from B120"
+
+
+def test_a_vendor_ota_is_never_a_downgrade_and_is_for_its_product_only():
+    with pytest.raises(NoUpdateFor) as newest:
+        choose(handset("B130"), [vendor_ota("B120"), vendor_ota("B130")])
+    assert newest.value.up_to_date
+    with pytest.raises(NoUpdateFor, match="no package for P855A01"):
+        choose(handset("B120"), [vendor_ota("B130", product="walleye")])
+
+
+def test_a_delta_from_the_handsets_build_beats_the_full_ota_which_becomes_its_fallback():
+    choice = choose(handset("B120"), [vendor_ota("B130"), package("B130", "delta", "B120", size=38 * MB)])
+    assert choice.package.type == "delta" and choice.fallback == vendor_ota("B130")
+    smaller = choose(handset("B120"), [vendor_ota("B130", size=GB), package("B130")])
+    assert smaller.package == vendor_ota("B130", size=GB)  # among equal full packages the smaller wins
+
+
+def test_a_locked_handset_never_gets_a_vendor_ota():
+    with pytest.raises(OnlyForUnlocked):
+        choose(handset("B120", locked=True), [vendor_ota("B130")])
+
+
+def test_an_incremental_vendor_ota_is_never_chosen_and_the_reason_names_it():
+    offer = [vendor_ota("B130"), vendor_ota("B140", "incremental", "B130"), vendor_ota("B140", "incremental", "B120")]
+    choice = choose(handset("B120"), offer)
+    assert choice.package == vendor_ota("B130")
+    assert "B140 is offered only as incremental vendor OTA from B130 (tsuf update takes only full vendor OTAs " \
+           "for now)" in choice.reason
+    with pytest.raises(NoUpdateFor, match="runs B130: B140 is offered only as incremental vendor OTA") as only_inc:
+        choose(handset("B130"), offer)
+    assert not only_inc.value.up_to_date and "full OTA or a full package of B140" in only_inc.value.hint
+    assert choose(handset("B120"), [vendor_ota("B140"), *offer]).reason == "full 2.4 GB: no delta from B120; " \
+        "its rollback index is not stated: the update checks its vbmeta's before writing"
