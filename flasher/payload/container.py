@@ -7,6 +7,7 @@ an allocation.
 
 from __future__ import annotations
 
+import stat
 import struct
 import zipfile
 from dataclasses import dataclass
@@ -74,8 +75,11 @@ class PayloadFile:
 
 
 def is_ota_zip(path: Path) -> bool:
-    """A zip that holds payload.bin: an A/B OTA package, whatever state its payload is in."""
+    """A zip that holds payload.bin: an A/B OTA package, whatever state its payload is in. Only a
+    regular file is looked into (a device or a pipe would be read forever)."""
     try:
+        if not stat.S_ISREG(Path(path).stat().st_mode):
+            return False
         with zipfile.ZipFile(path) as archive:
             return PAYLOAD_NAME in archive.namelist()
     except (OSError, zipfile.BadZipFile, ValueError, EOFError):

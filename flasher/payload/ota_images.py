@@ -15,24 +15,23 @@ Full payloads only: an incremental one, and one whose partitions live inside `su
 
 from __future__ import annotations
 
+import stat
 import tempfile
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 from ..package.archive import Progress
 from ..package.manifest import PARTITION_NAME, ImageEntry, Manifest, utc_timestamp
-from ..package.stated_build import MAX_VBMETA, incremental_of, stated_build
+from ..package.stated_build import MAX_VBMETA, stated_build
 from ..package.trust import TrustStore
-from .container import PAYLOAD_NAME
+from .container import is_ota_zip
 from .errors import PayloadError
 from .extract import extract
 from .header import MAGIC
+from .ota_metadata import OtaMetadata, read_metadata
 from .reader import read_payload
 from .verify import verify_payload
 
-METADATA_NAME = "META-INF/com/android/metadata"
-MAX_METADATA = 64 * 1024
 VBMETA = "vbmeta"
 
 
@@ -41,22 +40,17 @@ class OtaNotSupported(PayloadError):
             "images with `tsuf payload extract` to look at them.")
 
 
-class OtaMetadataMissing(PayloadError):
-    hint = "The OTA zip lacks the metadata that says which phone and build it is for; download it again."
-
-
 def is_ota(path: Path) -> bool:
     """An OTA zip (payload.bin inside) or a bare payload.bin."""
     try:
-        if not path.is_file():
+        if not stat.S_ISREG(path.stat().st_mode):
             return False
         with open(path, "rb") as file:
             if file.read(4) == MAGIC:
                 return True
-        with zipfile.ZipFile(path) as archive:
-            return PAYLOAD_NAME in archive.namelist()[:4096]
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+    except OSError:
         return False
+    return is_ota_zip(path)
 
 
 class OtaImages:
@@ -73,7 +67,7 @@ class OtaImages:
                                   "OTA does not write yet")
         self.package_sha256 = self.verification.hashes.file_sha256.hex()
         self.left_out: dict[str, str] = {}
-        self._manifest = self._read(self._metadata())
+        self._manifest = self._read(read_metadata(self.payload.file))
 
     @property
     def manifest(self) -> Manifest:
@@ -83,20 +77,8 @@ class OtaImages:
     def signer(self) -> str:
         return self.verification.signature.detail
 
-    def _metadata(self) -> dict[str, str]:
-        data = self.payload.file.member(METADATA_NAME) or b""
-        fields = {}
-        for line in data[:MAX_METADATA].decode("utf-8", "replace").splitlines():
-            key, sep, value = line.partition("=")
-            if sep:
-                fields[key.strip()] = value.strip()
-        return fields
-
-    def _read(self, metadata: dict[str, str]) -> Manifest:
-        product = metadata.get("pre-device", "").split("|")[0]
-        if not product:
-            raise OtaMetadataMissing(f"{self.path.name} does not say which product it is for (pre-device)")
-        build = metadata.get("post-build-incremental") or incremental_of(metadata.get("post-build", ""))
+    def _read(self, metadata: OtaMetadata) -> Manifest:
+        product, build = metadata.product, metadata.build
         entries = []
         for partition in self.payload.manifest.partitions:
             if not PARTITION_NAME.match(partition.name):

@@ -59,9 +59,12 @@ def library(tmp_path, shelf):
     return library
 
 
-def make_ota(folder, name, key, metadata=FULL_METADATA, *, incremental=False, properties=True):
-    """An OTA zip as the build makes it, of boot (and, when full, vendor)."""
+def make_ota(folder, name, key, metadata=FULL_METADATA, *, incremental=False, properties=True, dynamic=False):
+    """An OTA zip as the build makes it, of boot (and, when full, vendor); `dynamic`: vendor inside super."""
     payload = generator.Payload()
+    if dynamic:
+        group = generator.f_bytes(1, b"main") + generator.f_varint(2, 1 << 30) + generator.f_bytes(3, b"vendor")
+        payload.dynamic_partition_metadata = generator.f_bytes(1, group)
     boot = firmware_image(1, 40)
     if incremental:
         payload.add_incremental("boot", boot, changed(boot, 2))
@@ -105,6 +108,11 @@ def test_an_incremental_ota_is_indexed_with_its_source_build_and_held_back(libra
     assert [(p.type, p.source_build, p.build) for p in entries] == [("incremental", "B119", "B130"),
                                                                    ("incremental", "B120", "B130")]
     assert all("full vendor OTAs" in p.held_back for p in entries)
+
+
+def test_a_full_ota_whose_partitions_live_inside_super_is_held_back(library, shelf, trust, oem_key):
+    make_ota(shelf, "phone", oem_key, dynamic=True)
+    assert only(library.scan(trust)).held_back == "tsuf update does not yet write an OTA's partitions inside super"
 
 
 def test_an_ota_no_trusted_certificate_verifies_is_listed_as_not_trusted_or_not_available(

@@ -137,6 +137,8 @@ class Payload:
     block_size: int = BLOCK
     minor_version: int = 0
     partitions: list[bytes] = field(default_factory=list)
+    dynamic_partition_metadata: bytes | None = None
+    """DynamicPartitionMetadata (field 15) as encoded: its partitions live inside super."""
 
     def __post_init__(self):
         self.blobs = tempfile.TemporaryFile()
@@ -226,6 +228,8 @@ class Payload:
         if key:
             manifest += f_varint(4, self.blobs_size) + f_varint(5, signatures_size)
         manifest += f_varint(12, self.minor_version) + b"".join(f_bytes(13, p) for p in self.partitions)
+        if self.dynamic_partition_metadata is not None:
+            manifest += f_bytes(15, self.dynamic_partition_metadata)
         header = b"CrAU" + struct.pack(">QQI", 2, len(manifest), signatures_size)
         metadata = header + manifest
         signed = hashlib.sha256(metadata)

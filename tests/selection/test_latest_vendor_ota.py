@@ -15,8 +15,6 @@ from tests.support.catalog_bench import bench as bench  # the station and its ha
 from tests.support.packages import PRODUCT
 from tests.support.releases import ROLLBACK
 
-pytest.importorskip("flasher.payload.ota_images", reason="tsuf update takes vendor OTAs")
-
 MiB = 1 << 20
 SLOT_B = ("boot_b", "system_b", "vbmeta_b")
 

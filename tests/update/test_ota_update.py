@@ -10,7 +10,8 @@ import pytest
 
 from flasher.package.bootmeta import make_boot_metadata
 from flasher.payload.errors import PayloadSignatureError, UnverifiedPayload
-from flasher.payload.ota_images import OtaMetadataMissing, OtaNotSupported
+from flasher.payload.ota_images import OtaNotSupported
+from flasher.payload.ota_metadata import OtaMetadataMissing
 from flasher.update.session import Options
 from flasher.update.updater import Updater
 from tests.payload import generator
@@ -115,4 +116,16 @@ def test_an_incremental_ota_is_refused_by_name(bench, tmp_path, oem_key):
     properties = payload.write(tmp_path / "inc.bin", oem_key)
     ota = generator.ota_zip(tmp_path / "inc.zip", tmp_path / "inc.bin", properties, None, METADATA)
     with pytest.raises(OtaNotSupported):
+        bench.update(ota)
+
+
+def test_an_ota_whose_partitions_live_inside_super_is_refused_by_name(bench, tmp_path, oem_key):
+    payload = generator.Payload()
+    payload.add_full("system", os.urandom(8192))
+    group = generator.f_bytes(1, b"qti_dynamic_partitions") + generator.f_varint(2, 1 << 30) + \
+        generator.f_bytes(3, b"system")
+    payload.dynamic_partition_metadata = generator.f_bytes(1, group)
+    properties = payload.write(tmp_path / "dynamic.bin", oem_key)
+    ota = generator.ota_zip(tmp_path / "dynamic.zip", tmp_path / "dynamic.bin", properties, None, METADATA)
+    with pytest.raises(OtaNotSupported, match="inside super"):
         bench.update(ota)
