@@ -12,6 +12,8 @@ from pathlib import Path
 from ..fastboot import DATA_CHUNK, FastbootDevice, ImageTooLarge, NoSuchPartition
 from ..lp import NoSpaceInSuper
 from ..lp.super_image import sized_layout, write_super_image
+from ..package.factory import FASTBOOT_INFO
+from ..package.fastboot_info import MAX_FASTBOOT_INFO_BYTES, parse_fastboot_info
 from ..package.manifest import SUPER_EMPTY
 from ..sparse import expand, is_sparse
 from ..update import dynamic
@@ -29,6 +31,8 @@ ERASES_DATA = {"unlock": "unlocking the bootloader", "lock": "locking the bootlo
                "lock_critical": "locking the bootloader's critical partitions"}
 # What `-w` erases, as the stock client does: user data, and cache on handsets that still have one.
 WIPED = ("userdata", "cache", "metadata")
+# A build's images for the slot not flashed: system_other.img holds the other slot's system.
+OTHER = "_other"
 # File systems `format` can make on this computer.
 FILE_SYSTEMS = ("ext4",)
 
@@ -99,8 +103,9 @@ def run_wipe(device: FastbootDevice, args) -> int:
     return 0
 
 
-def wipe(device: FastbootDevice) -> list[str]:
-    present = [name for name in WIPED if _has_partition(device, name)]
+def wipe(device: FastbootDevice, extra: tuple[str, ...] = ()) -> list[str]:
+    """`extra`: what a build's fastboot-info.txt also erases on a wipe (`if-wipe erase NAME`)."""
+    present = [name for name in dict.fromkeys(WIPED + extra) if _has_partition(device, name)]
     if "userdata" not in present:
         raise NoSuchPartition("the handset has no userdata partition to wipe",
                               hint="`tsuf getvar all` lists the handset's partitions.")
@@ -143,11 +148,12 @@ def run_format(device: FastbootDevice, args) -> int:
 
 
 def run_flashall(device: FastbootDevice, args) -> int:
-    """Every image in the folder whose name is one of the handset's partitions, to the active slot;
-    then, with -w, a wipe, and a reboot unless --skip-reboot. A build with super_empty.img takes
-    the stock client's optimized path: its logical images go into a super built here and
-    flashed from the bootloader, so no fastbootd is needed (a phone whose slots do not boot
-    can still be reflashed)."""
+    """Every image of a build folder whose name is one of the handset's partitions, to the active
+    slot (or --slot), and NAME_other.img to the other slot unless --skip-secondary; the build's
+    fastboot-info.txt chooses the images where it has one. Then, with -w, a wipe, and a reboot
+    unless --skip-reboot. A build with super_empty.img takes the stock client's optimized path:
+    its logical images go into a super built here and flashed from the bootloader, so no
+    fastbootd is needed (a phone whose slots do not boot can still be reflashed)."""
     folder = Path(args.folder or os.environ.get("ANDROID_PRODUCT_OUT") or "")
     if not args.folder and not os.environ.get("ANDROID_PRODUCT_OUT"):
         raise NoImages("no folder of images given and $ANDROID_PRODUCT_OUT is not set")
@@ -155,14 +161,25 @@ def run_flashall(device: FastbootDevice, args) -> int:
         raise NoImages(f"{folder} is not a folder")
     _check_requirements(device, folder)
     layout = _super_layout(device, folder)
-    images = sorted(image for image in folder.glob("*.img") if image.stem != SUPER_EMPTY)
-    slot = _flashed_slot(device, args.slot) if layout else None
-    logical = {image: f"{image.stem}_{slot}" if slot else image.stem for image in images
-               if layout and layout.is_logical(image.stem)}
-    plan = [(image, device.resolve_partition(image.stem, args.slot)) for image in images
-            if image not in logical and _has_partition(device, image.stem)]
-    skipped = [image.name for image in images if image not in logical and not _has_partition(device, image.stem)]
-    if not plan:
+    images, wipes = _build_images(folder)
+    caps = device.capabilities
+    slot = _flashed_slot(device, args.slot)
+    secondary = next((other for other in caps.slots if other != slot), None)
+    logical: dict[Path, str] = {}
+    plan: list[tuple[Path, str]] = []
+    skipped: list[str] = []
+    for image, partition, to_other in images:
+        if to_other and (args.skip_secondary or secondary is None):
+            continue
+        target_slot = secondary if to_other else slot
+        if layout and layout.is_logical(partition):
+            logical[image] = f"{partition}_{target_slot}" if target_slot else partition
+        elif _has_partition(device, partition):
+            slotted = caps.slots and caps.has_slot(partition)
+            plan.append((image, device.resolve_partition(partition, target_slot if slotted else None)))
+        else:
+            skipped.append(image.name)
+    if not plan and not logical:
         raise NoImages(f"{folder}: no image names a partition of this handset"
                        + (f" ({', '.join(skipped)} do not)" if skipped else ""))
     if skipped:
@@ -175,7 +192,7 @@ def run_flashall(device: FastbootDevice, args) -> int:
                 device.flash(target, image, progress=bar.update)
         if super_image:
             _flash_super(device, super_image, slot)
-    erased = wipe(device) if args.wipe else []
+    erased = wipe(device, extra=wipes) if args.wipe else []
     if not args.skip_reboot:
         device.reboot()
     plan += list(logical.items())
@@ -184,6 +201,25 @@ def run_flashall(device: FastbootDevice, args) -> int:
                 "seconds": round(time.monotonic() - started, 3)},
          f"flashed {len(plan)} image(s)" + ("; rebooting" if not args.skip_reboot else ""))
     return 0
+
+
+def _build_images(folder: Path) -> tuple[list[tuple[Path, str, bool]], tuple[str, ...]]:
+    """(image, partition, for the other slot) of a build, and what its -w also erases: the
+    images fastboot-info.txt lists where the build has one, else every NAME.img, with
+    NAME_other.img for the other slot."""
+    info = folder / FASTBOOT_INFO
+    if info.is_file():
+        with open(info, "rb") as file:
+            planned = parse_fastboot_info(file.read(MAX_FASTBOOT_INFO_BYTES + 1).decode("utf-8", "replace"))
+        images = [(folder / image.image, image.partition, image.other_slot) for image in planned.images]
+        if missing := [path.name for path, _, _ in images if not path.is_file()]:
+            raise NoImages(f"{FASTBOOT_INFO} flashes {', '.join(missing)}, which {folder} lacks")
+        return images, planned.wipes
+    images = []
+    for image in sorted(folder.glob("*.img")):
+        if image.stem != SUPER_EMPTY:
+            images.append((image, image.stem.removesuffix(OTHER), image.stem.endswith(OTHER)))
+    return images, ()
 
 
 def _super_layout(device: FastbootDevice, folder: Path) -> SuperLayout | None:

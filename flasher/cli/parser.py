@@ -216,6 +216,8 @@ def _add_bootloader_commands(commands) -> None:
     flashall.add_argument("--slot", choices=("a", "b", "other"), help="slot to write (default: the active slot)")
     flashall.add_argument("-w", dest="wipe", action="store_true", help="also erase the user's data")
     flashall.add_argument("--skip-reboot", action="store_true", help="stay in the bootloader afterwards")
+    flashall.add_argument("--skip-secondary", action="store_true",
+                          help="leave the other slot alone: no NAME_other.img")
     _add_deadline_options(flashall)
 
 

@@ -3,6 +3,7 @@ the host and flashed from the bootloader, no fastbootd. The stock client (29.0.6
 same build through fastbootd; the flashed slot ends with the same images either way, and
 simg2img expands TSUF's super image to metadata and extents our codec reads back."""
 
+import json
 import os
 import subprocess
 import sys
@@ -95,5 +96,43 @@ def test_images_too_large_for_super_are_refused_before_anything_is_written(tmp_p
                                 env={**os.environ, "TSUF_HOME": str(tmp_path / "home")})
         assert result.returncode == 1 and "do not fit super" in result.stderr and "Traceback" not in result.stderr
         assert (phone.partition("super"), phone.partition("boot_a")) == before  # nothing written
+    finally:
+        phone.stop()
+
+
+def _flashall(tmp_path, phone, folder, *extra):
+    return subprocess.run([sys.executable, "-m", "flasher.cli.main", "--json", "-s", phone.address, "flashall",
+                           str(folder), "--skip-reboot", *extra], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "TSUF_HOME": str(tmp_path / "home")})
+
+
+def test_other_slot_images_go_to_the_other_slot_unless_skipped(tmp_path, build):
+    folder, raw = build
+    other = os.urandom(2 * MiB)
+    (folder / "system_other.img").write_bytes(other)
+    phone = RunningHandset(tmp_path / "phone", android_profile(), start_mode=Mode.BOOTLOADER)
+    try:
+        assert _flashall(tmp_path, phone, folder).returncode == 0
+        dynamic = phone.handset.family.dynamic.super
+        assert dynamic.read_logical("system_b")[: len(other)] == other
+        assert dynamic.read_logical("system_a")[: len(raw["system"])] == raw["system"]
+        assert _flashall(tmp_path, phone, folder, "--skip-secondary").returncode == 0
+        assert dynamic.logical_size("system_b", 0) == 0  # a whole reflash: only the flashed slot is kept
+    finally:
+        phone.stop()
+
+
+def test_fastboot_info_chooses_what_flashall_writes(tmp_path, build):
+    folder, raw = build
+    (folder / "fastboot-info.txt").write_text("version 1\nflash boot\nreboot fastboot\nupdate-super\n"
+                                              "flash system\nif-wipe erase userdata\n")
+    phone = RunningHandset(tmp_path / "phone", android_profile(), start_mode=Mode.BOOTLOADER)
+    try:
+        result = _flashall(tmp_path, phone, folder)
+        assert result.returncode == 0, result.stderr
+        assert set(json.loads(result.stdout)["flashed"]) == {"boot_a", "system_a"}  # vendor and product not listed
+        (folder / "fastboot-info.txt").write_text("version 1\nflash dtbo\n")
+        missing = _flashall(tmp_path, phone, folder)
+        assert missing.returncode == 1 and "fastboot-info.txt flashes dtbo.img" in missing.stderr
     finally:
         phone.stop()
