@@ -26,6 +26,11 @@ class PackageSummary:
     kind: str = PACKAGE  # or VENDOR_OTA: the manufacturer's zip of payload.bin
     held_back: str = ""  # why `tsuf update` does not install it yet ("" when it does)
 
+    @property
+    def applies_to_a_build(self) -> bool:
+        """A delta package or an incremental OTA: it installs only over `source_build`."""
+        return self.type in ("delta", "incremental")
+
     @classmethod
     def of(cls, manifest: Manifest) -> PackageSummary:
         return cls(package_id=manifest.package_id, product=manifest.product, hw_revisions=manifest.hw_revisions,

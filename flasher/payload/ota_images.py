@@ -9,8 +9,12 @@ so what is written is read back against the payload's own hashes. `prepare` buil
 images into a private folder, each operation checked as it is applied; the rollback
 index is then what the payload's vbmeta image states, if it has one.
 
-Full payloads only: an incremental one, and one whose partitions live inside `super`
-(dynamic partition metadata), are refused by name before any handset is touched.
+An incremental OTA is a delta: each partition is built per source (update/images.py
+`DeltaImages`, with `rebuild` here) from the running build's image, taken from the
+firmware cache by its old_partition_info hash or read back from the handset and
+checked against that hash before anything is written. An OTA whose partitions live
+inside `super` (dynamic partition metadata) is refused by name before any handset is
+touched.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..package.archive import Progress
+from ..package.delta_manifest import DeltaEntry
 from ..package.manifest import PARTITION_NAME, ImageEntry, Manifest, utc_timestamp
 from ..package.stated_build import MAX_VBMETA, stated_build
 from ..package.trust import TrustStore
@@ -33,6 +38,8 @@ from .reader import read_payload
 from .verify import verify_payload
 
 VBMETA = "vbmeta"
+OTA_SOURCE = "ota"
+"""An image an incremental OTA makes from the source build's (DeltaEntry.method)."""
 
 
 class OtaNotSupported(PayloadError):
@@ -53,6 +60,15 @@ def is_ota(path: Path) -> bool:
     return is_ota_zip(path)
 
 
+def _source_of(partition, source_build: str) -> DeltaEntry:
+    """How the session gets an incremental OTA's partition: from the source build's image
+    (old_partition_info), or whole where the payload replaces it."""
+    old = partition.old_info
+    if not partition.incremental or old is None or not old.sha256:
+        return DeltaEntry("whole", source_build)
+    return DeltaEntry(OTA_SOURCE, source_build, old.size, old.sha256.hex())
+
+
 class OtaImages:
     def __init__(self, path: Path, trust_store: TrustStore, *, use_otacert: bool = False):
         self.path = Path(path)
@@ -60,8 +76,6 @@ class OtaImages:
         self.verification = verify_payload(self.payload, trust_store, use_otacert=use_otacert)
         self.verification.require()
         manifest = self.payload.manifest
-        if not manifest.full:
-            raise OtaNotSupported(f"{self.path.name} is an incremental OTA; `tsuf update` takes full OTAs")
         if manifest.dynamic_partitions:
             raise OtaNotSupported(f"{self.path.name} updates partitions inside super, which `tsuf update` of an "
                                   "OTA does not write yet")
@@ -79,14 +93,28 @@ class OtaImages:
 
     def _read(self, metadata: OtaMetadata) -> Manifest:
         product, build = metadata.product, metadata.build
+        incremental = not self.payload.manifest.full
         entries = []
         for partition in self.payload.manifest.partitions:
             if not PARTITION_NAME.match(partition.name):
                 raise OtaNotSupported(f"the payload's partition {partition.name[:40]!r} is not a partition name")
-            entries.append(ImageEntry(partition.name, True, partition.new_info.size, partition.new_info.sha256.hex()))
+            entries.append(ImageEntry(partition.name, True, partition.new_info.size, partition.new_info.sha256.hex(),
+                                      delta=_source_of(partition, metadata.source_build) if incremental else None))
         return Manifest(package_id=f"ota-{product}-{build or self.package_sha256[:12]}"[:64], product=product,
                         hw_revisions=(), build=build[:128], rollback_index=None, min_battery_mv=0,
-                        created=utc_timestamp(), images=tuple(entries), signer=self.signer)
+                        created=utc_timestamp(), images=tuple(entries), type="delta" if incremental else "full",
+                        signer=self.signer)
+
+    def rebuild(self, _reader, partition: str, source: Path | None, folder: Path) -> Path:
+        """One partition of an incremental OTA built in a new private folder, from `source` (the
+        running build's image, already checked against old_partition_info) where it needs one."""
+        out = Path(tempfile.mkdtemp(prefix=f"tsuf-{partition}-", dir=folder))
+        sources = None
+        if source is not None:
+            sources = out / "source"
+            sources.mkdir()
+            (sources / f"{partition}.img").symlink_to(source)
+        return extract(self.payload, [partition], out, source_dir=sources)[0]
 
     def extract_all_verified(self, dest_dir: Path, progress: Progress | None = None) -> dict[str, Path]:
         """Every partition built into a new private folder, checked against the payload's hashes."""

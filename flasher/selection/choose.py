@@ -138,7 +138,8 @@ def _best_path(identity: Identity, same_build: list[Candidate]) -> Choice | None
         return Choice(sideload, None, f"{_through_recovery(sideload)}: the bootloader is locked") if sideload else None
     fastboot = [c for c in same_build if c.install == FASTBOOT]
     fulls = sorted((c for c in fastboot if c.type == "full"), key=preference)
-    deltas = sorted((c for c in fastboot if c.type == "delta" and c.source_build == identity.build), key=preference)
+    deltas = sorted((c for c in fastboot if c.applies_to_a_build and c.source_build == identity.build),
+                    key=preference)
     full = fulls[0] if fulls else None
     if deltas:
         delta = deltas[0]

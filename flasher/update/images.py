@@ -17,6 +17,8 @@ from ..package.archive import PackageReader
 
 ReadSource = Callable[[int], Path]
 """Reads `size` bytes of the handset's running image of the partition into a private file."""
+Rebuild = Callable[..., Path]
+"""(reader, partition, source image or None, folder) -> the verified target image made there."""
 
 
 class PreparedImages:
@@ -38,7 +40,8 @@ class SideloadPackage:
 
 
 class DeltaImages:
-    """Targets rebuilt from a delta package, once per (partition, source) for all handsets.
+    """Targets rebuilt from a delta package (or an incremental vendor OTA, with its own
+    `rebuild`), once per (partition, source) for all handsets.
 
     The source image comes from the firmware cache by hash when it is there; else it is
     read back from the handset and must hash to what the delta was built from
@@ -46,8 +49,8 @@ class DeltaImages:
     and found right goes into the cache for next time.
     """
 
-    def __init__(self, reader: PackageReader, cache: FirmwareCache | None):
-        self.reader, self.cache = reader, cache
+    def __init__(self, reader: PackageReader, cache: FirmwareCache | None, rebuild: Rebuild = reconstruct):
+        self.reader, self.cache, self._make = reader, cache, rebuild
         self._workdir = Path(tempfile.mkdtemp(prefix="tsuf-delta-"))
         self._built: dict[tuple[str, str], Path] = {}
         self._building: dict[tuple[str, str], threading.Lock] = {}
@@ -81,7 +84,7 @@ class DeltaImages:
                 check_source(entry, source)
                 if self.cache:
                     self.cache.add(source)
-        return reconstruct(self.reader, entry.partition, source, self._workdir)
+        return self._make(self.reader, entry.partition, source, self._workdir)
 
     def close(self) -> None:
         shutil.rmtree(self._workdir, ignore_errors=True)

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..cache.store import FirmwareCache
+from ..delta.apply import reconstruct
 from ..history.codes import Result
 from ..history.report import Report
 from ..package.archive import PackageReader
@@ -53,7 +54,8 @@ class Updater:
         self.trust_store = trust_store
         self.station = station
         self.fallback = Updater(fallback, trust_store, station) if fallback else None
-        self._delta = DeltaImages(self.reader, cache) if self.reader.manifest.type == "delta" else None
+        rebuild = self.reader.rebuild if isinstance(self.reader, OtaImages) else reconstruct
+        self._delta = DeltaImages(self.reader, cache, rebuild) if self.reader.manifest.type == "delta" else None
         self._workdir: Path | None = None
         self.images: dict[str, Path] = {}
         self._prepared: PreparedImages | SideloadPackage | None = None

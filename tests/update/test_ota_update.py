@@ -40,11 +40,15 @@ def bench(tmp_path, oem_key):
         handset = RunningHandset(tmp_path / "handset", small_profile(oem_public_key=keys.oem_public_pem),
                                  family="reference")
 
-        def ota(self, name="ota.zip", *, key=oem_key, metadata=METADATA, otacert=False):
-            images = {"boot": os.urandom(MiB // 2) + bytes(MiB // 2), "system": os.urandom(3 * MiB) + bytes(4096)}
-            images["vbmeta"] = make_boot_metadata(
+        def boot_metadata(self, images, build):
+            return make_boot_metadata(
                 {partition: (len(data), hashlib.sha256(data).hexdigest()) for partition, data in images.items()},
-                7, keys.oem, "B130")
+                7, keys.oem, build)
+
+        def ota(self, name="ota.zip", *, key=oem_key, metadata=METADATA, otacert=False, build="B130"):
+            images = {"boot": os.urandom(MiB // 2) + bytes(MiB // 2), "system": os.urandom(3 * MiB) + bytes(4096)}
+            images["vbmeta"] = self.boot_metadata(images, build)
+            metadata = metadata.replace("B130", build)
             payload = generator.Payload()
             for partition, data in images.items():
                 payload.add_full(partition, data)
@@ -109,16 +113,6 @@ def test_an_unsigned_ota_is_not_available_and_so_refused(bench, tmp_path):
         bench.update(ota)
 
 
-def test_an_incremental_ota_is_refused_by_name(bench, tmp_path, oem_key):
-    old = os.urandom(64 * 1024)
-    payload = generator.Payload()
-    payload.add_incremental("boot", old, old[:32768] + os.urandom(32768))
-    properties = payload.write(tmp_path / "inc.bin", oem_key)
-    ota = generator.ota_zip(tmp_path / "inc.zip", tmp_path / "inc.bin", properties, None, METADATA)
-    with pytest.raises(OtaNotSupported):
-        bench.update(ota)
-
-
 def test_an_ota_whose_partitions_live_inside_super_is_refused_by_name(bench, tmp_path, oem_key):
     payload = generator.Payload()
     payload.add_full("system", os.urandom(8192))
@@ -129,3 +123,26 @@ def test_an_ota_whose_partitions_live_inside_super_is_refused_by_name(bench, tmp
     ota = generator.ota_zip(tmp_path / "dynamic.zip", tmp_path / "dynamic.bin", properties, None, METADATA)
     with pytest.raises(OtaNotSupported, match="inside super"):
         bench.update(ota)
+
+
+def test_an_incremental_ota_applies_to_the_build_the_handset_runs(bench, tmp_path, oem_key):
+    """B120 arrives by a full OTA; the incremental B120 -> B130 OTA then takes each source from
+    the handset (read back and checked against old_partition_info) and writes the other slot."""
+    full, old = bench.ota("b120.zip", build="B120")
+    assert bench.update(full).result == "SUCCESS"
+    new = {"boot": old["boot"][: MiB // 2] + os.urandom(MiB // 2), "system": old["system"][:-8192] + os.urandom(8192)}
+    new["vbmeta"] = bench.boot_metadata(new, "B130")
+    payload = generator.Payload()
+    payload.add_incremental("boot", old["boot"], new["boot"])
+    payload.add_incremental("system", old["system"], new["system"])
+    payload.add_full("vbmeta", new["vbmeta"])
+    properties = payload.write(tmp_path / "inc.bin", oem_key)
+    ota = generator.ota_zip(tmp_path / "inc.zip", tmp_path / "inc.bin", properties, None,
+                            METADATA + "pre-build-incremental=B120\n")
+    report = bench.update(ota)
+    assert report.result == "SUCCESS" and report.message == "running B130 on slot a", report.message
+    assert report.package_type == "delta"
+    for partition, data in new.items():
+        assert _stored(bench.handset.handset, f"{partition}_a", len(data)) == data
+    again = bench.update(ota)  # now on B130: the OTA does not apply
+    assert again.result == "DELTA_SOURCE_MISMATCH", again.message
