@@ -236,7 +236,8 @@ def _add_trust_store_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_station_commands(commands) -> None:
-    update = commands.add_parser("update", help="update handsets with a signed package (A/B, verified)")
+    update = commands.add_parser("update", help="update handsets with a signed package, a vendor OTA or factory "
+                                                "images (A/B, verified)")
     update.add_argument("package", nargs="?",
                         help="signed package (.zip), a vendor OTA zip (payload.bin), or factory images (the zip with "
                              "android-info.txt); or --latest")
