@@ -49,7 +49,7 @@ def _list(args) -> int:
     for folder in folders:
         print(f"  folder {folder}")
     for package in sorted(packages, key=lambda p: (p.product, p.build, p.type, p.install, p.kind)):
-        why_not = package.held_back or ("" if package.trusted else "no trusted OEM certificate verified it")
+        why_not = "" if package.trusted else "no trusted OEM certificate verified it"
         print(f"{package_line(package, str(package.path))}  signer: {package.signer}"
               + (f"; not offered: {why_not}" if why_not else ""))
     return 0

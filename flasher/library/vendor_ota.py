@@ -24,7 +24,6 @@ from ..payload.verify import (FAILED, VERIFIED, PayloadHashes, SignatureStatus, 
 
 NOT_TRUSTED, NOT_AVAILABLE = "not trusted", "not available"  # a vendor OTA's signer when no trusted key verified
 FULL, INCREMENTAL = "full", "incremental"
-NO_SUPER = "tsuf update does not yet write an OTA's partitions inside super"
 
 
 class UnusableOtaMetadata(OtaMetadataMissing):
@@ -78,5 +77,4 @@ def _summary(path: Path, payload: Payload) -> PackageSummary:
                               "1 to 128 letters, digits and ._+-")
     return PackageSummary(package_id=f"ota-{metadata.product}-{metadata.build}"[:64], product=metadata.product,
                           hw_revisions=(), build=metadata.build, rollback_index=None,
-                          type=FULL if full else INCREMENTAL, source_build=source, kind=VENDOR_OTA,
-                          held_back=NO_SUPER if payload.manifest.dynamic_partitions else "")
+                          type=FULL if full else INCREMENTAL, source_build=source, kind=VENDOR_OTA)

@@ -103,6 +103,8 @@ class Manifest:
     """False for factory images, flashed on the user's word (package/factory.py)."""
     signer: str = ""
     """Who signed a vendor OTA, as its OEM certificate names them (payload/ota_images.py)."""
+    super_groups: tuple = ()
+    """A vendor OTA's dynamic partition groups (name, size, partitions): its logical images."""
 
     def image(self, partition: str) -> ImageEntry:
         for entry in self.images:

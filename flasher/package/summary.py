@@ -24,7 +24,6 @@ class PackageSummary:
     source_build: str | None = None  # the build a delta (or incremental OTA) applies to; None for a full package
     install: str = "fastboot"  # or "sideload": a full package recovery installs (the manifest's `install`)
     kind: str = PACKAGE  # or VENDOR_OTA: the manufacturer's zip of payload.bin
-    held_back: str = ""  # why `tsuf update` does not install it yet ("" when it does)
 
     @property
     def applies_to_a_build(self) -> bool:

@@ -15,6 +15,7 @@ from . import operations
 from .errors import MalformedPayload, TruncatedPayload, UnsupportedOperation
 from .wire import LENGTH, VARINT, expect, fields
 
+MAX_GROUPS = 64
 MAX_PARTITIONS = 256
 MAX_OPERATIONS = 250_000
 MAX_EXTENTS = 1_000_000
@@ -66,6 +67,15 @@ class Partition:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A group of logical partitions inside super, and the most bytes they may take together per slot."""
+
+    name: str
+    size: int
+    partitions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Manifest:
     block_size: int
     minor_version: int
@@ -73,8 +83,12 @@ class Manifest:
     signatures_offset: int | None
     signatures_size: int | None
     max_timestamp: int | None
-    dynamic_partitions: bool = False
-    """The manifest carries dynamic partition metadata: its partitions live inside super."""
+    groups: tuple[Group, ...] | None = None
+    """The dynamic partition groups (DynamicPartitionMetadata): the partitions that live inside super."""
+
+    @property
+    def dynamic_partitions(self) -> bool:
+        return self.groups is not None
 
     @property
     def full(self) -> bool:
@@ -103,7 +117,7 @@ def parse_manifest(data: bytes, data_size: int) -> Manifest:
     block_size, minor, timestamp = 4096, 0, None
     signatures_offset = signatures_size = None
     raw_partitions = []
-    dynamic = False
+    groups: tuple[Group, ...] | None = None
     for number, wire_type, value in fields(view, "the manifest"):
         if number in (1, 2):
             raise MalformedPayload("the manifest has major-version-1 install operations; this is not a version 2 "
@@ -123,7 +137,7 @@ def parse_manifest(data: bytes, data_size: int) -> Manifest:
         elif number == 14:
             timestamp = expect(value, wire_type, VARINT, "max_timestamp")
         elif number == 15:
-            dynamic = True
+            groups = _groups(expect(value, wire_type, LENGTH, "dynamic_partition_metadata"))
     if not (MIN_BLOCK_SIZE <= block_size <= MAX_BLOCK_SIZE and block_size & (block_size - 1) == 0):
         raise MalformedPayload(f"the manifest's block size {block_size} is not a power of two from "
                                f"{MIN_BLOCK_SIZE} to {MAX_BLOCK_SIZE}")
@@ -139,7 +153,12 @@ def parse_manifest(data: bytes, data_size: int) -> Manifest:
     names = [partition.name for partition in partitions]
     if len(set(names)) != len(names):
         raise MalformedPayload("the manifest names a partition twice")
-    return Manifest(block_size, minor, partitions, signatures_offset, signatures_size, timestamp, dynamic)
+    if groups is not None:
+        grouped = [name for group in groups for name in group.partitions]
+        if len(set(grouped)) != len(grouped) or not set(grouped) <= set(names):
+            raise MalformedPayload("the dynamic partition groups name a partition twice, or one the payload "
+                                   "does not hold")
+    return Manifest(block_size, minor, partitions, signatures_offset, signatures_size, timestamp, groups)
 
 
 def _partition(message: memoryview, block_size: int, data_size: int, budget: _Budget) -> Partition:
@@ -161,6 +180,32 @@ def _partition(message: memoryview, block_size: int, data_size: int, budget: _Bu
     blocks = -(-new_info.size // block_size)
     ops = tuple(_operation(raw, name, blocks, block_size, data_size, budget) for raw in raw_operations)
     return Partition(name, ops, new_info, old_info)
+
+
+def _groups(message: memoryview) -> tuple[Group, ...]:
+    groups = []
+    for number, wire_type, value in fields(message, "dynamic_partition_metadata"):
+        if number == 1:
+            groups.append(_group(expect(value, wire_type, LENGTH, "a partition group")))
+            if len(groups) > MAX_GROUPS:
+                raise MalformedPayload(f"the manifest names more than {MAX_GROUPS} partition groups")
+    return tuple(groups)
+
+
+def _group(message: memoryview) -> Group:
+    name, size, partitions = None, 0, []
+    for number, wire_type, value in fields(message, "a partition group"):
+        if number == 1:
+            name = _name(expect(value, wire_type, LENGTH, "the group's name"))
+        elif number == 2:
+            size = expect(value, wire_type, VARINT, "the group's size")
+        elif number == 3:
+            partitions.append(_name(expect(value, wire_type, LENGTH, "a partition of the group")))
+            if len(partitions) > MAX_PARTITIONS:
+                raise MalformedPayload(f"a partition group names more than {MAX_PARTITIONS} partitions")
+    if name is None:
+        raise MalformedPayload("a partition group in the manifest has no name")
+    return Group(name, size, tuple(partitions))
 
 
 def _name(value: memoryview) -> str:

@@ -43,8 +43,8 @@ OTA_SOURCE = "ota"
 
 
 class OtaNotSupported(PayloadError):
-    hint = ("Flash the manufacturer's full OTA instead (the full package for this build), or extract its "
-            "images with `tsuf payload extract` to look at them.")
+    hint = ("TSUF cannot write this OTA to a handset; extract its images with `tsuf payload extract` to look at "
+            "them, or use the manufacturer's own tool.")
 
 
 def is_ota(path: Path) -> bool:
@@ -75,10 +75,6 @@ class OtaImages:
         self.payload = read_payload(self.path)
         self.verification = verify_payload(self.payload, trust_store, use_otacert=use_otacert)
         self.verification.require()
-        manifest = self.payload.manifest
-        if manifest.dynamic_partitions:
-            raise OtaNotSupported(f"{self.path.name} updates partitions inside super, which `tsuf update` of an "
-                                  "OTA does not write yet")
         self.package_sha256 = self.verification.hashes.file_sha256.hex()
         self.left_out: dict[str, str] = {}
         self._manifest = self._read(read_metadata(self.payload.file))
@@ -103,7 +99,7 @@ class OtaImages:
         return Manifest(package_id=f"ota-{product}-{build or self.package_sha256[:12]}"[:64], product=product,
                         hw_revisions=(), build=build[:128], rollback_index=None, min_battery_mv=0,
                         created=utc_timestamp(), images=tuple(entries), type="delta" if incremental else "full",
-                        signer=self.signer)
+                        signer=self.signer, super_groups=self.payload.manifest.groups or ())
 
     def rebuild(self, _reader, partition: str, source: Path | None, folder: Path) -> Path:
         """One partition of an incremental OTA built in a new private folder, from `source` (the

@@ -10,11 +10,10 @@ recovery); an unlocked one takes a sideload package only when no fastboot
 package reaches that build. Among equal packages the smaller wins, and one
 already in the library beats a download.
 
-A full vendor OTA (payload.bin) is a full fastboot package like the others; it states
-no rollback index, so, as when a handset reports none, it is not held back by one (the
-update checks the index its vbmeta image states before writing, and the reason says
-so). A package `held_back` (an incremental vendor OTA, which `tsuf update` does not
-take yet) is never chosen; the reason names it when it is the newer build.
+A vendor OTA (payload.bin) is a fastboot package like the others, full, or incremental
+(a delta from its source build); it states no rollback index, so, as when a handset
+reports none, it is not held back by one (the update checks the index its vbmeta image
+states before writing, and the reason says so).
 """
 
 from __future__ import annotations
@@ -90,17 +89,10 @@ def choose(identity: Identity, candidates: Iterable[Candidate]) -> Choice:
     if not identity.build:
         raise NoUpdateFor(f"{identity.serialno} does not report its build, so a newer one cannot be told from "
                           "an older one", "Update it with an explicit package: tsuf update PACKAGE")
-    held = sorted((c for c in offered if c.held_back and build_order(c.build) > build_order(identity.build)),
-                  key=lambda c: build_order(c.build), reverse=True)
-    fitting = [c for c in offered if not c.held_back]
-    allowed = [c for c in fitting if identity.rollback_index is None or c.rollback_index is None
+    allowed = [c for c in offered if identity.rollback_index is None or c.rollback_index is None
                or c.rollback_index >= identity.rollback_index]
     newer = [c for c in allowed if build_order(c.build) > build_order(identity.build)]
     if not newer:
-        if held:
-            raise NoUpdateFor(f"{identity.serialno} runs {identity.build}: {_held_text(held[0])}",
-                              f"Add the full OTA or a full package of {held[0].build} to the library or the "
-                              "catalog.")
         raise NoUpdateFor(f"{identity.serialno} runs {identity.build}, the newest build for {label}",
                           "Nothing to do.", up_to_date=True)
     builds = sorted({c.build for c in newer}, key=build_order, reverse=True)
@@ -118,8 +110,6 @@ def choose(identity: Identity, candidates: Iterable[Candidate]) -> Choice:
                 missing = "no package for a locked bootloader" if identity.locked else \
                     f"no full package and no delta from {identity.build}"
                 notes.append(f"{builds[0]} has {missing}")
-            if held and build_order(held[0].build) > build_order(build):
-                notes.append(_held_text(held[0]))
             if choice.package.rollback_index is None and identity.rollback_index is not None:
                 notes.append("its rollback index is not stated: the update checks its vbmeta's before writing")
             return Choice(choice.package, choice.fallback, "; ".join(notes))
@@ -150,11 +140,6 @@ def _best_path(identity: Identity, same_build: list[Candidate]) -> Choice | None
         return Choice(sideload, None, f"{_through_recovery(sideload)}: no delta from {identity.build} and no "
                                       "full package for fastboot")
     return None
-
-
-def _held_text(package: Candidate) -> str:
-    source = f" from {package.source_build}" if package.source_build else ""
-    return f"{package.build} is offered only as {package.type} {package.kind}{source} ({package.held_back})"
 
 
 def _through_recovery(package: Candidate) -> str:

@@ -101,6 +101,33 @@ class SuperLayout:
         return checks
 
 
+@dataclass(frozen=True)
+class GroupLayout:
+    """A vendor OTA's dynamic partition groups: which images are logical, and how many bytes
+    each group may hold per slot. An OTA carries no super_empty.img: the phone's own table
+    stays, and each logical partition of the slot written is resized within its group."""
+
+    groups: tuple
+    path = None
+
+    def is_logical(self, partition: str) -> bool:
+        return any(partition in group.partitions for group in self.groups)
+
+    def fit_checks(self, entries, target_slot: str, super_size: int | None) -> list[preflight.Check]:
+        checks = [preflight.Check("super size", preflight.NOT_AVAILABLE,
+                                  "a vendor OTA carries no layout of super; the phone keeps its own")]
+        for group in self.groups:
+            name = f"{group.name}_{target_slot}" if target_slot else group.name
+            used = sum(-(-entry.size // 4096) * 4096 for entry in entries if entry.partition in group.partitions)
+            if group.size and used > group.size:
+                checks.append(_refused(f"{name} in super", DoesNotFitSuper(
+                    f"the OTA's images of group {group.name} need {used} bytes; it holds {group.size}")))
+            else:
+                checks.append(preflight.Check(f"{name} in super", preflight.PASSED,
+                                              f"{used} of {group.size or 'any number of'} bytes"))
+        return checks
+
+
 def _refused(name: str, refusal: preflight.PreflightRefused) -> preflight.Check:
     return preflight.Check(name, preflight.FAILED, str(refusal), refusal)
 
@@ -110,8 +137,10 @@ def super_size(caps) -> int | None:
     return caps.partition_size(caps.super_partition_name or DEFAULT_SUPER)
 
 
-def layout_of(manifest, images) -> SuperLayout | None:
-    """The package's super_empty.img; None for a package without one."""
+def layout_of(manifest, images) -> SuperLayout | GroupLayout | None:
+    """The package's super_empty.img, a vendor OTA's partition groups, or None for neither."""
+    if manifest.super_groups:
+        return GroupLayout(manifest.super_groups)
     entry = manifest.super_empty
     return SuperLayout.load(images.path_for(entry, no_source)) if entry else None
 
@@ -165,7 +194,7 @@ def enter_fastbootd(session, device: FastbootDevice, target_slot: str) -> Fastbo
     return back
 
 
-def write_slot(session, device: FastbootDevice, layout: SuperLayout, entries, targets: dict[str, str],
+def write_slot(session, device: FastbootDevice, layout: SuperLayout | GroupLayout, entries, targets: dict[str, str],
                journal_entry) -> FastbootDevice:
     """Write the logical images of the slot being updated; returns the connection to fastbootd
     (`device` is closed when the phone had to reboot there)."""
@@ -175,11 +204,12 @@ def write_slot(session, device: FastbootDevice, layout: SuperLayout, entries, ta
     caps = device.capabilities
     super_name = caps.super_partition_name or DEFAULT_SUPER
     delete_leftover_cow(device, session.say)
-    session.show("writing", f"{super_name} layout")
-    with open(layout.path, "rb") as f:
-        data = f.read(MAX_SUPER_EMPTY_SIZE + 1)
-    device.download(len(data), [data])
-    device.command(f"update-super:{super_name}")
+    if layout.path is not None:
+        session.show("writing", f"{super_name} layout")
+        with open(layout.path, "rb") as f:
+            data = f.read(MAX_SUPER_EMPTY_SIZE + 1)
+        device.download(len(data), [data])
+        device.command(f"update-super:{super_name}")
     for entry in entries:
         device.command(f"resize-logical-partition:{targets[entry.partition]}:0")
     for entry in entries:

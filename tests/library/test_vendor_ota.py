@@ -59,12 +59,9 @@ def library(tmp_path, shelf):
     return library
 
 
-def make_ota(folder, name, key, metadata=FULL_METADATA, *, incremental=False, properties=True, dynamic=False):
-    """An OTA zip as the build makes it, of boot (and, when full, vendor); `dynamic`: vendor inside super."""
+def make_ota(folder, name, key, metadata=FULL_METADATA, *, incremental=False, properties=True):
+    """An OTA zip as the build makes it, of boot (and, when full, vendor)."""
     payload = generator.Payload()
-    if dynamic:
-        group = generator.f_bytes(1, b"main") + generator.f_varint(2, 1 << 30) + generator.f_bytes(3, b"vendor")
-        payload.dynamic_partition_metadata = generator.f_bytes(1, group)
     boot = firmware_image(1, 40)
     if incremental:
         payload.add_incremental("boot", boot, changed(boot, 2))
@@ -88,7 +85,7 @@ def test_a_full_ota_is_indexed_like_a_full_package_with_its_oem_signer(library, 
     entry = only(library.scan(trust))
     assert (entry.kind, entry.product, entry.build, entry.type, entry.source_build) == (
         VENDOR_OTA, PRODUCT, "B130", "full", None)
-    assert (entry.install, entry.hw_revisions, entry.rollback_index, entry.held_back) == ("fastboot", (), None, "")
+    assert (entry.install, entry.hw_revisions, entry.rollback_index) == ("fastboot", (), None)
     assert entry.signer == f"trusted OEM certificate {trust.oem_certificates()[0].key_id[:16]}" and entry.trusted
     assert (entry.path, entry.size) == (str(ota), ota.stat().st_size)
     assert Library(library.index_path).packages() == [entry]  # kept for the next run
@@ -107,12 +104,7 @@ def test_an_incremental_ota_is_indexed_with_its_source_build(library, shelf, tru
     entries = sorted(library.scan(trust).packages, key=lambda p: p.source_build)
     assert [(p.type, p.source_build, p.build) for p in entries] == [("incremental", "B119", "B130"),
                                                                    ("incremental", "B120", "B130")]
-    assert all(not p.held_back and p.applies_to_a_build for p in entries)
-
-
-def test_a_full_ota_whose_partitions_live_inside_super_is_held_back(library, shelf, trust, oem_key):
-    make_ota(shelf, "phone", oem_key, dynamic=True)
-    assert only(library.scan(trust)).held_back == "tsuf update does not yet write an OTA's partitions inside super"
+    assert all(p.applies_to_a_build for p in entries)
 
 
 def test_an_ota_no_trusted_certificate_verifies_is_listed_as_not_trusted_or_not_available(

@@ -156,9 +156,8 @@ def test_sizes_read_as_firmware_sizes_do(size, text):
 
 def vendor_ota(build, kind="full", source=None, *, size=2_400 * MB, **changes):
     """The manufacturer's payload.bin zip, as the library indexes it: no rollback index, no hardware revisions."""
-    held_back = changes.pop("held_back", "")
     return replace(package(build, kind, source, size=size, rollback=None, revisions=(), origin=LIBRARY, **changes),
-                   kind=VENDOR_OTA, held_back=held_back)
+                   kind=VENDOR_OTA)
 
 
 def test_a_full_vendor_ota_is_chosen_like_a_full_package_and_says_its_rollback_index_is_unknown():
@@ -196,14 +195,3 @@ def test_an_incremental_vendor_ota_from_the_handsets_build_is_chosen_as_a_delta(
     assert choice.package == vendor_ota("B140", "incremental", "B130", size=90 * MB)
     assert choice.fallback == vendor_ota("B140") and choice.reason.startswith("delta 90 MB from B130 to B140; ")
     assert choose(handset("B125"), offer).package == vendor_ota("B140")  # no OTA from B125: the full one
-
-
-def test_a_held_back_vendor_ota_is_never_chosen_and_the_reason_names_it():
-    super_only = "tsuf update does not yet write an OTA's partitions inside super"
-    offer = [vendor_ota("B130"), vendor_ota("B140", held_back=super_only)]
-    choice = choose(handset("B120"), offer)
-    assert choice.package == vendor_ota("B130")
-    assert f"B140 is offered only as full vendor OTA ({super_only})" in choice.reason
-    with pytest.raises(NoUpdateFor, match="runs B130: B140 is offered only as full vendor OTA") as only_held:
-        choose(handset("B130"), offer)
-    assert not only_held.value.up_to_date

@@ -10,16 +10,17 @@ import pytest
 
 from flasher.package.bootmeta import make_boot_metadata
 from flasher.payload.errors import PayloadSignatureError, UnverifiedPayload
-from flasher.payload.ota_images import OtaNotSupported
+from flasher.virtual.usb_debugging import Debugging
 from flasher.payload.ota_metadata import OtaMetadataMissing
 from flasher.update.session import Options
 from flasher.update.updater import Updater
 from tests.payload import generator
-from tests.support.handsets import RunningHandset, small_profile
+from tests.support.handsets import RunningHandset, android_profile, small_profile
 from tests.support.packages import PRODUCT, make_keys
 from tests.support.stations import bench_station
 
 MiB = 1 << 20
+LOGICAL = ("system", "vendor", "product")
 FINGERPRINT = f"TSUF/{PRODUCT}/{PRODUCT}:14/B130/B130:user/release-keys"
 METADATA = f"ota-type=AB\npre-device={PRODUCT}\npost-build={FINGERPRINT}\n"
 
@@ -113,18 +114,6 @@ def test_an_unsigned_ota_is_not_available_and_so_refused(bench, tmp_path):
         bench.update(ota)
 
 
-def test_an_ota_whose_partitions_live_inside_super_is_refused_by_name(bench, tmp_path, oem_key):
-    payload = generator.Payload()
-    payload.add_full("system", os.urandom(8192))
-    group = generator.f_bytes(1, b"qti_dynamic_partitions") + generator.f_varint(2, 1 << 30) + \
-        generator.f_bytes(3, b"system")
-    payload.dynamic_partition_metadata = generator.f_bytes(1, group)
-    properties = payload.write(tmp_path / "dynamic.bin", oem_key)
-    ota = generator.ota_zip(tmp_path / "dynamic.zip", tmp_path / "dynamic.bin", properties, None, METADATA)
-    with pytest.raises(OtaNotSupported, match="inside super"):
-        bench.update(ota)
-
-
 def test_an_incremental_ota_applies_to_the_build_the_handset_runs(bench, tmp_path, oem_key):
     """B120 arrives by a full OTA; the incremental B120 -> B130 OTA then takes each source from
     the handset (read back and checked against old_partition_info) and writes the other slot."""
@@ -146,3 +135,58 @@ def test_an_incremental_ota_applies_to_the_build_the_handset_runs(bench, tmp_pat
         assert _stored(bench.handset.handset, f"{partition}_a", len(data)) == data
     again = bench.update(ota)  # now on B130: the OTA does not apply
     assert again.result == "DELTA_SOURCE_MISMATCH", again.message
+
+
+def test_an_ota_whose_partitions_live_inside_super_writes_them_through_fastbootd(tmp_path, oem_key):
+    """The android phone: boot and vbmeta from the bootloader, system, vendor and product (the payload's
+    dynamic partition group) resized within the phone's group and flashed in fastbootd; then
+    confirmed through ADB."""
+    keys = make_keys(tmp_path)
+    keys.trust_store.import_oem_certificate(_certificate(tmp_path, oem_key))
+    phone = RunningHandset(tmp_path / "phone", android_profile(oem_public_key=keys.oem_public_pem), adb=True,
+                           usb_debugging=Debugging.ALLOW)
+    dynamic = phone.handset.family.dynamic.super
+    slot_a = {name: dynamic.read_logical(f"{name}_a") for name in LOGICAL}
+    images = {"boot": os.urandom(MiB), "system": os.urandom(5 * MiB) + bytes(4096), "vendor": os.urandom(2 * MiB),
+              "product": os.urandom(MiB)}
+    images["vbmeta"] = make_boot_metadata({n: (len(d), hashlib.sha256(d).hexdigest()) for n, d in images.items()},
+                                          7, keys.oem, "B130")
+    payload = generator.Payload()
+    for partition, data in images.items():
+        payload.add_full(partition, data)
+    group = generator.f_bytes(1, b"qti_dynamic_partitions") + generator.f_varint(2, 15 * MiB) + \
+        b"".join(generator.f_bytes(3, name.encode()) for name in LOGICAL)
+    payload.dynamic_partition_metadata = generator.f_bytes(1, group)
+    properties = payload.write(tmp_path / "phone.bin", oem_key)
+    ota = generator.ota_zip(tmp_path / "phone.zip", tmp_path / "phone.bin", properties, None, METADATA)
+    try:
+        with Updater(ota, keys.trust_store, bench_station(tmp_path)) as updater:
+            updater.prepare()
+            report = updater.update([phone.address], options=Options(return_timeout=20))[0]
+    finally:
+        phone.stop()
+    assert report.result == "SUCCESS" and "confirmed through ADB" in report.message, report.message
+    for name in LOGICAL:
+        assert dynamic.read_logical(f"{name}_b")[: len(images[name])] == images[name]
+        assert dynamic.read_logical(f"{name}_a") == slot_a[name]  # the slot that ran keeps its build
+    checks = {check["check"]: check["outcome"] for check in report.checks}
+    assert checks["qti_dynamic_partitions_b in super"] == "passed" and checks["super size"] == "not available"
+
+
+def test_an_ota_too_large_for_its_partition_group_is_refused_before_any_write(bench, tmp_path, oem_key):
+    payload = generator.Payload()
+    payload.add_full("system", os.urandom(2 * MiB))
+    group = generator.f_bytes(1, b"main") + generator.f_varint(2, MiB) + generator.f_bytes(3, b"system")
+    payload.dynamic_partition_metadata = generator.f_bytes(1, group)
+    properties = payload.write(tmp_path / "big.bin", oem_key)
+    ota = generator.ota_zip(tmp_path / "big.zip", tmp_path / "big.bin", properties, None, METADATA)
+    before = _stored(bench.handset.handset, "system_b", MiB)
+    report = bench.update(ota)
+    assert report.result == "INCOMPATIBLE_LAYOUT" and "group main need" in report.message, report.message
+    assert _stored(bench.handset.handset, "system_b", MiB) == before
+
+
+def _certificate(tmp_path, key):
+    path = tmp_path / "oem-cert.pem"
+    path.write_bytes(generator.certificate_pem(key))
+    return path
