@@ -10,6 +10,7 @@ import pytest
 
 from flasher.package.bootmeta import make_boot_metadata
 from flasher.payload.errors import PayloadSignatureError, UnverifiedPayload
+from flasher.payload.ota_images import OtaNotSupported
 from flasher.virtual.usb_debugging import Debugging
 from flasher.payload.ota_metadata import OtaMetadataMissing
 from flasher.update.session import Options
@@ -190,3 +191,12 @@ def _certificate(tmp_path, key):
     path = tmp_path / "oem-cert.pem"
     path.write_bytes(generator.certificate_pem(key))
     return path
+
+
+def test_a_payload_partition_no_handset_could_have_is_refused_by_name(bench, tmp_path, oem_key):
+    payload = generator.Payload()
+    payload.add_full("Boot.Image", os.urandom(8192))
+    properties = payload.write(tmp_path / "odd.bin", oem_key)
+    ota = generator.ota_zip(tmp_path / "odd.zip", tmp_path / "odd.bin", properties, None, METADATA)
+    with pytest.raises(OtaNotSupported, match="not a partition name"):
+        bench.update(ota)
