@@ -267,8 +267,8 @@ class MainWindow(QMainWindow):
     # -- package ---------------------------------------------------------------------
 
     def ask_open_package(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open a signed package or factory images", "",
-                                              "TSUF packages and factory images (*.zip)")
+        name, _ = QFileDialog.getOpenFileName(self, "Open a package, a vendor OTA or factory images", "",
+                                              "Packages, vendor OTAs and factory images (*.zip *.bin)")
         if name:
             self.open_package(Path(name))
 

@@ -80,7 +80,9 @@ class PackagePanel(QFrame):
         self.fields["Product"].setText(html_text(manifest.product or "not named"))
         rollback = "not stated" if manifest.rollback_index is None else manifest.rollback_index
         self.fields["Build"].setText(html_text(f"{manifest.build or 'not stated'} (rollback index {rollback})"))
-        self.fields["Type"].setText(manifest.type if manifest.signed else "factory images")
+        self.fields["Type"].setText("factory images" if not manifest.signed else
+                                    f"vendor OTA ({'incremental' if manifest.type == 'delta' else 'full'})"
+                                    if manifest.signer else manifest.type)
         images = ", ".join(f"{entry.partition} {human_bytes(entry.size)}" for entry in manifest.images)
         self.fields["Size"].setText(f"{human_bytes(manifest.total_size)} ({images})")
         if not manifest.signed:
@@ -89,6 +91,12 @@ class PackagePanel(QFrame):
             self.fields["Trust"].setText("<span style='color:#b7791f'>⚠ not signed</span> (android-info.txt "
                                          "requirements are checked on each handset)"
                                          + (f"; {html_text(left_out)}" if left_out else ""))
+            return
+        if manifest.signer:
+            self.fields["Signed by"].setText(html_text(manifest.signer))
+            self.fields["Trust"].setText("<span style='color:#2e9d4f'>✓ trusted</span> (vendor OTA: its payload "
+                                         "signatures checked with a trusted OEM certificate, every image built "
+                                         "and hashed)")
             return
         trusted = updater.reader.trusted
         self.fields["Signed by"].setText(trusted.admission.describe())

@@ -141,3 +141,25 @@ def test_factory_images_open_only_when_the_user_says_yes(make_bench, make_window
     fields = window.package_panel.fields
     assert fields["Type"].text() == "factory images" and fields["Signed by"].text().startswith("nobody")
     assert "system_other.img not written" in fields["Trust"].text() and fields["Build"].text().startswith("B130")
+
+
+def test_a_vendor_ota_opens_with_its_oem_signer(make_bench, make_window, qtbot, tmp_path):
+    import os
+
+    from tests.payload import generator
+    bench = make_bench(1)
+    key = generator.rsa_key()
+    certificate = tmp_path / "otacert.pem"
+    certificate.write_bytes(generator.certificate_pem(key))
+    bench.keys.trust_store.import_oem_certificate(certificate)
+    payload = generator.Payload()
+    payload.add_full("boot", os.urandom(8192))
+    properties = payload.write(tmp_path / "payload.bin", key)
+    ota = generator.ota_zip(tmp_path / "ota.zip", tmp_path / "payload.bin", properties, None,
+                            "ota-type=AB\npre-device=tsuf_zte_ab\npost-build-incremental=B130\n")
+    window = make_window(bench)
+    window.open_package(ota)
+    qtbot.waitUntil(lambda: window.board.updater is not None, timeout=TIMEOUT)
+    fields = window.package_panel.fields
+    assert fields["Type"].text() == "vendor OTA (full)" and "signed by" in fields["Signed by"].text()
+    assert "✓ trusted" in fields["Trust"].text() and fields["Build"].text().startswith("B130")
