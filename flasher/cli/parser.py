@@ -54,6 +54,8 @@ def _named_command(argv: list[str]) -> str | None:
             next(words, None)
         elif not word.startswith("-"):
             return word
+        elif word in ("--version", "-h", "--help"):
+            return ""  # the version, or the list of commands: no command's arguments are needed
         elif word not in ("--json", "-v", "--verbose"):
             return None
     return None
