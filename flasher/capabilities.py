@@ -8,10 +8,11 @@ So nothing is guessed from a single variable, and what a handset does not
 offer stays `None` ("not available") for the decision to handle, never a
 default that lets a check pass.
 
-The model asks `getvar:all` once, then each variable a decision needs that
-the listing lacked; a variable answered with FAIL (any wording) or an empty
-OKAY is absent. Partition sizes, slot support per partition and read-back
-support are asked on first use and kept for the connection.
+The model asks `getvar:all` once, when a decision first needs a variable,
+then each variable a decision needs that the listing lacked, when it needs it
+(a flash asks only what it uses; the stock client asks three variables); a
+variable answered with FAIL (any wording) or an empty OKAY is absent. Every
+answer, and read-back support, is kept for the connection.
 """
 
 from __future__ import annotations
@@ -24,13 +25,6 @@ from .protocol.errors import CommandFailed
 
 if TYPE_CHECKING:
     from .fastboot import FastbootDevice
-
-# What a decision needs beyond partitions; asked one by one when `getvar:all` lacked them.
-CORE_VARIABLES = (
-    "serialno", "product", "hw-revision", "max-download-size", "slot-count", "current-slot",
-    "unlocked", "is-userspace", "battery-voltage", "battery-soc-ok", "build", "rollback-index",
-    "version-bootloader", "bootloader-version",
-)
 
 # Partitions nearly every handset has: one answering `partition-size` shows that sizes are
 # answered on request, so a name without one is not a partition (a typo), refused before any upload.
@@ -53,37 +47,38 @@ class Capabilities:
 
     def __init__(self, device: FastbootDevice):
         self._device = device
-        self._values: dict[str, str | None] = {}
+        self._values: dict[str, str | None] | None = None  # None until the listing was asked for
         self._readable: dict[str, bool] = {}
         self.fetch_command: bool | None = None
         """False once the handset answered that it has no fetch command; None until asked."""
-        self._probe()
 
     # -- probing ---------------------------------------------------------------
 
-    def _probe(self) -> None:
-        try:
-            self._values.update(self._device.getvar_all())
-        except CommandFailed:
-            pass  # not every bootloader lists its variables; each is asked on its own below
-        for name in CORE_VARIABLES:
-            self.value(name)
+    def _known(self) -> dict[str, str | None]:
+        """Every answer so far, starting with the handset's own listing (asked once)."""
+        if self._values is None:
+            try:
+                self._values = self._device.getvar_all()
+            except CommandFailed:
+                self._values = {}  # not every bootloader lists its variables; each is asked on its own
+        return self._values
 
     def value(self, name: str) -> str | None:
         """A variable's text; None when the handset does not offer it."""
-        if name not in self._values:
-            self._values[name] = self._device.getvar_optional(name)
-        return self._values[name] or None
+        known = self._known()
+        if name not in known:
+            known[name] = self._device.getvar_optional(name)
+        return known[name] or None
 
     def refresh(self, name: str) -> str | None:
         """Ask again: for state that commands change (current-slot after set_active)."""
-        self._values.pop(name, None)
+        self._known().pop(name, None)
         return self.value(name)
 
     @property
     def variables(self) -> dict[str, str]:
         """Every variable the handset offered so far."""
-        return {name: value for name, value in self._values.items() if value}
+        return {name: value for name, value in self._known().items() if value}
 
     # -- sizes -----------------------------------------------------------------
 
@@ -92,8 +87,7 @@ class Capabilities:
         """Partition sizes come as hex without `0x` (barebox prints `%08x`, and its
         max-download-size in decimal): known from the bootloader naming itself, or from a
         partition size that can only be hex."""
-        names = (self.value("version-bootloader") or "") + (self.value("bootloader-version") or "")
-        if "barebox" in names.lower():
+        if any("barebox" in (self.value(name) or "").lower() for name in ("bootloader-version", "version-bootloader")):
             return True
         return any(_BARE_HEX.fullmatch(value.strip()) for name, value in self.variables.items()
                    if name.startswith("partition-size:"))
@@ -102,7 +96,9 @@ class Capabilities:
         value = self.value(name)
         if value is None:
             return None
-        return variables.parse_size(name, value, bare_hex=name.startswith("partition-size:") and self.bare_hex)
+        # Only a partition size without `0x` can be barebox's bare hex: only then is the bootloader asked its name.
+        maybe_bare = name.startswith("partition-size:") and not value.strip().lower().startswith("0x")
+        return variables.parse_size(name, value, bare_hex=maybe_bare and self.bare_hex)
 
     @property
     def max_download_size(self) -> int | None:

@@ -6,7 +6,6 @@ folders, and `\\x1b]0;...\\x07` must not drive the terminal. Code that turns a d
 into a path calls `file_key`; code that prints one calls `printable`.
 """
 
-import hashlib
 import re
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -29,6 +28,7 @@ def file_key(text: str) -> str:
             and text.split(".")[0].upper() not in _WINDOWS_RESERVED:
         return text
     stem = _UNSAFE_RUN.sub("_", text).strip("_-")[:_STEM_LENGTH] or "device"
+    import hashlib  # here, not above: printing a device's words (every command) need not load OpenSSL
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_LENGTH]
     return f"{stem}-{digest}"
 

@@ -167,7 +167,8 @@ class FastbootDevice:
         Names that already carry a slot, and unslotted partitions, stay as they are.
         """
         capabilities = self.capabilities
-        if not capabilities.slots or not capabilities.has_slot(partition):
+        # has-slot first: a `no` settles it without asking how many slots there are.
+        if not capabilities.has_slot(partition) or not capabilities.slots:
             if slot is not None:
                 raise NoSuchSlot(f"{partition} has no slots, but slot {slot!r} was asked for")
             return partition

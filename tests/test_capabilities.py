@@ -158,3 +158,37 @@ def test_dynamic_partitions_in_fastbootd_and_their_absence_in_a_bootloader():
             caps = device.capabilities
             assert not caps.userspace and caps.super_partition_name is None
             assert caps.is_logical("system_b") is None and caps.snapshot_update_status is None
+
+
+def test_the_listing_is_asked_once_and_each_other_variable_when_a_decision_reads_it():
+    lines = ["max-download-size:0x10000000", "slot-count:2", "current-slot:a", "has-slot:system:yes",
+             "partition-size:system_a:0x600000", "version-bootloader:ABL-1"]
+    with peer({"serialno": "VH000001"}, all_lines=lines, absent="GetVar Variable Not found") as device_peer:
+        with FastbootDevice.open(device_peer.address) as device:
+            assert device_peer.commands == []  # connecting asks nothing
+            assert device.resolve_partition("system") == "system_a"
+            assert device.max_download_size() == 0x10000000
+            device._check_fits("system_a", 0x600000)  # a 0x size: the bootloader's name is not needed
+            flash_asked = list(device_peer.commands)
+            assert device.capabilities.serialno == "VH000001" and device.capabilities.serialno == "VH000001"
+            assert device.capabilities.battery_ok is None  # not offered: not available, never passed
+    assert flash_asked == [b"getvar:all"]
+    assert device_peer.commands[1:] == [b"getvar:serialno", b"getvar:battery-soc-ok"]
+
+
+def test_a_partition_without_has_slot_needs_no_slot_count():
+    """U-Boot lists neither slot-count nor has-slot: a `no` for the partition settles it."""
+    with peer({"has-slot:system": "no", "partition-size:system": "0x600000", "max-download-size": "0x2000000"},
+              all_lines=["max-download-size: 0x2000000", "current-slot: a"]) as device_peer:
+        with FastbootDevice.open(device_peer.address) as device:
+            assert device.resolve_partition("system") == "system"
+            device._check_fits("system", 4096)
+    assert device_peer.commands == [b"getvar:all", b"getvar:has-slot:system", b"getvar:partition-size:system"]
+
+
+def test_a_size_without_0x_asks_whether_the_bootloader_is_barebox():
+    with peer({"bootloader-version": "barebox-2024.01.0", "partition-size:system": "10000000"},
+              all_lines=None, absent="no such variable") as device_peer:
+        with FastbootDevice.open(device_peer.address) as device:
+            assert device.capabilities.partition_size("system") == 256 << 20
+    assert device_peer.commands == [b"getvar:all", b"getvar:partition-size:system", b"getvar:bootloader-version"]

@@ -8,7 +8,6 @@ import math
 import os
 import re
 import stat
-from datetime import datetime
 
 # Longer than any handset takes, short enough that `monotonic() + value` and socket
 # timeouts stay finite numbers.
@@ -50,6 +49,7 @@ def integer(low: int, high: int):
 
 def iso_date(text: str) -> str:
     """A date or UTC time as reports store it: 2026-01-31 or 2026-01-31T12:00:00Z."""
+    from datetime import datetime
     try:
         datetime.fromisoformat(text)
     except ValueError:

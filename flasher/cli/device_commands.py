@@ -2,7 +2,6 @@
 
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -80,17 +79,22 @@ def _flash(device: FastbootDevice, args) -> int:
     image = Path(args.file)
     target = device.resolve_partition(args.partition, args.slot)
     flags = vbmeta_flags.flags_for(args.disable_verity, args.disable_verification)
+    if not flags:
+        return _flash_file(device, args, target, image, image)
+    if not target.startswith("vbmeta"):
+        raise vbmeta_flags.NotVbmeta(f"--disable-verity and --disable-verification change a vbmeta "
+                                     f"partition; {target} is not one")
+    import tempfile  # only this copy needs a scratch folder
     with tempfile.TemporaryDirectory(prefix="tsuf-vbmeta-") as scratch:
-        if flags:  # as the stock client: the header's flags are set in a copy, never in the user's file
-            if not target.startswith("vbmeta"):
-                raise vbmeta_flags.NotVbmeta(f"--disable-verity and --disable-verification change a vbmeta "
-                                             f"partition; {target} is not one")
-            sent = vbmeta_flags.with_flags(image, flags, Path(scratch) / image.name)
-        else:
-            sent = image
-        started = time.monotonic()
-        with progress_bar(f"flash {target}", limits_text(device.timeouts, "flash:")) as bar:
-            pieces = device.flash(target, sent, progress=bar.update, use_fill=not args.no_fill)
+        # As the stock client: the header's flags are set in a copy, never in the user's file.
+        return _flash_file(device, args, target, image, vbmeta_flags.with_flags(image, flags, Path(scratch) / image.name))
+
+
+def _flash_file(device: FastbootDevice, args, target: str, image: Path, sent: Path) -> int:
+    """Flash `sent` (the user's `image`, or its copy with vbmeta flags set)."""
+    started = time.monotonic()
+    with progress_bar(f"flash {target}", limits_text(device.timeouts, "flash:")) as bar:
+        pieces = device.flash(target, sent, progress=bar.update, use_fill=not args.no_fill)
     emit(args, {"partition": target, "image": str(image), "bytes": image.stat().st_size,
                  "pieces": pieces, "seconds": round(time.monotonic() - started, 3)},
           f"wrote {image} to {target} in {pieces} piece{'s' if pieces != 1 else ''}")

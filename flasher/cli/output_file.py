@@ -1,7 +1,6 @@
 """Where a partition read back from a handset goes, so a failed read never costs the user a file."""
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -30,7 +29,7 @@ class OutputFile:
             self.file = self._open(self.path, os.O_WRONLY, f"cannot write {self.path}")
         elif found is None or stat.S_ISREG(found.st_mode):
             self._target = self.path.resolve()  # through a symlink: replace the file it names, not the link
-            self._temporary = self._target.with_name(f".{self._target.name}.{secrets.token_hex(4)}.partial")
+            self._temporary = self._target.with_name(f".{self._target.name}.{os.urandom(4).hex()}.partial")
             self.file = self._open(self._temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
                                    f"cannot write {self.path}: no new file can be made in {self._target.parent}")
             if found:

@@ -54,6 +54,8 @@ def _named_command(argv: list[str]) -> str | None:
             next(words, None)
         elif not word.startswith("-"):
             return word
+        elif word in ("--version", "-h", "--help"):
+            return ""  # the version, or the list of commands: no command's arguments are needed
         elif word not in ("--json", "-v", "--verbose"):
             return None
     return None
@@ -338,8 +340,10 @@ def _add_update_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_key_commands(commands) -> None:
-    from ..package.roles import MAX_THRESHOLD, ROLES
     keys = commands.add_parser("keys", help="signing keys and the trust store")
+    if keys is _UNBUILT:
+        return  # another command: not worth importing the package roles (25 ms)
+    from ..package.roles import MAX_THRESHOLD, ROLES
     key_commands = keys.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
     generate = key_commands.add_parser("generate", help="make a key pair: NAME.pem (private) and NAME.pub.pem")
     generate.add_argument("name", type=plain_name)

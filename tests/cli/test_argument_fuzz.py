@@ -208,6 +208,17 @@ def test_a_command_line_parses_alike_when_only_its_command_is_built(tmp_path):
     assert checked > 50  # the walk found the commands
 
 
+def test_help_and_version_print_alike_without_building_any_command(capsys):
+    for argv in (["--help"], ["-h"], ["--json", "--help"], ["--version"], ["-s", "tcp:127.0.0.1:9", "--version"]):
+        printed = []
+        for built in (cli.build_parser(), cli.build_parser(cli._named_command(argv))):
+            with pytest.raises(SystemExit) as exited:
+                built.parse_args(argv)
+            printed.append((exited.value.code, capsys.readouterr()))
+        assert printed[0] == printed[1], argv
+        assert cli._named_command(argv) == ""  # no command's arguments were built
+
+
 def test_a_mistyped_command_still_lists_every_command(capsys):
     with pytest.raises(SystemExit):
         cli.build_parser(cli._named_command(["flsh"])).parse_args(["flsh"])
