@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from ..package.archive import Progress
 from ..package.delta_manifest import DeltaEntry
 from ..package.manifest import PARTITION_NAME, ImageEntry, Manifest, utc_timestamp
 from ..package.stated_build import MAX_VBMETA, stated_build
@@ -112,24 +112,24 @@ class OtaImages:
             (sources / f"{partition}.img").symlink_to(source)
         return extract(self.payload, [partition], out, source_dir=sources)[0]
 
-    def extract_all_verified(self, dest_dir: Path, progress: Progress | None = None) -> dict[str, Path]:
-        """Every partition built into a new private folder, checked against the payload's hashes."""
-        folder = Path(tempfile.mkdtemp(prefix="tsuf-ota-", dir=dest_dir))
-        sizes = {entry.partition: entry.size for entry in self._manifest.images}
-        done_before: dict[str, int] = {}
-
-        def each(name: str, done: int, _total: int) -> None:
-            if progress:
-                progress(sum(sizes[other] for other in done_before if other != name) + done)
-            done_before[name] = done
-        paths = extract(self.payload, list(sizes), folder, progress=each)
-        images = {path.name.removesuffix(".img"): path for path in paths}
-        if VBMETA in images:
-            with open(images[VBMETA], "rb") as vbmeta:
+    def image_builder(self, dest_dir: Path) -> tuple[list[str], Callable[[str], Path]]:
+        """The order a full OTA's images are built in (the order sessions write them) and what
+        builds one, into its own private folder, checked against the payload's hashes. vbmeta
+        is built at once, so its rollback index is known before any preflight."""
+        order = sorted((entry.partition for entry in self._manifest.images),
+                       key=lambda name: (name != VBMETA, any(name in group.partitions
+                                                             for group in self._manifest.super_groups)))
+        built: dict[str, Path] = {}
+        if VBMETA in order:
+            built[VBMETA] = self._build(VBMETA, dest_dir)
+            with open(built[VBMETA], "rb") as vbmeta:
                 stated = stated_build(vbmeta.read(MAX_VBMETA))
             if stated.rollback_index is not None:
                 self._manifest = replace(self._manifest, rollback_index=stated.rollback_index)
-        return images
+        return order, lambda name: built.get(name) or self._build(name, dest_dir)
+
+    def _build(self, partition: str, dest_dir: Path) -> Path:
+        return extract(self.payload, [partition], Path(tempfile.mkdtemp(prefix="tsuf-ota-", dir=dest_dir)))[0]
 
     def close(self) -> None:
         """Nothing stays open: the payload's file is opened for each read."""

@@ -1,6 +1,6 @@
-"""Where a session gets what it sends: a verified copy of an image from a full package, a
-target rebuilt from a delta package and the source build's image, or, for a sideload,
-the whole package.
+"""Where a session gets what it sends: a verified copy of an image from a full package, an
+image a vendor OTA builds while the first are already sent, a target rebuilt from a delta
+package and the source build's image, or, for a sideload, the whole package.
 
 Either way what is handed out has been hashed against the signed manifest.
 """
@@ -29,6 +29,47 @@ class PreparedImages:
 
     def path_for(self, entry, read_source: ReadSource) -> Path:
         return self.images[entry.partition]
+
+
+class StreamedImages:
+    """Images built one after another on a thread while handsets already take the first ones
+    (a vendor OTA's, each checked against the payload's hash as it is built): `path_for`
+    waits for its image. A build that fails fails every session that waits for it or a
+    later one, with the build's own error; images already written stay on the inactive slot,
+    which is never switched to."""
+
+    def __init__(self, build: Callable[[str], Path], order: list[str]):
+        self._build = build
+        self._order = order
+        self._paths: dict[str, Path] = {}
+        self._ready = {name: threading.Event() for name in order}
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name="tsuf-images", daemon=True).start()
+
+    def _run(self) -> None:
+        for name in self._order:
+            try:
+                self._paths[name] = self._build(name)
+            except BaseException as error:  # handed to every session that waits
+                self._error = error
+                for event in self._ready.values():
+                    event.set()
+                return
+            self._ready[name].set()
+
+    def path_for(self, entry, read_source: ReadSource) -> Path:
+        self._ready[entry.partition].wait()
+        if entry.partition not in self._paths:
+            raise self._error
+        return self._paths[entry.partition]
+
+    def wait_all(self) -> dict[str, Path]:
+        """Every image, once all are built (or the build's error)."""
+        for name in self._order:
+            self._ready[name].wait()
+        if self._error is not None:
+            raise self._error
+        return dict(self._paths)
 
 
 class SideloadPackage:

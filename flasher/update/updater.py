@@ -25,7 +25,7 @@ from ..package.factory import FactoryImages, is_factory_zip
 from ..payload.ota_images import OtaImages, is_ota
 from ..package.trust import TrustStore
 from .events import Event
-from .images import DeltaImages, PreparedImages, SideloadPackage
+from .images import DeltaImages, PreparedImages, SideloadPackage, StreamedImages
 from .session import CancelToken, Options, Station, UpdateSession
 
 # A delta that cannot be applied to this handset: the full package can still be.
@@ -58,7 +58,7 @@ class Updater:
         self._delta = DeltaImages(self.reader, cache, rebuild) if self.reader.manifest.type == "delta" else None
         self._workdir: Path | None = None
         self.images: dict[str, Path] = {}
-        self._prepared: PreparedImages | SideloadPackage | None = None
+        self._prepared: PreparedImages | StreamedImages | SideloadPackage | None = None
         self._prepare_lock = threading.Lock()
 
     @property
@@ -67,7 +67,8 @@ class Updater:
 
     def prepare(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Extract and verify every image once, for all handsets (safe to call from any thread).
-        A delta package's images are rebuilt per source, as handsets need them."""
+        A delta package's images are rebuilt per source, as handsets need them; a full vendor
+        OTA's are built on a thread while handsets already take the first ones."""
         if self._delta:
             return
         with self._prepare_lock:
@@ -75,6 +76,9 @@ class Updater:
                 self._workdir = self._workdir or Path(tempfile.mkdtemp(prefix="tsuf-update-"))
                 if self.manifest.install == "sideload":
                     self._prepared = SideloadPackage(self._copy_package(progress))
+                elif isinstance(self.reader, OtaImages):
+                    order, build = self.reader.image_builder(self._workdir)
+                    self._prepared = StreamedImages(build, order)
                 else:
                     total = sum(entry.size for entry in self.manifest.images)
                     self.images = self.reader.extract_all_verified(

@@ -3,12 +3,14 @@
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from flasher.delta.errors import DeltaSourceMismatch
 from flasher.package.archive import PackageReader
-from flasher.update.images import DeltaImages
+from flasher.payload.errors import PartitionHashMismatch
+from flasher.update.images import DeltaImages, StreamedImages
 from tests.support.releases import releases as releases  # the session-wide publisher folder
 
 HANDSETS = 8
@@ -62,3 +64,35 @@ def test_a_handset_with_the_wrong_source_does_not_stop_the_next_one(releases, tm
                                                           releases.keys.trust_store)[entry.partition].read_bytes()
         finally:
             images.close()
+
+
+def test_streamed_images_hand_out_the_first_image_while_later_ones_are_still_built(tmp_path):
+    """The second image is built only once the first was handed out: a session writes the
+    first while the rest is built, instead of waiting for all of them."""
+    first_taken = threading.Event()
+
+    def build(name):
+        if name == "system":
+            assert first_taken.wait(10), "the boot image was not handed out before system was built"
+        path = tmp_path / f"{name}.img"
+        path.write_bytes(name.encode())
+        return path
+    images = StreamedImages(build, ["boot", "system"])
+    assert images.path_for(SimpleNamespace(partition="boot"), None).read_bytes() == b"boot"
+    first_taken.set()
+    assert images.path_for(SimpleNamespace(partition="system"), None).read_bytes() == b"system"
+    assert set(images.wait_all()) == {"boot", "system"}
+
+
+def test_a_streamed_image_that_fails_to_build_fails_the_sessions_that_wait_for_it(tmp_path):
+    def build(name):
+        if name == "system":
+            raise PartitionHashMismatch("the system image built from the payload is not the one its manifest hashed")
+        path = tmp_path / f"{name}.img"
+        path.write_bytes(b"x")
+        return path
+    images = StreamedImages(build, ["boot", "system", "vendor"])
+    assert images.path_for(SimpleNamespace(partition="boot"), None).exists()
+    for later in ("system", "vendor"):
+        with pytest.raises(PartitionHashMismatch):
+            images.path_for(SimpleNamespace(partition=later), None)
