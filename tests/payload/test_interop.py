@@ -1,19 +1,18 @@
 """The payload's signatures and patches are those the standard tools make and read."""
 
 import hashlib
-import shutil
 import subprocess
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 
 from flasher.payload.reader import read_payload
 from flasher.payload.verify import hash_payload
 from tests.payload import generator
 from tests.payload.conftest import changed, firmware_image
+from tests.support.tools import requires_tool
 
 
-@pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl")
+@requires_tool("openssl", "openssl")
 def test_openssl_verifies_both_signatures_against_the_otacert(tmp_path, full_ota, oem_key):
     """openssl checks what TSUF checks: RSA PKCS#1 v1.5 over the SHA-256 digest update_engine signs."""
     (tmp_path / "otacert.pem").write_bytes(generator.certificate_pem(oem_key))
@@ -30,7 +29,7 @@ def test_openssl_verifies_both_signatures_against_the_otacert(tmp_path, full_ota
         assert result.returncode == 0 and "Signature Verified Successfully" in result.stdout, result.stderr
 
 
-@pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl")
+@requires_tool("openssl", "openssl")
 def test_a_payload_signed_by_openssl_verifies(tmp_path, tsuf, oem_key, trusted_store, images, monkeypatch):
     """The signer can be a build server's openssl: TSUF accepts what it makes from the same digests."""
     key_path = tmp_path / "key.pem"
@@ -51,7 +50,7 @@ def test_a_payload_signed_by_openssl_verifies(tmp_path, tsuf, oem_key, trusted_s
     assert code == 0 and "signature: verified" in out, err
 
 
-@pytest.mark.skipif(not shutil.which("bspatch"), reason="needs bspatch (Debian's bsdiff)")
+@requires_tool("bspatch", "bsdiff")
 def test_bspatch_applies_a_source_bsdiff_blob(tmp_path, oem_key):
     """A SOURCE_BSDIFF operation's data is a standard BSDIFF40 patch: Debian's bspatch makes the same target."""
     old = firmware_image(21, 16)
