@@ -69,6 +69,7 @@ import os
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -118,6 +119,8 @@ def main() -> int:
                         help="partition to flash (default: system_a, or system on a family without slots)")
     parser.add_argument("--bytecode", choices=("cached", "as-configured"), default="cached",
                         help="tsuf's bytecode: cached as after a pip install (default), or the environment's")
+    parser.add_argument("--resident", action="store_true",
+                        help="tsuf runs through its resident server (`tsuf server start`), as a station keeps it")
     args = parser.parse_args()
     args.links = tuple(link for link in LINKS if link in args.links.split(","))
     if not args.links:
@@ -143,8 +146,12 @@ def main() -> int:
         use_cached_bytecode(work)
     images: dict[int, tuple[Path, str]] = {}  # MiB -> (file, sha256), shared by the families
     try:
+        if args.resident:
+            start_resident(work)
         results = [measure_family(args, work, family, images) for family in families]
     finally:
+        if args.resident:
+            subprocess.run([TSUF, "server", "stop"], capture_output=True, timeout=60)
         shutil.rmtree(work, ignore_errors=True)
     if args.families:
         summary = {"benchmark": "flash_links_families", "command": command_line(), "families": results}
@@ -152,6 +159,14 @@ def main() -> int:
     else:
         print(json.dumps(results[0], indent=2) if args.json else markdown(results[0]))
     return 0
+
+
+def start_resident(work: Path) -> None:
+    """A resident tsuf of the bench's own (its TSUF_HOME), started before the first flash."""
+    home = work / "home"
+    home.mkdir(mode=0o700)
+    os.environ["TSUF_HOME"] = str(home)
+    subprocess.run([TSUF, "server", "start"], check=True, capture_output=True, timeout=120)
 
 
 def measure_family(args, work: Path, family: str | None, images: dict) -> dict:
@@ -300,7 +315,7 @@ class Bench:
             "budget_s": args.budget, "probe_mib": PROBE_MIB, "probe_s": probes, "sizes": sizes,
             "image": args.image, "image_name": IMAGES[args.image][1], "links": args.links,
             "family": self.family, "cost_scale": args.cost_scale, "bytecode": args.bytecode,
-            "partition": self.partition,
+            "resident": args.resident, "partition": self.partition,
             "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else
                           f"a Python wrapper's RUSAGE_CHILDREN (floor: the wrapper's "
                           f"{args.rss_floor_kib / 1024:.1f} MiB; figures at the floor are upper bounds)",
@@ -329,7 +344,7 @@ def markdown(r: dict) -> str:
         f"(SHA-256) after every flash. AOSP client: {r['fastboot']}. RSS from {r['rss_method']}. "
         + ("tsuf's bytecode cached, as after a pip install." if r["bytecode"] == "cached"
            else "tsuf's bytecode as the environment has it (PYTHONDONTWRITEBYTECODE compiles every run).")
-        + cost_story(r["cost_scale"]),
+        + resident_story(r["resident"]) + cost_story(r["cost_scale"]),
         "",
         f"Image: {r['requested_mib']} MiB"
         + (f"; reduced to keep each flash under {r['budget_s']:g} s: " + "; ".join(reduced) if reduced
@@ -372,6 +387,11 @@ def cost_story(scale: float) -> str:
             "time (docs/real-handsets.md).")
 
 
+def resident_story(resident: bool) -> str:
+    return (" tsuf ran through its resident server (`tsuf server start`, started once before the first flash): "
+            "each `tsuf` is still a fresh process, which hands the command to a warm fork." if resident else "")
+
+
 def families_markdown(summary: dict) -> str:
     """One table: per family and link, tsuf beside the AOSP client."""
     results = summary["families"]
@@ -388,7 +408,7 @@ def families_markdown(summary: dict) -> str:
         f"flash a fresh process, the partition erased before and verified (SHA-256) after. {first['rounds']} "
         f"rounds per family and link after a {first['probe_mib']} MiB warm-up of each client; the rounds "
         "alternate which client goes first. AOSP client: "
-        f"{first['fastboot']}." + cost_story(first["cost_scale"]),
+        f"{first['fastboot']}." + resident_story(first["resident"]) + cost_story(first["cost_scale"]),
         "",
         "Seconds are the client process's wall time, start-up included (tsuf's own flash timer, without "
         "interpreter start-up, in the rounds below). tsuf/AOSP compares median with median and best with best.",

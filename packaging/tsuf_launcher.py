@@ -1,12 +1,12 @@
 """The bundle's one executable: `tsuf` for the command line, `tsuf gui` for the desktop app.
 
-PyInstaller needs a script, and flasher/cli/main.py uses relative imports, so it cannot be one.
+PyInstaller needs a script, and flasher/cli/launch.py uses relative imports, so it cannot be one.
 """
 
 import multiprocessing
 import sys
 
-from flasher.cli.main import main
+from flasher.cli.launch import main
 
 
 def arguments(argv: list[str], executable: str) -> list[str]:

@@ -9,7 +9,8 @@ import importlib
 import os
 import sys
 
-from .parser import _named_command, build_parser
+from .command_name import named_command as _named_command
+from .parser import build_parser
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -32,6 +33,7 @@ _HANDLERS = {
     "catalog": ("catalog_command", "run_catalog_command"),
     "library": ("library_command", "run_library_command"),
     "payload": ("payload_command", "run_payload_command"),
+    "server": ("server_command", "run_server_command"),
     **{verb: ("bootloader_commands", "run_bootloader_command")
        for verb in ("oem", "flashing", "boot", "continue", "wipe", "format", "flashall")},
 }

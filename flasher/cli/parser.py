@@ -46,21 +46,6 @@ class _Unbuilt:
 _UNBUILT = _Unbuilt()
 
 
-def _named_command(argv: list[str]) -> str | None:
-    """The command a command line names, seen past the global options; None if unsure."""
-    words = iter(argv)
-    for word in words:
-        if word == "-s":
-            next(words, None)
-        elif not word.startswith("-"):
-            return word
-        elif word in ("--version", "-h", "--help"):
-            return ""  # the version, or the list of commands: no command's arguments are needed
-        elif word not in ("--json", "-v", "--verbose"):
-            return None
-    return None
-
-
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The whole parser, or with `command` one that builds only that command's arguments."""
     parser = argparse.ArgumentParser(
@@ -177,6 +162,17 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     gui.add_argument("--count", type=integer(1, MAX_HANDSETS), default=4,
                      help="unlocked virtual handsets with --demo (default 4), beside the locked one on USB")
     gui.add_argument("--parallel", type=integer(1, MAX_HANDSETS), default=4, metavar="N", help="handsets updated at once (default 4)")
+
+    server = commands.add_parser("server", help="keep one tsuf process ready so each command starts at once "
+                                                "(for stations and scripts that run many commands)")
+    server_commands = server.add_subparsers(dest="server_command", required=True)
+    for name, help_ in (("start", "start the resident tsuf in the background"),
+                        ("run", "run it in the foreground (a terminal, a service manager)")):
+        serving = server_commands.add_parser(name, help=help_)
+        serving.add_argument("--idle-minutes", type=integer(1, 7 * 24 * 60), default=8 * 60, metavar="N",
+                             help="stop after N minutes without a command (default 480)")
+    server_commands.add_parser("stop", help="stop it; commands then run in their own process again")
+    server_commands.add_parser("status", help="say whether it runs (exit 3 when it does not)")
 
     _add_station_commands(commands)
     _add_key_commands(commands)

@@ -1,0 +1,175 @@
+"""The resident tsuf: one warm process that runs each command line in a fork of itself.
+
+A fresh Python process spends a tenth of a second or more starting and importing before
+its first word to a handset; a lab script that runs `tsuf getvar` or `tsuf flash` a
+thousand times pays it a thousand times. `tsuf server start` keeps one process with
+everything imported; each `tsuf` then hands it the command line, its working folder, its
+environment, its umask and its standard streams (the file descriptors themselves, over a
+Unix socket), and the server forks a child that runs the command exactly as `tsuf` would,
+writing straight to the caller's terminal. The caller relays Ctrl-C and takes the exit
+status. Android's zygote and the adb server work the same way.
+
+This module is the caller's half and what both halves share; it imports only what a
+bare interpreter already has, as it runs before anything else. The server is
+resident_server.py. The socket is in a folder only the user can enter, and the server
+also checks the caller's uid where the system says it. A server whose code differs from
+the caller's (an upgrade, an edit) stops instead of serving, and the caller runs the
+command itself. POSIX only: elsewhere, and with TSUF_RESIDENT=off, every command runs in
+its own process as before.
+"""
+
+import os
+import struct
+import sys
+import zlib
+
+# The C halves of `socket` and `signal`: their Python halves import enum and collections,
+# a third of what this module exists to spare.
+import _signal
+import _socket
+
+from .. import __version__
+from .command_name import named_command
+
+PROTOCOL = b"tsuf-resident-1"
+SOCKET_NAME = "resident.sock"
+# Commands that own the terminal or the process: a desktop app, emulators, the server itself.
+RUN_HERE = {"gui", "emulator", "demo", "server"}
+MAX_REQUEST = 1 << 20
+STARTED, EXITED, STALE, INTERRUPT = b"R", b"X", b"S", b"I"
+ANSWER_SECONDS = 10.0  # for the server to fork and say it started; never bounds the command itself
+
+
+def enabled() -> bool:
+    return (os.environ.get("TSUF_RESIDENT", "on") != "off" and hasattr(_socket, "AF_UNIX")
+            and hasattr(_socket, "SCM_RIGHTS") and hasattr(os, "fork"))
+
+
+def runtime_folder() -> str:
+    """Where the socket lives: beside TSUF_HOME's folders, else the user's runtime folder."""
+    home = os.environ.get("TSUF_HOME")
+    if home:
+        return os.path.join(home, "run")
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime):
+        return os.path.join(runtime, "tsuf")
+    return os.path.join("/tmp", f"tsuf-{os.getuid()}")
+
+
+def socket_path() -> str:
+    return os.path.join(runtime_folder(), SOCKET_NAME)
+
+
+def folder_is_private(folder: str) -> bool:
+    """Only this user may enter it: owned by them, no access for group or others."""
+    try:
+        status = os.lstat(folder)
+    except OSError:
+        return False
+    return (os.path.isdir(folder) and not os.path.islink(folder) and status.st_uid == os.getuid()
+            and status.st_mode & 0o077 == 0)
+
+
+def code_fingerprint() -> bytes:
+    """The interpreter, TSUF's version and every source file's size and time: a server
+    started before an upgrade or an edit differs, and must not run the command."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    entries = [sys.executable, sys.version, __version__]
+    folders = [package]
+    while folders:
+        try:
+            scan = os.scandir(folders.pop())
+        except OSError:
+            continue  # a bundle keeps its modules in an archive: its executable and version say it all
+        with scan:
+            for entry in scan:
+                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    folders.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    status = entry.stat()
+                    entries.append(f"{entry.path}:{status.st_size}:{status.st_mtime_ns}")
+    text = "\n".join(sorted(entries)).encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(text):08x}-{zlib.adler32(text):08x}-{len(entries)}".encode()
+
+
+def encode_request(argv: list[str]) -> bytes:
+    """The command line and what it runs in: fields separated by NUL, which none can hold."""
+    umask = os.umask(0)
+    os.umask(umask)
+    fields = [PROTOCOL, code_fingerprint(), os.fsencode(os.getcwd()), b"%d" % umask, b"%d" % len(argv),
+              *map(os.fsencode, argv), *(os.fsencode(k) + b"=" + os.fsencode(v) for k, v in os.environ.items())]
+    body = b"\0".join(fields)
+    return struct.pack(">I", len(body)) + body
+
+
+def run(argv: list[str]) -> int | None:
+    """The command's exit status from the resident tsuf; None when there is none to ask
+    (or it runs older code), and the caller runs the command itself."""
+    if not enabled() or named_command(argv) in RUN_HERE:
+        return None
+    path = socket_path()
+    if not folder_is_private(os.path.dirname(path)):
+        return None
+    client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        client.settimeout(ANSWER_SECONDS)
+        try:
+            client.connect(path)
+            streams = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("3i", 0, 1, 2))]
+            client.sendmsg([encode_request(argv)], streams)
+            answer = client.recv(1)
+        except OSError:
+            return None  # no server, a stale socket, or a stream that is closed: nothing ran
+        if answer == STALE:
+            print("tsuf: the resident tsuf ran older code and has stopped; this command runs on its own "
+                  "(start it again with `tsuf server start`)", file=sys.stderr)
+        if answer != STARTED:
+            return None  # it did not start the command: run it here
+        client.settimeout(None)
+        return _wait_for_exit(client)
+    finally:
+        client.close()
+
+
+def _wait_for_exit(client: _socket.socket) -> int:
+    """The command runs in the server's child: relay Ctrl-C (and a polite kill) to it, and
+    take its exit status."""
+    previous = _signal.signal(_signal.SIGTERM, _signal.default_int_handler)
+    try:
+        status = b""
+        while len(status) < 5:
+            try:
+                chunk = client.recv(5 - len(status))
+            except KeyboardInterrupt:
+                try:
+                    client.sendall(INTERRUPT)
+                except OSError:
+                    break  # the child is gone: its status will not come
+                continue
+            if not chunk:
+                break
+            status += chunk
+    finally:
+        _signal.signal(_signal.SIGTERM, previous)
+    if len(status) < 5 or status[:1] != EXITED:
+        print("tsuf: the resident tsuf's command ended without an exit status", file=sys.stderr)
+        return 1
+    return struct.unpack(">i", status[1:])[0]
+
+
+def control(word: str, timeout: float = ANSWER_SECONDS) -> bytes | None:
+    """Ask the server `status` or `stop`; None when no server answers."""
+    path = socket_path()
+    if not enabled() or not folder_is_private(os.path.dirname(path)):
+        return None
+    client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        client.settimeout(timeout)
+        client.connect(path)
+        body = b"\0".join([PROTOCOL, b"control", word.encode()])
+        client.sendall(struct.pack(">I", len(body)) + body)
+        return client.recv(4096) or None
+    except OSError:
+        return None
+    finally:
+        client.close()

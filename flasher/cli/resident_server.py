@@ -1,0 +1,275 @@
+"""The resident tsuf's server (resident.py says why): everything imported once, a fork per command.
+
+It serves one user from a socket in a folder only they can enter, and also refuses a
+caller of another uid where the system names it (SO_PEERCRED). Each child takes the
+caller's streams, folder, environment, umask and command line, says it started, runs
+`tsuf` exactly as the command line would, and sends its exit status after Python's
+own shutdown steps (threads joined, streams flushed). The server stops on SIGTERM, on
+`tsuf server stop`, after it has been idle for `idle_seconds`, or when a caller runs
+other code than it does. It never starts a thread, so every fork is safe.
+"""
+
+import atexit
+import gc
+import importlib
+import io
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+
+from . import resident
+
+# What the commands it serves import; a command that needs more imports it in its child.
+PRELOAD = ("encodings.idna", "flasher.cli.main", "flasher.cli.parser", "flasher.cli.logs", "flasher.cli.device_commands", "flasher.cli.discovery_commands",
+           "flasher.cli.bootloader_commands", "flasher.cli.update_command", "flasher.cli.latest_command",
+           "flasher.cli.history_command", "flasher.cli.package_command", "flasher.cli.payload_command",
+           "flasher.cli.catalog_command", "flasher.cli.library_command", "flasher.cli.cache_command",
+           "flasher.cli.keys_command", "flasher.cli.settings_command", "flasher.cli.ddi_command",
+           "flasher.fastboot", "flasher.sparse.reader", "flasher.sparse.writer", "flasher.sparse.transfer",
+           "flasher.transport.tcp", "flasher.transport.udp", "flasher.transport.usb", "flasher.transport.serial")
+CONTROL = b"control"
+DEFAULT_IDLE_SECONDS = 8 * 3600
+_POLL_SECONDS = 1.0
+_REQUEST_SECONDS = 5.0
+
+
+class ResidentError(Exception):
+    """The server cannot start: its folder is not private, or another server answers."""
+
+
+class _Stop(Exception):
+    pass
+
+
+def serve(idle_seconds: float = DEFAULT_IDLE_SECONDS, ready=None) -> None:
+    """Serve until stopped; `ready` is called once the socket takes callers."""
+    folder = resident.runtime_folder()
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    if not resident.folder_is_private(folder):
+        raise ResidentError(f"{folder} is not a folder only this user can enter (mode 700, owned by them)")
+    path = os.path.join(folder, resident.SOCKET_NAME)
+    for name in PRELOAD:
+        importlib.import_module(name)
+    # Every object so far is shared with the children: kept out of their collections, the
+    # pages holding it are not copied into each child (copy-on-write) by the collector.
+    gc.freeze()
+    fingerprint = resident.code_fingerprint()
+    listener = _listen(path)
+    bound = os.stat(path).st_ino
+    signal.signal(signal.SIGTERM, _raise_stop)
+    children: set[int] = set()
+    served = [0]
+    last_request = time.monotonic()
+    if ready:
+        ready()
+    try:
+        while True:
+            _reap(children)
+            try:
+                connection, _ = listener.accept()
+            except socket.timeout:
+                if not children and time.monotonic() - last_request > idle_seconds:
+                    return
+                continue
+            last_request = time.monotonic()
+            with connection:
+                if _answer(connection, fingerprint, listener, children, served):
+                    return
+    except _Stop:
+        return
+    finally:
+        listener.close()
+        try:
+            if os.stat(path).st_ino == bound:  # a newer server may have taken the name since
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def _listen(path: str) -> socket.socket:
+    if os.path.exists(path):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+            raise ResidentError(f"a resident tsuf already answers on {path}")
+        except OSError:
+            os.unlink(path)  # left by a server that died
+        finally:
+            probe.close()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    listener.settimeout(_POLL_SECONDS)
+    return listener
+
+
+def _raise_stop(signum, frame):
+    raise _Stop
+
+
+def _reap(children: set[int]) -> None:
+    for pid in list(children):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            children.discard(pid)
+
+
+def _answer(connection: socket.socket, fingerprint: bytes, listener: socket.socket, children: set[int],
+            served: list[int]) -> bool:
+    """Serve one caller; True when the server must stop."""
+    connection.settimeout(_REQUEST_SECONDS)
+    fds: list[int] = []
+    try:
+        if not _same_user(connection):
+            return False
+        fields, fds = _receive(connection)
+        if fields[1] == CONTROL:
+            return _control(connection, fields[2:], fingerprint, served[0])
+        if fields[1] != fingerprint:
+            connection.sendall(resident.STALE)
+            return True
+        if len(fds) != 3:
+            return False
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            _child(connection, fds, fields)  # never returns
+        children.add(pid)
+        served[0] += 1
+        return False
+    except (OSError, ValueError, IndexError):
+        return False  # a caller that went away or sent something else: nothing ran
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _same_user(connection: socket.socket) -> bool:
+    peer = getattr(socket, "SO_PEERCRED", None)
+    if peer is None:
+        return True  # the folder's mode is the guard where the system does not name the caller
+    _, uid, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, peer, struct.calcsize("3i")))
+    return uid == os.getuid()
+
+
+def _receive(connection: socket.socket) -> tuple[list[bytes], list[int]]:
+    data, fds, _, _ = socket.recv_fds(connection, 65536, 3)
+    if len(data) < 4:
+        raise ValueError("no request")
+    size = struct.unpack(">I", data[:4])[0]
+    if size > resident.MAX_REQUEST:
+        raise ValueError("request too large")
+    body = bytearray(data[4:])
+    while len(body) < size:
+        chunk = connection.recv(size - len(body))
+        if not chunk:
+            raise ValueError("request cut short")
+        body += chunk
+    fields = bytes(body).split(b"\0")
+    if fields[0] != resident.PROTOCOL or len(fields) < 3:
+        raise ValueError("not a tsuf request")
+    return fields, fds
+
+
+def _control(connection: socket.socket, words: list[bytes], fingerprint: bytes, served: int) -> bool:
+    if words == [b"status"]:
+        connection.sendall(b"%d %d %s" % (os.getpid(), served, fingerprint))
+        return False
+    if words == [b"stop"]:
+        connection.sendall(b"stopping")
+        return True
+    return False
+
+
+def _child(connection: socket.socket, fds: list[int], fields: list[bytes]) -> None:
+    """Become the caller's `tsuf` and run its command line; exits the process."""
+    code = 1
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        cwd, umask, count = fields[2], int(fields[3]), int(fields[4])
+        argv = [os.fsdecode(word) for word in fields[5:5 + count]]
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.environb.clear()
+        for item in fields[5 + count:]:
+            name, _, value = item.partition(b"=")
+            if name:
+                os.environb[name] = value
+        time.tzset()
+        os.umask(umask)
+        _take_streams()
+        connection.settimeout(None)
+        connection.sendall(resident.STARTED)
+        threading.Thread(target=_relay_interrupts, args=(connection,), daemon=True).start()
+        sys.argv = ["tsuf", *argv]
+        try:
+            os.chdir(cwd)
+        except OSError as error:
+            print(f"tsuf: cannot work in {os.fsdecode(cwd)} ({error.strerror})", file=sys.stderr)
+            sys.exit(1)
+        from .main import main
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
+    except KeyboardInterrupt:
+        print("tsuf: interrupted", file=sys.stderr)
+        code = 130
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    _finish(connection, code)
+
+
+def _finish(connection: socket.socket, code: int) -> None:
+    """End as a process ends (threads joined, exit handlers run, streams flushed), then send
+    the status and leave without unwinding into the server's frames."""
+    try:
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        connection.sendall(resident.EXITED + struct.pack(">i", code))
+    except BaseException:
+        pass  # the caller reports a command that ended without a status
+    os._exit(code & 0xFF)
+
+
+def _take_streams() -> None:
+    """New standard streams on the caller's descriptors, buffered as Python buffers them."""
+    unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
+    encoding = os.environ.get("PYTHONIOENCODING", "").split(":")[0] or "utf-8"
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(open(0, "rb", closefd=False), encoding=encoding)
+    sys.stdout = sys.__stdout__ = _writer(1, encoding, "strict", unbuffered)
+    sys.stderr = sys.__stderr__ = _writer(2, encoding, "backslashreplace", True)
+
+
+def _writer(fd: int, encoding: str, errors: str, unbuffered: bool) -> io.TextIOWrapper:
+    raw = open(fd, "wb", buffering=0 if unbuffered else -1, closefd=False)
+    return io.TextIOWrapper(raw, encoding=encoding, errors=errors, line_buffering=os.isatty(fd),
+                            write_through=unbuffered)
+
+
+def _relay_interrupts(connection: socket.socket) -> None:
+    """Ctrl-C at the caller, or the caller gone: the command stops as it would on Ctrl-C."""
+    main = threading.main_thread().ident
+    while True:
+        try:
+            data = connection.recv(1)
+        except OSError:
+            data = b""
+        if data == resident.INTERRUPT or not data:
+            signal.pthread_kill(main, signal.SIGINT)
+        if not data:
+            return

@@ -1,0 +1,178 @@
+"""The resident tsuf (`tsuf server`): a command it runs behaves as the same command run on its own:
+output, exit status, the caller's folder, environment and umask, Ctrl-C; and it never serves
+another user or code other than the caller's."""
+
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from flasher.cli import resident
+from tests.support.handsets import EmulatorProcess, small_profile
+
+pytestmark = pytest.mark.skipif(not resident.enabled(), reason="the resident tsuf needs Unix sockets and fork")
+
+LAUNCH = [sys.executable, "-m", "flasher.cli.launch"]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    folder = tmp_path / "home"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setenv("TSUF_HOME", str(folder))
+    monkeypatch.delenv("TSUF_RESIDENT", raising=False)
+    return folder
+
+
+@pytest.fixture
+def server(home):
+    subprocess.run(LAUNCH + ["server", "start"], check=True, capture_output=True, timeout=60)
+    yield home
+    subprocess.run(LAUNCH + ["server", "stop"], capture_output=True, timeout=60)
+
+
+def tsuf(*args, cwd=None, env=None, timeout=60):
+    return subprocess.run(LAUNCH + list(args), capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
+
+
+def served() -> int:
+    answer = resident.control("status")
+    assert answer is not None, "the resident tsuf does not answer"
+    return int(answer.split(b" ")[1])
+
+
+def test_a_command_runs_in_the_server_with_the_same_output_and_status(server, emulator_process):
+    before = served()
+    found = tsuf("-s", emulator_process.address, "getvar", "product")
+    refused = tsuf("-s", emulator_process.address, "getvar", "no-such-variable")
+    usage = tsuf("flsh")
+    assert served() == before + 3
+    assert (found.returncode, found.stdout) == (0, "product: tsuf_zte_ab\n")
+    assert refused.returncode == 1 and "device refused" in refused.stderr and refused.stdout == ""
+    assert usage.returncode == 2 and "invalid choice: 'flsh'" in usage.stderr
+    alone = tsuf("-s", emulator_process.address, "getvar", "no-such-variable",
+                 env={**os.environ, "TSUF_RESIDENT": "off"})
+    assert served() == before + 3  # TSUF_RESIDENT=off runs the command in its own process
+    assert (alone.returncode, alone.stdout, alone.stderr) == (refused.returncode, refused.stdout, refused.stderr)
+
+
+def test_paths_environment_and_umask_are_the_callers(server, emulator_process, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "boot.img").write_bytes(os.urandom(64 * 1024))
+    env = {**os.environ, "TSUF_DEVICE": emulator_process.address}
+    before = served()
+    assert tsuf("flash", "boot_a", "boot.img", cwd=work, env=env).returncode == 0
+    read_back = subprocess.run(["sh", "-c", f"umask 077; exec {' '.join(LAUNCH)} fetch boot_a back.img"],
+                               cwd=work, env=env, capture_output=True, text=True, timeout=60)
+    assert read_back.returncode == 0, read_back.stderr
+    assert served() == before + 2
+    assert (work / "back.img").read_bytes()[:64 * 1024] == (work / "boot.img").read_bytes()
+    assert (work / "back.img").stat().st_mode & 0o777 == 0o600
+
+
+def test_ctrl_c_at_the_caller_stops_the_command_in_the_server(server, tmp_path):
+    emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), faults=("stall:getvar:product=60",))
+    try:
+        caller = subprocess.Popen(LAUNCH + ["-s", emulator.address, "getvar", "product"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while served() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the child is asking the stalled handset
+        caller.send_signal(signal.SIGINT)
+        _, err = caller.communicate(timeout=30)
+    finally:
+        emulator.stop()
+    assert caller.returncode == 130 and "tsuf: interrupted" in err
+
+
+def test_a_server_running_other_code_stops_and_the_command_runs_on_its_own(server, emulator_process, tmp_path):
+    other_python = tmp_path / "python3"
+    other_python.symlink_to(sys.executable)  # another interpreter path: other code, as after an upgrade
+    result = subprocess.run([str(other_python), "-m", "flasher.cli.launch", "-s", emulator_process.address,
+                             "getvar", "product"], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "product: tsuf_zte_ab\n")
+    assert "ran older code and has stopped" in result.stderr
+    assert resident.control("status") is None
+    assert tsuf("server", "status").returncode == 3
+
+
+def test_the_server_refuses_a_folder_others_can_enter(home):
+    run = home / "run"
+    run.mkdir(mode=0o755)
+    run.chmod(0o755)
+    result = tsuf("server", "start")
+    assert result.returncode == 1 and "not a folder only this user can enter" in (home / "run" / "resident.log").read_text()
+    assert "ServerNotStarted" not in result.stderr and "stopped at once" in result.stderr
+
+
+def test_a_caller_does_not_use_a_socket_in_a_folder_others_can_enter(server, emulator_process):
+    (server / "run").chmod(0o755)
+    try:
+        result = tsuf("-s", emulator_process.address, "getvar", "product")
+    finally:
+        (server / "run").chmod(0o700)
+    assert (result.returncode, result.stdout) == (0, "product: tsuf_zte_ab\n")
+    assert served() == 0  # it ran on its own
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to call in as another user")
+def test_the_server_refuses_a_caller_of_another_user(monkeypatch, emulator_process):
+    reachable = Path(tempfile.mkdtemp(prefix="tsuf-resident-"))  # pytest's folders are root's alone
+    try:
+        reachable.chmod(0o711)
+        home = reachable / "home"
+        home.mkdir(mode=0o711)
+        monkeypatch.setenv("TSUF_HOME", str(home))
+        subprocess.run(LAUNCH + ["server", "start"], check=True, capture_output=True, timeout=60)
+        run = home / "run"
+        run.chmod(0o711)
+        (run / resident.SOCKET_NAME).chmod(0o777)
+        request = resident.encode_request(["-s", emulator_process.address, "getvar", "product"])
+        caller = os.fork()
+        if caller == 0:  # another user, connecting as such: the server reads its uid from the socket
+            try:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+                with socket.socket(socket.AF_UNIX) as other:
+                    other.connect(str(run / resident.SOCKET_NAME))
+                    try:
+                        socket.send_fds(other, [request], [0, 1, 2])
+                    except (BrokenPipeError, ConnectionResetError):
+                        os._exit(0)  # closed on it before it finished asking
+                    os._exit(0 if other.recv(1) == b"" else 1)
+            finally:
+                os._exit(2)
+        _, status = os.waitpid(caller, 0)
+        run.chmod(0o700)
+        assert os.waitstatus_to_exitcode(status) == 0  # the connection closed with no answer
+        assert served() == 0
+    finally:
+        subprocess.run(LAUNCH + ["server", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(reachable, ignore_errors=True)
+
+
+def test_stop_ends_the_server_and_status_says_so(server):
+    assert tsuf("server", "status").stdout.startswith("tsuf server: running (pid ")
+    assert tsuf("server", "stop").stdout == "tsuf server: stopped\n"
+    status = tsuf("server", "status")
+    assert (status.returncode, status.stdout) == (3, "tsuf server: not running\n")
+    assert not Path(resident.socket_path()).exists()
+
+
+def test_a_request_that_is_not_tsufs_runs_nothing(server):
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.connect(resident.socket_path())
+        probe.sendall(struct.pack(">I", 9) + b"GET / 1.1")
+        assert probe.recv(1) == b""
+    assert served() == 0 and resident.control("status") is not None
