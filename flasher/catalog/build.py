@@ -1,26 +1,30 @@
-"""`tsuf catalog build`: a signed catalog of packages, for any static HTTP server or folder.
+"""`tsuf catalog build`: a signed catalog of packages and vendor OTAs, for any static HTTP server or folder.
 
 Each package is opened as a station opens it (signature, archive, whole-file SHA-256),
 so the catalog lists only packages the publisher's own trust store accepts, with
-what their verified manifests say.
+what their verified manifests say. Each vendor OTA zip is opened as the library indexes
+it (metadata, payload hashed, signatures by the trust store's OEM certificates) and
+listed only when a trusted OEM certificate verified it; its zip is hashed for downloads.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
 from ..atomic import write_atomically
-from ..package.archive import PackageReader
+from ..library.vendor_ota import NOT_AVAILABLE, NOT_TRUSTED, index_vendor_ota
+from ..package.archive import PackageReader, sha256_of_file
 from ..package.keys import SigningKey
 from ..package.manifest import utc_timestamp
 from ..package.summary import PackageSummary
 from ..package.trust import TrustStore
 from ..payload.container import is_ota_zip
 from .errors import CatalogBuildError, CatalogError
-from .model import MAX_VERSION, Catalog, CatalogEntry, decode, encode, parse_catalog
+from .model import MAX_VERSION, Catalog, CatalogEntry, decode, encode, format_for, parse_catalog
 
 DEFAULT_LIFETIME = timedelta(days=30)
 
@@ -28,7 +32,7 @@ DEFAULT_LIFETIME = timedelta(days=30)
 def build_catalog(packages: Sequence[Path], signing_keys: Sequence[SigningKey], output: Path, *,
                   trust_store: TrustStore, version: int | None = None, lifetime: timedelta = DEFAULT_LIFETIME,
                   base_url: str | None = None, now: datetime | None = None) -> Catalog:
-    """Write a catalog of `packages` to `output`, signed by every key.
+    """Write a catalog of `packages` (TSUF packages and vendor OTA zips) to `output`, signed by every key.
 
     Without `base_url` each package must lie in the output's folder or below it, and is
     listed by its relative path; with it, by `base_url` + that path (or its file name).
@@ -47,17 +51,36 @@ def build_catalog(packages: Sequence[Path], signing_keys: Sequence[SigningKey], 
     version = _next_version(output, now) if version is None else version
     if not 1 <= version <= MAX_VERSION:
         raise CatalogBuildError(f"version {version} is not between 1 and {MAX_VERSION}")
-    catalog = Catalog(version=version, expires=utc_timestamp(now + lifetime), packages=entries)
+    catalog = Catalog(version=version, expires=utc_timestamp(now + lifetime), packages=entries,
+                      format_version=format_for(entries))
     write_atomically(output, encode(catalog, signing_keys))
     return catalog
 
 
 def _entry(path: Path, folder: Path, trust_store: TrustStore, base_url: str | None) -> CatalogEntry:
+    url = _url(path, folder, base_url)
     if is_ota_zip(path):
-        raise CatalogBuildError(f"{path} is a vendor OTA (payload.bin); a catalog lists TSUF packages only",
-                                "Offer it from a station's firmware library instead: tsuf library add FOLDER")
+        return _ota_entry(path, trust_store, url)
     with PackageReader(path, trust_store) as reader:
         manifest, sha256 = reader.manifest, reader.package_sha256
+    return CatalogEntry(**PackageSummary.of(manifest).summary_fields(), size=path.stat().st_size, sha256=sha256,
+                        url=url)
+
+
+def _ota_entry(path: Path, trust_store: TrustStore, url: str) -> CatalogEntry:
+    ota = index_vendor_ota(path, trust_store)
+    if ota.signer in (NOT_TRUSTED, NOT_AVAILABLE):
+        raise CatalogBuildError(f"{path} is a vendor OTA no trusted OEM certificate verifies (signer: {ota.signer}); "
+                                "stations would refuse it", "Trust the maker's OTA certificate in the publisher's "
+                                "trust store first (tsuf payload trust CERT), or leave the OTA out.")
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        sha256 = sha256_of_file(file, size)
+    return CatalogEntry(**ota.summary.summary_fields(), size=size, sha256=sha256, url=url,
+                        payload_sha256=ota.payload_sha256, signer=ota.signer)
+
+
+def _url(path: Path, folder: Path, base_url: str | None) -> str:
     try:
         relative = path.absolute().relative_to(folder).as_posix()
     except ValueError:
@@ -66,9 +89,7 @@ def _entry(path: Path, folder: Path, trust_store: TrustStore, base_url: str | No
                                     "point to it", "Put the packages beside the catalog, or give --base-url "
                                     "where they are served.") from None
         relative = path.name
-    url = quote(relative) if base_url is None else base_url.rstrip("/") + "/" + quote(relative)
-    return CatalogEntry(**PackageSummary.of(manifest).summary_fields(), size=path.stat().st_size, sha256=sha256,
-                        url=url)
+    return quote(relative) if base_url is None else base_url.rstrip("/") + "/" + quote(relative)
 
 
 def _next_version(output: Path, now: datetime) -> int:

@@ -1,10 +1,15 @@
-"""The catalog's schema: a signed list of packages, with a version and an expiry.
+"""The catalog's schema: a signed list of packages (and, from format 2, vendor OTAs), with a version
+and an expiry.
 
 The catalog file is canonical JSON (as a package manifest is), so one catalog has one
 byte string: `{"signatures": {KEY_ID: HEX}, "signed": {...}}`. Each signature is made
 over the canonical bytes of `signed`, with the same keys and algorithms as manifests.
 `decode` checks only the envelope; `parse_catalog` checks the signed part against the
-schema of docs/catalog.md and is called only once the signature was trusted.
+schema of docs/catalog.md and is called only once the signature was trusted. Its entries
+are checked in entries.py.
+
+A catalog is written in format 1 unless it lists a vendor OTA (`format_for`), so stations
+that read only format 1 keep reading every catalog that offers them nothing new.
 """
 
 from __future__ import annotations
@@ -13,48 +18,25 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
-from ..package.archive import MAX_PACKAGE_BYTES, MAX_SIGNATURE_BYTES, MAX_SIGNATURES
+from ..package.archive import MAX_SIGNATURE_BYTES, MAX_SIGNATURES
 from ..package.errors import ManifestError
 from ..package.keys import SigningKey
-from ..package.manifest import (CREATED_FORMAT, INSTALL_SIDELOAD, MAX_ROLLBACK_INDEX, PACKAGE_TYPES,
-                                canonical_json)
-from ..package.summary import PackageSummary
-from ..package.schema import IDENTIFIER, bounded_list, fields_of, identifier, integer, sha256, string
+from ..package.manifest import CREATED_FORMAT, canonical_json
+from ..package.schema import bounded_list, fields_of, integer, string
+from ..package.summary import VENDOR_OTA
 from ..package.trust import KEY_ID
 from ..package.untrusted_json import load_untrusted_json
+from .entries import CatalogEntry, entry_from
 from .errors import CatalogFormatError
 
-FORMAT_VERSION = 1
+FORMAT_VERSIONS = (1, 2)  # 2: entries may be vendor OTAs
 MAX_CATALOG_BYTES = 8 << 20
 MAX_PACKAGES = 10_000
-MAX_HW_REVISIONS = 32
-MAX_URL = 2048
 # Like the rollback index: a bound keeps a mistaken 2^63-1 from locking out every later catalog.
 MAX_VERSION = (1 << 32) - 1
 
 _FIELDS = {"format_version", "version", "expires", "packages"}
-_ENTRY_FIELDS = {"package_id", "product", "hw_revisions", "build", "rollback_index", "type", "size", "sha256", "url"}
-
-
-@dataclass(frozen=True, kw_only=True)
-class CatalogEntry(PackageSummary):
-    """One package as the catalog describes it; `url` is absolute or relative to the catalog."""
-
-    size: int
-    sha256: str
-    url: str
-
-    def to_dict(self) -> dict:
-        data = {"package_id": self.package_id, "product": self.product, "hw_revisions": list(self.hw_revisions),
-                "build": self.build, "rollback_index": self.rollback_index, "type": self.type,
-                "size": self.size, "sha256": self.sha256, "url": self.url}
-        if self.source_build is not None:
-            data["source_build"] = self.source_build
-        if self.install != "fastboot":  # absent means fastboot, as in a manifest
-            data["install"] = self.install
-        return data
 
 
 @dataclass(frozen=True)
@@ -62,7 +44,7 @@ class Catalog:
     version: int
     expires: str
     packages: tuple[CatalogEntry, ...]
-    format_version: int = FORMAT_VERSION
+    format_version: int = 1
 
     @property
     def expires_at(self) -> datetime:
@@ -71,6 +53,11 @@ class Catalog:
     def to_dict(self) -> dict:
         return {"format_version": self.format_version, "version": self.version, "expires": self.expires,
                 "packages": [entry.to_dict() for entry in self.packages]}
+
+
+def format_for(entries: Sequence[CatalogEntry]) -> int:
+    """The oldest format that can list `entries`: 2 only when one is a vendor OTA."""
+    return 2 if any(entry.kind == VENDOR_OTA for entry in entries) else 1
 
 
 @dataclass(frozen=True)
@@ -118,16 +105,20 @@ def parse_catalog(signed_bytes: bytes) -> Catalog:
         signed = load_untrusted_json(signed_bytes, what="the catalog", max_bytes=MAX_CATALOG_BYTES,
                                      error=CatalogFormatError)
         fields = fields_of(signed, _FIELDS, "catalog")
-        if integer(fields, "format_version", 0, 1 << 16) != FORMAT_VERSION:
-            raise CatalogFormatError(f"catalog format_version {fields['format_version']} is not supported; "
-                                     f"this TSUF reads version {FORMAT_VERSION}", "Update TSUF to read this catalog.")
+        format_version = integer(fields, "format_version", 0, 1 << 16)
+        if format_version not in FORMAT_VERSIONS:
+            raise CatalogFormatError(f"catalog format_version {format_version} is not supported; this TSUF reads "
+                                     f"versions {' and '.join(map(str, FORMAT_VERSIONS))}",
+                                     "Update TSUF to read this catalog.")
         expires = string(fields, "expires")
         try:
             datetime.strptime(expires, CREATED_FORMAT)
         except ValueError:
             raise CatalogFormatError(f"expires {expires!r} is not a UTC time like 2026-01-31T12:00:00Z") from None
-        packages = tuple(_entry_from(item) for item in bounded_list(fields, "packages", 0, MAX_PACKAGES))
-        return Catalog(version=integer(fields, "version", 1, MAX_VERSION), expires=expires, packages=packages)
+        packages = tuple(entry_from(item, format_version)
+                         for item in bounded_list(fields, "packages", 0, MAX_PACKAGES))
+        return Catalog(version=integer(fields, "version", 1, MAX_VERSION), expires=expires, packages=packages,
+                       format_version=format_version)
 
 
 @contextmanager
@@ -138,46 +129,3 @@ def _schema_errors() -> Iterator[None]:
     except ManifestError as error:
         raise CatalogFormatError(f"catalog: {error}") from None
 
-
-def _entry_from(value) -> CatalogEntry:
-    package_type = value.get("type") if isinstance(value, dict) else None
-    if package_type not in PACKAGE_TYPES:
-        raise CatalogFormatError(f"package type {package_type!r} is not one of {', '.join(PACKAGE_TYPES)}")
-    optional = {"install"} if "install" in value else set()
-    fields = fields_of(value, _ENTRY_FIELDS | optional | ({"source_build"} if package_type == "delta" else set()),
-                       "package")
-    revisions = bounded_list(fields, "hw_revisions", 1, MAX_HW_REVISIONS)
-    if not all(isinstance(r, str) and IDENTIFIER.match(r) for r in revisions) or len(set(revisions)) != len(revisions):
-        raise CatalogFormatError("hw_revisions must be distinct names of letters, digits and ._+-")
-    return CatalogEntry(
-        package_id=identifier(fields, "package_id"), product=identifier(fields, "product"),
-        hw_revisions=tuple(revisions), build=identifier(fields, "build"),
-        rollback_index=integer(fields, "rollback_index", 0, MAX_ROLLBACK_INDEX), type=package_type,
-        size=integer(fields, "size", 1, MAX_PACKAGE_BYTES), sha256=sha256(fields, "sha256", "package"),
-        url=_url(fields), source_build=identifier(fields, "source_build") if package_type == "delta" else None,
-        install=_install(fields, package_type))
-
-
-def _install(fields: dict, package_type: str) -> str:
-    """As in a manifest: absent for fastboot, "sideload" only for a full package."""
-    if "install" not in fields:
-        return "fastboot"
-    if fields["install"] != INSTALL_SIDELOAD:
-        raise CatalogFormatError(f"install {fields['install']!r} is not {INSTALL_SIDELOAD!r}; leave it out for "
-                                 "fastboot")
-    if package_type != "full":
-        raise CatalogFormatError("recovery installs full packages only: a sideload package cannot be a delta")
-    return INSTALL_SIDELOAD
-
-
-def _url(fields: dict) -> str:
-    """An http(s) URL, or a path relative to the catalog that stays beside or below it."""
-    url = string(fields, "url")
-    if not 0 < len(url) <= MAX_URL or not all(0x21 <= ord(c) <= 0x7E for c in url) or "\\" in url:
-        raise CatalogFormatError(f"url {url[:80]!r}: 1 to {MAX_URL} printable ASCII characters without spaces")
-    parts = urlsplit(url)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return url
-    if parts.scheme or parts.netloc or url.startswith("/") or ".." in parts.path.split("/"):
-        raise CatalogFormatError(f"url {url!r} is neither http(s) nor a path below the catalog's folder")
-    return url

@@ -1,4 +1,4 @@
-"""`tsuf catalog`: build a signed catalog of packages, and show what a catalog offers."""
+"""`tsuf catalog`: build a signed catalog of packages and vendor OTAs, and show what a catalog offers."""
 
 import json
 from datetime import timedelta

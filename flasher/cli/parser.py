@@ -439,8 +439,10 @@ def _add_payload_commands(commands) -> None:
 def _add_catalog_commands(commands) -> None:
     catalog = commands.add_parser("catalog", help="build and show signed update catalogs")
     catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="CATALOG_COMMAND", required=True)
-    build = catalog_commands.add_parser("build", help="sign a catalog of packages, for a web server or a folder")
-    build.add_argument("packages", nargs="+", metavar="PACKAGE", help="signed packages (.zip) to list")
+    build = catalog_commands.add_parser("build",
+                                        help="sign a catalog of packages and vendor OTAs, for a web server or a folder")
+    build.add_argument("packages", nargs="+", metavar="PACKAGE",
+                       help="signed packages and vendor OTA zips (payload.bin) to list")
     build.add_argument("--key", type=input_file, metavar="PRIVATE.pem", action="append", required=True,
                        help="signing key; repeat to sign with several keys")
     build.add_argument("-o", "--output", metavar="catalog.json", required=True,

@@ -59,12 +59,14 @@ class Identity:
 
 @dataclass(frozen=True, kw_only=True)
 class Candidate(PackageSummary):
-    """A package on offer: from the library (`location` a path) or a catalog (`location` a URL, with `sha256`)."""
+    """A package on offer: from the library (`location` a path) or a catalog (`location` a URL, with `sha256`
+    of the file to download and, for a vendor OTA, `payload_sha256`: what the opened OTA reports)."""
 
     size: int
     location: str
     origin: str
     sha256: str | None = None
+    payload_sha256: str | None = None
 
 
 @dataclass(frozen=True)

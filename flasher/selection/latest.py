@@ -25,8 +25,10 @@ from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now
 from ..library.index import Library, LibraryStale
 from ..package.errors import BadSignature, PackageError, UnsignedPackage, UntrustedPackage
+from ..package.summary import PACKAGE, VENDOR_OTA
 from ..package.trust import TrustStore
 from ..payload.errors import PayloadError, PayloadSignatureError
+from ..payload.ota_images import OtaImages
 from ..settings import load_settings
 from ..update import preflight
 from ..update.events import Event
@@ -101,7 +103,8 @@ class LatestUpdate:
             self.catalog = load_catalog(self.catalog_location, self.trust_store, self.seen, fetcher=self.fetcher)
         if self.catalog:
             found += [Candidate(**e.summary_fields(), size=e.size, location=self.catalog.entry_url(e), origin=CATALOG,
-                                sha256=e.sha256) for e in self.catalog.catalog.packages]
+                                sha256=e.sha256, payload_sha256=e.payload_sha256)
+                      for e in self.catalog.catalog.packages]
         return found
 
     def plan(self, addresses: Sequence[str], *, max_parallel: int = 8) -> list[HandsetPlan]:
@@ -230,19 +233,27 @@ _UNTRUSTED = (UntrustedPackage, UnsignedPackage, BadSignature, PayloadSignatureE
 
 
 def _check_matches(candidate: Candidate, updater: Updater, path: Path) -> None:
-    if candidate.sha256 and updater.reader.package_sha256 != candidate.sha256:
+    """The opened package (or vendor OTA) is the one offered. An OTA reports its payload's hash, not its
+    zip's (which the download was checked against), and is incremental where a package is a delta."""
+    ota = isinstance(updater.reader, OtaImages)
+    expected_sha256 = candidate.payload_sha256 if candidate.kind == VENDOR_OTA else candidate.sha256
+    if candidate.origin == CATALOG and updater.reader.package_sha256 != expected_sha256:
         path.unlink(missing_ok=True)
-        raise DownloadHashMismatch(f"{path} changed since it was downloaded: its SHA-256 is not the catalog's; "
-                                   "it was deleted unused")
+        what = "its payload's SHA-256 is not the catalog's payload_sha256" if ota else \
+            "its SHA-256 is not the catalog's"
+        raise DownloadHashMismatch(f"{path} changed since it was downloaded ({what}), or the catalog lists "
+                                   "another file; it was deleted unused")
     manifest = updater.manifest
-    said = (candidate.product, candidate.hw_revisions, candidate.build, candidate.rollback_index, candidate.type,
-            candidate.source_build, candidate.install)
-    found = (manifest.product, manifest.hw_revisions, manifest.build, manifest.rollback_index, manifest.type,
+    kind, found_type = (VENDOR_OTA, "incremental" if manifest.type == "delta" else "full") if ota \
+        else (PACKAGE, manifest.type)
+    said = (candidate.kind, candidate.product, candidate.hw_revisions, candidate.build, candidate.rollback_index,
+            candidate.type, candidate.source_build, candidate.install)
+    found = (kind, manifest.product, manifest.hw_revisions, manifest.build, manifest.rollback_index, found_type,
              manifest.source_build, manifest.install)
     if said != found:
         error = LibraryStale if candidate.origin == LIBRARY else CatalogMismatch
-        raise error(f"{candidate.location} is {manifest.type} {manifest.product} {manifest.build} for "
-                    f"{manifest.install}, not what the {candidate.origin} says ({candidate.type} "
+        raise error(f"{candidate.location} is {found_type} {kind} {manifest.product} {manifest.build} for "
+                    f"{manifest.install}, not what the {candidate.origin} says ({candidate.type} {candidate.kind} "
                     f"{candidate.product} {candidate.build} for {candidate.install})")
 
 

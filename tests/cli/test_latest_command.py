@@ -13,10 +13,12 @@ from flasher.fastboot import FastbootDevice
 from flasher.history.store import HistoryStore
 from flasher.update.journal import Journal
 from flasher.update.session import Station
+from tests.payload import generator
 from tests.support.handsets import RunningHandset, small_profile
 from tests.support.http_server import FileServer
 from tests.support.packages import provision
 from tests.support.releases import releases as releases  # the publisher's folder, built once
+from tests.support.vendor_ota import full_ota, oem_certificate
 
 SLOT_B = ("boot_b", "system_b", "vbmeta_b")
 
@@ -152,6 +154,28 @@ def test_a_catalog_signed_by_a_package_only_key_is_refused_by_name_and_nothing_i
     assert result.returncode == 1
     assert "does not allow to sign catalogs" in result.stderr and f"tsuf keys scope {key_id} --catalogs" in result.stderr
     assert running.partition("system_b") == before
+
+
+def test_a_full_vendor_ota_listed_in_the_catalog_updates_the_handset(station, tmp_path):
+    """The publisher trusts the maker's OTA certificate and lists its OTA; so does the station."""
+    running = station.handset("VH000001", "B120")
+    oem_key = generator.rsa_key()
+    trust = shutil.copytree(station.keys.trust_store.folder, tmp_path / "with-oem")
+    station.tsuf("payload", "trust", str(oem_certificate(tmp_path, oem_key)), "--trust-store", str(trust))
+    ota = station.published / "vendor" / "tsuf_zte_ab-B140-ota.zip"
+    images = full_ota(ota, station.keys, oem_key)
+    key = str(station.keys.trust_store.folder.parent / "keys" / "release.pem")
+    built = station.tsuf("catalog", "build", *map(str, sorted(station.published.rglob("*.zip"))), "--key", key,
+                         "-o", str(station.published / "catalog.json"), "--trust-store", str(trust)).stdout
+    assert any("B140" in line and "full vendor OTA" in line and "vendor/" in line for line in built.splitlines())
+    with FileServer(station.published) as server:
+        result = station.tsuf("-s", running.address, "update", "--latest", "--catalog", server.url("catalog.json"),
+                              "--trust-store", str(trust))
+        downloads = [path for path, _ in server.requests]
+    assert "B120 -> B140: full " in result.stderr.splitlines()[0]
+    assert downloads == ["/catalog.json", "/vendor/tsuf_zte_ab-B140-ota.zip"]
+    assert build_of(running) == "B140"
+    assert running.partition("boot_b")[:len(images["boot"])] == images["boot"]
 
 
 def test_a_package_or_latest_but_not_both_nor_neither(station):

@@ -2,20 +2,15 @@
 same rules as a package, updating the handset as `tsuf update OTA.zip` does; one that no longer
 verifies when opened is a refusal for its handsets, which are left untouched."""
 
-import hashlib
-import os
-
 import pytest
 
 from flasher.library.index import Library
-from flasher.package.bootmeta import make_boot_metadata
 from flasher.package.summary import VENDOR_OTA
 from tests.payload import generator
 from tests.support.catalog_bench import bench as bench  # the station and its handsets
 from tests.support.packages import PRODUCT
-from tests.support.releases import ROLLBACK
+from tests.support.vendor_ota import MiB, full_ota, oem_certificate
 
-MiB = 1 << 20
 SLOT_B = ("boot_b", "system_b", "vbmeta_b")
 
 
@@ -23,23 +18,9 @@ SLOT_B = ("boot_b", "system_b", "vbmeta_b")
 def shop(bench, tmp_path):
     """The library holds the maker's full OTA of B140, signed with an OEM certificate the station trusts."""
     oem_key = generator.rsa_key()
-    certificate = tmp_path / "otacert.pem"
-    certificate.write_bytes(generator.certificate_pem(oem_key))
-    bench.trust_store.import_oem_certificate(certificate)
-    product = PRODUCT
-    images = {"boot": os.urandom(MiB // 2) + bytes(MiB // 2), "system": os.urandom(3 * MiB) + bytes(4096)}
-    images["vbmeta"] = make_boot_metadata(
-        {partition: (len(data), hashlib.sha256(data).hexdigest()) for partition, data in images.items()},
-        ROLLBACK["B130"], bench.keys.oem, "B140")
-    payload = generator.Payload()
-    for partition, data in images.items():
-        payload.add_full(partition, data)
+    bench.trust_store.import_oem_certificate(oem_certificate(tmp_path, oem_key))
     folder = tmp_path / "firmware"
-    folder.mkdir()
-    properties = payload.write(tmp_path / "payload.bin", oem_key)
-    generator.ota_zip(folder / f"{product}-B140-ota.zip", tmp_path / "payload.bin", properties, None,
-                      f"ota-type=AB\npre-device={product}\npost-build=TSUF/{product}/{product}:14/X/B140:user/"
-                      "release-keys\n")
+    images = full_ota(folder / f"{PRODUCT}-B140-ota.zip", bench.keys, oem_key)
     library = Library(tmp_path / "library.json")
     library.add(folder)
     library.scan(bench.trust_store)
