@@ -5,9 +5,10 @@ server wraps accepted sockets; other links plug in the same way). Its modes
 follow a real handset's: the bootloader and fastbootd answer fastboot; recovery
 and sideload answer ADB (`serve_adb`, see recovery.py); while it reboots or
 boots it is offline. Its family (families/) decides what it says and what its
-work costs; the reference family, having no Android userspace, returns to the
-bootloader after `Timing.android` seconds, the way a bench handset with a
-reboot-to-bootloader test hook does. The real families stay in the Android
+work costs (the reference family's commands are in commands.py); the reference
+family, having no Android userspace, returns to the bootloader after
+`Timing.android` seconds, the way a bench handset with a reboot-to-bootloader
+test hook does. The real families stay in the Android
 they booted: boot completes after `Timing.boot_complete` seconds, and only
 then is the slot marked successful (update_verifier and the boot control HAL);
 with USB debugging on, Android's adbd answers ADB there (android_adbd.py).
@@ -25,13 +26,12 @@ from ..errors import FlasherError
 from ..protocol.device import Command, DeviceProtocol, DownloadData
 from ..protocol.errors import ProtocolError
 from ..protocol.packets import MAX_COMMAND
-from ..protocol.variables import WITH_ARGUMENT
 from ..transport.base import Transport
 from ..transport.errors import TransportError
-from . import getvars, lock, power_on, slots
+from . import lock, power_on, slots
 from .faults import Faults
 from .imaging import Written, write_image
-from .profile import DeviceProfile, UnknownPartition
+from .profile import DeviceProfile
 from .storage import PartitionStorage
 from .usb_debugging import Debugging, UsbDebugging
 from .verified_boot import VerifiedBoot
@@ -212,54 +212,6 @@ class Handset:
             self.refused.append(command.text)
             link.write(protocol.fail(str(exc)), DATA_TIMEOUT)
 
-    def _getvar(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        pairs = getvars.all_variables(self.profile, self.meta, userspace=self.mode is Mode.FASTBOOTD,
-                                      unlocked=self.unlocked)
-        pairs += self._vendor_variables()
-        if self.faults.max_download_claim is not None:
-            pairs = [(key, f"0x{self.faults.max_download_claim:x}" if key == "max-download-size" else value)
-                     for key, value in pairs]
-        pairs = [(key, self.faults.answers.get(key, value)) for key, value in pairs]
-        if command.argument == "all":
-            for key, value in pairs:
-                link.write(protocol.info(f"{key}:{value}"), DATA_TIMEOUT)
-            link.write(protocol.okay(), DATA_TIMEOUT)
-            return
-        table = dict(pairs)
-        value = table.get(command.argument)
-        if value is None:
-            value = table.get(self._current_slot_key(command.argument))
-        if value is None:
-            raise Refused("GetVar Variable Not found")
-        link.write(protocol.okay(value), DATA_TIMEOUT)
-
-    def _vendor_variables(self) -> list[tuple[str, str]]:
-        """What this bench bootloader adds when it verifies boot: the running build ("none" while
-        no verified build has booted) and the stored rollback index."""
-        if not self.verified_boot.enabled:
-            return []
-        return [("build", self.running_build),
-                ("rollback-index", str(self.verified_boot.stored_rollback_index))]
-
-    def _current_slot_key(self, key: str) -> str | None:
-        """`partition-size:boot` asks about the current slot's boot."""
-        name, _, argument = key.partition(":")
-        if name not in WITH_ARGUMENT or not argument:
-            return None
-        try:
-            return f"{name}:{self._stem(argument)}"
-        except UnknownPartition:
-            return None
-
-    def _download(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        if not 0 < len(command.argument) <= 8 or not all(c in _HEX for c in command.argument):
-            raise Refused(f"bad download size {command.argument!r}: eight hex digits expected")
-        size = int(command.argument, 16)
-        if size > self.profile.max_download_size:
-            raise Refused(f"data too large: {size} > max-download-size {self.profile.max_download_size}")
-        self.receive_download(size, protocol, link)
-        link.write(protocol.okay(), DATA_TIMEOUT)
-
     def receive_download(self, size: int, protocol: DeviceProtocol, link: Transport, *,
                          keep_stale: bool = False) -> None:
         """Answer DATA and stage `size` bytes. With `keep_stale` the buffer keeps what earlier
@@ -279,13 +231,6 @@ class Handset:
                     raise _EndSession("fault: link dropped mid-download")
                 staged.write(piece.data)
         self._staged_size = size
-
-    def _flash(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        stem = self._writable_stem(command.argument, lock.FLASH_REFUSED)
-        if not self._staged_size:
-            raise Refused("no image downloaded: send one with download first")
-        self.write_staged(stem)
-        link.write(protocol.okay(), DATA_TIMEOUT)
 
     def write_staged(self, stem: str, *, consume: bool = True) -> None:
         """Write the staged download into `stem` and spend the family's write time. Most
@@ -318,84 +263,6 @@ class Handset:
 
     def spend_writing(self, written: Written) -> None:
         self.spend(self.family.costs.seconds_to_write(written.size, written.chunks))
-
-    def _erase(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        self.storage.erase(self._writable_stem(command.argument, lock.ERASE_REFUSED))
-        link.write(protocol.okay(), DATA_TIMEOUT)
-
-    def _fetch(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        name, *numbers = command.argument.split(":")
-        stem = self._stem(name)
-        size_of_partition = self.storage.size(stem)
-        try:
-            offset = int(numbers[0], 16) if numbers else 0
-            size = int(numbers[1], 16) if len(numbers) > 1 else size_of_partition - offset
-        except ValueError:
-            raise Refused(f"bad fetch range {command.argument!r}") from None
-        if offset < 0 or size < 0 or offset + size > size_of_partition:
-            raise Refused(f"fetch range past the end of {stem} ({size_of_partition} bytes)")
-        if size > self.profile.max_download_size:
-            raise Refused(f"fetch of {size} bytes exceeds max-fetch-size")
-        link.write(protocol.start_upload(size), DATA_TIMEOUT)
-        for data in self.storage.read(stem, offset, size, PIECE):
-            link.write(data, DATA_TIMEOUT)
-            protocol.sent(len(data))
-        link.write(protocol.okay(), DATA_TIMEOUT)
-
-    def _upload(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        link.write(protocol.start_upload(self._staged_size), DATA_TIMEOUT)
-        if not self._staged_size:
-            link.write(protocol.okay(), DATA_TIMEOUT)
-            return
-        with open(self.storage.download_path(), "rb") as staged:
-            left = self._staged_size
-            while left:
-                data = staged.read(min(PIECE, left))
-                link.write(data, DATA_TIMEOUT)
-                protocol.sent(len(data))
-                left -= len(data)
-        link.write(protocol.okay(), DATA_TIMEOUT)
-
-    def _set_active(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        if self.profile.slot_count != 2:
-            raise Refused("this device has no slots")
-        if not self.unlocked:
-            raise lock.LockRefused(lock.SLOT_CHANGE_REFUSED)
-        try:
-            slot = slots.parse_slot(command.argument)
-        except slots.UnknownSlot:
-            raise Refused(f"invalid slot {command.argument!r}") from None
-        self._save(slots.set_active(self.meta, slot, self.profile.max_retry_count))
-        link.write(protocol.okay(), DATA_TIMEOUT)
-
-    def _reboot(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        target = command.argument or command.name.partition("-")[2]
-        if command.name == "continue":
-            target = ""
-        if target not in _REBOOT_TARGETS:
-            raise Refused(f"unknown reboot target {target!r}")
-        link.write(protocol.okay(), DATA_TIMEOUT)
-        self._begin_reboot(_REBOOT_TARGETS[target])
-        raise _EndSession(f"rebooting to {target or 'the OS'}")
-
-    def _flashing(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        """`flashing get_unlock_ability`, `unlock` and `lock`. A real handset asks its user to
-        confirm an unlock on its screen; this one accepts at once."""
-        if command.argument == "get_unlock_ability":
-            link.write(protocol.info(lock.unlock_ability_line(self.profile.unlock_ability)), DATA_TIMEOUT)
-        elif command.argument in ("unlock", "lock"):
-            want_unlocked = command.argument == "unlock"
-            lock.change(self.unlocked, want_unlocked, self.profile.unlock_ability)
-            self._wipe_data()  # first: a crash must never leave an unlocked handset with its data
-            self.lock_store.save(want_unlocked)
-            self.unlocked = want_unlocked
-            self._log.info("bootloader %sed; user data wiped", command.argument)
-        else:
-            raise Refused(f"flashing {command.argument} is not supported on this device")
-        link.write(protocol.okay(), DATA_TIMEOUT)
-
-    def _refuse(self, command: Command, protocol: DeviceProtocol, link: Transport) -> None:
-        raise Refused(f"{command.name} is not supported on this device")
 
     # -- reboots and the boot sequence -----------------------------------------
 
@@ -472,27 +339,6 @@ class Handset:
         self.slot_store.save(meta)
         self.meta = meta
 
-    def _stem(self, name: str) -> str:
-        _partition, _slot, stem = self.profile.resolve(name, self.meta.active)
-        return stem
-
-    def _wipe_data(self) -> None:
-        try:
-            stem = self._stem(lock.WIPED_ON_CHANGE)
-        except UnknownPartition:
-            return  # a profile without user data has none to lose
-        self.storage.erase(stem)
-
-    def _writable_stem(self, name: str, refusal: str) -> str:
-        """The stem to write, unless a locked bootloader protects the partition."""
-        partition, _slot, stem = self.profile.resolve(name, self.meta.active)
-        if partition.protected and not self.unlocked:
-            raise lock.LockRefused(refusal)
-        return stem
-
-
-_HEX = frozenset("0123456789abcdefABCDEF")
-
 
 class Refused(FlasherError):
     """A command the handset answers with FAIL."""
@@ -500,28 +346,3 @@ class Refused(FlasherError):
 
 START_MODES = (Mode.BOOTLOADER, Mode.FASTBOOTD, Mode.RECOVERY, Mode.SIDELOAD)
 """Modes a handset can power on into (holding keys, on a real one)."""
-
-_REBOOT_TARGETS = {
-    "": Mode.ANDROID,
-    "bootloader": Mode.BOOTLOADER,
-    "fastboot": Mode.FASTBOOTD,
-    "recovery": Mode.RECOVERY,
-}
-
-_HANDLERS = {
-    "getvar": Handset._getvar,
-    "download": Handset._download,
-    "flash": Handset._flash,
-    "erase": Handset._erase,
-    "fetch": Handset._fetch,
-    "upload": Handset._upload,
-    "set_active": Handset._set_active,
-    "reboot": Handset._reboot,
-    "reboot-bootloader": Handset._reboot,
-    "reboot-fastboot": Handset._reboot,
-    "reboot-recovery": Handset._reboot,
-    "continue": Handset._reboot,
-    "boot": Handset._refuse,
-    "oem": Handset._refuse,
-    "flashing": Handset._flashing,
-}

@@ -10,6 +10,7 @@ erase and slot changes with ABL's words. After `reboot` it boots Android and sta
 """
 
 from .. import lock, slots
+from ..commands import flashing
 from ..getvars import SLOTS, stems, yes_no
 from ..handset import Handset, Mode
 from ..profile import UnknownPartition
@@ -140,7 +141,7 @@ class QualcommFamily(Family):
         "flash": flash,
         "erase": erase,
         "set_active": set_active,
-        "flashing": Handset._flashing,
+        "flashing": flashing,
         "continue": rebooter(Mode.ANDROID),
         "reboot": rebooter(Mode.ANDROID),
         "reboot-bootloader": rebooter(Mode.BOOTLOADER),

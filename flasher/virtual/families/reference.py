@@ -5,7 +5,7 @@ real bootloader has (`build`, `rollback-index`, `hw-revision`, battery), and com
 back to fastboot by itself after booting. The demo and most tests use it.
 """
 
-from ..handset import _HANDLERS
+from ..commands import COMMANDS
 from .base import DeviceCosts, Family
 from .qualcomm import ABL_COSTS
 
@@ -13,7 +13,7 @@ from .qualcomm import ABL_COSTS
 class ReferenceFamily(Family):
     returns_from_os = True
     costs: DeviceCosts = ABL_COSTS
-    commands = _HANDLERS
+    commands = COMMANDS
 
     def unknown_command(self, command) -> str:
         return f"unknown command {command.name}"
