@@ -24,13 +24,14 @@ import time
 from . import resident
 
 # What the commands it serves import; a command that needs more imports it in its child.
-PRELOAD = ("encodings.idna", "flasher.cli.main", "flasher.cli.parser", "flasher.cli.logs", "flasher.cli.device_commands", "flasher.cli.discovery_commands",
-           "flasher.cli.bootloader_commands", "flasher.cli.update_command", "flasher.cli.latest_command",
-           "flasher.cli.history_command", "flasher.cli.package_command", "flasher.cli.payload_command",
-           "flasher.cli.catalog_command", "flasher.cli.library_command", "flasher.cli.cache_command",
-           "flasher.cli.keys_command", "flasher.cli.settings_command", "flasher.cli.ddi_command",
-           "flasher.fastboot", "flasher.sparse.reader", "flasher.sparse.writer", "flasher.sparse.transfer",
-           "flasher.transport.tcp", "flasher.transport.udp", "flasher.transport.usb", "flasher.transport.serial")
+PRELOAD = ("encodings.idna", "flasher.cli.main", "flasher.cli.parser", "flasher.cli.logs",
+           "flasher.cli.device_commands", "flasher.cli.discovery_commands", "flasher.cli.bootloader_commands",
+           "flasher.cli.update_command", "flasher.cli.latest_command", "flasher.cli.history_command",
+           "flasher.cli.package_command", "flasher.cli.payload_command", "flasher.cli.catalog_command",
+           "flasher.cli.library_command", "flasher.cli.cache_command", "flasher.cli.keys_command",
+           "flasher.cli.settings_command", "flasher.cli.ddi_command", "flasher.fastboot", "flasher.sparse.reader",
+           "flasher.sparse.writer", "flasher.sparse.transfer", "flasher.transport.tcp", "flasher.transport.udp",
+           "flasher.transport.usb", "flasher.transport.serial")
 CONTROL = b"control"
 DEFAULT_IDLE_SECONDS = 8 * 3600
 _POLL_SECONDS = 1.0
@@ -45,8 +46,8 @@ class _Stop(Exception):
     pass
 
 
-def serve(idle_seconds: float = DEFAULT_IDLE_SECONDS, ready=None) -> None:
-    """Serve until stopped; `ready` is called once the socket takes callers."""
+def serve(idle_seconds: float = DEFAULT_IDLE_SECONDS) -> None:
+    """Serve until stopped."""
     folder = resident.runtime_folder()
     os.makedirs(folder, mode=0o700, exist_ok=True)
     if not resident.folder_is_private(folder):
@@ -64,8 +65,6 @@ def serve(idle_seconds: float = DEFAULT_IDLE_SECONDS, ready=None) -> None:
     children: set[int] = set()
     served = [0]
     last_request = time.monotonic()
-    if ready:
-        ready()
     try:
         while True:
             _reap(children)
