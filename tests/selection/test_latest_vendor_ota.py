@@ -9,7 +9,7 @@ from flasher.package.summary import VENDOR_OTA
 from tests.payload import generator
 from tests.support.catalog_bench import bench as bench  # the station and its handsets
 from tests.support.packages import PRODUCT
-from tests.support.vendor_ota import MiB, full_ota, oem_certificate
+from tests.support.vendor_ota import MiB, full_ota, incremental_ota, oem_certificate
 
 SLOT_B = ("boot_b", "system_b", "vbmeta_b")
 
@@ -48,3 +48,18 @@ def test_an_ota_whose_certificate_was_revoked_since_the_scan_is_refused_for_its_
     assert plans[0].choice.package.kind == VENDOR_OTA  # the index is a hint: chosen, then verified when opened
     assert report.result == "PACKAGE_UNTRUSTED" and "could not be checked" in report.message
     assert [running.partition(stem) for stem in SLOT_B] == before
+
+
+def test_an_incremental_ota_in_the_library_opens_as_the_delta_it_was_indexed_as(bench, tmp_path):
+    """The library says "incremental"; the opened OTA is a delta from the same build, not a stale entry."""
+    oem_key = generator.rsa_key()
+    bench.trust_store.import_oem_certificate(oem_certificate(tmp_path, oem_key))
+    incremental_ota(tmp_path / "firmware" / f"{PRODUCT}-B130-B140-ota.zip", oem_key)
+    library = Library(tmp_path / "library.json")
+    library.add(tmp_path / "firmware")
+    library.scan(bench.trust_store)
+    latest = bench.latest(library=library)
+    (ota,) = [candidate for candidate in latest.candidates() if candidate.kind == VENDOR_OTA]
+    assert (ota.type, ota.source_build, ota.build) == ("incremental", "B130", "B140")
+    with latest.open(ota, bench.station) as updater:
+        assert (updater.manifest.type, updater.manifest.source_build) == ("delta", "B130")
