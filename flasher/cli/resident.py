@@ -120,6 +120,10 @@ def run(argv: list[str]) -> int | None:
             answer = client.recv(1)
         except OSError:
             return None  # no server, a stale socket, or a stream that is closed: nothing ran
+        except KeyboardInterrupt:
+            # A command that started stops on its own: it sees this end close, as a Ctrl-C.
+            print("tsuf: interrupted", file=sys.stderr)
+            return 130
         if answer == STALE:
             print("tsuf: the resident tsuf ran older code and has stopped; this command runs on its own "
                   "(start it again with `tsuf server start`)", file=sys.stderr)
