@@ -15,14 +15,14 @@ from urllib.parse import urlsplit
 from ..package.archive import MAX_PACKAGE_BYTES
 from ..package.manifest import INSTALL_SIDELOAD, MAX_ROLLBACK_INDEX, PACKAGE_TYPES
 from ..package.schema import IDENTIFIER, bounded_list, fields_of, identifier, integer, sha256, string
-from ..package.summary import VENDOR_OTA, PackageSummary
+from ..package.summary import OTA_FULL, OTA_INCREMENTAL, VENDOR_OTA, PackageSummary
 from .errors import CatalogFormatError
 
 MAX_HW_REVISIONS = 32
 MAX_URL = 2048
 MAX_SIGNER = 256
 OTA_KIND = "vendor-ota"  # an entry's `kind` in the catalog file
-OTA_TYPES = ("full", "incremental")
+OTA_TYPES = (OTA_FULL, OTA_INCREMENTAL)
 FIRST_FORMAT_WITH_KIND = 2
 
 _PACKAGE_FIELDS = {"package_id", "product", "hw_revisions", "build", "rollback_index", "type", "size", "sha256",
@@ -97,7 +97,7 @@ def _ota_from(value: dict) -> CatalogEntry:
     ota_type = value.get("type")
     if ota_type not in OTA_TYPES:
         raise CatalogFormatError(f"vendor OTA type {str(ota_type)[:40]!r} is not one of {', '.join(OTA_TYPES)}")
-    incremental = ota_type == "incremental"
+    incremental = ota_type == OTA_INCREMENTAL
     fields = fields_of(value, _OTA_FIELDS | ({"source_build"} if incremental else set()), "vendor OTA")
     return CatalogEntry(
         package_id=identifier(fields, "package_id"), product=identifier(fields, "product"), hw_revisions=(),

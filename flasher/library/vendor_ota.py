@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..package.schema import IDENTIFIER
-from ..package.summary import VENDOR_OTA, PackageSummary
+from ..package.summary import OTA_FULL, OTA_INCREMENTAL, VENDOR_OTA, PackageSummary
 from ..package.trust import TrustStore
 from ..payload.ota_metadata import OtaMetadataMissing, read_metadata
 from ..payload.reader import Payload, read_payload
@@ -23,7 +23,6 @@ from ..payload.verify import (FAILED, VERIFIED, PayloadHashes, SignatureStatus, 
                               verify_payload)
 
 NOT_TRUSTED, NOT_AVAILABLE = "not trusted", "not available"  # a vendor OTA's signer when no trusted key verified
-FULL, INCREMENTAL = "full", "incremental"
 
 
 class UnusableOtaMetadata(OtaMetadataMissing):
@@ -77,4 +76,4 @@ def _summary(path: Path, payload: Payload) -> PackageSummary:
                               "1 to 128 letters, digits and ._+-")
     return PackageSummary(package_id=f"ota-{metadata.product}-{metadata.build}"[:64], product=metadata.product,
                           hw_revisions=(), build=metadata.build, rollback_index=None,
-                          type=FULL if full else INCREMENTAL, source_build=source, kind=VENDOR_OTA)
+                          type=OTA_FULL if full else OTA_INCREMENTAL, source_build=source, kind=VENDOR_OTA)

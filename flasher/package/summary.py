@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from .manifest import Manifest
 
 PACKAGE, VENDOR_OTA = "package", "vendor OTA"  # a summary's `kind`
+OTA_FULL, OTA_INCREMENTAL = "full", "incremental"  # a vendor OTA's `type`
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from ..history.codes import Result
 from ..history.report import Report, new_report_id, utc_now
 from ..library.index import Library, LibraryStale
 from ..package.errors import BadSignature, PackageError, UnsignedPackage, UntrustedPackage
-from ..package.summary import PACKAGE, VENDOR_OTA
+from ..package.summary import OTA_FULL, OTA_INCREMENTAL, PACKAGE, VENDOR_OTA
 from ..package.trust import TrustStore
 from ..payload.errors import PayloadError, PayloadSignatureError
 from ..payload.ota_images import OtaImages
@@ -244,7 +244,7 @@ def _check_matches(candidate: Candidate, updater: Updater, path: Path) -> None:
         raise DownloadHashMismatch(f"{path} changed since it was downloaded ({what}), or the catalog lists "
                                    "another file; it was deleted unused")
     manifest = updater.manifest
-    kind, found_type = (VENDOR_OTA, "incremental" if manifest.type == "delta" else "full") if ota \
+    kind, found_type = (VENDOR_OTA, OTA_INCREMENTAL if manifest.type == "delta" else OTA_FULL) if ota \
         else (PACKAGE, manifest.type)
     said = (candidate.kind, candidate.product, candidate.hw_revisions, candidate.build, candidate.rollback_index,
             candidate.type, candidate.source_build, candidate.install)
