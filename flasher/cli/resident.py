@@ -40,9 +40,13 @@ STARTED, EXITED, STALE, INTERRUPT = b"R", b"X", b"S", b"I"
 ANSWER_SECONDS = 10.0  # for the server to fork and say it started; never bounds the command itself
 
 
+def supported() -> bool:
+    """Unix sockets that carry descriptors, and fork: Linux and macOS, not Windows."""
+    return hasattr(_socket, "AF_UNIX") and hasattr(_socket, "SCM_RIGHTS") and hasattr(os, "fork")
+
+
 def enabled() -> bool:
-    return (os.environ.get("TSUF_RESIDENT", "on") != "off" and hasattr(_socket, "AF_UNIX")
-            and hasattr(_socket, "SCM_RIGHTS") and hasattr(os, "fork"))
+    return os.environ.get("TSUF_RESIDENT", "on") != "off" and supported()
 
 
 def runtime_folder() -> str:

@@ -18,7 +18,7 @@ import pytest
 from flasher.cli import resident
 from tests.support.handsets import EmulatorProcess, small_profile
 
-pytestmark = pytest.mark.skipif(not resident.enabled(), reason="the resident tsuf needs Unix sockets and fork")
+pytestmark = pytest.mark.skipif(not resident.supported(), reason="the resident tsuf needs Unix sockets and fork")
 
 LAUNCH = [sys.executable, "-m", "flasher.cli.launch"]
 
@@ -133,6 +133,7 @@ def test_the_server_refuses_a_caller_of_another_user(monkeypatch, emulator_proce
         home = reachable / "home"
         home.mkdir(mode=0o711)
         monkeypatch.setenv("TSUF_HOME", str(home))
+        monkeypatch.delenv("TSUF_RESIDENT", raising=False)
         subprocess.run(LAUNCH + ["server", "start"], check=True, capture_output=True, timeout=60)
         run = home / "run"
         run.chmod(0o711)
