@@ -5,6 +5,7 @@ Only argparse is imported up front; each command imports what it needs, so
 every command are in parser.py.
 """
 
+import argparse
 import importlib
 import os
 import sys
@@ -42,9 +43,10 @@ _HANDLERS = {
 _VERBS = {"getvar", "flash", "erase", "set-active", "reboot", "fetch", *_HANDLERS}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run one command line; `parser` is the whole parser when one is already built (the resident tsuf)."""
     argv = _wipe_alone(sys.argv[1:] if argv is None else argv)
-    args = build_parser(_named_command(argv)).parse_args(argv)
+    args = (parser or build_parser(_named_command(argv))).parse_args(argv)
     if not args.address and os.environ.get("TSUF_DEVICE"):
         args.address = [os.environ["TSUF_DEVICE"]]
     from ..errors import FlasherError

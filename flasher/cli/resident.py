@@ -13,9 +13,17 @@ This module is the caller's half and what both halves share; it imports only wha
 bare interpreter already has, as it runs before anything else. The server is
 resident_server.py. The socket is in a folder only the user can enter, and the server
 also checks the caller's uid where the system says it. A server whose code differs from
-the caller's (an upgrade, an edit) stops instead of serving, and the caller runs the
-command itself. POSIX only: elsewhere, and with TSUF_RESIDENT=off, every command runs in
-its own process as before.
+the caller's (another interpreter or installation, an upgrade, an edit) stops instead of
+serving, and the caller runs the command itself. POSIX only: elsewhere, and with
+TSUF_RESIDENT=off, every command runs in its own process as before.
+
+The request (PROTOCOL) is the same from this module and from the native caller
+(packaging/caller/tsuf.c): a 4-byte big-endian length, then NUL-separated fields: the
+protocol, the interpreter and package folder the caller would run, its working folder,
+umask, argument count, the arguments, and its environment as NAME=value; descriptors 0, 1
+and 2 travel beside it (SCM_RIGHTS). The server answers one byte: STARTED, RUN_HERE (a
+command that owns the terminal or the process) or STALE and a line for the user to read;
+after STARTED, EXITED and the status as a 4-byte big-endian int. The caller sends INTERRUPT for Ctrl-C.
 """
 
 import os
@@ -31,12 +39,15 @@ import _socket
 from .. import __version__
 from .command_name import named_command
 
-PROTOCOL = b"tsuf-resident-1"
+PROTOCOL_FAMILY = b"tsuf-resident-"  # every version takes `status` and `stop` from every other
+PROTOCOL = PROTOCOL_FAMILY + b"2"
 SOCKET_NAME = "resident.sock"
 # Commands that own the terminal or the process: a desktop app, emulators, the server itself.
-RUN_HERE = {"gui", "emulator", "demo", "server"}
+CALLER_RUNS = {"gui", "emulator", "demo", "server"}
 MAX_REQUEST = 1 << 20
-STARTED, EXITED, STALE, INTERRUPT = b"R", b"X", b"S", b"I"
+STARTED, EXITED, STALE, RUN_HERE, INTERRUPT = b"R", b"X", b"S", b"H", b"I"
+STALE_NOTE = (b"tsuf: the resident tsuf ran other code than this tsuf and has stopped; this command runs on "
+              b"its own (start it again with `tsuf server start`)\n")
 ANSWER_SECONDS = 10.0  # for the server to fork and say it started; never bounds the command itself
 
 
@@ -74,12 +85,22 @@ def folder_is_private(folder: str) -> bool:
             and status.st_mode & 0o077 == 0)
 
 
+def package_folder() -> str:
+    """The folder of the flasher package this process runs."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def code_fingerprint() -> bytes:
-    """The interpreter, TSUF's version and every source file's size and time: a server
-    started before an upgrade or an edit differs, and must not run the command."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    entries = [sys.executable, sys.version, __version__]
-    folders = [package]
+    """The interpreter's and every source file's size and time, and TSUF's version, as on
+    disk now: the server compares it with what it imported, so that it never runs edited or
+    upgraded code as the old."""
+    entries = [__version__]
+    folders = [package_folder()]
+    try:
+        interpreter = os.stat(os.path.realpath(sys.executable))
+        entries.append(f"{sys.executable}:{interpreter.st_size}:{interpreter.st_mtime_ns}")
+    except OSError:
+        entries.append(sys.executable)
     while folders:
         try:
             scan = os.scandir(folders.pop())
@@ -100,8 +121,8 @@ def encode_request(argv: list[str]) -> bytes:
     """The command line and what it runs in: fields separated by NUL, which none can hold."""
     umask = os.umask(0)
     os.umask(umask)
-    fields = [PROTOCOL, code_fingerprint(), os.fsencode(os.getcwd()), b"%d" % umask, b"%d" % len(argv),
-              *map(os.fsencode, argv), *(os.fsencode(k) + b"=" + os.fsencode(v) for k, v in os.environ.items())]
+    fields = [PROTOCOL, os.fsencode(sys.executable), os.fsencode(package_folder()), os.fsencode(os.getcwd()),
+              b"%d" % umask, b"%d" % len(argv), *map(os.fsencode, argv), *(os.fsencode(k) + b"=" + os.fsencode(v) for k, v in os.environ.items())]
     body = b"\0".join(fields)
     return struct.pack(">I", len(body)) + body
 
@@ -109,7 +130,7 @@ def encode_request(argv: list[str]) -> bytes:
 def run(argv: list[str]) -> int | None:
     """The command's exit status from the resident tsuf; None when there is none to ask
     (or it runs older code), and the caller runs the command itself."""
-    if not enabled() or named_command(argv) in RUN_HERE:
+    if not enabled() or named_command(argv) in CALLER_RUNS:
         return None
     path = socket_path()
     if not folder_is_private(os.path.dirname(path)):
@@ -129,14 +150,22 @@ def run(argv: list[str]) -> int | None:
             print("tsuf: interrupted", file=sys.stderr)
             return 130
         if answer == STALE:
-            print("tsuf: the resident tsuf ran older code and has stopped; this command runs on its own "
-                  "(start it again with `tsuf server start`)", file=sys.stderr)
+            _print_note(client)
         if answer != STARTED:
-            return None  # it did not start the command: run it here
+            return None  # it did not start the command (RUN_HERE, STALE, gone): run it here
         client.settimeout(None)
         return _wait_for_exit(client)
     finally:
         client.close()
+
+
+def _print_note(client: _socket.socket) -> None:
+    """The server's one line on why it stopped: the caller prints it before running the command."""
+    try:
+        note = client.recv(1024)
+    except OSError:
+        return
+    sys.stderr.write(note.decode("utf-8", "replace"))
 
 
 def _wait_for_exit(client: _socket.socket) -> int:

@@ -9,6 +9,7 @@ own shutdown steps (threads joined, streams flushed). The server stops on SIGTER
 other code than it does. It never starts a thread, so every fork is safe.
 """
 
+import argparse
 import atexit
 import gc
 import importlib
@@ -22,6 +23,7 @@ import threading
 import time
 
 from . import resident
+from .command_name import named_command
 
 # What the commands it serves import; a command that needs more imports it in its child.
 PRELOAD = ("encodings.idna", "flasher.cli.main", "flasher.cli.parser", "flasher.cli.logs",
@@ -55,6 +57,8 @@ def serve(idle_seconds: float = DEFAULT_IDLE_SECONDS) -> None:
     path = os.path.join(folder, resident.SOCKET_NAME)
     for name in PRELOAD:
         importlib.import_module(name)
+    from .parser import build_parser
+    parser = build_parser()  # every command's options, built once rather than in each child
     # Every object so far is shared with the children: kept out of their collections, the
     # pages holding it are not copied into each child (copy-on-write) by the collector.
     gc.freeze()
@@ -76,7 +80,7 @@ def serve(idle_seconds: float = DEFAULT_IDLE_SECONDS) -> None:
                 continue
             last_request = time.monotonic()
             with connection:
-                if _answer(connection, fingerprint, listener, children, served):
+                if _answer(connection, fingerprint, parser, listener, children, served):
                     return
     except _Stop:
         return
@@ -120,8 +124,8 @@ def _reap(children: set[int]) -> None:
             children.discard(pid)
 
 
-def _answer(connection: socket.socket, fingerprint: bytes, listener: socket.socket, children: set[int],
-            served: list[int]) -> bool:
+def _answer(connection: socket.socket, fingerprint: bytes, parser: argparse.ArgumentParser, listener: socket.socket,
+            children: set[int], served: list[int]) -> bool:
     """Serve one caller; True when the server must stop."""
     connection.settimeout(_REQUEST_SECONDS)
     fds: list[int] = []
@@ -131,15 +135,19 @@ def _answer(connection: socket.socket, fingerprint: bytes, listener: socket.sock
         fields, fds = _receive(connection)
         if fields[1] == CONTROL:
             return _control(connection, fields[2:], fingerprint, served[0])
-        if fields[1] != fingerprint:
-            connection.sendall(resident.STALE)
+        if not _runs_our_code(fields, fingerprint):
+            connection.sendall(resident.STALE + resident.STALE_NOTE)
             return True
+        argv = [os.fsdecode(word) for word in _arguments(fields)]
+        if named_command(argv) in resident.CALLER_RUNS:
+            connection.sendall(resident.RUN_HERE)
+            return False
         if len(fds) != 3:
             return False
         pid = os.fork()
         if pid == 0:
             listener.close()
-            _child(connection, fds, fields)  # never returns
+            _child(connection, fds, fields, parser)  # never returns
         children.add(pid)
         served[0] += 1
         return False
@@ -172,9 +180,23 @@ def _receive(connection: socket.socket) -> tuple[list[bytes], list[int]]:
             raise ValueError("request cut short")
         body += chunk
     fields = bytes(body).split(b"\0")
-    if fields[0] != resident.PROTOCOL or len(fields) < 3:
+    if not fields[0].startswith(resident.PROTOCOL_FAMILY) or len(fields) < 3:
         raise ValueError("not a tsuf request")
     return fields, fds
+
+
+def _runs_our_code(fields: list[bytes], fingerprint: bytes) -> bool:
+    """The caller speaks this version, runs this interpreter and package, and the code on
+    disk is still what this server imported."""
+    return (fields[0] == resident.PROTOCOL and fields[1] == os.fsencode(sys.executable)
+            and fields[2] == os.fsencode(resident.package_folder()) and resident.code_fingerprint() == fingerprint)
+
+
+def _arguments(fields: list[bytes]) -> list[bytes]:
+    count = int(fields[5])
+    if not 0 <= count <= len(fields) - 6:
+        raise ValueError("argument count out of range")
+    return fields[6:6 + count]
 
 
 def _control(connection: socket.socket, words: list[bytes], fingerprint: bytes, served: int) -> bool:
@@ -187,18 +209,18 @@ def _control(connection: socket.socket, words: list[bytes], fingerprint: bytes, 
     return False
 
 
-def _child(connection: socket.socket, fds: list[int], fields: list[bytes]) -> None:
+def _child(connection: socket.socket, fds: list[int], fields: list[bytes], parser: argparse.ArgumentParser) -> None:
     """Become the caller's `tsuf` and run its command line; exits the process."""
     code = 1
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        cwd, umask, count = fields[2], int(fields[3]), int(fields[4])
-        argv = [os.fsdecode(word) for word in fields[5:5 + count]]
+        cwd, umask = fields[3], int(fields[4])
+        argv = [os.fsdecode(word) for word in _arguments(fields)]
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.environb.clear()
-        for item in fields[5 + count:]:
+        for item in fields[6 + int(fields[5]):]:
             name, _, value = item.partition(b"=")
             if name:
                 os.environb[name] = value
@@ -215,7 +237,7 @@ def _child(connection: socket.socket, fds: list[int], fields: list[bytes]) -> No
             print(f"tsuf: cannot work in {os.fsdecode(cwd)} ({error.strerror})", file=sys.stderr)
             sys.exit(1)
         from .main import main
-        code = main(argv)
+        code = main(argv, parser)
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
         if isinstance(exit_.code, str):

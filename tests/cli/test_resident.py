@@ -1,6 +1,7 @@
 """The resident tsuf (`tsuf server`): a command it runs behaves as the same command run on its own:
 output, exit status, the caller's folder, environment and umask, Ctrl-C; and it never serves
-another user or code other than the caller's."""
+another user or code other than the caller's. Each caller is tried: the Python one and the
+native one (packaging/caller/tsuf.c), which must behave alike."""
 
 import os
 import shutil
@@ -17,10 +18,33 @@ import pytest
 
 from flasher.cli import resident
 from tests.support.handsets import EmulatorProcess, small_profile
+from tests.support.tools import requires_tool
 
 pytestmark = pytest.mark.skipif(not resident.supported(), reason="the resident tsuf needs Unix sockets and fork")
 
 LAUNCH = [sys.executable, "-m", "flasher.cli.launch"]
+BUILD_CALLER = Path(__file__).resolve().parents[2] / "packaging" / "build_caller.py"
+
+
+def build_native_caller(output: Path, python: str = sys.executable, env: dict | None = None) -> Path:
+    """The native caller for `python`'s installation (the interpreter and package folder compiled in)."""
+    built = subprocess.run([python, str(BUILD_CALLER), "--output", str(output)], capture_output=True, text=True,
+                           env=env, timeout=180)
+    assert built.returncode == 0, built.stderr
+    return output
+
+
+@pytest.fixture(scope="session")
+def native_caller(tmp_path_factory):
+    return build_native_caller(tmp_path_factory.mktemp("caller") / "tsuf")
+
+
+@pytest.fixture(params=["python", pytest.param("native", marks=requires_tool("cc", "gcc"))])
+def caller(request):
+    """The command that starts `tsuf`: the Python caller, or the native one."""
+    if request.param == "python":
+        return LAUNCH
+    return [str(request.getfixturevalue("native_caller"))]
 
 
 @pytest.fixture
@@ -39,8 +63,8 @@ def server(home):
     subprocess.run(LAUNCH + ["server", "stop"], capture_output=True, timeout=60)
 
 
-def tsuf(*args, cwd=None, env=None, timeout=60):
-    return subprocess.run(LAUNCH + list(args), capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
+def tsuf(*args, caller=LAUNCH, cwd=None, env=None, timeout=60):
+    return subprocess.run(caller + list(args), capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
 
 
 def served() -> int:
@@ -49,29 +73,29 @@ def served() -> int:
     return int(answer.split(b" ")[1])
 
 
-def test_a_command_runs_in_the_server_with_the_same_output_and_status(server, emulator_process):
+def test_a_command_runs_in_the_server_with_the_same_output_and_status(server, emulator_process, caller):
     before = served()
-    found = tsuf("-s", emulator_process.address, "getvar", "product")
-    refused = tsuf("-s", emulator_process.address, "getvar", "no-such-variable")
-    usage = tsuf("flsh")
+    found = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller)
+    refused = tsuf("-s", emulator_process.address, "getvar", "no-such-variable", caller=caller)
+    usage = tsuf("flsh", caller=caller)
     assert served() == before + 3
     assert (found.returncode, found.stdout) == (0, "product: tsuf_zte_ab\n")
     assert refused.returncode == 1 and "device refused" in refused.stderr and refused.stdout == ""
     assert usage.returncode == 2 and "invalid choice: 'flsh'" in usage.stderr
-    alone = tsuf("-s", emulator_process.address, "getvar", "no-such-variable",
+    alone = tsuf("-s", emulator_process.address, "getvar", "no-such-variable", caller=caller,
                  env={**os.environ, "TSUF_RESIDENT": "off"})
     assert served() == before + 3  # TSUF_RESIDENT=off runs the command in its own process
     assert (alone.returncode, alone.stdout, alone.stderr) == (refused.returncode, refused.stdout, refused.stderr)
 
 
-def test_paths_environment_and_umask_are_the_callers(server, emulator_process, tmp_path):
+def test_paths_environment_and_umask_are_the_callers(server, emulator_process, tmp_path, caller):
     work = tmp_path / "work"
     work.mkdir()
     (work / "boot.img").write_bytes(os.urandom(64 * 1024))
     env = {**os.environ, "TSUF_DEVICE": emulator_process.address}
     before = served()
-    assert tsuf("flash", "boot_a", "boot.img", cwd=work, env=env).returncode == 0
-    read_back = subprocess.run(["sh", "-c", f"umask 077; exec {' '.join(LAUNCH)} fetch boot_a back.img"],
+    assert tsuf("flash", "boot_a", "boot.img", caller=caller, cwd=work, env=env).returncode == 0
+    read_back = subprocess.run(["sh", "-c", f"umask 077; exec {' '.join(caller)} fetch boot_a back.img"],
                                cwd=work, env=env, capture_output=True, text=True, timeout=60)
     assert read_back.returncode == 0, read_back.stderr
     assert served() == before + 2
@@ -79,31 +103,75 @@ def test_paths_environment_and_umask_are_the_callers(server, emulator_process, t
     assert (work / "back.img").stat().st_mode & 0o777 == 0o600
 
 
-def test_ctrl_c_at_the_caller_stops_the_command_in_the_server(server, tmp_path):
+def test_ctrl_c_at_the_caller_stops_the_command_in_the_server(server, tmp_path, caller):
     emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), faults=("stall:getvar:product=60",))
     try:
-        caller = subprocess.Popen(LAUNCH + ["-s", emulator.address, "getvar", "product"], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+        running = subprocess.Popen(caller + ["-s", emulator.address, "getvar", "product"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
         while served() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)  # the child is asking the stalled handset
-        caller.send_signal(signal.SIGINT)
-        _, err = caller.communicate(timeout=30)
+        running.send_signal(signal.SIGINT)
+        _, err = running.communicate(timeout=30)
     finally:
         emulator.stop()
-    assert caller.returncode == 130 and "tsuf: interrupted" in err
+    assert running.returncode == 130 and "tsuf: interrupted" in err
 
 
-def test_a_server_running_other_code_stops_and_the_command_runs_on_its_own(server, emulator_process, tmp_path):
+@pytest.mark.parametrize("kind", ["python", pytest.param("native", marks=requires_tool("cc", "gcc"))])
+def test_a_caller_of_another_interpreter_stops_the_server_and_runs_the_command_itself(server, emulator_process,
+                                                                                      tmp_path, kind):
     other_python = tmp_path / "python3"
     other_python.symlink_to(sys.executable)  # another interpreter path: other code, as after an upgrade
-    result = subprocess.run([str(other_python), "-m", "flasher.cli.launch", "-s", emulator_process.address,
-                             "getvar", "product"], capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "PYTHONPATH": str(Path(resident.package_folder()).parent)}  # outside the venv it sees
+    if kind == "python":
+        other_caller = [str(other_python), "-m", "flasher.cli.launch"]
+    else:
+        other_caller = [str(build_native_caller(tmp_path / "tsuf", python=str(other_python), env=env))]
+    result = tsuf("-s", emulator_process.address, "getvar", "product", caller=other_caller, env=env)
     assert (result.returncode, result.stdout) == (0, "product: tsuf_zte_ab\n")
-    assert "ran older code and has stopped" in result.stderr
+    assert "ran other code than this tsuf and has stopped" in result.stderr
     assert resident.control("status") is None
     assert tsuf("server", "status").returncode == 3
+
+
+def test_an_edited_source_file_stops_the_server_before_it_runs_old_code(home, emulator_process, tmp_path, caller):
+    """The server imported the package before the edit: the next command runs the edited code on its own."""
+    installed = tmp_path / "installed"
+    shutil.copytree(Path(resident.package_folder()), installed / "flasher",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    elsewhere = tmp_path / "elsewhere"  # not the repository, whose flasher/ `-m` would import first
+    elsewhere.mkdir()
+    if caller != LAUNCH:
+        caller = [str(build_native_caller(tmp_path / "tsuf", env=env))]
+    started = subprocess.run(LAUNCH + ["server", "start"], cwd=elsewhere, env=env, capture_output=True, timeout=60)
+    try:
+        assert started.returncode == 0, started.stderr
+        first = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller, cwd=elsewhere, env=env)
+        assert first.returncode == 0 and served() == 1
+        errors = installed / "flasher" / "errors.py"
+        errors.write_text(errors.read_text() + "\n# edited\n")
+        second = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller, cwd=elsewhere, env=env)
+        assert (second.returncode, second.stdout) == (0, "product: tsuf_zte_ab\n")
+        assert "ran other code than this tsuf and has stopped" in second.stderr
+        assert resident.control("status") is None
+    finally:
+        subprocess.run(LAUNCH + ["server", "stop"], cwd=elsewhere, env=env, capture_output=True, timeout=60)
+
+
+def test_commands_that_own_the_process_run_in_the_callers(server, caller):
+    """`server`, `gui`, `emulator`, `demo`: the server leaves them to the caller, which runs them itself."""
+    status = tsuf("server", "status", caller=caller)
+    assert status.returncode == 0 and status.stdout.startswith("tsuf server: running (pid ")
+    assert served() == 0
+
+
+def test_without_a_server_the_command_runs_on_its_own(home, emulator_process, caller):
+    assert resident.control("status") is None
+    found = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller)
+    assert (found.returncode, found.stdout, found.stderr) == (0, "product: tsuf_zte_ab\n", "")
 
 
 def test_the_server_refuses_a_folder_others_can_enter(home):
@@ -115,10 +183,10 @@ def test_the_server_refuses_a_folder_others_can_enter(home):
     assert "ServerNotStarted" not in result.stderr and "stopped at once" in result.stderr
 
 
-def test_a_caller_does_not_use_a_socket_in_a_folder_others_can_enter(server, emulator_process):
+def test_a_caller_does_not_use_a_socket_in_a_folder_others_can_enter(server, emulator_process, caller):
     (server / "run").chmod(0o755)
     try:
-        result = tsuf("-s", emulator_process.address, "getvar", "product")
+        result = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller)
     finally:
         (server / "run").chmod(0o700)
     assert (result.returncode, result.stdout) == (0, "product: tsuf_zte_ab\n")
