@@ -1,12 +1,13 @@
 """The resident tsuf's server (resident.py says why): everything imported once, a fork per command.
 
 It serves one user from a socket in a folder only they can enter, and also refuses a
-caller of another uid where the system names it (SO_PEERCRED). Each child takes the
-caller's streams, folder, environment, umask and command line, says it started, runs
-`tsuf` exactly as the command line would, and sends its exit status after Python's
-own shutdown steps (threads joined, streams flushed). The server stops on SIGTERM, on
-`tsuf server stop`, after it has been idle for `idle_seconds`, or when a caller runs
-other code than it does. It never starts a thread, so every fork is safe.
+caller of another uid where the system names it (SO_PEERCRED). One child is always
+forked ahead and waits; the server hands it the next caller and forks the next. Each
+child takes the caller's streams, folder, environment, umask and command line, says it
+started, runs `tsuf` exactly as the command line would, and sends its exit status after
+Python's own shutdown steps (threads joined, streams flushed). The server stops on
+SIGTERM, on `tsuf server stop`, after it has been idle for `idle_seconds`, or when a
+caller runs other code than it does. It never starts a thread, so every fork is safe.
 """
 
 import argparse
@@ -62,35 +63,154 @@ def serve(idle_seconds: float = DEFAULT_IDLE_SECONDS) -> None:
     # Every object so far is shared with the children: kept out of their collections, the
     # pages holding it are not copied into each child (copy-on-write) by the collector.
     gc.freeze()
-    fingerprint = resident.code_fingerprint()
     listener = _listen(path)
     bound = os.stat(path).st_ino
     signal.signal(signal.SIGTERM, _raise_stop)
-    children: set[int] = set()
-    served = [0]
-    last_request = time.monotonic()
+    server = _Server(listener, parser)
     try:
-        while True:
-            _reap(children)
-            try:
-                connection, _ = listener.accept()
-            except socket.timeout:
-                if not children and time.monotonic() - last_request > idle_seconds:
-                    return
-                continue
-            last_request = time.monotonic()
-            with connection:
-                if _answer(connection, fingerprint, parser, listener, children, served):
-                    return
+        server.run(idle_seconds)
     except _Stop:
         return
     finally:
-        listener.close()
+        server.close()
         try:
             if os.stat(path).st_ino == bound:  # a newer server may have taken the name since
                 os.unlink(path)
         except OSError:
             pass
+
+
+class _Server:
+    def __init__(self, listener: socket.socket, parser: argparse.ArgumentParser):
+        self.listener, self.parser = listener, parser
+        self.fingerprint = resident.code_fingerprint()
+        self.children: set[int] = set()
+        self.served = 0
+        self.ready = _ReadyChild(listener, parser)
+
+    def run(self, idle_seconds: float) -> None:
+        last_request = time.monotonic()
+        while True:
+            self._reap()
+            try:
+                connection, _ = self.listener.accept()
+            except socket.timeout:
+                if not self.children and time.monotonic() - last_request > idle_seconds:
+                    return
+                continue
+            last_request = time.monotonic()
+            with connection:
+                stop = self._answer(connection)
+            if stop:
+                return
+            if self.ready is None:  # forked only now: it must not hold the last caller's streams open
+                self.ready = _ReadyChild(self.listener, self.parser)
+
+    def close(self) -> None:
+        if self.ready is not None:
+            self.ready.dismiss()
+        self.listener.close()
+
+    def _reap(self) -> None:
+        for pid in list(self.children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.children.discard(pid)
+
+    def _answer(self, connection: socket.socket) -> bool:
+        """Serve one caller; True when the server must stop."""
+        connection.settimeout(_REQUEST_SECONDS)
+        fds: list[int] = []
+        try:
+            if not _same_user(connection):
+                return False
+            fields, fds = _receive(connection)
+            if fields[1] == CONTROL:
+                return _control(connection, fields[2:], self.fingerprint, self.served)
+            if not _runs_our_code(fields, self.fingerprint):
+                connection.sendall(resident.STALE + resident.STALE_NOTE)
+                return True
+            argv = [os.fsdecode(word) for word in _arguments(fields)]
+            if named_command(argv) in resident.CALLER_RUNS:
+                connection.sendall(resident.RUN_HERE)
+                return False
+            if len(fds) != 3:
+                return False
+            self._start(connection, fds, fields)
+            return False
+        except (OSError, ValueError, IndexError):
+            return False  # a caller that went away or sent something else: nothing ran
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _start(self, connection: socket.socket, fds: list[int], fields: list[bytes]) -> None:
+        """The ready child takes the command."""
+        child, self.ready = self.ready, None
+        try:
+            child.hand_over(connection, fds, fields)
+        except OSError:
+            child.dismiss()  # it died waiting; the caller, answered by nothing, runs the command itself
+            raise
+        self.children.add(child.pid)
+        self.served += 1
+
+
+class _ReadyChild:
+    """A child forked before any caller asks, waiting for one: the fork costs the server's
+    idle time, not a caller's (Android's zygote keeps its forks ready the same way)."""
+
+    def __init__(self, listener: socket.socket, parser: argparse.ArgumentParser):
+        parent_end, child_end = socket.socketpair()
+        self.pid = os.fork()
+        if self.pid == 0:
+            listener.close()
+            parent_end.close()
+            _wait_for_caller(child_end, parser)  # never returns
+        child_end.close()
+        self._end: socket.socket | None = parent_end
+
+    def hand_over(self, connection: socket.socket, fds: list[int], fields: list[bytes]) -> None:
+        """The caller's connection and descriptors, then its request."""
+        body = b"\0".join(fields)
+        socket.send_fds(self._end, [struct.pack(">I", len(body))], [connection.fileno(), *fds])
+        self._end.sendall(body)
+        self._end.close()
+        self._end = None
+
+    def dismiss(self) -> None:
+        """Closing its end tells a waiting child to leave."""
+        if self._end is not None:
+            self._end.close()
+            self._end = None
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _wait_for_caller(end: socket.socket, parser: argparse.ArgumentParser) -> None:
+    """The ready child: wait for a caller handed over by the server, then run its command."""
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C at a foreground server is the server's
+        header, fds, _, _ = socket.recv_fds(end, 4, 4)
+        if len(header) != 4 or len(fds) != 4:
+            os._exit(0)
+        size = struct.unpack(">I", header)[0]
+        body = bytearray()
+        while len(body) < size:
+            chunk = end.recv(size - len(body))
+            if not chunk:
+                os._exit(0)
+            body += chunk
+        end.close()
+    except BaseException:
+        os._exit(0)
+    _child(socket.socket(fileno=fds[0]), fds[1:], bytes(body).split(b"\0"), parser)
 
 
 def _listen(path: str) -> socket.socket:
@@ -112,50 +232,6 @@ def _listen(path: str) -> socket.socket:
 
 def _raise_stop(signum, frame):
     raise _Stop
-
-
-def _reap(children: set[int]) -> None:
-    for pid in list(children):
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            done = pid
-        if done:
-            children.discard(pid)
-
-
-def _answer(connection: socket.socket, fingerprint: bytes, parser: argparse.ArgumentParser, listener: socket.socket,
-            children: set[int], served: list[int]) -> bool:
-    """Serve one caller; True when the server must stop."""
-    connection.settimeout(_REQUEST_SECONDS)
-    fds: list[int] = []
-    try:
-        if not _same_user(connection):
-            return False
-        fields, fds = _receive(connection)
-        if fields[1] == CONTROL:
-            return _control(connection, fields[2:], fingerprint, served[0])
-        if not _runs_our_code(fields, fingerprint):
-            connection.sendall(resident.STALE + resident.STALE_NOTE)
-            return True
-        argv = [os.fsdecode(word) for word in _arguments(fields)]
-        if named_command(argv) in resident.CALLER_RUNS:
-            connection.sendall(resident.RUN_HERE)
-            return False
-        if len(fds) != 3:
-            return False
-        pid = os.fork()
-        if pid == 0:
-            listener.close()
-            _child(connection, fds, fields, parser)  # never returns
-        children.add(pid)
-        served[0] += 1
-        return False
-    except (OSError, ValueError, IndexError):
-        return False  # a caller that went away or sent something else: nothing ran
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 def _same_user(connection: socket.socket) -> bool:
@@ -219,11 +295,7 @@ def _child(connection: socket.socket, fds: list[int], fields: list[bytes], parse
         argv = [os.fsdecode(word) for word in _arguments(fields)]
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
-        os.environb.clear()
-        for item in fields[6 + int(fields[5]):]:
-            name, _, value = item.partition(b"=")
-            if name:
-                os.environb[name] = value
+        _take_environment(fields[6 + int(fields[5]):])
         time.tzset()
         os.umask(umask)
         _take_streams()
@@ -265,6 +337,21 @@ def _finish(connection: socket.socket, code: int) -> None:
     except BaseException:
         pass  # the caller reports a command that ended without a status
     os._exit(code & 0xFF)
+
+
+def _take_environment(items: list[bytes]) -> None:
+    """The caller's environment; only what differs from the server's is set or unset, as
+    each costs a call into the C library."""
+    wanted = {}
+    for item in items:
+        name, _, value = item.partition(b"=")
+        if name:
+            wanted[name] = value
+    for name in [name for name in os.environb if name not in wanted]:
+        del os.environb[name]
+    for name, value in wanted.items():
+        if os.environb.get(name) != value:
+            os.environb[name] = value
 
 
 def _take_streams() -> None:
