@@ -315,7 +315,7 @@ class Bench:
             "budget_s": args.budget, "probe_mib": PROBE_MIB, "probe_s": probes, "sizes": sizes,
             "image": args.image, "image_name": IMAGES[args.image][1], "links": args.links,
             "family": self.family, "cost_scale": args.cost_scale, "bytecode": args.bytecode,
-            "resident": args.resident, "partition": self.partition,
+            "resident": args.resident and caller_kind(), "partition": self.partition,
             "rss_method": "/usr/bin/time -v" if args.rss_method == "time" else
                           f"a Python wrapper's RUSAGE_CHILDREN (floor: the wrapper's "
                           f"{args.rss_floor_kib / 1024:.1f} MiB; figures at the floor are upper bounds)",
@@ -387,9 +387,19 @@ def cost_story(scale: float) -> str:
             "time (docs/real-handsets.md).")
 
 
-def resident_story(resident: bool) -> str:
-    return (" tsuf ran through its resident server (`tsuf server start`, started once before the first flash): "
-            "each `tsuf` is still a fresh process, which hands the command to a warm fork." if resident else "")
+def caller_kind() -> str:
+    """Which `tsuf` ran: the native caller (packaging/build_caller.py) or pip's Python script."""
+    with open(TSUF, "rb") as program:
+        return "python" if program.read(2) == b"#!" else "native"
+
+
+def resident_story(resident: str | bool) -> str:
+    if not resident:
+        return ""
+    caller = ("the native caller (`packaging/build_caller.py`)" if resident == "native"
+              else "the Python caller (pip's `tsuf` script)")
+    return (f" tsuf ran through its resident server (`tsuf server start`, started once before the first flash): "
+            f"each `tsuf` is still a fresh process, {caller}, which hands the command to a warm fork.")
 
 
 def families_markdown(summary: dict) -> str:

@@ -295,6 +295,9 @@ def _child(connection: socket.socket, fds: list[int], fields: list[bytes], parse
         argv = [os.fsdecode(word) for word in _arguments(fields)]
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
         _take_environment(fields[6 + int(fields[5]):])
         time.tzset()
         os.umask(umask)
@@ -333,6 +336,8 @@ def _finish(connection: socket.socket, code: int) -> None:
         atexit._run_exitfuncs()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
+        for fd in (0, 1, 2):  # a pipe from the caller ends with the caller, not after this process's teardown
+            os.close(fd)
         connection.sendall(resident.EXITED + struct.pack(">i", code))
     except BaseException:
         pass  # the caller reports a command that ended without a status
