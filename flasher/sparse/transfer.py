@@ -22,7 +22,8 @@ Two departures, for speed, neither changing what the device writes:
   device writes each chunk separately, and a FILL chunk as data, so on a fast
   link (TCP) a fragmented image goes faster as it is. The image is scanned
   for that only when a sample says the link time saved may exceed the scan's
-  own cost: never on loopback, where the link is as fast as the scan.
+  own cost: never on loopback, where the link is as fast as the scan (nor
+  sampled there).
 - A larger raw image in which a sample of blocks finds not one constant block
   is cut into pieces without scanning it: FILL could spare the link next to
   nothing, and the scan would cost a read of the whole file.
@@ -125,8 +126,12 @@ def plan_transfer(source: Source, limit: int, block_size: int = 4096, *, use_fil
         head = f.read(4)
         size = f.seek(0, os.SEEK_END)
         raw = not is_sparse(head)
+        fits = raw and 0 < size <= limit
+        if fits and not _scan_pays(size, 1.0, link_rate):
+            # Not even an image of constant blocks would repay its scan on this link: no sample either.
+            return Transfer([RawImage(src, size)], size)
         constant_share = _sampled_constant_share(f, size, block_size) if raw and use_fill else 0.0
-    if raw and 0 < size <= limit:
+    if fits:
         if constant_share >= SAMPLE_CONSTANT_SHARE and size % block_size == 0 \
                 and _scan_pays(size, constant_share, link_rate):
             runs = scan(source, block_size, use_fill=True)
