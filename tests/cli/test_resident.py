@@ -246,3 +246,19 @@ def test_a_request_that_is_not_tsufs_runs_nothing(server):
         probe.sendall(struct.pack(">I", 9) + b"GET / 1.1")
         assert probe.recv(1) == b""
     assert served() == 0 and resident.control("status") is not None
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the server's children in /proc (Linux)")
+def test_a_ready_child_that_died_costs_one_command_its_server_and_no_more(server, emulator_process, caller):
+    """The child forked ahead is killed while it waits: that caller runs its command itself,
+    and the server forks another for the next."""
+    pid = int(resident.control("status").split(b" ")[0])
+    ready = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    assert len(ready) == 1
+    os.kill(ready[0], signal.SIGKILL)
+    alone = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller)
+    assert (alone.returncode, alone.stdout) == (0, "product: tsuf_zte_ab\n")
+    assert served() == 0
+    again = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller)
+    assert (again.returncode, again.stdout) == (0, "product: tsuf_zte_ab\n")
+    assert served() == 1
