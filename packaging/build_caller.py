@@ -40,7 +40,8 @@ def build(output: Path, compiler: str) -> None:
     os.close(handle)
     try:
         # POSIX 2008, plus what glibc and macOS keep outside it (SO_NOSIGPIPE on macOS).
-        subprocess.run([compiler, "-O2", "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE", "-D_DARWIN_C_SOURCE",
+        subprocess.run([compiler, "-O2", "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
+                        "-D_DARWIN_C_SOURCE",
                         f"-DTSUF_PYTHON={c_string(sys.executable)}",
                         f"-DTSUF_PACKAGE={c_string(resident.package_folder())}",
                         "-o", partial, str(SOURCE)], check=True, capture_output=True, text=True,

@@ -23,7 +23,8 @@ protocol, the interpreter and package folder the caller would run, its working f
 umask, argument count, the arguments, and its environment as NAME=value; descriptors 0, 1
 and 2 travel beside it (SCM_RIGHTS). The server answers one byte: STARTED, RUN_HERE (a
 command that owns the terminal or the process) or STALE and a line for the user to read;
-after STARTED, EXITED and the status as a 4-byte big-endian int. The caller sends INTERRUPT for Ctrl-C.
+after STARTED, EXITED and the status as a 4-byte big-endian int. The caller sends
+INTERRUPT for Ctrl-C.
 """
 
 import os
@@ -122,7 +123,8 @@ def encode_request(argv: list[str]) -> bytes:
     umask = os.umask(0)
     os.umask(umask)
     fields = [PROTOCOL, os.fsencode(sys.executable), os.fsencode(package_folder()), os.fsencode(os.getcwd()),
-              b"%d" % umask, b"%d" % len(argv), *map(os.fsencode, argv), *(os.fsencode(k) + b"=" + os.fsencode(v) for k, v in os.environ.items())]
+              b"%d" % umask, b"%d" % len(argv), *map(os.fsencode, argv),
+              *(os.fsencode(k) + b"=" + os.fsencode(v) for k, v in os.environ.items())]
     body = b"\0".join(fields)
     return struct.pack(">I", len(body)) + body
 

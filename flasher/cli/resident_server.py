@@ -133,7 +133,7 @@ class _Server:
             if not _runs_our_code(fields, self.fingerprint):
                 connection.sendall(resident.STALE + resident.STALE_NOTE)
                 return True
-            argv = [os.fsdecode(word) for word in _arguments(fields)]
+            argv, _ = _command_line(fields)
             if named_command(argv) in resident.CALLER_RUNS:
                 connection.sendall(resident.RUN_HERE)
                 return False
@@ -268,11 +268,12 @@ def _runs_our_code(fields: list[bytes], fingerprint: bytes) -> bool:
             and fields[2] == os.fsencode(resident.package_folder()) and resident.code_fingerprint() == fingerprint)
 
 
-def _arguments(fields: list[bytes]) -> list[bytes]:
+def _command_line(fields: list[bytes]) -> tuple[list[str], list[bytes]]:
+    """A request's arguments, and its environment as NAME=value items (resident.py lays them out)."""
     count = int(fields[5])
     if not 0 <= count <= len(fields) - 6:
         raise ValueError("argument count out of range")
-    return fields[6:6 + count]
+    return [os.fsdecode(word) for word in fields[6:6 + count]], fields[6 + count:]
 
 
 def _control(connection: socket.socket, words: list[bytes], fingerprint: bytes, served: int) -> bool:
@@ -292,13 +293,13 @@ def _child(connection: socket.socket, fds: list[int], fields: list[bytes], parse
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         cwd, umask = fields[3], int(fields[4])
-        argv = [os.fsdecode(word) for word in _arguments(fields)]
+        argv, environment = _command_line(fields)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         for fd in fds:
             if fd > 2:
                 os.close(fd)
-        _take_environment(fields[6 + int(fields[5]):])
+        _take_environment(environment)
         time.tzset()
         os.umask(umask)
         _take_streams()
