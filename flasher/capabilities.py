@@ -9,10 +9,12 @@ offer stays `None` ("not available") for the decision to handle, never a
 default that lets a check pass.
 
 The model asks `getvar:all` once, when a decision first needs a variable,
-then each variable a decision needs that the listing lacked, when it needs it
-(a flash asks only what it uses; the stock client asks three variables); a
-variable answered with FAIL (any wording) or an empty OKAY is absent. Every
-answer, and read-back support, is kept for the connection.
+then each variable a decision needs that the listing lacked, when it needs it.
+A connection for one command (`tsuf flash`, `erase`, ...) skips the listing and
+asks only the variables that command reads, as the stock client does: a phone
+sends the listing a line at a time, about a hundred lines, for a command that
+reads three. A variable answered with FAIL (any wording) or an empty OKAY is
+absent. Every answer, and read-back support, is kept for the connection.
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ _BARE_HEX = re.compile(r"[0-9a-f]*[a-f][0-9a-f]*|0[0-9a-f]{7,}", re.IGNORECASE)
 class Capabilities:
     """One connection's view of a handset. Properties return None where the handset does not say."""
 
-    def __init__(self, device: FastbootDevice):
+    def __init__(self, device: FastbootDevice, *, listing: bool = True):
         self._device = device
-        self._values: dict[str, str | None] | None = None  # None until the listing was asked for
+        # None until the listing was asked for; without the listing, each variable is asked on its own.
+        self._values: dict[str, str | None] | None = None if listing else {}
         self._readable: dict[str, bool] = {}
         self.fetch_command: bool | None = None
         """False once the handset answered that it has no fetch command; None until asked."""
@@ -87,10 +90,10 @@ class Capabilities:
         """Partition sizes come as hex without `0x` (barebox prints `%08x`, and its
         max-download-size in decimal): known from the bootloader naming itself, or from a
         partition size that can only be hex."""
-        if any("barebox" in (self.value(name) or "").lower() for name in ("bootloader-version", "version-bootloader")):
-            return True
-        return any(_BARE_HEX.fullmatch(value.strip()) for name, value in self.variables.items()
-                   if name.startswith("partition-size:"))
+        if any(_BARE_HEX.fullmatch(value.strip()) for name, value in self.variables.items()
+               if name.startswith("partition-size:")):
+            return True  # known without another question
+        return any("barebox" in (self.value(name) or "").lower() for name in ("bootloader-version", "version-bootloader"))
 
     def size(self, name: str) -> int | None:
         value = self.value(name)
@@ -195,8 +198,12 @@ class Capabilities:
     @property
     def current_slot(self) -> str | None:
         """The active slot on a handset with slots; None otherwise or when it does not say."""
-        if not self.slots:
-            return None
+        return self.reported_slot if self.slots else None
+
+    @property
+    def reported_slot(self) -> str | None:
+        """`current-slot` as answered: the active copy of a partition whose `has-slot` says yes
+        (as the stock client reads it), never proof of slots by itself."""
         value = self.value("current-slot")
         return variables.parse_slot("current-slot", value) if value else None
 

@@ -93,20 +93,23 @@ class Timeouts:
 
 class FastbootDevice:
     def __init__(self, transport: Transport, *, timeouts: Timeouts = Timeouts(),
-                 on_message: Callable[[str], None] | None = None):
+                 on_message: Callable[[str], None] | None = None, listing: bool = True):
+        """`listing=False`: the capability model asks each variable on its own, never the
+        whole listing (a connection for one command; capabilities.py says why)."""
         self.transport = transport
         self.address = transport.address
         self.timeouts = timeouts
         self.on_message = on_message
         self._protocol = HostProtocol()
         self._log = device_logger(self.address)
+        self._listing = listing
         self._capabilities: Capabilities | None = None
 
     @classmethod
     def open(cls, address: str, *, timeouts: Timeouts = Timeouts(),
-             on_message: Callable[[str], None] | None = None) -> "FastbootDevice":
+             on_message: Callable[[str], None] | None = None, listing: bool = True) -> "FastbootDevice":
         return cls(open_transport(address, connect_timeout=timeouts.connect),
-                   timeouts=timeouts, on_message=on_message)
+                   timeouts=timeouts, on_message=on_message, listing=listing)
 
     def close(self) -> None:
         self.transport.close()
@@ -121,7 +124,7 @@ class FastbootDevice:
     def capabilities(self) -> Capabilities:
         """What this handset can do, probed on first use and kept for the connection."""
         if self._capabilities is None:
-            self._capabilities = Capabilities(self)
+            self._capabilities = Capabilities(self, listing=self._listing)
         return self._capabilities
 
     # -- variables -------------------------------------------------------
@@ -168,16 +171,21 @@ class FastbootDevice:
         """
         capabilities = self.capabilities
         # has-slot first: a `no` settles it without asking how many slots there are.
-        if not capabilities.has_slot(partition) or not capabilities.slots:
+        if not capabilities.has_slot(partition):
             if slot is not None:
                 raise NoSuchSlot(f"{partition} has no slots, but slot {slot!r} was asked for")
             return partition
+        if slot is None:  # the active copy: has-slot and current-slot say it, as the stock client asks
+            slot = capabilities.reported_slot
+            if slot is None:
+                raise NoSuchSlot(f"{partition} is slotted but the device reports no current slot")
+            return f"{partition}_{slot}"
+        if not capabilities.slots:
+            raise NoSuchSlot(f"{partition} has no slots, but slot {slot!r} was asked for")
         current = capabilities.current_slot
         if current is None:
             raise NoSuchSlot(f"{partition} is slotted but the device reports no current slot")
-        if slot is None:
-            slot = current
-        elif slot == "other":
+        if slot == "other":
             slot = capabilities.inactive_slot
         elif slot not in capabilities.slots:
             raise NoSuchSlot(f"{slot!r} is not a slot")

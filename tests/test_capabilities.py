@@ -176,6 +176,30 @@ def test_the_listing_is_asked_once_and_each_other_variable_when_a_decision_reads
     assert device_peer.commands[1:] == [b"getvar:serialno", b"getvar:battery-soc-ok"]
 
 
+def test_a_connection_for_one_command_asks_only_what_it_reads_as_the_stock_client_does():
+    """`tsuf flash system_a` reads three variables; a phone's listing is a hundred lines."""
+    lines = ["max-download-size:0x10000000", "slot-count:2", "current-slot:a", "has-slot:system:yes",
+             "partition-size:system_a:0x600000"]
+    answers = {"max-download-size": "0x10000000", "partition-size:system_a": "0x600000", "has-slot:system": "yes"}
+    with peer(answers, all_lines=lines, absent="GetVar Variable Not found") as device_peer:
+        with FastbootDevice.open(device_peer.address, listing=False) as device:
+            assert device.resolve_partition("system_a") == "system_a"
+            assert device.max_download_size() == 0x10000000
+            device._check_fits("system_a", 0x600000)
+            with pytest.raises(NoSuchPartition):  # a name the handset does not have is still refused
+                device._check_fits("sytem_a", 4096)
+    assert device_peer.commands[:3] == [b"getvar:has-slot:system_a", b"getvar:max-download-size",
+                                        b"getvar:partition-size:system_a"]
+    assert b"getvar:all" not in device_peer.commands
+
+
+def test_a_connection_for_one_command_still_reads_barebox_sizes_as_hex():
+    with peer({"partition-size:system": "0a000000"}, all_lines=None, absent="no such variable") as device_peer:
+        with FastbootDevice.open(device_peer.address, listing=False) as device:
+            assert device.capabilities.partition_size("system") == 0x0A000000
+    assert b"getvar:all" not in device_peer.commands
+
+
 def test_a_partition_without_has_slot_needs_no_slot_count():
     """U-Boot lists neither slot-count nor has-slot: a `no` for the partition settles it."""
     with peer({"has-slot:system": "no", "partition-size:system": "0x600000", "max-download-size": "0x2000000"},

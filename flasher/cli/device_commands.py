@@ -27,20 +27,22 @@ def run_device_command(args) -> int:
         raise ImageNotFound(f"{args.file}: no such image file")
     if args.command == "fetch":
         with OutputFile(Path(args.file)) as output:  # a bad target is refused before the handset is touched
-            with open_device(args) as device:
+            with open_device(args, listing=False) as device:
                 return _fetch(device, args, output)
-    with open_device(args) as device:
+    # One command reads a few variables: asked one by one, as the stock client asks them.
+    with open_device(args, listing=False) as device:
         return _COMMANDS[args.command](device, args)
 
 
-def open_device(args) -> FastbootDevice:
-    """The one handset named with -s (or $TSUF_DEVICE)."""
+def open_device(args, *, listing: bool = True) -> FastbootDevice:
+    """The one handset named with -s (or $TSUF_DEVICE); `listing` as in FastbootDevice."""
     if not args.address:
         raise NoDeviceAddress("no device address given")
     if len(args.address) > 1:
         raise NoDeviceAddress(f"{args.command} works on one handset; {len(args.address)} were given",
                               hint="Give -s once; only `tsuf update` takes several handsets.")
-    return FastbootDevice.open(args.address[0], timeouts=timeouts(args), on_message=print_device_message)
+    return FastbootDevice.open(args.address[0], timeouts=timeouts(args), on_message=print_device_message,
+                               listing=listing)
 
 
 def timeouts(args) -> Timeouts:

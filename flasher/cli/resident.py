@@ -91,12 +91,12 @@ def package_folder() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def code_fingerprint() -> bytes:
-    """The interpreter's and every source file's size and time, and TSUF's version, as on
-    disk now: the server compares it with what it imported, so that it never runs edited or
-    upgraded code as the old."""
+def code_fingerprint(folder: str | None = None) -> bytes:
+    """The interpreter's and every source file's size and time (in `folder`, by default this
+    package's), and TSUF's version, as on disk now: the server compares it with what it
+    imported, where the system does not tell it of changes (code_watch.py)."""
     entries = [__version__]
-    folders = [package_folder()]
+    folders = [folder or package_folder()]
     try:
         interpreter = os.stat(os.path.realpath(sys.executable))
         entries.append(f"{sys.executable}:{interpreter.st_size}:{interpreter.st_mtime_ns}")

@@ -1,8 +1,9 @@
 """The resident tsuf's server (resident.py says why): everything imported once, a fork per command.
 
 It serves one user from a socket in a folder only they can enter, and also refuses a
-caller of another uid where the system names it (SO_PEERCRED). One child is always
-forked ahead and waits; the server hands it the next caller and forks the next. Each
+caller of another uid where the system names it (SO_PEERCRED). One child is forked
+ahead and waits; the server hands it the next caller, and forks the next once no caller
+has come for READY_AFTER_SECONDS (a caller sooner gets one forked on the spot). Each
 child takes the caller's streams, folder, environment, umask and command line, says it
 started, runs `tsuf` exactly as the command line would, and sends its exit status after
 Python's own shutdown steps (threads joined, streams flushed). The server stops on
@@ -24,6 +25,7 @@ import threading
 import time
 
 from . import resident
+from .code_watch import CodeWatch
 from .command_name import named_command
 
 # What the commands it serves import; a command that needs more imports it in its child.
@@ -38,6 +40,9 @@ PRELOAD = ("encodings.idna", "flasher.cli.main", "flasher.cli.parser", "flasher.
 CONTROL = b"control"
 DEFAULT_IDLE_SECONDS = 8 * 3600
 _POLL_SECONDS = 1.0
+READY_AFTER_SECONDS = 0.05
+"""The next child is forked once no caller came for this long: a fork copies the server's page
+tables and competes with the command just handed over, whose start-up is the time a user waits."""
 _REQUEST_SECONDS = 5.0
 
 
@@ -83,19 +88,22 @@ def serve(idle_seconds: float = DEFAULT_IDLE_SECONDS) -> None:
 class _Server:
     def __init__(self, listener: socket.socket, parser: argparse.ArgumentParser):
         self.listener, self.parser = listener, parser
-        self.fingerprint = resident.code_fingerprint()
+        self.code = CodeWatch()
         self.children: set[int] = set()
         self.served = 0
-        self.ready = _ReadyChild(listener, parser)
+        self.ready: _ReadyChild | None = self._fork_ready()
 
     def run(self, idle_seconds: float) -> None:
         last_request = time.monotonic()
         while True:
             self._reap()
+            self.listener.settimeout(READY_AFTER_SECONDS if self.ready is None else _POLL_SECONDS)
             try:
                 connection, _ = self.listener.accept()
             except socket.timeout:
-                if not self.children and time.monotonic() - last_request > idle_seconds:
+                if self.ready is None:
+                    self.ready = self._fork_ready()
+                elif not self.children and time.monotonic() - last_request > idle_seconds:
                     return
                 continue
             last_request = time.monotonic()
@@ -103,13 +111,16 @@ class _Server:
                 stop = self._answer(connection)
             if stop:
                 return
-            if self.ready is None:  # forked only now: it must not hold the last caller's streams open
-                self.ready = _ReadyChild(self.listener, self.parser)
 
     def close(self) -> None:
         if self.ready is not None:
             self.ready.dismiss()
         self.listener.close()
+        self.code.close()
+
+    def _fork_ready(self, *, also_close: tuple[int, ...] = ()) -> "_ReadyChild":
+        watch = self.code.fileno()
+        return _ReadyChild(self.listener, self.parser, also_close + ((watch,) if watch is not None else ()))
 
     def _reap(self) -> None:
         for pid in list(self.children):
@@ -129,8 +140,8 @@ class _Server:
                 return False
             fields, fds = _receive(connection)
             if fields[1] == CONTROL:
-                return _control(connection, fields[2:], self.fingerprint, self.served)
-            if not _runs_our_code(fields, self.fingerprint):
+                return _control(connection, fields[2:], self.code.fingerprint, self.served)
+            if not _runs_our_code(fields, self.code):
                 connection.sendall(resident.STALE + resident.STALE_NOTE)
                 return True
             argv, _ = _command_line(fields)
@@ -149,6 +160,8 @@ class _Server:
 
     def _start(self, connection: socket.socket, fds: list[int], fields: list[bytes]) -> None:
         """The ready child takes the command."""
+        if self.ready is None:  # the caller came before the next child was forked
+            self.ready = self._fork_ready(also_close=(connection.fileno(), *fds))
         child, self.ready = self.ready, None
         try:
             child.hand_over(connection, fds, fields)
@@ -163,12 +176,15 @@ class _ReadyChild:
     """A child forked before any caller asks, waiting for one: the fork costs the server's
     idle time, not a caller's (Android's zygote keeps its forks ready the same way)."""
 
-    def __init__(self, listener: socket.socket, parser: argparse.ArgumentParser):
+    def __init__(self, listener: socket.socket, parser: argparse.ArgumentParser, server_fds: tuple[int, ...]):
+        """`server_fds`: descriptors of the server's that the child must not keep (a caller's, the code watch)."""
         parent_end, child_end = socket.socketpair()
         self.pid = os.fork()
         if self.pid == 0:
             listener.close()
             parent_end.close()
+            for fd in server_fds:
+                os.close(fd)
             _wait_for_caller(child_end, parser)  # never returns
         child_end.close()
         self._end: socket.socket | None = parent_end
@@ -261,11 +277,11 @@ def _receive(connection: socket.socket) -> tuple[list[bytes], list[int]]:
     return fields, fds
 
 
-def _runs_our_code(fields: list[bytes], fingerprint: bytes) -> bool:
+def _runs_our_code(fields: list[bytes], code: CodeWatch) -> bool:
     """The caller speaks this version, runs this interpreter and package, and the code on
     disk is still what this server imported."""
     return (fields[0] == resident.PROTOCOL and fields[1] == os.fsencode(sys.executable)
-            and fields[2] == os.fsencode(resident.package_folder()) and resident.code_fingerprint() == fingerprint)
+            and fields[2] == os.fsencode(resident.package_folder()) and not code.changed())
 
 
 def _command_line(fields: list[bytes]) -> tuple[list[str], list[bytes]]:

@@ -42,6 +42,23 @@ def _is_loopback(sock: socket.socket) -> bool:
         return False
 
 
+def _connect(host: str, port: int, timeout: float) -> socket.socket:
+    """A connected socket; an IP address is used as it is, sparing the resolver's first call
+    (about a millisecond in a fresh process)."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        return socket.create_connection((host, port), timeout=timeout)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 class TcpTransport(Transport):
     sends_files = True
     link_rate = 100e6  # gigabit Ethernet
@@ -60,7 +77,7 @@ class TcpTransport(Transport):
     def connect(cls, host: str, port: int, *, timeout: float = 5.0) -> "TcpTransport":
         address = f"tcp:{host}:{port}"
         try:
-            sock = socket.create_connection((host, port), timeout=timeout)
+            sock = _connect(host, port, timeout)
         except socket.timeout:
             raise ConnectFailed(f"{address}: no answer within {timeout:g} s") from None
         except OSError as exc:
