@@ -36,8 +36,8 @@ and a whole USB high-speed packet."""
 
 DATA_CHUNK = 1 << 20
 SPAN_CHUNK = 8 << 20
-"""File data a link sends without reading it (sendfile) goes in spans this long: fewer frames
-and system calls, and still several progress steps a second on the links that do it (TCP)."""
+"""File data a link reads and sends itself (TCP) goes in spans this long: fewer frames, and
+still several progress steps a second."""
 LONG_COMMANDS = ("flash:", "erase:", "update-super:", "snapshot-update")
 
 log = logging.getLogger("tsuf.device")
@@ -201,7 +201,7 @@ class FastbootDevice:
                  progress: Progress | None = None) -> None:
         """Stage `size` bytes, sent from `chunks`, in the device's download buffer.
 
-        A FileSpan goes by `Transport.write_span`, which a link may send without reading it.
+        A FileSpan goes by `Transport.write_span`, which a link may read through a buffer of its own.
         """
         self._run(f"download:{size:08x}", send=(size, chunks), progress=progress)
 

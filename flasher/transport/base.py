@@ -9,7 +9,7 @@ from .errors import SourceEnded
 
 @dataclass(frozen=True)
 class FileSpan:
-    """`length` bytes of an open file from `offset`: data a link may send without reading it first."""
+    """`length` bytes of an open file from `offset`: data a link may read and send through a buffer of its own."""
 
     file: BinaryIO
     offset: int
@@ -39,7 +39,8 @@ class Transport(abc.ABC):
     address: str
 
     sends_files = False
-    """Whether write_span sends file data without reading it into memory (worth cutting data into spans)."""
+    """Whether write_span reads and sends file data itself, through a buffer of its own (worth
+    cutting data into spans rather than reading it into new objects)."""
 
     link_rate = 35e6
     """Roughly the bytes per second the link carries to a real device, for planning only: whether
