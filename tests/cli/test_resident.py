@@ -256,9 +256,24 @@ def test_a_ready_child_that_died_costs_one_command_its_server_and_no_more(server
     ready = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     assert len(ready) == 1
     os.kill(ready[0], signal.SIGKILL)
+    _wait_until_dead(ready[0])  # its end of the hand-over socket is closed only then
     alone = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller)
     assert (alone.returncode, alone.stdout) == (0, "product: tsuf_zte_ab\n")
     assert served() == 0
     again = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller)
     assert (again.returncode, again.stdout) == (0, "product: tsuf_zte_ab\n")
     assert served() == 1
+
+
+def _wait_until_dead(pid: int) -> None:
+    """Until the process has ended (a zombie, or gone), for at most a minute."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not end")
