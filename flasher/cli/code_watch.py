@@ -73,25 +73,11 @@ def _watch(folder: str) -> int | None:
         return None
     if fd < 0:
         return None
-    for path in _folders(folder):
+    for path, _ in resident.source_tree(folder):
         if libc.inotify_add_watch(fd, os.fsencode(path), _WATCHED) < 0:  # out of watches (max_user_watches)
             os.close(fd)
             return None
     return fd
-
-
-def _folders(folder: str) -> list[str]:
-    found, waiting = [], [folder]
-    while waiting:
-        path = waiting.pop()
-        found.append(path)
-        try:
-            with os.scandir(path) as scan:
-                waiting += [entry.path for entry in scan
-                            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__"]
-        except OSError:
-            continue
-    return found
 
 
 def _source_event(fd: int) -> bool:

@@ -96,26 +96,36 @@ def code_fingerprint(folder: str | None = None) -> bytes:
     package's), and TSUF's version, as on disk now: the server compares it with what it
     imported, where the system does not tell it of changes (code_watch.py)."""
     entries = [__version__]
-    folders = [folder or package_folder()]
     try:
         interpreter = os.stat(os.path.realpath(sys.executable))
         entries.append(f"{sys.executable}:{interpreter.st_size}:{interpreter.st_mtime_ns}")
     except OSError:
         entries.append(sys.executable)
+    for _, sources in source_tree(folder or package_folder()):
+        for entry in sources:
+            status = entry.stat()
+            entries.append(f"{entry.path}:{status.st_size}:{status.st_mtime_ns}")
+    text = "\n".join(sorted(entries)).encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(text):08x}-{zlib.adler32(text):08x}-{len(entries)}".encode()
+
+
+def source_tree(root: str):
+    """Each folder of the package from `root` (bytecode folders left out), with its .py entries."""
+    folders = [root]
     while folders:
+        folder = folders.pop()
         try:
-            scan = os.scandir(folders.pop())
+            scan = os.scandir(folder)
         except OSError:
             continue  # a bundle keeps its modules in an archive: its executable and version say it all
         with scan:
+            sources = []
             for entry in scan:
                 if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
                     folders.append(entry.path)
                 elif entry.name.endswith(".py"):
-                    status = entry.stat()
-                    entries.append(f"{entry.path}:{status.st_size}:{status.st_mtime_ns}")
-    text = "\n".join(sorted(entries)).encode("utf-8", "surrogateescape")
-    return f"{zlib.crc32(text):08x}-{zlib.adler32(text):08x}-{len(entries)}".encode()
+                    sources.append(entry)
+        yield folder, sources
 
 
 def encode_request(argv: list[str]) -> bytes:
