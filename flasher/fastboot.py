@@ -75,6 +75,7 @@ class BootloaderLocked(CommandFailed):
 
 # How bootloaders say it: Qualcomm ABL "Flashing is not allowed in Lock State", MediaTek
 # "not allowed in locked state", fastbootd "Flashing is not allowed on locked devices".
+_SLOT_SUFFIX = re.compile(r"_[a-d]$")
 _LOCKED = re.compile(r"\b(in|on) lock(ed)? (state|devices?)\b|\b(device|bootloader) is locked\b", re.IGNORECASE)
 
 
@@ -170,6 +171,10 @@ class FastbootDevice:
         Names that already carry a slot, and unslotted partitions, stay as they are.
         """
         capabilities = self.capabilities
+        # A name with a slot suffix whose size the handset reports is that partition: its
+        # has-slot could only say no, so the question is spared (the size is read anyway).
+        if slot is None and _SLOT_SUFFIX.search(partition) and capabilities.partition_size(partition) is not None:
+            return partition
         # has-slot first: a `no` settles it without asking how many slots there are.
         if not capabilities.has_slot(partition):
             if slot is not None:
@@ -201,7 +206,7 @@ class FastbootDevice:
                  progress: Progress | None = None) -> None:
         """Stage `size` bytes, sent from `chunks`, in the device's download buffer.
 
-        A FileSpan goes by `Transport.write_span`, which a link may read through a buffer of its own.
+        A FileSpan goes by `Transport.write_span`, which a link may send without reading it first.
         """
         self._run(f"download:{size:08x}", send=(size, chunks), progress=progress)
 

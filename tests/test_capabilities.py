@@ -177,7 +177,9 @@ def test_the_listing_is_asked_once_and_each_other_variable_when_a_decision_reads
 
 
 def test_a_connection_for_one_command_asks_only_what_it_reads_as_the_stock_client_does():
-    """`tsuf flash system_a` reads three variables; a phone's listing is a hundred lines."""
+    """`tsuf flash system_a` reads two variables; a phone's listing is a hundred lines. The
+    stock client asks three: has-slot:system_a too, which a partition the handset reports a
+    size for could only answer with no."""
     lines = ["max-download-size:0x10000000", "slot-count:2", "current-slot:a", "has-slot:system:yes",
              "partition-size:system_a:0x600000"]
     answers = {"max-download-size": "0x10000000", "partition-size:system_a": "0x600000", "has-slot:system": "yes"}
@@ -188,9 +190,18 @@ def test_a_connection_for_one_command_asks_only_what_it_reads_as_the_stock_clien
             device._check_fits("system_a", 0x600000)
             with pytest.raises(NoSuchPartition):  # a name the handset does not have is still refused
                 device._check_fits("sytem_a", 4096)
-    assert device_peer.commands[:3] == [b"getvar:has-slot:system_a", b"getvar:max-download-size",
-                                        b"getvar:partition-size:system_a"]
-    assert b"getvar:all" not in device_peer.commands
+    assert device_peer.commands[:2] == [b"getvar:partition-size:system_a", b"getvar:max-download-size"]
+    assert b"getvar:all" not in device_peer.commands and b"getvar:has-slot:system_a" not in device_peer.commands
+
+
+def test_a_slot_suffixed_name_without_a_reported_size_still_asks_has_slot():
+    """A handset that reports no size for `system_a` might know it as a slotted base name."""
+    with peer({"has-slot:system_a": "yes", "current-slot": "b"}, all_lines=None,
+              absent="GetVar Variable Not found") as device_peer:
+        with FastbootDevice.open(device_peer.address, listing=False) as device:
+            assert device.resolve_partition("system_a") == "system_a_b"
+    assert device_peer.commands == [b"getvar:partition-size:system_a", b"getvar:has-slot:system_a",
+                                    b"getvar:current-slot"]
 
 
 def test_a_connection_for_one_command_still_reads_barebox_sizes_as_hex():

@@ -17,6 +17,7 @@ import gc
 import importlib
 import io
 import os
+import queue
 import signal
 import socket
 import struct
@@ -44,6 +45,8 @@ READY_AFTER_SECONDS = 0.05
 """The next child is forked once no caller came for this long: a fork copies the server's page
 tables and competes with the command just handed over, whose start-up is the time a user waits."""
 _REQUEST_SECONDS = 5.0
+WARM_UP_COMMAND = ["-s", "tcp:127.0.0.1:5554", "flash", "system_a", "system.img"]
+"""Parsed by each ready child before its caller comes: the options every command shares."""
 
 
 class ResidentError(Exception):
@@ -209,10 +212,15 @@ class _ReadyChild:
 
 
 def _wait_for_caller(end: socket.socket, parser: argparse.ArgumentParser) -> None:
-    """The ready child: wait for a caller handed over by the server, then run its command."""
+    """The ready child: get ready, wait for a caller handed over by the server, then run its command."""
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C at a foreground server is the server's
+        # Work every command does first, done while no caller waits: the parser's first pass in
+        # a fork copies each page it touches, and a thread takes a while to start.
+        _warm_up(parser)
+        handed = queue.SimpleQueue()
+        threading.Thread(target=_relay_interrupts, args=(handed,), daemon=True).start()
         header, fds, _, _ = socket.recv_fds(end, 4, 4)
         if len(header) != 4 or len(fds) != 4:
             os._exit(0)
@@ -226,7 +234,7 @@ def _wait_for_caller(end: socket.socket, parser: argparse.ArgumentParser) -> Non
         end.close()
     except BaseException:
         os._exit(0)
-    _child(socket.socket(fileno=fds[0]), fds[1:], bytes(body).split(b"\0"), parser)
+    _child(socket.socket(fileno=fds[0]), fds[1:], bytes(body).split(b"\0"), parser, handed)
 
 
 def _listen(path: str) -> socket.socket:
@@ -302,8 +310,17 @@ def _control(connection: socket.socket, words: list[bytes], fingerprint: bytes, 
     return False
 
 
-def _child(connection: socket.socket, fds: list[int], fields: list[bytes], parser: argparse.ArgumentParser) -> None:
-    """Become the caller's `tsuf` and run its command line; exits the process."""
+def _warm_up(parser: argparse.ArgumentParser) -> None:
+    try:
+        parser.parse_args(WARM_UP_COMMAND)
+    except BaseException:  # never fatal, and a test keeps the line parsing
+        pass
+
+
+def _child(connection: socket.socket, fds: list[int], fields: list[bytes], parser: argparse.ArgumentParser,
+           relay: queue.SimpleQueue) -> None:
+    """Become the caller's `tsuf` and run its command line; exits the process. `relay` takes the
+    connection to the thread that turns the caller's Ctrl-C into ours."""
     code = 1
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -321,7 +338,7 @@ def _child(connection: socket.socket, fds: list[int], fields: list[bytes], parse
         _take_streams()
         connection.settimeout(None)
         connection.sendall(resident.STARTED)
-        threading.Thread(target=_relay_interrupts, args=(connection,), daemon=True).start()
+        relay.put(connection)
         sys.argv = ["tsuf", *argv]
         try:
             os.chdir(cwd)
@@ -391,8 +408,9 @@ def _writer(fd: int, encoding: str, errors: str, unbuffered: bool) -> io.TextIOW
                             write_through=unbuffered)
 
 
-def _relay_interrupts(connection: socket.socket) -> None:
+def _relay_interrupts(handed: queue.SimpleQueue) -> None:
     """Ctrl-C at the caller, or the caller gone: the command stops as it would on Ctrl-C."""
+    connection = handed.get()
     main = threading.main_thread().ident
     while True:
         try:

@@ -9,7 +9,7 @@ from .errors import SourceEnded
 
 @dataclass(frozen=True)
 class FileSpan:
-    """`length` bytes of an open file from `offset`: data a link may read and send through a buffer of its own."""
+    """`length` bytes of an open file from `offset`: data a link may send without reading it into an object first."""
 
     file: BinaryIO
     offset: int
@@ -39,8 +39,8 @@ class Transport(abc.ABC):
     address: str
 
     sends_files = False
-    """Whether write_span reads and sends file data itself, through a buffer of its own (worth
-    cutting data into spans rather than reading it into new objects)."""
+    """Whether write_span sends file data itself, without reading it into new objects (worth
+    cutting data into spans rather than reading it)."""
 
     link_rate = 35e6
     """Roughly the bytes per second the link carries to a real device, for planning only: whether

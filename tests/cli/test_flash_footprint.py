@@ -12,22 +12,24 @@ from tests.cli.test_cli import tsuf
 from tests.support.handsets import EmulatorProcess, small_profile
 
 # What fastboot 29-35 asks before `flash system`: has-slot, max-download-size, is-logical, and
-# current-slot where the partition has slots.
-STOCK_CLIENT_QUESTIONS = {False: 3, True: 4}
+# current-slot where the partition has slots; before `flash system_a`, the first three.
+STOCK_CLIENT_QUESTIONS = {("system", False): 3, ("system", True): 4, ("system_a", True): 3}
 
 
-@pytest.mark.parametrize("family", ["reference", "uboot", "barebox", "fastbootd", "qualcomm"])
-def test_flash_asks_no_more_than_the_stock_client_before_its_download(tmp_path, family):
+@pytest.mark.parametrize("family, partition", [
+    ("reference", "system"), ("uboot", "system"), ("barebox", "system"), ("fastbootd", "system"),
+    ("qualcomm", "system"), ("reference", "system_a"), ("fastbootd", "system_a"), ("qualcomm", "system_a")])
+def test_flash_asks_no_more_than_the_stock_client_before_its_download(tmp_path, family, partition):
     emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), family=family)
     image = tmp_path / "system.img"
     image.write_bytes(os.urandom(1 << 20))
     try:
-        result = tsuf("-s", emulator.address, "-v", "flash", "system", str(image))
+        result = tsuf("-s", emulator.address, "-v", "flash", partition, str(image))
     finally:
         emulator.stop()
     sent = [line.partition("-> ")[2] for line in result.stderr.splitlines() if " -> " in line]
     first_download = next(index for index, command in enumerate(sent) if command.startswith("download:"))
-    assert first_download <= STOCK_CLIENT_QUESTIONS[family_named(family).slots], sent
+    assert first_download <= STOCK_CLIENT_QUESTIONS[partition, family_named(family).slots], sent
     assert "getvar:all" not in sent  # a phone sends its listing a line at a time
     flashed = sent[first_download + 1].removeprefix("flash:")
     assert flashed in ("system", "system_a")

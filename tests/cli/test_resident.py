@@ -277,3 +277,12 @@ def _wait_until_dead(pid: int) -> None:
             return
         time.sleep(0.01)
     raise AssertionError(f"process {pid} did not end")
+
+
+def test_the_ready_childs_warm_up_line_is_one_the_parser_takes():
+    """A warm-up the parser refused would do nothing (its error is swallowed, so the child lives)."""
+    from flasher.cli.parser import build_parser
+    from flasher.cli.resident_server import WARM_UP_COMMAND
+
+    args = build_parser().parse_args(WARM_UP_COMMAND)
+    assert (args.command, args.partition) == ("flash", "system_a")

@@ -1,3 +1,5 @@
+import io
+import os
 import socket
 import struct
 import threading
@@ -81,6 +83,48 @@ def test_a_file_that_ends_before_its_span_is_a_named_error(tmp_path):
     with TcpTransport.connect("127.0.0.1", port) as link, open(path, "rb") as f:
         with pytest.raises(SourceEnded, match="ended at byte 1000"):
             link.write_span(FileSpan(f, 0, 5000), 5)
+    thread.join(5)
+
+
+def test_a_file_cut_short_while_being_sent_is_a_named_error_not_a_crash(tmp_path):
+    """The span is sent from a mapping of the file; a file shortened under it must fail the
+    send, not kill the process (SIGBUS), and say which file."""
+    path = tmp_path / "image.img"
+    with open(path, "wb") as f:
+        f.truncate(64 << 20)
+
+    def script(conn):
+        conn.recv(4)
+        conn.sendall(b"FB01")
+        reader = conn.makefile("rb")
+        reader.read(8 + (64 << 10))  # the host is sending; the socket buffers hold far less than the rest
+        os.truncate(path, 1 << 20)
+        conn.settimeout(30)
+        while reader.read(1 << 20):
+            pass
+    port, thread = _server(script)
+    with TcpTransport.connect("127.0.0.1", port) as link, open(path, "rb") as f:
+        with pytest.raises(SourceEnded, match=r"image\.img was cut short while being sent"):
+            link.write_span(FileSpan(f, 0, 64 << 20), 30)
+    thread.join(30)
+
+
+def test_a_span_of_a_file_without_a_descriptor_goes_through_a_buffer():
+    data = bytes(range(256)) * 8192
+    frames = []
+    port, thread = _frames_server(frames)
+    with TcpTransport.connect("127.0.0.1", port) as link:
+        link.write_span(FileSpan(io.BytesIO(data), 5, len(data) - 10), 5)
+        link.write(b"next", 5)
+    thread.join(5)
+    assert frames == [data[5:-5], b"next"]
+
+
+def test_a_file_without_a_descriptor_that_ends_early_is_a_named_error():
+    port, thread = _frames_server([])
+    with TcpTransport.connect("127.0.0.1", port) as link:
+        with pytest.raises(SourceEnded, match="ended at byte 1000"):
+            link.write_span(FileSpan(io.BytesIO(bytes(1000)), 0, 5000), 5)
     thread.join(5)
 
 
