@@ -2,8 +2,9 @@
 
 It serves one user from a socket in a folder only they can enter, and also refuses a
 caller of another uid where the system names it (SO_PEERCRED). One child is forked
-ahead and waits; the server hands it the next caller, and forks the next once no caller
-has come for READY_AFTER_SECONDS (a caller sooner gets one forked on the spot). Each
+ahead and waits; the server hands it the next caller, and forks the next once no command
+runs and no caller has come for READY_AFTER_SECONDS (a caller sooner gets one forked on
+the spot). Each
 child takes the caller's streams, folder, environment, umask and command line, says it
 started, runs `tsuf` exactly as the command line would, and sends its exit status after
 Python's own shutdown steps (threads joined, streams flushed). The server stops on
@@ -42,8 +43,9 @@ CONTROL = b"control"
 DEFAULT_IDLE_SECONDS = 8 * 3600
 _POLL_SECONDS = 1.0
 READY_AFTER_SECONDS = 0.05
-"""The next child is forked once no caller came for this long: a fork copies the server's page
-tables and competes with the command just handed over, whose start-up is the time a user waits."""
+"""The next child is forked once no command runs and no caller came for this long: the fork
+(copying the server's page tables) and the child's warm-up take 4-5 ms of a CPU, which would
+compete with a running command's start and its transfer, the time a user waits."""
 _REQUEST_SECONDS = 5.0
 WARM_UP_COMMAND = ["-s", "tcp:127.0.0.1:5554", "flash", "system_a", "system.img"]
 """Parsed by each ready child before its caller comes: the options every command shares."""
@@ -105,7 +107,8 @@ class _Server:
                 connection, _ = self.listener.accept()
             except socket.timeout:
                 if self.ready is None:
-                    self.ready = self._fork_ready()
+                    if not self.children:
+                        self.ready = self._fork_ready()
                 elif not self.children and time.monotonic() - last_request > idle_seconds:
                     return
                 continue

@@ -248,12 +248,20 @@ def test_a_request_that_is_not_tsufs_runs_nothing(server):
     assert served() == 0 and resident.control("status") is not None
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the server's children in /proc (Linux)")
+needs_proc_children = pytest.mark.skipif(not Path("/proc/self/task").is_dir(),
+                                         reason="finds the server's children in /proc (Linux)")
+
+
+def server_children() -> list[int]:
+    pid = int(resident.control("status").split(b" ")[0])
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@needs_proc_children
 def test_a_ready_child_that_died_costs_one_command_its_server_and_no_more(server, emulator_process, caller):
     """The child forked ahead is killed while it waits: that caller runs its command itself,
     and the server forks another for the next."""
-    pid = int(resident.control("status").split(b" ")[0])
-    ready = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    ready = server_children()
     assert len(ready) == 1
     os.kill(ready[0], signal.SIGKILL)
     _wait_until_dead(ready[0])  # its end of the hand-over socket is closed only then
@@ -263,6 +271,30 @@ def test_a_ready_child_that_died_costs_one_command_its_server_and_no_more(server
     again = tsuf("-s", emulator_process.address, "getvar", "product", caller=caller)
     assert (again.returncode, again.stdout) == (0, "product: tsuf_zte_ab\n")
     assert served() == 1
+
+
+@needs_proc_children
+def test_the_next_ready_child_waits_until_no_command_runs(server, tmp_path):
+    """Forking it (and its warm-up) would take CPU from the running command's start and transfer."""
+    emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), faults=("stall:getvar:product=3",))
+    try:
+        running = subprocess.Popen(LAUNCH + ["-s", emulator.address, "getvar", "product"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while served() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)  # twenty times the idle wait after which a server with no command running forks
+        during = server_children()
+        out, _ = running.communicate(timeout=60)
+    finally:
+        emulator.stop()
+    assert out == "product: tsuf_zte_ab\n"
+    assert len(during) == 1  # the command's child alone
+    deadline = time.monotonic() + 30
+    while (after := server_children()) == during or not after:
+        assert time.monotonic() < deadline, "no child was forked after the command ended"
+        time.sleep(0.05)
+    assert len(after) == 1 and after != during
 
 
 def _wait_until_dead(pid: int) -> None:
