@@ -73,9 +73,9 @@ class BootloaderLocked(CommandFailed):
             "unlocking erases all the user's data.")
 
 
+_SLOT_SUFFIX = re.compile(r"_[a-d]$")  # slots a-d, as slot-count allows
 # How bootloaders say it: Qualcomm ABL "Flashing is not allowed in Lock State", MediaTek
 # "not allowed in locked state", fastbootd "Flashing is not allowed on locked devices".
-_SLOT_SUFFIX = re.compile(r"_[a-d]$")
 _LOCKED = re.compile(r"\b(in|on) lock(ed)? (state|devices?)\b|\b(device|bootloader) is locked\b", re.IGNORECASE)
 
 

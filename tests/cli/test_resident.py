@@ -103,14 +103,20 @@ def test_paths_environment_and_umask_are_the_callers(server, emulator_process, t
     assert (work / "back.img").stat().st_mode & 0o777 == 0o600
 
 
+def _stalled_getvar_in_the_server(emulator: EmulatorProcess, caller: list[str]) -> subprocess.Popen:
+    """`getvar product` against a handset that stalls on it, once the server has handed it over."""
+    running = subprocess.Popen(caller + ["-s", emulator.address, "getvar", "product"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while served() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return running
+
+
 def test_ctrl_c_at_the_caller_stops_the_command_in_the_server(server, tmp_path, caller):
     emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), faults=("stall:getvar:product=60",))
     try:
-        running = subprocess.Popen(caller + ["-s", emulator.address, "getvar", "product"], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while served() == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        running = _stalled_getvar_in_the_server(emulator, caller)
         time.sleep(0.5)  # the child is asking the stalled handset
         running.send_signal(signal.SIGINT)
         _, err = running.communicate(timeout=30)
@@ -278,11 +284,7 @@ def test_the_next_ready_child_waits_until_no_command_runs(server, tmp_path):
     """Forking it (and its warm-up) would take CPU from the running command's start and transfer."""
     emulator = EmulatorProcess(tmp_path / "handsets", profile=small_profile(), faults=("stall:getvar:product=3",))
     try:
-        running = subprocess.Popen(LAUNCH + ["-s", emulator.address, "getvar", "product"], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while served() == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        running = _stalled_getvar_in_the_server(emulator, LAUNCH)
         time.sleep(1)  # twenty times the idle wait after which a server with no command running forks
         during = server_children()
         out, _ = running.communicate(timeout=60)
