@@ -300,14 +300,17 @@ def test_the_next_ready_child_waits_until_no_command_runs(server, tmp_path):
 
 
 def _wait_until_dead(pid: int) -> None:
-    """Until the process has ended (a zombie, or gone), for at most a minute."""
+    """Until the process has ended (a zombie, or gone) with all its threads, for at most a minute:
+    a process with threads (the ready child's relay) closes its descriptors when the last thread
+    has gone, which can come after its main thread shows it a zombie."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+            threads = os.listdir(f"/proc/{pid}/task")
         except (FileNotFoundError, ProcessLookupError):
             return
-        if state in ("Z", "X"):
+        if state in ("Z", "X") and threads == [str(pid)]:
             return
         time.sleep(0.01)
     raise AssertionError(f"process {pid} did not end")

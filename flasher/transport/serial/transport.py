@@ -87,8 +87,13 @@ class SerialTransport(Transport):
                 raise
         identity = at.identify(self._port, deadline=max(min(at.IDENTIFY_DEADLINE, deadline - time.monotonic()), 0))
         if identity is None:
-            raise HandshakeFailed(f"{self.address}: neither download mode nor a modem answered",
-                                  hint="Check that this is the handset's port and that it is switched on.")
+            try:  # a handset in download mode slower than the probe (a busy host) answers now
+                self._port.reset_input_buffer()
+                self.link.hello(max(deadline - time.monotonic(), PROBE_HANDSHAKE))
+                return
+            except HandshakeFailed:
+                raise HandshakeFailed(f"{self.address}: neither download mode nor a modem answered",
+                                      hint="Check that this is the handset's port and that it is switched on.") from None
         at.reboot_to_download(self._port, identity)
         self._port.reset_input_buffer()
         self.link.hello(max(deadline - time.monotonic(), PROBE_HANDSHAKE))
