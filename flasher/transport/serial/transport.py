@@ -86,17 +86,17 @@ class SerialTransport(Transport):
             if not switch_to_download:
                 raise
         identity = at.identify(self._port, deadline=max(min(at.IDENTIFY_DEADLINE, deadline - time.monotonic()), 0))
-        if identity is None:
-            try:  # a handset in download mode slower than the probe (a busy host) answers now
-                self._port.reset_input_buffer()
-                self.link.hello(max(deadline - time.monotonic(), PROBE_HANDSHAKE))
-                return
-            except HandshakeFailed:
-                raise HandshakeFailed(f"{self.address}: neither download mode nor a modem answered",
-                                      hint="Check that this is the handset's port and that it is switched on.") from None
-        at.reboot_to_download(self._port, identity)
+        # Without a modem, a handset in download mode slower than the probe (a busy host) may answer now.
+        if identity is not None:
+            at.reboot_to_download(self._port, identity)
         self._port.reset_input_buffer()
-        self.link.hello(max(deadline - time.monotonic(), PROBE_HANDSHAKE))
+        try:
+            self.link.hello(max(deadline - time.monotonic(), PROBE_HANDSHAKE))
+        except HandshakeFailed:
+            if identity is not None:
+                raise
+            raise HandshakeFailed(f"{self.address}: neither download mode nor a modem answered",
+                                  hint="Check that this is the handset's port and that it is switched on.") from None
 
     def write(self, data: bytes | memoryview, timeout: float) -> None:
         self.link.send(data, timeout)
